@@ -1,0 +1,167 @@
+//! Encoding rows into one code per color, and counting what the codes cannot hold.
+
+use rayon::prelude::*;
+
+use crate::csr::{CsrMatrix, IndexValue, StoredValue, parallel_blocks};
+use crate::encoder::EncoderTables;
+use crate::error::{Error, Result};
+use crate::interrupt::Interrupt;
+use crate::parallel::for_each_row;
+
+/// Which feature a code keeps when a row holds several features of one color.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CollisionPolicy {
+    /// The most frequent in training (the smallest code).
+    MostFrequent,
+    /// The least frequent in training (the largest code).
+    LeastFrequent,
+}
+
+impl CollisionPolicy {
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name {
+            "most_frequent" => Ok(CollisionPolicy::MostFrequent),
+            "least_frequent" => Ok(CollisionPolicy::LeastFrequent),
+            other => Err(Error::InvalidParameter(format!(
+                "unknown collision policy {other:?}; expected most_frequent or least_frequent"
+            ))),
+        }
+    }
+}
+
+/// Row-major `(n_rows, n_colors)` codes, 0 for "no feature of this color".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Codes {
+    pub values: Vec<i32>,
+    pub n_rows: usize,
+    pub n_colors: usize,
+    /// Features dropped because another feature of the same color was kept in the same row.
+    pub collisions: u64,
+    /// Present features never seen in training (ignored).
+    pub unseen: u64,
+}
+
+#[derive(Default)]
+struct Tally {
+    collisions: u64,
+    unseen: u64,
+}
+
+/// Encodes every row, in parallel over blocks of rows. Column indices and stored values are
+/// validated on the way.
+pub fn encode<I: IndexValue, V: StoredValue>(
+    matrix: &CsrMatrix<'_, I, V>,
+    tables: &EncoderTables<'_>,
+    policy: CollisionPolicy,
+    interrupt: Interrupt<'_>,
+) -> Result<Codes> {
+    if matrix.n_features() != tables.n_features() {
+        return Err(Error::LengthMismatch {
+            what: "the input",
+            len: matrix.n_features(),
+            expected_from: "the fitted model (features)",
+            expected: tables.n_features(),
+        });
+    }
+    let n_rows = matrix.n_rows();
+    let n_colors = tables.n_colors();
+    let len = n_rows.checked_mul(n_colors).ok_or_else(|| {
+        Error::InvalidParameter(format!("{n_rows} rows × {n_colors} colors overflow memory"))
+    })?;
+    let mut values = vec![0i32; len];
+    let blocks = matrix.row_blocks(matrix.rows(), parallel_blocks());
+    // Hand each block its own rows of the output.
+    let mut outputs = Vec::with_capacity(blocks.len());
+    let mut rest = values.as_mut_slice();
+    for block in &blocks {
+        let (head, tail) = rest.split_at_mut(block.len() * n_colors);
+        outputs.push(head);
+        rest = tail;
+    }
+    let tallies: Vec<Result<Tally>> = blocks
+        .into_par_iter()
+        .zip(outputs)
+        .map(|(rows, out)| {
+            let mut tally = Tally::default();
+            let first = rows.start;
+            for_each_row(matrix, rows, interrupt, |row, features| {
+                let codes = &mut out[(row - first) * n_colors..(row - first + 1) * n_colors];
+                for &feature in features {
+                    let Some((color, code)) = tables.lookup(feature)? else {
+                        tally.unseen += 1;
+                        continue;
+                    };
+                    let slot = &mut codes[color];
+                    if *slot == 0 {
+                        *slot = code;
+                    } else {
+                        tally.collisions += 1;
+                        *slot = match policy {
+                            CollisionPolicy::MostFrequent => (*slot).min(code),
+                            CollisionPolicy::LeastFrequent => (*slot).max(code),
+                        };
+                    }
+                }
+                Ok(())
+            })?;
+            Ok(tally)
+        })
+        .collect();
+    let mut total = Tally::default();
+    for tally in tallies {
+        let tally = tally?;
+        total.collisions += tally.collisions;
+        total.unseen += tally.unseen;
+    }
+    Ok(Codes {
+        values,
+        n_rows,
+        n_colors,
+        collisions: total.collisions,
+        unseen: total.unseen,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collisions_and_unseen_features_are_counted() {
+        // Color 0 holds features 0 (code 1) and 1 (code 2); color 1 holds feature 2; 3 unseen.
+        let colors = [0, 0, 1, -1];
+        let codes = [1, 2, 1, 0];
+        let tables = EncoderTables::new(&colors, &codes, 2).unwrap();
+        let indptr = [0i32, 2, 5, 6, 6];
+        let indices = [2i32, 0, 1, 0, 3, 1];
+        let m = CsrMatrix::<i32, f64>::new(&indptr, &indices, None, 4).unwrap();
+        let out = encode(&m, &tables, CollisionPolicy::MostFrequent, Interrupt::never()).unwrap();
+        assert_eq!(out.values, vec![1, 1, 1, 0, 2, 0, 0, 0]);
+        assert_eq!((out.collisions, out.unseen), (1, 1));
+        let out = encode(&m, &tables, CollisionPolicy::LeastFrequent, Interrupt::never()).unwrap();
+        assert_eq!(out.values, vec![1, 1, 2, 0, 2, 0, 0, 0]);
+    }
+
+    #[test]
+    fn a_duplicate_is_not_a_collision() {
+        let colors = [0, 0];
+        let codes = [1, 2];
+        let tables = EncoderTables::new(&colors, &codes, 1).unwrap();
+        let indptr = [0i64, 3];
+        let indices = [1i64, 1, 1];
+        let m = CsrMatrix::<i64, f32>::new(&indptr, &indices, None, 2).unwrap();
+        let out = encode(&m, &tables, CollisionPolicy::MostFrequent, Interrupt::never()).unwrap();
+        assert_eq!(out.values, vec![2]);
+        assert_eq!(out.collisions, 0);
+    }
+
+    #[test]
+    fn feature_count_must_match_the_model() {
+        let tables = EncoderTables::new(&[0], &[1], 1).unwrap();
+        let m = CsrMatrix::<i32, f64>::new(&[0, 0], &[], None, 3).unwrap();
+        assert!(matches!(
+            encode(&m, &tables, CollisionPolicy::MostFrequent, Interrupt::never()),
+            Err(Error::LengthMismatch { .. })
+        ));
+    }
+}

@@ -1,0 +1,177 @@
+//! The fitted model as plain tables: for every input feature its color (-1 if never seen) and
+//! its code within the color (1..size, 0 if never seen). Built from a coloring by relabelling
+//! colors by popularity and numbering each color's features by frequency rank.
+
+use crate::coloring::Coloring;
+use crate::error::{Error, Result};
+use crate::vocabulary::Vocabulary;
+
+/// Color of a feature never seen in training.
+pub const NO_COLOR: i32 = -1;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Encoder {
+    pub feature_color: Vec<i32>,
+    pub feature_code: Vec<i32>,
+    pub color_sizes: Vec<u32>,
+}
+
+impl Encoder {
+    /// Dense features each get a color of their own; graph vertices share the colors of
+    /// `coloring`. Colors are then ordered by size (largest first), ties going to the color whose
+    /// most frequent feature is more frequent; codes follow frequency rank within each color.
+    pub fn from_coloring(vocabulary: &Vocabulary, coloring: &Coloring) -> Result<Self> {
+        let n_dense = vocabulary.dense_features().len();
+        if coloring.colors.len() != vocabulary.n_vertices() {
+            return Err(Error::LengthMismatch {
+                what: "coloring",
+                len: coloring.colors.len(),
+                expected_from: "vertices",
+                expected: vocabulary.n_vertices(),
+            });
+        }
+        // Provisional classes: 0..n_dense for dense features, then the graph colors. A feature's
+        // frequency rank is its position in `vocabulary.ranked()`.
+        let n_classes = n_dense + coloring.n_colors;
+        let class_of_rank = |rank: usize| -> usize {
+            if rank < n_dense {
+                rank
+            } else {
+                n_dense + coloring.colors[rank - n_dense] as usize
+            }
+        };
+        let mut size = vec![0u32; n_classes];
+        let mut best_rank = vec![usize::MAX; n_classes];
+        for rank in 0..vocabulary.ranked().len() {
+            let class = class_of_rank(rank);
+            size[class] += 1;
+            best_rank[class] = best_rank[class].min(rank);
+        }
+        let mut by_popularity: Vec<usize> = (0..n_classes).filter(|&c| size[c] > 0).collect();
+        by_popularity.sort_unstable_by_key(|&c| (std::cmp::Reverse(size[c]), best_rank[c]));
+        let mut label = vec![u32::MAX; n_classes];
+        for (new, &old) in by_popularity.iter().enumerate() {
+            label[old] = new as u32;
+        }
+        let mut feature_color = vec![NO_COLOR; vocabulary.n_features()];
+        let mut feature_code = vec![0i32; vocabulary.n_features()];
+        let mut color_sizes = vec![0u32; by_popularity.len()];
+        for (rank, &feature) in vocabulary.ranked().iter().enumerate() {
+            let color = label[class_of_rank(rank)] as usize;
+            color_sizes[color] += 1;
+            feature_color[feature as usize] = color as i32;
+            feature_code[feature as usize] = color_sizes[color] as i32;
+        }
+        Ok(Encoder {
+            feature_color,
+            feature_code,
+            color_sizes,
+        })
+    }
+
+    pub fn n_colors(&self) -> usize {
+        self.color_sizes.len()
+    }
+
+    pub fn tables(&self) -> EncoderTables<'_> {
+        EncoderTables {
+            feature_color: &self.feature_color,
+            feature_code: &self.feature_code,
+            n_colors: self.color_sizes.len(),
+        }
+    }
+}
+
+/// Borrowed encoder tables, as a transform receives them from a saved model.
+#[derive(Clone, Copy, Debug)]
+pub struct EncoderTables<'a> {
+    pub(crate) feature_color: &'a [i32],
+    pub(crate) feature_code: &'a [i32],
+    pub(crate) n_colors: usize,
+}
+
+impl<'a> EncoderTables<'a> {
+    pub fn new(feature_color: &'a [i32], feature_code: &'a [i32], n_colors: usize) -> Result<Self> {
+        if feature_code.len() != feature_color.len() {
+            return Err(Error::LengthMismatch {
+                what: "the code table",
+                len: feature_code.len(),
+                expected_from: "the color table",
+                expected: feature_color.len(),
+            });
+        }
+        Ok(EncoderTables {
+            feature_color,
+            feature_code,
+            n_colors,
+        })
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.feature_color.len()
+    }
+
+    pub fn n_colors(&self) -> usize {
+        self.n_colors
+    }
+
+    /// `Ok(None)` for a feature never seen in training, else its (color, code); an entry outside
+    /// the model's colors is a corrupt model, reported rather than trusted.
+    #[inline]
+    pub(crate) fn lookup(&self, feature: u32) -> Result<Option<(usize, i32)>> {
+        let color = self.feature_color[feature as usize];
+        if color == NO_COLOR {
+            return Ok(None);
+        }
+        let code = self.feature_code[feature as usize];
+        if color < 0 || color as usize >= self.n_colors || code < 1 {
+            return Err(Error::InvalidModel(format!(
+                "feature {feature} has color {color} and code {code}; expected a color in \
+                 [0, {}) and a code >= 1",
+                self.n_colors
+            )));
+        }
+        Ok(Some((color as usize, code)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::csr::CsrMatrix;
+    use crate::interrupt::Interrupt;
+    use crate::statistics::FeatureStats;
+
+    #[test]
+    fn colors_by_popularity_and_codes_by_frequency() {
+        // Rows: [4 2 0] [4 2] [2 0] [4] [3] []; feature 1 is never seen.
+        let indptr = [0i32, 3, 5, 7, 8, 9, 9];
+        let indices = [4i32, 2, 0, 4, 2, 2, 0, 4, 3];
+        let m = CsrMatrix::<i32, f64>::new(&indptr, &indices, None, 5).unwrap();
+        let stats = FeatureStats::from_rows(&m, Interrupt::never()).unwrap();
+        assert_eq!(stats.doc_freq(), &[2, 0, 3, 1, 3]);
+        let vocab = Vocabulary::new(&stats, Some(0.5)).unwrap();
+        // Dense: 2 and 4 (3 of 6 rows). Vertices: 0 (vertex 0), 3 (vertex 1), not adjacent.
+        assert_eq!(vocab.dense_features(), &[2, 4]);
+        let coloring = Coloring {
+            colors: vec![0, 0],
+            n_colors: 1,
+        };
+        let enc = Encoder::from_coloring(&vocab, &coloring).unwrap();
+        // The shared color (size 2) comes first, then the dense colors by rank: 2, then 4.
+        assert_eq!(enc.color_sizes, vec![2, 1, 1]);
+        assert_eq!(enc.feature_color, vec![0, NO_COLOR, 1, 0, 2]);
+        assert_eq!(enc.feature_code, vec![1, 0, 1, 2, 1]);
+    }
+
+    #[test]
+    fn lookup_refuses_corrupt_tables() {
+        let colors = [0, -1, 5];
+        let codes = [1, 0, 1];
+        let t = EncoderTables::new(&colors, &codes, 2).unwrap();
+        assert_eq!(t.lookup(0).unwrap(), Some((0, 1)));
+        assert_eq!(t.lookup(1).unwrap(), None);
+        assert!(matches!(t.lookup(2), Err(Error::InvalidModel(_))));
+        assert!(EncoderTables::new(&colors, &codes[..2], 2).is_err());
+    }
+}

@@ -1,0 +1,82 @@
+//! The whole fit: rows → statistics → graph → colors → encoder.
+
+use crate::coloring::{Strategy, color};
+use crate::csr::{CsrMatrix, IndexValue, StoredValue};
+use crate::encoder::Encoder;
+use crate::error::Result;
+use crate::graph::{DEFAULT_BATCH_NNZ, EdgeCounter, Graph};
+use crate::interrupt::Interrupt;
+use crate::statistics::FeatureStats;
+use crate::vocabulary::Vocabulary;
+
+#[derive(Clone, Debug)]
+pub struct FitParams {
+    /// Edges held by fewer rows are dropped (k >= 1).
+    pub min_cooccurrence: u32,
+    pub strategy: Strategy,
+    /// Share of rows from which a feature gets a color of its own; `None` for never.
+    pub dense_threshold: Option<f64>,
+    /// Stored entries per graph-building batch.
+    pub batch_nnz: usize,
+}
+
+impl Default for FitParams {
+    fn default() -> Self {
+        FitParams {
+            min_cooccurrence: 1,
+            strategy: Strategy::LargestFirst,
+            dense_threshold: Some(0.1),
+            batch_nnz: DEFAULT_BATCH_NNZ,
+        }
+    }
+}
+
+/// A fitted encoder and what the fit saw on the way.
+#[derive(Clone, Debug)]
+pub struct Fitted {
+    pub encoder: Encoder,
+    pub doc_freq: Vec<u32>,
+    pub n_dense: usize,
+    pub n_vertices: usize,
+    pub n_edges: usize,
+    pub max_degree: usize,
+}
+
+/// The co-occurrence graph of `matrix` over the vertices of `vocabulary`.
+pub fn build_graph<I: IndexValue, V: StoredValue>(
+    matrix: &CsrMatrix<'_, I, V>,
+    vocabulary: &Vocabulary,
+    min_cooccurrence: u32,
+    batch_nnz: usize,
+    interrupt: Interrupt<'_>,
+) -> Result<Graph> {
+    let mut counter = EdgeCounter::new(vocabulary.n_vertices()).with_batch_nnz(batch_nnz);
+    counter.add_rows(matrix, vocabulary, interrupt)?;
+    counter.finish(min_cooccurrence, interrupt)
+}
+
+pub fn fit<I: IndexValue, V: StoredValue>(
+    matrix: &CsrMatrix<'_, I, V>,
+    params: &FitParams,
+    interrupt: Interrupt<'_>,
+) -> Result<Fitted> {
+    let stats = FeatureStats::from_rows(matrix, interrupt)?;
+    let vocabulary = Vocabulary::new(&stats, params.dense_threshold)?;
+    let graph = build_graph(
+        matrix,
+        &vocabulary,
+        params.min_cooccurrence,
+        params.batch_nnz,
+        interrupt,
+    )?;
+    let coloring = color(&graph, params.strategy, interrupt)?;
+    let encoder = Encoder::from_coloring(&vocabulary, &coloring)?;
+    Ok(Fitted {
+        encoder,
+        n_dense: vocabulary.dense_features().len(),
+        n_vertices: vocabulary.n_vertices(),
+        n_edges: graph.n_edges(),
+        max_degree: graph.max_degree(),
+        doc_freq: stats.into_doc_freq(),
+    })
+}

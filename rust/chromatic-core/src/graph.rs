@@ -1,0 +1,651 @@
+//! The weighted feature co-occurrence graph.
+//!
+//! Rows are consumed in batches. A batch is turned into sorted vertex lists per row and their
+//! transpose (the rows holding each vertex), and pair counts are accumulated one source vertex at
+//! a time in a dense per-thread accumulator (Gustavson's row-by-row product, upper triangle
+//! only). The batch's counts come out as a sorted upper-triangle adjacency that is merged into
+//! the running total, so memory is linear in |V| + |E| plus one bounded batch, and the result
+//! does not depend on the batching or the number of threads.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::csr::{CsrMatrix, IndexValue, StoredValue, balanced_blocks, parallel_blocks};
+use crate::error::{Error, Result};
+use crate::interrupt::{Interrupt, POLL_INTERVAL};
+use crate::parallel::{concat, for_each_row, try_map_blocks};
+use crate::statistics::MAX_ROWS;
+use crate::vocabulary::{NOT_A_VERTEX, Vocabulary};
+
+/// Stored entries per batch by default: bounds the batch buffers (8 bytes per entry) to 512 MiB.
+pub const DEFAULT_BATCH_NNZ: usize = 1 << 26;
+
+/// Upper triangle of a weighted graph: for each vertex `u`, its neighbours `v > u` in ascending
+/// order, with the number of rows holding both.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EdgeCounts {
+    indptr: Vec<usize>,
+    neighbors: Vec<u32>,
+    weights: Vec<u32>,
+}
+
+/// One vertex range's share of an `EdgeCounts`, produced in parallel and assembled in order.
+#[derive(Default)]
+struct EdgeChunk {
+    lengths: Vec<u32>,
+    neighbors: Vec<u32>,
+    weights: Vec<u32>,
+}
+
+impl EdgeCounts {
+    fn empty(n_vertices: usize) -> Self {
+        EdgeCounts {
+            indptr: vec![0; n_vertices + 1],
+            neighbors: Vec::new(),
+            weights: Vec::new(),
+        }
+    }
+
+    fn n_vertices(&self) -> usize {
+        self.indptr.len() - 1
+    }
+
+    fn n_edges(&self) -> usize {
+        self.neighbors.len()
+    }
+
+    #[inline]
+    fn row(&self, u: usize) -> (&[u32], &[u32]) {
+        let range = self.indptr[u]..self.indptr[u + 1];
+        (&self.neighbors[range.clone()], &self.weights[range])
+    }
+
+    /// Splits the vertices into blocks of similar work, for a pass that costs about one unit
+    /// per vertex plus one per stored edge (of `self` and of `other`, when merging).
+    fn vertex_blocks(&self, other: Option<&EdgeCounts>) -> Vec<Range<usize>> {
+        balanced_blocks(self.n_vertices(), parallel_blocks(), |u| {
+            u + self.indptr[u] + other.map_or(0, |o| o.indptr[u])
+        })
+    }
+
+    fn assemble(n_vertices: usize, chunks: Vec<EdgeChunk>) -> Self {
+        let mut indptr = Vec::with_capacity(n_vertices + 1);
+        indptr.push(0usize);
+        let mut total = 0usize;
+        for chunk in &chunks {
+            for &len in &chunk.lengths {
+                total += len as usize;
+                indptr.push(total);
+            }
+        }
+        debug_assert_eq!(indptr.len(), n_vertices + 1);
+        let neighbors = concat_fields(&chunks, |c| &c.neighbors);
+        let weights = concat_fields(&chunks, |c| &c.weights);
+        EdgeCounts {
+            indptr,
+            neighbors,
+            weights,
+        }
+    }
+
+    /// Edge-wise sum of two upper triangles over the same vertices.
+    fn merged(&self, other: &EdgeCounts, interrupt: Interrupt<'_>) -> Result<Self> {
+        let chunks = try_map_blocks(self.vertex_blocks(Some(other)), |vertices| {
+            interrupt.check()?;
+            let mut chunk = EdgeChunk::default();
+            for u in vertices {
+                let before = chunk.neighbors.len();
+                let (an, aw) = self.row(u);
+                let (bn, bw) = other.row(u);
+                let (mut i, mut j) = (0, 0);
+                while i < an.len() && j < bn.len() {
+                    match an[i].cmp(&bn[j]) {
+                        std::cmp::Ordering::Less => {
+                            chunk.push(an[i], aw[i]);
+                            i += 1;
+                        }
+                        std::cmp::Ordering::Greater => {
+                            chunk.push(bn[j], bw[j]);
+                            j += 1;
+                        }
+                        std::cmp::Ordering::Equal => {
+                            chunk.push(an[i], aw[i] + bw[j]);
+                            i += 1;
+                            j += 1;
+                        }
+                    }
+                }
+                chunk.neighbors.extend_from_slice(&an[i..]);
+                chunk.weights.extend_from_slice(&aw[i..]);
+                chunk.neighbors.extend_from_slice(&bn[j..]);
+                chunk.weights.extend_from_slice(&bw[j..]);
+                chunk.lengths.push((chunk.neighbors.len() - before) as u32);
+            }
+            Ok(chunk)
+        })?;
+        Ok(EdgeCounts::assemble(self.n_vertices(), chunks))
+    }
+
+    /// Keeps the edges of weight at least `min_weight`.
+    fn thresholded(self, min_weight: u32, interrupt: Interrupt<'_>) -> Result<Self> {
+        if min_weight <= 1 {
+            return Ok(self);
+        }
+        let chunks = try_map_blocks(self.vertex_blocks(None), |vertices| {
+            interrupt.check()?;
+            let mut chunk = EdgeChunk::default();
+            for u in vertices {
+                let before = chunk.neighbors.len();
+                let (nbrs, weights) = self.row(u);
+                for (&v, &w) in nbrs.iter().zip(weights) {
+                    if w >= min_weight {
+                        chunk.push(v, w);
+                    }
+                }
+                chunk.lengths.push((chunk.neighbors.len() - before) as u32);
+            }
+            Ok(chunk)
+        })?;
+        Ok(EdgeCounts::assemble(self.n_vertices(), chunks))
+    }
+}
+
+impl EdgeChunk {
+    #[inline]
+    fn push(&mut self, neighbor: u32, weight: u32) {
+        self.neighbors.push(neighbor);
+        self.weights.push(weight);
+    }
+}
+
+fn concat_fields(chunks: &[EdgeChunk], field: impl Fn(&EdgeChunk) -> &Vec<u32>) -> Vec<u32> {
+    let mut out = Vec::with_capacity(chunks.iter().map(|c| field(c).len()).sum());
+    for chunk in chunks {
+        out.extend_from_slice(field(chunk));
+    }
+    out
+}
+
+/// Accumulates pair counts over any number of row batches (and matrices), then thresholds them
+/// into a `Graph`.
+pub struct EdgeCounter {
+    counts: EdgeCounts,
+    rows_seen: u64,
+    batch_nnz: usize,
+}
+
+impl EdgeCounter {
+    pub fn new(n_vertices: usize) -> Self {
+        EdgeCounter {
+            counts: EdgeCounts::empty(n_vertices),
+            rows_seen: 0,
+            batch_nnz: DEFAULT_BATCH_NNZ,
+        }
+    }
+
+    /// Sets how many stored entries one batch may hold (at least 1).
+    pub fn with_batch_nnz(mut self, batch_nnz: usize) -> Self {
+        self.batch_nnz = batch_nnz.max(1);
+        self
+    }
+
+    pub fn n_vertices(&self) -> usize {
+        self.counts.n_vertices()
+    }
+
+    /// Counts the vertex pairs of every row of `matrix`; features that are not vertices of
+    /// `vocabulary` are ignored.
+    pub fn add_rows<I: IndexValue, V: StoredValue>(
+        &mut self,
+        matrix: &CsrMatrix<'_, I, V>,
+        vocabulary: &Vocabulary,
+        interrupt: Interrupt<'_>,
+    ) -> Result<()> {
+        if vocabulary.n_vertices() != self.n_vertices()
+            || vocabulary.n_features() != matrix.n_features()
+        {
+            return Err(Error::InvalidParameter(format!(
+                "the vocabulary ({} features, {} vertices) does not match the counter ({} \
+                 vertices) and the matrix ({} features)",
+                vocabulary.n_features(),
+                vocabulary.n_vertices(),
+                self.n_vertices(),
+                matrix.n_features()
+            )));
+        }
+        let rows_seen = self.rows_seen + matrix.n_rows() as u64;
+        if rows_seen > MAX_ROWS {
+            return Err(Error::TooManyRows {
+                n_rows: rows_seen,
+                limit: MAX_ROWS,
+            });
+        }
+        let n_batches = matrix.nnz().div_ceil(self.batch_nnz).max(1);
+        for batch in matrix.row_blocks(matrix.rows(), n_batches) {
+            let rows = VertexRows::build(matrix, batch, vocabulary, interrupt)?;
+            let counts = rows.count_pairs(self.n_vertices(), interrupt)?;
+            self.counts = if self.counts.n_edges() == 0 {
+                counts
+            } else {
+                self.counts.merged(&counts, interrupt)?
+            };
+        }
+        self.rows_seen = rows_seen;
+        Ok(())
+    }
+
+    /// Adds the counts of another counter over the same vertices.
+    pub fn merge(&mut self, other: &EdgeCounter, interrupt: Interrupt<'_>) -> Result<()> {
+        if other.n_vertices() != self.n_vertices() {
+            return Err(Error::LengthMismatch {
+                what: "merged edge counts",
+                len: other.n_vertices(),
+                expected_from: "these edge counts",
+                expected: self.n_vertices(),
+            });
+        }
+        let rows_seen = self.rows_seen + other.rows_seen;
+        if rows_seen > MAX_ROWS {
+            return Err(Error::TooManyRows {
+                n_rows: rows_seen,
+                limit: MAX_ROWS,
+            });
+        }
+        self.counts = self.counts.merged(&other.counts, interrupt)?;
+        self.rows_seen = rows_seen;
+        Ok(())
+    }
+
+    /// Drops the edges held by fewer than `min_cooccurrence` rows and returns the symmetric graph.
+    pub fn finish(self, min_cooccurrence: u32, interrupt: Interrupt<'_>) -> Result<Graph> {
+        if min_cooccurrence == 0 {
+            return Err(Error::InvalidParameter(
+                "min_cooccurrence must be at least 1".into(),
+            ));
+        }
+        let upper = self.counts.thresholded(min_cooccurrence, interrupt)?;
+        interrupt.check()?;
+        Ok(Graph::from_upper(&upper))
+    }
+}
+
+/// The rows of one batch as sorted vertex lists (rows with fewer than two vertices dropped), and
+/// for each vertex the batch rows that hold it.
+struct VertexRows {
+    row_ptr: Vec<usize>,
+    row_vertices: Vec<u32>,
+    vertex_ptr: Vec<usize>,
+    vertex_rows: Vec<u32>,
+}
+
+impl VertexRows {
+    fn build<I: IndexValue, V: StoredValue>(
+        matrix: &CsrMatrix<'_, I, V>,
+        rows: Range<usize>,
+        vocabulary: &Vocabulary,
+        interrupt: Interrupt<'_>,
+    ) -> Result<Self> {
+        let blocks = matrix.row_blocks(rows, parallel_blocks());
+        let parts = try_map_blocks(blocks, |block| {
+            let mut lengths = Vec::new();
+            let mut vertices = Vec::new();
+            for_each_row(matrix, block, interrupt, |_, features| {
+                let before = vertices.len();
+                vertices.extend(
+                    features
+                        .iter()
+                        .map(|&f| vocabulary.vertex_of(f))
+                        .filter(|&v| v != NOT_A_VERTEX),
+                );
+                let count = vertices.len() - before;
+                if count < 2 {
+                    vertices.truncate(before);
+                } else {
+                    vertices[before..].sort_unstable();
+                    lengths.push(count as u32);
+                }
+                Ok(())
+            })?;
+            Ok((lengths, vertices))
+        })?;
+        let mut row_ptr = vec![0usize];
+        let mut total = 0;
+        for (lengths, _) in &parts {
+            for &len in lengths {
+                total += len as usize;
+                row_ptr.push(total);
+            }
+        }
+        let vertex_lists: Vec<Vec<u32>> = parts.into_iter().map(|(_, v)| v).collect();
+        let row_vertices = concat(&vertex_lists);
+        drop(vertex_lists);
+        interrupt.check()?;
+        let (vertex_ptr, vertex_rows) =
+            transpose(&row_ptr, &row_vertices, vocabulary.n_vertices());
+        Ok(VertexRows {
+            row_ptr,
+            row_vertices,
+            vertex_ptr,
+            vertex_rows,
+        })
+    }
+
+    #[inline]
+    fn row(&self, r: usize) -> &[u32] {
+        &self.row_vertices[self.row_ptr[r]..self.row_ptr[r + 1]]
+    }
+
+    /// Counts, for every vertex `u`, the rows it shares with each vertex `v > u`.
+    fn count_pairs(&self, n_vertices: usize, interrupt: Interrupt<'_>) -> Result<EdgeCounts> {
+        let blocks = balanced_blocks(n_vertices, parallel_blocks(), |u| {
+            // Work per vertex: its incidences times a typical row length, plus one.
+            u + self.vertex_ptr[u] * 8
+        });
+        let chunks: Vec<Result<EdgeChunk>> = blocks
+            .into_par_iter()
+            .map_init(
+                || (vec![0u32; n_vertices], Vec::<u32>::new()),
+                |(accumulator, touched), vertices| {
+                    let mut chunk = EdgeChunk::default();
+                    let start = vertices.start;
+                    for u in vertices {
+                        if (u - start) % POLL_INTERVAL == 0 {
+                            interrupt.check()?;
+                        }
+                        let u32_id = u as u32;
+                        for &r in &self.vertex_rows[self.vertex_ptr[u]..self.vertex_ptr[u + 1]] {
+                            let row = self.row(r as usize);
+                            let after = row.partition_point(|&v| v <= u32_id);
+                            for &v in &row[after..] {
+                                let slot = &mut accumulator[v as usize];
+                                if *slot == 0 {
+                                    touched.push(v);
+                                }
+                                *slot += 1;
+                            }
+                        }
+                        touched.sort_unstable();
+                        for &v in touched.iter() {
+                            let slot = &mut accumulator[v as usize];
+                            chunk.push(v, *slot);
+                            *slot = 0;
+                        }
+                        chunk.lengths.push(touched.len() as u32);
+                        touched.clear();
+                    }
+                    Ok(chunk)
+                },
+            )
+            .collect();
+        let chunks = chunks.into_iter().collect::<Result<Vec<_>>>()?;
+        Ok(EdgeCounts::assemble(n_vertices, chunks))
+    }
+}
+
+/// Counting-sort transpose of a row → vertex incidence list.
+fn transpose(row_ptr: &[usize], row_vertices: &[u32], n_vertices: usize) -> (Vec<usize>, Vec<u32>) {
+    let mut vertex_ptr = vec![0usize; n_vertices + 1];
+    for &v in row_vertices {
+        vertex_ptr[v as usize + 1] += 1;
+    }
+    for u in 0..n_vertices {
+        vertex_ptr[u + 1] += vertex_ptr[u];
+    }
+    let mut cursor = vertex_ptr[..n_vertices].to_vec();
+    let mut vertex_rows = vec![0u32; row_vertices.len()];
+    for r in 0..row_ptr.len() - 1 {
+        for &v in &row_vertices[row_ptr[r]..row_ptr[r + 1]] {
+            let slot = &mut cursor[v as usize];
+            vertex_rows[*slot] = r as u32;
+            *slot += 1;
+        }
+    }
+    (vertex_ptr, vertex_rows)
+}
+
+/// A symmetric weighted graph in CSR form: every edge appears in the lists of both ends, and
+/// each list is sorted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Graph {
+    indptr: Vec<usize>,
+    neighbors: Vec<u32>,
+    weights: Vec<u32>,
+}
+
+impl Graph {
+    fn from_upper(upper: &EdgeCounts) -> Self {
+        let n = upper.n_vertices();
+        let mut lower_degree = vec![0usize; n];
+        for &v in &upper.neighbors {
+            lower_degree[v as usize] += 1;
+        }
+        let mut indptr = Vec::with_capacity(n + 1);
+        indptr.push(0usize);
+        for u in 0..n {
+            let degree = lower_degree[u] + upper.indptr[u + 1] - upper.indptr[u];
+            indptr.push(indptr[u] + degree);
+        }
+        let total = indptr[n];
+        let mut neighbors = vec![0u32; total];
+        let mut weights = vec![0u32; total];
+        // Each list holds the smaller neighbours first (filled as sources ascend, so sorted), then
+        // the larger ones (copied from the upper triangle, already sorted).
+        let mut lower_cursor: Vec<usize> = indptr[..n].to_vec();
+        for u in 0..n {
+            let (nbrs, ws) = upper.row(u);
+            let upper_start = indptr[u] + lower_degree[u];
+            neighbors[upper_start..upper_start + nbrs.len()].copy_from_slice(nbrs);
+            weights[upper_start..upper_start + ws.len()].copy_from_slice(ws);
+            for (&v, &w) in nbrs.iter().zip(ws) {
+                let slot = &mut lower_cursor[v as usize];
+                neighbors[*slot] = u as u32;
+                weights[*slot] = w;
+                *slot += 1;
+            }
+        }
+        Graph {
+            indptr,
+            neighbors,
+            weights,
+        }
+    }
+
+    /// A graph from an explicit undirected edge list `(u, v, weight)`; duplicate edges add up
+    /// and self-loops are refused.
+    pub fn from_edges(n_vertices: usize, edges: &[(u32, u32, u32)]) -> Result<Self> {
+        let mut upper: Vec<(u32, u32, u32)> = Vec::with_capacity(edges.len());
+        for &(a, b, w) in edges {
+            let (u, v) = (a.min(b), a.max(b));
+            if v as usize >= n_vertices || u == v {
+                return Err(Error::InvalidParameter(format!(
+                    "edge ({a}, {b}) is a self-loop or names a vertex outside [0, {n_vertices})"
+                )));
+            }
+            upper.push((u, v, w));
+        }
+        upper.sort_unstable();
+        let mut counts = EdgeCounts::empty(n_vertices);
+        let mut degree = vec![0usize; n_vertices];
+        for (i, &(u, v, w)) in upper.iter().enumerate() {
+            if i > 0 && upper[i - 1].0 == u && upper[i - 1].1 == v {
+                *counts.weights.last_mut().expect("previous edge") += w;
+            } else {
+                counts.neighbors.push(v);
+                counts.weights.push(w);
+                degree[u as usize] += 1;
+            }
+        }
+        for u in 0..n_vertices {
+            counts.indptr[u + 1] = counts.indptr[u] + degree[u];
+        }
+        Ok(Graph::from_upper(&counts))
+    }
+
+    pub fn n_vertices(&self) -> usize {
+        self.indptr.len() - 1
+    }
+
+    /// Number of undirected edges.
+    pub fn n_edges(&self) -> usize {
+        self.neighbors.len() / 2
+    }
+
+    #[inline]
+    pub fn degree(&self, u: usize) -> usize {
+        self.indptr[u + 1] - self.indptr[u]
+    }
+
+    pub fn max_degree(&self) -> usize {
+        (0..self.n_vertices())
+            .map(|u| self.degree(u))
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[inline]
+    pub fn neighbors(&self, u: usize) -> &[u32] {
+        &self.neighbors[self.indptr[u]..self.indptr[u + 1]]
+    }
+
+    #[inline]
+    pub fn weights(&self, u: usize) -> &[u32] {
+        &self.weights[self.indptr[u]..self.indptr[u + 1]]
+    }
+
+    /// The CSR arrays `(indptr, neighbors, weights)`.
+    pub fn into_parts(self) -> (Vec<usize>, Vec<u32>, Vec<u32>) {
+        (self.indptr, self.neighbors, self.weights)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::statistics::FeatureStats;
+
+    /// Pair counts by brute force over every row.
+    fn brute_force(rows: &[Vec<u32>], n: usize, k: u32) -> Vec<Vec<(u32, u32)>> {
+        let mut w = vec![vec![0u32; n]; n];
+        for row in rows {
+            let mut r = row.clone();
+            r.sort_unstable();
+            r.dedup();
+            for (i, &a) in r.iter().enumerate() {
+                for &b in &r[i + 1..] {
+                    w[a as usize][b as usize] += 1;
+                    w[b as usize][a as usize] += 1;
+                }
+            }
+        }
+        (0..n)
+            .map(|u| {
+                (0..n)
+                    .filter(|&v| w[u][v] >= k.max(1))
+                    .map(|v| (v as u32, w[u][v]))
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn csr(rows: &[Vec<u32>]) -> (Vec<i64>, Vec<i64>) {
+        let mut indptr = vec![0i64];
+        let mut indices = Vec::new();
+        for row in rows {
+            indices.extend(row.iter().map(|&x| x as i64));
+            indptr.push(indices.len() as i64);
+        }
+        (indptr, indices)
+    }
+
+    fn pseudo_random_rows(n_rows: usize, n_features: u32, seed: u64) -> Vec<Vec<u32>> {
+        let mut state = seed;
+        let mut next = move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as u32
+        };
+        (0..n_rows)
+            .map(|_| {
+                let len = next() % 7;
+                (0..len).map(|_| next() % n_features).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_brute_force_for_any_batch_size_and_threshold() {
+        let n = 40;
+        let rows = pseudo_random_rows(300, n, 7);
+        let (indptr, indices) = csr(&rows);
+        let m = CsrMatrix::<i64, f64>::new(&indptr, &indices, None, n as usize).unwrap();
+        let stats = FeatureStats::from_rows(&m, Interrupt::never()).unwrap();
+        // No dense features, so vertex ids map back to features through the vocabulary.
+        let vocab = Vocabulary::new(&stats, None).unwrap();
+        let features = vocab.vertex_features().to_vec();
+        for k in [1u32, 2, 3] {
+            let expected = brute_force(&rows, n as usize, k);
+            for batch in [1usize, 5, 64, DEFAULT_BATCH_NNZ] {
+                let mut counter = EdgeCounter::new(vocab.n_vertices()).with_batch_nnz(batch);
+                counter.add_rows(&m, &vocab, Interrupt::never()).unwrap();
+                let graph = counter.finish(k, Interrupt::never()).unwrap();
+                for u in 0..graph.n_vertices() {
+                    let fu = features[u] as usize;
+                    let mut got: Vec<(u32, u32)> = graph
+                        .neighbors(u)
+                        .iter()
+                        .zip(graph.weights(u))
+                        .map(|(&v, &w)| (features[v as usize], w))
+                        .collect();
+                    got.sort_unstable();
+                    assert_eq!(got, expected[fu], "vertex {u}, k {k}, batch {batch}");
+                    assert!(graph.neighbors(u).windows(2).all(|p| p[0] < p[1]));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn merging_counters_equals_one_pass() {
+        let n = 30;
+        let rows = pseudo_random_rows(200, n, 3);
+        let (indptr, indices) = csr(&rows);
+        let m = CsrMatrix::<i64, f64>::new(&indptr, &indices, None, n as usize).unwrap();
+        let stats = FeatureStats::from_rows(&m, Interrupt::never()).unwrap();
+        let vocab = Vocabulary::new(&stats, None).unwrap();
+        let mut whole = EdgeCounter::new(vocab.n_vertices());
+        whole.add_rows(&m, &vocab, Interrupt::never()).unwrap();
+
+        let half = 100;
+        let (ip1, ix1) = csr(&rows[..half]);
+        let (ip2, ix2) = csr(&rows[half..]);
+        let m1 = CsrMatrix::<i64, f64>::new(&ip1, &ix1, None, n as usize).unwrap();
+        let m2 = CsrMatrix::<i64, f64>::new(&ip2, &ix2, None, n as usize).unwrap();
+        let mut a = EdgeCounter::new(vocab.n_vertices());
+        a.add_rows(&m1, &vocab, Interrupt::never()).unwrap();
+        let mut b = EdgeCounter::new(vocab.n_vertices());
+        b.add_rows(&m2, &vocab, Interrupt::never()).unwrap();
+        a.merge(&b, Interrupt::never()).unwrap();
+        assert_eq!(
+            a.finish(1, Interrupt::never()).unwrap(),
+            whole.finish(1, Interrupt::never()).unwrap()
+        );
+    }
+
+    #[test]
+    fn from_edges_builds_symmetric_sorted_lists() {
+        let g = Graph::from_edges(4, &[(2, 0, 1), (0, 1, 2), (3, 0, 1), (0, 2, 4)]).unwrap();
+        assert_eq!(g.neighbors(0), &[1, 2, 3]);
+        assert_eq!(g.weights(0), &[2, 5, 1]);
+        assert_eq!(g.neighbors(2), &[0]);
+        assert_eq!(g.n_edges(), 3);
+        assert_eq!(g.max_degree(), 3);
+        assert!(Graph::from_edges(2, &[(1, 1, 1)]).is_err());
+        assert!(Graph::from_edges(2, &[(0, 2, 1)]).is_err());
+    }
+
+    #[test]
+    fn zero_threshold_is_refused() {
+        let counter = EdgeCounter::new(3);
+        assert!(counter.finish(0, Interrupt::never()).is_err());
+    }
+}

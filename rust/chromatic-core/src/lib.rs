@@ -1,0 +1,32 @@
+//! Chromatic Learning engine: compresses sparse binary data by coloring the feature
+//! co-occurrence graph. Features that never share a row share a color, and each color becomes one
+//! categorical column.
+//!
+//! Data flows one way, one module per step:
+//! [`csr`] rows → [`statistics`] → [`vocabulary`] → [`graph`] → [`coloring`] → [`encoder`] →
+//! [`encode`] codes (and back with [`decode`]). [`fit`] runs the whole fit.
+
+pub mod coloring;
+pub mod csr;
+pub mod decode;
+pub mod encode;
+pub mod encoder;
+pub mod error;
+pub mod fit;
+pub mod graph;
+pub mod interrupt;
+mod parallel;
+pub mod statistics;
+pub mod vocabulary;
+
+pub use coloring::{Coloring, Strategy};
+pub use csr::{CsrMatrix, IndexValue, StoredValue};
+pub use decode::{SparseRows, decode};
+pub use encode::{Codes, CollisionPolicy, encode};
+pub use encoder::{Encoder, EncoderTables};
+pub use error::{Error, Result};
+pub use fit::{FitParams, Fitted, build_graph, fit};
+pub use graph::{EdgeCounter, Graph};
+pub use interrupt::Interrupt;
+pub use statistics::FeatureStats;
+pub use vocabulary::Vocabulary;

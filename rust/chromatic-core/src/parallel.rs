@@ -1,0 +1,50 @@
+//! Small helpers shared by the parallel passes.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::csr::{CsrMatrix, IndexValue, StoredValue};
+use crate::error::Result;
+use crate::interrupt::{Interrupt, POLL_INTERVAL};
+
+/// Runs `f` on every block in parallel and returns the outputs in block order. When blocks fail,
+/// the error of the first failing block is returned, so the reported row does not depend on
+/// scheduling.
+pub(crate) fn try_map_blocks<T, F>(blocks: Vec<Range<usize>>, f: F) -> Result<Vec<T>>
+where
+    T: Send,
+    F: Fn(Range<usize>) -> Result<T> + Sync + Send,
+{
+    let outputs: Vec<Result<T>> = blocks.into_par_iter().map(f).collect();
+    outputs.into_iter().collect()
+}
+
+/// Calls `visit(row, features)` for each row of `rows` with the row's distinct present features
+/// (ascending), polling `interrupt` every few thousand rows.
+pub(crate) fn for_each_row<I: IndexValue, V: StoredValue>(
+    matrix: &CsrMatrix<'_, I, V>,
+    rows: Range<usize>,
+    interrupt: Interrupt<'_>,
+    mut visit: impl FnMut(usize, &[u32]) -> Result<()>,
+) -> Result<()> {
+    let mut features = Vec::new();
+    let start = rows.start;
+    for row in rows {
+        if (row - start) % POLL_INTERVAL == 0 {
+            interrupt.check()?;
+        }
+        matrix.row_features(row, &mut features)?;
+        visit(row, &features)?;
+    }
+    Ok(())
+}
+
+/// Concatenates per-block vectors in block order.
+pub(crate) fn concat<T: Copy>(parts: &[Vec<T>]) -> Vec<T> {
+    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        out.extend_from_slice(part);
+    }
+    out
+}

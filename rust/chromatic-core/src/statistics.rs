@@ -1,0 +1,160 @@
+//! Feature statistics: document frequency of every feature over the training rows, and the
+//! frequency ranking that orders vertices, breaks ties and numbers codes.
+
+use rayon::prelude::*;
+
+use crate::csr::{CsrMatrix, IndexValue, StoredValue};
+use crate::error::{Error, Result};
+use crate::interrupt::Interrupt;
+use crate::parallel::{for_each_row, try_map_blocks};
+
+/// Largest number of rows one model can be fitted on: frequencies and pair counts are `u32`.
+pub const MAX_ROWS: u64 = u32::MAX as u64;
+
+/// Document frequency (rows holding the feature, duplicates counted once) of every feature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeatureStats {
+    n_rows: u64,
+    doc_freq: Vec<u32>,
+}
+
+impl FeatureStats {
+    /// Statistics of zero rows over `n_features` features.
+    pub fn empty(n_features: usize) -> Self {
+        FeatureStats {
+            n_rows: 0,
+            doc_freq: vec![0; n_features],
+        }
+    }
+
+    /// Counts every feature over the rows of `matrix`, in parallel. This pass is the first to read
+    /// the non-zeros, so it is also the one that reports bad column indices and values.
+    pub fn from_rows<I: IndexValue, V: StoredValue>(
+        matrix: &CsrMatrix<'_, I, V>,
+        interrupt: Interrupt<'_>,
+    ) -> Result<Self> {
+        check_rows(matrix.n_rows() as u64)?;
+        let n_features = matrix.n_features();
+        // One block (and one counter array) per thread: counts are sums, so the result does not
+        // depend on the split, and per-thread arrays avoid contention on frequent features.
+        let blocks = matrix.row_blocks(matrix.rows(), rayon::current_num_threads());
+        let mut partials = try_map_blocks(blocks, |rows| {
+            let mut counts = vec![0u32; n_features];
+            for_each_row(matrix, rows, interrupt, |_, features| {
+                for &f in features {
+                    counts[f as usize] += 1;
+                }
+                Ok(())
+            })?;
+            Ok(counts)
+        })?;
+        let mut doc_freq = partials.pop().unwrap_or_else(|| vec![0; n_features]);
+        for partial in &partials {
+            add_counts(&mut doc_freq, partial);
+        }
+        Ok(FeatureStats {
+            n_rows: matrix.n_rows() as u64,
+            doc_freq,
+        })
+    }
+
+    /// Adds the statistics of other rows over the same features.
+    pub fn merge(&mut self, other: &FeatureStats) -> Result<()> {
+        if other.doc_freq.len() != self.doc_freq.len() {
+            return Err(Error::LengthMismatch {
+                what: "merged statistics",
+                len: other.doc_freq.len(),
+                expected_from: "these statistics",
+                expected: self.doc_freq.len(),
+            });
+        }
+        check_rows(self.n_rows + other.n_rows)?;
+        self.n_rows += other.n_rows;
+        add_counts(&mut self.doc_freq, &other.doc_freq);
+        Ok(())
+    }
+
+    pub fn n_rows(&self) -> u64 {
+        self.n_rows
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.doc_freq.len()
+    }
+
+    pub fn doc_freq(&self) -> &[u32] {
+        &self.doc_freq
+    }
+
+    pub fn into_doc_freq(self) -> Vec<u32> {
+        self.doc_freq
+    }
+
+    /// Features seen at least once, most frequent first; ties go to the smaller feature id, so
+    /// the order is a pure function of the counts.
+    pub fn frequency_order(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.doc_freq.len() as u32)
+            .into_par_iter()
+            .filter(|&f| self.doc_freq[f as usize] > 0)
+            .collect();
+        order.par_sort_unstable_by_key(|&f| (std::cmp::Reverse(self.doc_freq[f as usize]), f));
+        order
+    }
+}
+
+fn check_rows(n_rows: u64) -> Result<()> {
+    if n_rows > MAX_ROWS {
+        return Err(Error::TooManyRows {
+            n_rows,
+            limit: MAX_ROWS,
+        });
+    }
+    Ok(())
+}
+
+fn add_counts(total: &mut [u32], part: &[u32]) {
+    total
+        .par_iter_mut()
+        .zip(part.par_iter())
+        .with_min_len(1 << 16)
+        .for_each(|(t, p)| *t += p);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_each_feature_once_per_row() {
+        let indptr = [0i64, 3, 5, 5];
+        let indices = [2i64, 0, 2, 1, 2];
+        let values = [1.0f32, 1.0, 1.0, 0.0, 3.0];
+        let m = CsrMatrix::new(&indptr, &indices, Some(&values), 4).unwrap();
+        let stats = FeatureStats::from_rows(&m, Interrupt::never()).unwrap();
+        assert_eq!(stats.doc_freq(), &[1, 0, 2, 0]);
+        assert_eq!(stats.n_rows(), 3);
+        assert_eq!(stats.frequency_order(), vec![2, 0]);
+    }
+
+    #[test]
+    fn merge_adds_rows_and_counts() {
+        let indptr = [0i32, 2, 3];
+        let indices = [0i32, 1, 1];
+        let m = CsrMatrix::<i32, f64>::new(&indptr, &indices, None, 3).unwrap();
+        let mut a = FeatureStats::from_rows(&m, Interrupt::never()).unwrap();
+        let b = a.clone();
+        a.merge(&b).unwrap();
+        assert_eq!(a.doc_freq(), &[2, 4, 0]);
+        assert_eq!(a.n_rows(), 4);
+        assert!(a.merge(&FeatureStats::empty(5)).is_err());
+    }
+
+    #[test]
+    fn ties_break_by_feature_id() {
+        let stats = FeatureStats {
+            n_rows: 3,
+            doc_freq: vec![1, 3, 1, 0, 3],
+        };
+        assert_eq!(stats.frequency_order(), vec![1, 4, 0, 2]);
+    }
+}

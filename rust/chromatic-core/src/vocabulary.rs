@@ -1,0 +1,102 @@
+//! Which features become graph vertices: seen features below the dense threshold, numbered by
+//! frequency rank. Dense features (present in at least `dense_threshold` of the rows) are kept out
+//! of the graph and get a color of their own.
+
+use crate::error::{Error, Result};
+use crate::statistics::FeatureStats;
+
+/// Marks a feature that is not a vertex (never seen, or dense).
+pub const NOT_A_VERTEX: u32 = u32::MAX;
+
+#[derive(Clone, Debug)]
+pub struct Vocabulary {
+    /// Seen features in frequency order: the dense ones first, then vertex 0, 1, ...
+    ranked: Vec<u32>,
+    n_dense: usize,
+    vertex_of: Vec<u32>,
+}
+
+impl Vocabulary {
+    /// `dense_threshold`: share of rows in (0, 1] from which a feature is dense; `None` for no
+    /// dense features.
+    pub fn new(stats: &FeatureStats, dense_threshold: Option<f64>) -> Result<Self> {
+        let ranked = stats.frequency_order();
+        let doc_freq = stats.doc_freq();
+        let n_dense = match dense_threshold {
+            None => 0,
+            Some(t) if t > 0.0 && t <= 1.0 => {
+                let cut = t * stats.n_rows() as f64;
+                ranked.partition_point(|&f| f64::from(doc_freq[f as usize]) >= cut)
+            }
+            Some(t) => {
+                return Err(Error::InvalidParameter(format!(
+                    "dense_threshold must be in (0, 1], got {t}"
+                )));
+            }
+        };
+        let mut vertex_of = vec![NOT_A_VERTEX; stats.n_features()];
+        for (vertex, &feature) in ranked[n_dense..].iter().enumerate() {
+            vertex_of[feature as usize] = vertex as u32;
+        }
+        Ok(Vocabulary {
+            ranked,
+            n_dense,
+            vertex_of,
+        })
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.vertex_of.len()
+    }
+
+    pub fn n_vertices(&self) -> usize {
+        self.ranked.len() - self.n_dense
+    }
+
+    /// Seen features, most frequent first.
+    pub fn ranked(&self) -> &[u32] {
+        &self.ranked
+    }
+
+    pub fn dense_features(&self) -> &[u32] {
+        &self.ranked[..self.n_dense]
+    }
+
+    /// The feature of every vertex, by vertex id.
+    pub fn vertex_features(&self) -> &[u32] {
+        &self.ranked[self.n_dense..]
+    }
+
+    /// Vertex id of `feature`, or `NOT_A_VERTEX`.
+    #[inline]
+    pub fn vertex_of(&self, feature: u32) -> u32 {
+        self.vertex_of[feature as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::csr::CsrMatrix;
+    use crate::interrupt::Interrupt;
+
+    #[test]
+    fn dense_features_are_not_vertices() {
+        // Feature 3 in 3 of 4 rows, feature 1 in 2, feature 0 in 1, feature 2 never.
+        let indptr = [0i32, 2, 4, 5, 6];
+        let indices = [3i32, 1, 3, 1, 3, 0];
+        let m = CsrMatrix::<i32, f64>::new(&indptr, &indices, None, 4).unwrap();
+        let stats = FeatureStats::from_rows(&m, Interrupt::never()).unwrap();
+        assert_eq!(stats.doc_freq(), &[1, 2, 0, 3]);
+        let vocab = Vocabulary::new(&stats, Some(0.75)).unwrap();
+        assert_eq!(vocab.dense_features(), &[3]);
+        assert_eq!(vocab.vertex_features(), &[1, 0]);
+        assert_eq!(vocab.vertex_of(1), 0);
+        assert_eq!(vocab.vertex_of(3), NOT_A_VERTEX);
+        assert_eq!(vocab.vertex_of(2), NOT_A_VERTEX);
+        let vocab = Vocabulary::new(&stats, None).unwrap();
+        assert_eq!(vocab.n_vertices(), 3);
+        assert!(Vocabulary::new(&stats, Some(0.0)).is_err());
+        assert!(Vocabulary::new(&stats, Some(f64::NAN)).is_err());
+    }
+}
