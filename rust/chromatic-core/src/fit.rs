@@ -36,7 +36,8 @@ impl Default for FitParams {
 pub struct Fitted {
     pub encoder: Encoder,
     pub doc_freq: Vec<u32>,
-    pub n_dense: usize,
+    /// Features that got a color of their own.
+    pub dense_features: Vec<u32>,
     pub n_vertices: usize,
     pub n_edges: usize,
     pub max_degree: usize,
@@ -73,7 +74,7 @@ pub fn fit<I: IndexValue, V: StoredValue>(
     let encoder = Encoder::from_coloring(&vocabulary, &coloring)?;
     Ok(Fitted {
         encoder,
-        n_dense: vocabulary.dense_features().len(),
+        dense_features: vocabulary.dense_features().to_vec(),
         n_vertices: vocabulary.n_vertices(),
         n_edges: graph.n_edges(),
         max_degree: graph.max_degree(),

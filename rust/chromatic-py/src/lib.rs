@@ -1,0 +1,298 @@
+//! Python bindings of the chromatic engine: converts arrays, releases the GIL while the engine
+//! runs, and maps engine errors to Python exceptions. No logic of its own.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use chromatic_core as core;
+use numpy::ndarray::Array2;
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// `indptr` / `indices` as numpy gives them.
+#[derive(FromPyObject)]
+enum IndexArray<'py> {
+    I32(PyReadonlyArray1<'py, i32>),
+    I64(PyReadonlyArray1<'py, i64>),
+}
+
+/// Stored values; anything else is converted to a boolean presence mask on the Python side.
+#[derive(FromPyObject)]
+enum ValueArray<'py> {
+    F64(PyReadonlyArray1<'py, f64>),
+    F32(PyReadonlyArray1<'py, f32>),
+    Bool(PyReadonlyArray1<'py, bool>),
+}
+
+fn to_py_err(err: core::Error) -> PyErr {
+    PyValueError::new_err(err.to_string())
+}
+
+/// How often the waiting thread checks for Ctrl-C while the engine works.
+const SIGNAL_POLL: Duration = Duration::from_millis(50);
+
+/// Runs `work` without the GIL on a worker thread (in a pool of `n_jobs` threads, or rayon's
+/// global pool), while this thread wakes up regularly to let Python handle signals. On
+/// KeyboardInterrupt the engine is told to stop and the interrupt is raised once it has.
+fn run_detached<T, F>(py: Python<'_>, n_jobs: Option<usize>, work: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce(core::Interrupt<'_>) -> core::Result<T> + Send,
+{
+    let pool = match n_jobs {
+        Some(n) => Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build()
+                .map_err(|e| PyRuntimeError::new_err(format!("cannot start threads: {e}")))?,
+        ),
+        None => None,
+    };
+    let flag = AtomicBool::new(false);
+    let (outcome, signal) = py.detach(|| {
+        let waiter = thread::current();
+        thread::scope(|scope| {
+            let worker = scope.spawn(|| {
+                let interrupt = core::Interrupt::new(&flag);
+                let result = match &pool {
+                    Some(pool) => pool.install(|| work(interrupt)),
+                    None => work(interrupt),
+                };
+                waiter.unpark();
+                result
+            });
+            let mut signal: Option<PyErr> = None;
+            while !worker.is_finished() {
+                thread::park_timeout(SIGNAL_POLL);
+                if signal.is_none()
+                    && !worker.is_finished()
+                    && let Err(err) = Python::attach(|py| py.check_signals())
+                {
+                    flag.store(true, Ordering::Relaxed);
+                    signal = Some(err);
+                }
+            }
+            (worker.join(), signal)
+        })
+    });
+    if let Some(err) = signal {
+        return Err(err);
+    }
+    match outcome {
+        Ok(result) => result.map_err(to_py_err),
+        Err(_) => Err(PyRuntimeError::new_err(
+            "internal error in the chromatic engine; please report it with the input that caused it",
+        )),
+    }
+}
+
+/// Builds the borrowed `CsrMatrix` for the index and value types at hand and evaluates `$body`
+/// with it bound to `$m`.
+macro_rules! with_matrix {
+    ($indptr:expr, $indices:expr, $data:expr, $n_features:expr, |$m:ident| $body:expr) => {{
+        macro_rules! with_values {
+            ($p:expr, $i:expr) => {
+                match $data {
+                    None => {
+                        let $m = core::CsrMatrix::<_, f64>::new($p, $i, None, $n_features)
+                            .map_err(to_py_err)?;
+                        $body
+                    }
+                    Some(ValueArray::F64(d)) => {
+                        let $m = core::CsrMatrix::new($p, $i, Some(d.as_slice()?), $n_features)
+                            .map_err(to_py_err)?;
+                        $body
+                    }
+                    Some(ValueArray::F32(d)) => {
+                        let $m = core::CsrMatrix::new($p, $i, Some(d.as_slice()?), $n_features)
+                            .map_err(to_py_err)?;
+                        $body
+                    }
+                    Some(ValueArray::Bool(d)) => {
+                        let $m = core::CsrMatrix::new($p, $i, Some(d.as_slice()?), $n_features)
+                            .map_err(to_py_err)?;
+                        $body
+                    }
+                }
+            };
+        }
+        match ($indptr, $indices) {
+            (IndexArray::I32(p), IndexArray::I32(i)) => with_values!(p.as_slice()?, i.as_slice()?),
+            (IndexArray::I64(p), IndexArray::I64(i)) => with_values!(p.as_slice()?, i.as_slice()?),
+            _ => Err(PyTypeError::new_err(
+                "indptr and indices must have the same dtype (int32 or int64)",
+            )),
+        }
+    }};
+}
+
+fn n_jobs_arg(n_jobs: Option<i64>) -> PyResult<Option<usize>> {
+    match n_jobs {
+        None => Ok(None),
+        Some(n) if n >= 1 => Ok(Some(n as usize)),
+        Some(n) => Err(PyValueError::new_err(format!(
+            "n_jobs must be a positive number of threads or None, got {n}"
+        ))),
+    }
+}
+
+/// Fits an encoder on a CSR matrix; returns its tables and graph statistics as a dict.
+#[pyfunction]
+#[pyo3(signature = (indptr, indices, data, n_features, *, min_cooccurrence, strategy, seed,
+                    dense_threshold, n_jobs=None))]
+#[allow(clippy::too_many_arguments)]
+fn fit<'py>(
+    py: Python<'py>,
+    indptr: IndexArray<'py>,
+    indices: IndexArray<'py>,
+    data: Option<ValueArray<'py>>,
+    n_features: usize,
+    min_cooccurrence: u32,
+    strategy: &str,
+    seed: u64,
+    dense_threshold: Option<f64>,
+    n_jobs: Option<i64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let params = core::FitParams {
+        min_cooccurrence,
+        strategy: core::Strategy::from_name(strategy, seed).map_err(to_py_err)?,
+        dense_threshold,
+        ..core::FitParams::default()
+    };
+    let n_jobs = n_jobs_arg(n_jobs)?;
+    let fitted = with_matrix!(&indptr, &indices, &data, n_features, |m| {
+        run_detached(py, n_jobs, |interrupt| core::fit(&m, &params, interrupt))
+    })?;
+    let out = PyDict::new(py);
+    let encoder = fitted.encoder;
+    let sizes: Vec<i64> = encoder.color_sizes.iter().map(|&s| i64::from(s)).collect();
+    let doc_freq: Vec<i64> = fitted.doc_freq.iter().map(|&d| i64::from(d)).collect();
+    out.set_item("colors", encoder.feature_color.into_pyarray(py))?;
+    out.set_item("codes", encoder.feature_code.into_pyarray(py))?;
+    out.set_item("color_sizes", sizes.into_pyarray(py))?;
+    out.set_item("document_frequency", doc_freq.into_pyarray(py))?;
+    out.set_item("dense_features", fitted.dense_features.into_pyarray(py))?;
+    out.set_item("n_vertices", fitted.n_vertices)?;
+    out.set_item("n_edges", fitted.n_edges)?;
+    out.set_item("max_degree", fitted.max_degree)?;
+    Ok(out)
+}
+
+/// Encodes a CSR matrix into a `(n_rows, n_colors)` int32 code matrix; returns it with the
+/// number of collisions and of unseen features.
+#[pyfunction]
+#[pyo3(signature = (indptr, indices, data, n_features, feature_color, feature_code, n_colors, *,
+                    collision, n_jobs=None))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn encode<'py>(
+    py: Python<'py>,
+    indptr: IndexArray<'py>,
+    indices: IndexArray<'py>,
+    data: Option<ValueArray<'py>>,
+    n_features: usize,
+    feature_color: PyReadonlyArray1<'py, i32>,
+    feature_code: PyReadonlyArray1<'py, i32>,
+    n_colors: usize,
+    collision: &str,
+    n_jobs: Option<i64>,
+) -> PyResult<(Bound<'py, PyArray2<i32>>, u64, u64)> {
+    let policy = core::CollisionPolicy::from_name(collision).map_err(to_py_err)?;
+    let tables =
+        core::EncoderTables::new(feature_color.as_slice()?, feature_code.as_slice()?, n_colors)
+            .map_err(to_py_err)?;
+    let n_jobs = n_jobs_arg(n_jobs)?;
+    let codes = with_matrix!(&indptr, &indices, &data, n_features, |m| {
+        run_detached(py, n_jobs, |interrupt| {
+            core::encode(&m, &tables, policy, interrupt)
+        })
+    })?;
+    let array = Array2::from_shape_vec((codes.n_rows, codes.n_colors), codes.values)
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    Ok((array.into_pyarray(py), codes.collisions, codes.unseen))
+}
+
+/// Decodes a C-contiguous `(n_rows, n_colors)` int32 code matrix into binary CSR arrays
+/// `(indptr, indices)`.
+#[pyfunction]
+#[pyo3(signature = (codes, feature_color, feature_code, color_sizes, *, n_jobs=None))]
+#[allow(clippy::type_complexity)]
+fn decode<'py>(
+    py: Python<'py>,
+    codes: PyReadonlyArray2<'py, i32>,
+    feature_color: PyReadonlyArray1<'py, i32>,
+    feature_code: PyReadonlyArray1<'py, i32>,
+    color_sizes: PyReadonlyArray1<'py, i64>,
+    n_jobs: Option<i64>,
+) -> PyResult<(Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i64>>)> {
+    if !codes.is_c_contiguous() {
+        return Err(PyTypeError::new_err("codes must be a C-contiguous array"));
+    }
+    let (n_rows, n_colors) = (codes.shape()[0], codes.shape()[1]);
+    let tables =
+        core::EncoderTables::new(feature_color.as_slice()?, feature_code.as_slice()?, n_colors)
+            .map_err(to_py_err)?;
+    let (codes, sizes) = (codes.as_slice()?, color_sizes.as_slice()?);
+    let rows = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+        core::decode(codes, n_rows, &tables, sizes, interrupt)
+    })?;
+    Ok((rows.indptr.into_pyarray(py), rows.indices.into_pyarray(py)))
+}
+
+/// The co-occurrence graph of a CSR matrix in vertex space: `(indptr, neighbors, weights,
+/// vertex_features)`, where vertex `v` stands for feature `vertex_features[v]`.
+#[pyfunction]
+#[pyo3(signature = (indptr, indices, data, n_features, *, min_cooccurrence, n_jobs=None))]
+#[allow(clippy::type_complexity)]
+fn cooccurrence_graph<'py>(
+    py: Python<'py>,
+    indptr: IndexArray<'py>,
+    indices: IndexArray<'py>,
+    data: Option<ValueArray<'py>>,
+    n_features: usize,
+    min_cooccurrence: u32,
+    n_jobs: Option<i64>,
+) -> PyResult<(
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<u32>>,
+    Bound<'py, PyArray1<u32>>,
+    Bound<'py, PyArray1<u32>>,
+)> {
+    let n_jobs = n_jobs_arg(n_jobs)?;
+    let (vertex_features, graph) = with_matrix!(&indptr, &indices, &data, n_features, |m| {
+        run_detached(py, n_jobs, |interrupt| {
+            let stats = core::FeatureStats::from_rows(&m, interrupt)?;
+            let vocabulary = core::Vocabulary::new(&stats, None)?;
+            let graph = core::build_graph(
+                &m,
+                &vocabulary,
+                min_cooccurrence,
+                core::fit::FitParams::default().batch_nnz,
+                interrupt,
+            )?;
+            Ok((vocabulary.vertex_features().to_vec(), graph))
+        })
+    })?;
+    let (indptr, neighbors, weights) = graph.into_parts();
+    let indptr: Vec<i64> = indptr.into_iter().map(|p| p as i64).collect();
+    Ok((
+        indptr.into_pyarray(py),
+        neighbors.into_pyarray(py),
+        weights.into_pyarray(py),
+        vertex_features.into_pyarray(py),
+    ))
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(encode, m)?)?;
+    m.add_function(wrap_pyfunction!(decode, m)?)?;
+    m.add_function(wrap_pyfunction!(cooccurrence_graph, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,12 @@
+"""chromatic: compress sparse, high-dimensional binary data by coloring the feature
+co-occurrence graph (Chromatic Learning).
+
+Features that never appear together in a training row share a color, and each color becomes one
+categorical column, so tens of millions of sparse columns become a few dozen dense ones.
+"""
+
+from ._core import __version__
+from .encoder import ChromaticEncoder
+from .graph import cooccurrence_graph
+
+__all__ = ["ChromaticEncoder", "__version__", "cooccurrence_graph"]

@@ -1,0 +1,61 @@
+"""Turning user input into the borrowed CSR arrays the engine reads, without copying when the
+input is already CSR with int32/int64 indices and float32/float64/bool values."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+
+@dataclass(frozen=True)
+class CsrArrays:
+    """The three arrays of a CSR matrix, in dtypes the engine accepts, and its shape."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    n_rows: int
+    n_features: int
+
+    def engine_args(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        return self.indptr, self.indices, self.data, self.n_features
+
+
+def csr_arrays(X) -> CsrArrays:
+    """``X`` is a validated 2-D numpy array or scipy sparse matrix/array."""
+    if not sp.issparse(X):
+        X = sp.csr_array(X)
+    elif X.format != "csr":
+        X = X.tocsr()
+    indptr, indices = X.indptr, X.indices
+    if indptr.dtype != indices.dtype or indptr.dtype not in (np.int32, np.int64):
+        indptr, indices = indptr.astype(np.int64), indices.astype(np.int64)
+    data = X.data
+    if data.dtype.kind == "f" and data.dtype not in (np.float32, np.float64):
+        data = data.astype(np.float64)
+    elif data.dtype.kind not in "fb":
+        # Integer values: only presence matters.
+        data = data != 0
+    n_rows, n_features = X.shape
+    return CsrArrays(
+        np.ascontiguousarray(indptr),
+        np.ascontiguousarray(indices),
+        np.ascontiguousarray(data),
+        int(n_rows),
+        int(n_features),
+    )
+
+
+def effective_n_jobs(n_jobs: int | None) -> int | None:
+    """Threads for the engine: ``None`` lets it use every core, ``-1`` all cores, ``-2`` all
+    but one, and so on, as in joblib."""
+    if n_jobs is None:
+        return None
+    if n_jobs == 0:
+        raise ValueError("n_jobs == 0 has no meaning; use None, a positive count or -1")
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return int(n_jobs)

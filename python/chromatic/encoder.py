@@ -1,0 +1,304 @@
+"""`ChromaticEncoder`: the scikit-learn face of the engine."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+
+from . import _core
+from ._input import csr_arrays, effective_n_jobs
+
+STRATEGIES = ("largest_first", "smallest_last", "natural", "dsatur", "random")
+COLLISION_POLICIES = ("most_frequent", "least_frequent")
+
+
+class ChromaticEncoder(TransformerMixin, BaseEstimator):
+    """Encode sparse binary features as one categorical column per color of their
+    co-occurrence graph (Chromatic Learning).
+
+    Two features that appear together in a training row are adjacent in the co-occurrence
+    graph; a greedy coloring gives adjacent features different colors. Features of one color
+    never share a training row, so a row is losslessly described by one code per color: which of
+    the color's features it holds (``1..size``, numbered by training frequency), or ``0`` for
+    none. Millions of sparse columns become a few dozen categorical ones.
+
+    Any non-zero value is read as "present"; explicit zeros are absent; NaN and infinities are
+    errors.
+
+    Parameters
+    ----------
+    min_cooccurrence : int, default=1
+        Pairs of features seen together in fewer training rows than this are not edges, so they
+        may share a color. Values above 1 give fewer colors at the price of collisions on
+        training rows too.
+    strategy : {"largest_first", "smallest_last", "natural", "dsatur", "random"}, \
+            default="largest_first"
+        Order of the greedy coloring: largest degree first; smallest-last (degeneracy) order;
+        training frequency order; DSATUR (most distinct neighbour colors first: fewest colors,
+        slowest); or a random order drawn from ``random_state``.
+    collision : {"most_frequent", "least_frequent"}, default="most_frequent"
+        Which feature a code keeps when a row holds several features of one color (possible on
+        new rows, or on training rows when ``min_cooccurrence > 1``).
+    dense_threshold : float in (0, 1] or None, default=0.1
+        A feature present in at least this share of the training rows gets a color of its own
+        instead of joining the graph. ``None`` puts every feature in the graph.
+    output : {"codes", "onehot"}, default="codes"
+        ``"codes"``: a dense int32 array of shape ``(n_samples, n_colors_)``. ``"onehot"``: a
+        sparse CSR matrix with one column per (color, code >= 1), i.e. one per training feature.
+    n_jobs : int, default=None
+        Threads for fitting and encoding. ``None`` uses every core, ``-1`` too; ``-2`` all but
+        one. The result does not depend on it.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the ``"random"`` strategy.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined only when ``X`` has string column names.
+    n_colors_ : int
+        Number of colors, i.e. of code columns.
+    colors_ : ndarray of shape (n_features_in_,), int32
+        Color of each input feature; -1 for features never seen in fit.
+    codes_ : ndarray of shape (n_features_in_,), int32
+        Code of each input feature within its color (1 = most frequent); 0 if never seen.
+    color_sizes_ : ndarray of shape (n_colors_,), int64
+        Features per color; colors are ordered from largest to smallest.
+    document_frequency_ : ndarray of shape (n_features_in_,), int64
+        Training rows holding each feature.
+    dense_features_ : ndarray, int64
+        Features that got a color of their own through ``dense_threshold``.
+    n_edges_ : int
+        Edges of the co-occurrence graph (dense features excluded).
+    max_degree_ : int
+        Largest vertex degree of that graph; a greedy coloring needs at most
+        ``max_degree_ + 1`` colors for it.
+    last_collisions_ : int
+        Set by every ``transform``: features dropped in the last call because another feature of
+        the same color was present in the same row.
+    last_unseen_ : int
+        Set by every ``transform``: present features in the last call that were never seen in
+        fit (ignored).
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> from chromatic import ChromaticEncoder
+    >>> X = sp.csr_array([[1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 0, 1]])
+    >>> enc = ChromaticEncoder(dense_threshold=None).fit(X)
+    >>> enc.n_colors_
+    2
+    >>> codes = enc.transform(X)
+    >>> bool((enc.inverse_transform(codes) != X).nnz == 0)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "min_cooccurrence": [Interval(Integral, 1, 2**32 - 1, closed="both")],
+        "strategy": [StrOptions(set(STRATEGIES))],
+        "collision": [StrOptions(set(COLLISION_POLICIES))],
+        "dense_threshold": [Interval(Real, 0, 1, closed="right"), None],
+        "output": [StrOptions({"codes", "onehot"})],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        min_cooccurrence=1,
+        strategy="largest_first",
+        collision="most_frequent",
+        dense_threshold=0.1,
+        output="codes",
+        n_jobs=None,
+        random_state=None,
+    ):
+        self.min_cooccurrence = min_cooccurrence
+        self.strategy = strategy
+        self.collision = collision
+        self.dense_threshold = dense_threshold
+        self.output = output
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = False
+        # Codes are integers whatever the input dtype.
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+    def _validated_arrays(self, X, *, reset: bool):
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse="csr",
+            dtype="numeric",
+            # The engine checks every stored value and names the row and column of a bad one.
+            ensure_all_finite=False,
+        )
+        return csr_arrays(X)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the coloring of the features of ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        arrays = self._validated_arrays(X, reset=True)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        fitted = _core.fit(
+            *arrays.engine_args(),
+            min_cooccurrence=int(self.min_cooccurrence),
+            strategy=self.strategy,
+            seed=seed,
+            dense_threshold=None if self.dense_threshold is None else float(self.dense_threshold),
+            n_jobs=effective_n_jobs(self.n_jobs),
+        )
+        self.colors_ = fitted["colors"]
+        self.codes_ = fitted["codes"]
+        self.color_sizes_ = fitted["color_sizes"]
+        self.document_frequency_ = fitted["document_frequency"]
+        self.dense_features_ = fitted["dense_features"].astype(np.int64)
+        self.n_colors_ = len(self.color_sizes_)
+        self.n_edges_ = int(fitted["n_edges"])
+        self.max_degree_ = int(fitted["max_degree"])
+        return self
+
+    def transform(self, X):
+        """Encode ``X`` as one code per color (or its one-hot expansion).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_colors_), int32, or a CSR matrix of shape
+        (n_samples, color_sizes_.sum()) when ``output="onehot"``.
+        """
+        check_is_fitted(self)
+        arrays = self._validated_arrays(X, reset=False)
+        codes, collisions, unseen = _core.encode(
+            *arrays.engine_args(),
+            self.colors_,
+            self.codes_,
+            self.n_colors_,
+            collision=self.collision,
+            n_jobs=effective_n_jobs(self.n_jobs),
+        )
+        self.last_collisions_ = int(collisions)
+        self.last_unseen_ = int(unseen)
+        if self.output == "onehot":
+            return self._onehot(codes)
+        return codes
+
+    def _slot_offsets(self) -> np.ndarray:
+        """First one-hot column of each color."""
+        return np.concatenate(([0], np.cumsum(self.color_sizes_)[:-1])).astype(np.int64)
+
+    def _onehot(self, codes: np.ndarray) -> sp.csr_matrix:
+        present = codes > 0
+        columns = (codes.astype(np.int64) + self._slot_offsets() - 1)[present]
+        indptr = np.concatenate(([0], np.cumsum(present.sum(axis=1, dtype=np.int64))))
+        width = int(self.color_sizes_.sum())
+        return sp.csr_matrix(
+            (np.ones(len(columns)), columns, indptr), shape=(codes.shape[0], width)
+        )
+
+    def _slot_features(self) -> np.ndarray:
+        """The input feature behind each one-hot column."""
+        seen = np.flatnonzero(self.colors_ >= 0)
+        slots = self._slot_offsets()[self.colors_[seen]] + self.codes_[seen] - 1
+        features = np.empty(int(self.color_sizes_.sum()), dtype=np.int64)
+        features[slots] = seen
+        return features
+
+    def inverse_transform(self, X):
+        """Decode codes (or their one-hot expansion) back to binary rows of the input space.
+
+        On training rows fitted with ``min_cooccurrence=1`` this gives back the binarized input
+        exactly; otherwise features lost to collisions or unseen in fit are missing.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_colors_), or the CSR output of ``transform``
+            when ``output="onehot"``.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix of shape (n_samples, n_features_in_), float64 ones.
+        """
+        check_is_fitted(self)
+        n_features = self.n_features_in_
+        if sp.issparse(X):
+            X = check_array(X, accept_sparse="csr", dtype=None)
+            width = int(self.color_sizes_.sum())
+            if X.shape[1] != width:
+                raise ValueError(
+                    f"X has {X.shape[1]} one-hot columns, but this encoder writes {width}"
+                )
+            X = X.tocsr(copy=True)
+            X.eliminate_zeros()
+            indices = self._slot_features()[X.indices]
+            out = sp.csr_matrix(
+                (np.ones(len(indices)), indices, X.indptr.astype(np.int64)),
+                shape=(X.shape[0], n_features),
+            )
+            out.sort_indices()
+            return out
+        codes = check_array(X, dtype=None, ensure_min_features=0)
+        if codes.dtype.kind not in "iu":
+            if codes.dtype.kind != "f" or not np.all(np.isfinite(codes)):
+                raise ValueError("codes must be integers (or finite floats holding integers)")
+            if np.any(codes != np.round(codes)):
+                raise ValueError("codes must hold whole numbers")
+        if codes.shape[1] != self.n_colors_:
+            raise ValueError(
+                f"codes have {codes.shape[1]} columns, but this encoder has {self.n_colors_} colors"
+            )
+        too_large = codes > np.iinfo(np.int32).max
+        too_small = codes < np.iinfo(np.int32).min
+        if np.any(too_large | too_small):
+            row, col = np.argwhere(too_large | too_small)[0]
+            raise ValueError(
+                f"row {row}, color {col} holds code {codes[row, col]}, outside the int32 range"
+            )
+        codes = np.ascontiguousarray(codes, dtype=np.int32)
+        indptr, indices = _core.decode(
+            codes,
+            self.colors_,
+            self.codes_,
+            self.color_sizes_,
+            n_jobs=effective_n_jobs(self.n_jobs),
+        )
+        return sp.csr_matrix(
+            (np.ones(len(indices)), indices, indptr), shape=(codes.shape[0], n_features)
+        )
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns.
+
+        ``output="codes"``: ``color0, color1, ...``. ``output="onehot"``: each column stands for
+        exactly one input feature, so it carries that feature's name.
+        """
+        check_is_fitted(self)
+        input_names = _check_feature_names_in(self, input_features)
+        if self.output == "onehot":
+            return np.asarray(input_names[self._slot_features()], dtype=object)
+        return np.asarray([f"color{c}" for c in range(self.n_colors_)], dtype=object)
