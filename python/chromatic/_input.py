@@ -40,6 +40,10 @@ def csr_arrays(X) -> CsrArrays:
         # Integer values: only presence matters.
         data = data != 0
     n_rows, n_features = X.shape
+    if len(indptr) != n_rows + 1:
+        raise ValueError(
+            f"indptr has {len(indptr)} entries, but a matrix of {n_rows} rows needs {n_rows + 1}"
+        )
     return CsrArrays(
         np.ascontiguousarray(indptr),
         np.ascontiguousarray(indices),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -99,7 +100,7 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
     True
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "min_cooccurrence": [Interval(Integral, 1, 2**32 - 1, closed="both")],
         "strategy": [StrOptions(set(STRATEGIES))],
         "collision": [StrOptions(set(COLLISION_POLICIES))],

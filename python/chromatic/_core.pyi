@@ -1,0 +1,65 @@
+"""The compiled engine. Arrays are borrowed, never copied: pass C-contiguous int32/int64
+``indptr``/``indices`` of one dtype, and float64, float32 or bool ``data`` (or ``None`` when every
+stored entry is present)."""
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["__version__", "cooccurrence_graph", "decode", "encode", "fit"]
+
+__version__: str
+
+def fit(
+    indptr: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+    data: npt.NDArray[np.float64] | npt.NDArray[np.float32] | npt.NDArray[np.bool_] | None,
+    n_features: int,
+    *,
+    min_cooccurrence: int,
+    strategy: str,
+    seed: int,
+    dense_threshold: float | None,
+    n_jobs: int | None = None,
+) -> dict[str, Any]:
+    """Fit the encoder. Keys: ``colors``, ``codes`` (int32 per feature), ``color_sizes``,
+    ``document_frequency`` (int64), ``dense_features`` (uint32), ``n_vertices``, ``n_edges``,
+    ``max_degree``."""
+
+def encode(
+    indptr: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+    data: npt.NDArray[np.float64] | npt.NDArray[np.float32] | npt.NDArray[np.bool_] | None,
+    n_features: int,
+    feature_color: npt.NDArray[np.int32],
+    feature_code: npt.NDArray[np.int32],
+    n_colors: int,
+    *,
+    collision: str,
+    n_jobs: int | None = None,
+) -> tuple[npt.NDArray[np.int32], int, int]:
+    """Encode rows: ``(codes of shape (n_rows, n_colors), collisions, unseen)``."""
+
+def decode(
+    codes: npt.NDArray[np.int32],
+    feature_color: npt.NDArray[np.int32],
+    feature_code: npt.NDArray[np.int32],
+    color_sizes: npt.NDArray[np.int64],
+    *,
+    n_jobs: int | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Decode a C-contiguous code matrix into binary CSR ``(indptr, indices)``."""
+
+def cooccurrence_graph(
+    indptr: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+    data: npt.NDArray[np.float64] | npt.NDArray[np.float32] | npt.NDArray[np.bool_] | None,
+    n_features: int,
+    *,
+    min_cooccurrence: int,
+    n_jobs: int | None = None,
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.uint32]
+]:
+    """The graph in vertex space: ``(indptr, neighbors, weights, vertex_features)``."""

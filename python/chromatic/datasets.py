@@ -1,0 +1,132 @@
+"""Seeded synthetic data sets shaped like the sparse binary data chromatic is built for."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["make_onehot_zipf"]
+
+
+def _field_sizes(n_features: int, n_fields: int) -> np.ndarray:
+    """Sizes of ``n_fields`` contiguous blocks covering ``n_features`` ids, as equal as possible
+    (the first ``n_features % n_fields`` blocks hold one id more)."""
+    sizes = np.full(n_fields, n_features // n_fields, dtype=np.int64)
+    sizes[: n_features % n_fields] += 1
+    return sizes
+
+
+def make_onehot_zipf(
+    n_rows: int = 1_000_000,
+    n_features: int = 1_000_000,
+    n_fields: int = 11,
+    *,
+    zipf_exponent: float = 1.1,
+    random_state: int | np.random.Generator | None = None,
+    index_dtype: type[np.integer] | np.dtype = np.int32,
+) -> sp.csr_array:
+    """Sparse binary rows made of one-hot fields with Zipf-distributed values.
+
+    The ``n_features`` feature ids are split into ``n_fields`` contiguous blocks of (almost)
+    equal size: field ``f`` owns ids ``offsets[f]:offsets[f + 1]``, and the first
+    ``n_features % n_fields`` fields hold one id more than the others. Every row takes exactly
+    one value from every field, so it has exactly ``n_fields`` non-zeros, all equal to 1.
+
+    Within a field of ``m`` values, the value of rank ``r`` (``1..m``) is drawn with probability
+    proportional to ``1 / r**zipf_exponent``, independently for every row and field. Which id of
+    the field gets which rank is a random permutation, so frequent ids are spread over the
+    block instead of sitting at its start. With the defaults (1M rows, 1M ids, 11 fields) the
+    matrix resembles KDD Cup 2012 track 2 (``kdd12``): exactly 11 non-zeros per row and a long
+    tail of rare ids, many of which never occur.
+
+    Two ids of one field never appear in the same row, so coloring the features by field is a
+    proper coloring of the co-occurrence graph with ``n_fields`` colors; and the ids of any one
+    row form a clique of size ``n_fields``, so with at least one row the optimum number of
+    colors is exactly ``n_fields``. Note that the most frequent id of a field can be present in
+    more than 10% of the rows (with the defaults, about 13.5%), so an encoder that gives such
+    dense features colors of their own (``ChromaticEncoder``'s default ``dense_threshold=0.1``)
+    uses more than ``n_fields`` colors; pass ``dense_threshold=None`` to compare with the
+    optimum.
+
+    Parameters
+    ----------
+    n_rows : int, default=1_000_000
+        Number of rows.
+    n_features : int, default=1_000_000
+        Number of columns (feature ids), at least ``n_fields``.
+    n_fields : int, default=11
+        Number of one-hot fields, i.e. non-zeros per row; at least 1.
+    zipf_exponent : float, default=1.1
+        Exponent ``s`` of the rank-frequency law ``p(r) ∝ 1 / r**s`` within each field; ``0``
+        gives uniform values, larger values concentrate the rows on fewer ids.
+    random_state : int, numpy.random.Generator or None, default=None
+        Seed or generator, passed to :func:`numpy.random.default_rng`. The same seed gives the
+        same matrix.
+    index_dtype : numpy integer dtype, default=numpy.int32
+        Dtype of ``indices`` and ``indptr`` (the same for both, so chromatic reads them without
+        a copy); ``numpy.int32`` or ``numpy.int64``.
+
+    Returns
+    -------
+    scipy.sparse.csr_array of shape (n_rows, n_features), float32
+        Binary matrix with exactly ``n_fields`` non-zeros per row, column indices sorted
+        within each row, no duplicates.
+
+    Raises
+    ------
+    ValueError
+        If a size is out of range, ``zipf_exponent`` is negative or not finite, or the shape or
+        the number of non-zeros does not fit ``index_dtype``.
+
+    Examples
+    --------
+    >>> from chromatic.datasets import make_onehot_zipf
+    >>> X = make_onehot_zipf(1000, 500, 5, random_state=0)
+    >>> X.shape, X.nnz
+    ((1000, 500), 5000)
+    >>> bool((X.sum(axis=1) == 5).all())
+    True
+    >>> from chromatic import ChromaticEncoder
+    >>> ChromaticEncoder(dense_threshold=None).fit(X).n_colors_
+    5
+    """
+    n_rows, n_features, n_fields = int(n_rows), int(n_features), int(n_fields)
+    if n_rows < 0:
+        raise ValueError(f"n_rows must be >= 0, got {n_rows}")
+    if n_fields < 1:
+        raise ValueError(f"n_fields must be >= 1, got {n_fields}")
+    if n_features < n_fields:
+        raise ValueError(f"n_features ({n_features}) must be >= n_fields ({n_fields})")
+    zipf_exponent = float(zipf_exponent)
+    if not np.isfinite(zipf_exponent) or zipf_exponent < 0:
+        raise ValueError(f"zipf_exponent must be finite and >= 0, got {zipf_exponent}")
+    index_dtype = np.dtype(index_dtype)
+    if index_dtype not in (np.dtype(np.int32), np.dtype(np.int64)):
+        raise ValueError(f"index_dtype must be int32 or int64, got {index_dtype}")
+    nnz = n_rows * n_fields
+    if max(nnz, n_features) > np.iinfo(index_dtype).max:
+        raise ValueError(
+            f"{n_rows} rows x {n_fields} fields with {n_features} features do not fit "
+            f"index_dtype {index_dtype}; use numpy.int64"
+        )
+    rng = np.random.default_rng(random_state)
+
+    sizes = _field_sizes(n_features, n_fields)
+    offsets = np.concatenate(([0], np.cumsum(sizes)))
+    indices = np.empty((n_rows, n_fields), dtype=index_dtype)
+    for field, size in enumerate(sizes.tolist()):
+        # Inverse-CDF sampling of the rank, then a random id for every rank.
+        cdf = np.cumsum(np.arange(1, size + 1, dtype=np.float64) ** -zipf_exponent)
+        cdf /= cdf[-1]
+        ranks = np.searchsorted(cdf, rng.random(n_rows), side="right")
+        np.minimum(ranks, size - 1, out=ranks)  # guards against rounding in cdf[-1]
+        ids = rng.permutation(size).astype(index_dtype, copy=False)
+        ids += index_dtype.type(offsets[field])
+        # Fields are increasing id blocks, so filling column by column keeps rows sorted.
+        indices[:, field] = ids[ranks]
+
+    indptr = np.arange(0, nnz + 1, n_fields, dtype=index_dtype)
+    data = np.ones(nnz, dtype=np.float32)
+    X = sp.csr_array((data, indices.reshape(-1), indptr), shape=(n_rows, n_features))
+    X.has_sorted_indices = True
+    return X

@@ -1,0 +1,191 @@
+"""Bad input gets a ValueError or TypeError naming the problem, never a crash."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chromatic import ChromaticEncoder, _core
+
+
+@pytest.fixture
+def X():
+    return sp.csr_matrix(np.eye(4))
+
+
+def corrupted(X, **arrays):
+    bad = X.copy()
+    for name, (position, value) in arrays.items():
+        getattr(bad, name)[position] = value
+    return bad
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"indices": (1, 9)}, r"row 1 holds column index 9, outside \[0, 4\)"),
+        ({"indices": (1, -1)}, r"row 1 holds column index -1"),
+        ({"indptr": (2, 0)}, r"indptr is not monotone: row 1 starts at 1 and ends at 0"),
+        ({"indptr": (0, 1)}, r"indptr\[0\] is 1"),
+        ({"data": (2, np.nan)}, r"row 2, column 2 holds NaN"),
+        ({"data": (3, -np.inf)}, r"row 3, column 3 holds -inf"),
+    ],
+)
+def test_malformed_csr_is_named(X, change, message):
+    bad = corrupted(X, **change)
+    with pytest.raises(ValueError, match=message):
+        ChromaticEncoder().fit(bad)
+    fitted = ChromaticEncoder().fit(X)
+    with pytest.raises(ValueError, match=message):
+        fitted.transform(bad)
+
+
+def test_indptr_of_the_wrong_length(X):
+    bad = X.copy()
+    bad.indptr = bad.indptr[:-1]
+    with pytest.raises(ValueError, match="indptr has 4 entries, but a matrix of 4 rows needs 5"):
+        ChromaticEncoder().fit(bad)
+
+
+def test_non_finite_dense_input():
+    X = np.eye(3)
+    X[1, 2] = np.inf
+    with pytest.raises(ValueError, match="row 1, column 2 holds inf"):
+        ChromaticEncoder().fit(X)
+
+
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (np.ones(4), "Expected 2D array"),
+        (np.ones((2, 2, 2)), "dim 3"),
+        (np.ones((0, 3)), "0 sample"),
+        (np.ones((3, 0)), "0 feature"),
+        (np.array([["a", "b"]]), "numeric"),
+        (np.ones((2, 2)) * 1j, "Complex data not supported"),
+    ],
+)
+def test_wrong_shapes_and_types(X, message):
+    with pytest.raises(ValueError, match=message):
+        ChromaticEncoder().fit(X)
+
+
+def test_wrong_number_of_features_at_transform(X):
+    encoder = ChromaticEncoder().fit(X)
+    with pytest.raises(ValueError, match="X has 3 features, but ChromaticEncoder is expecting 4"):
+        encoder.transform(np.ones((2, 3)))
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"strategy": "greedy"}, "'strategy' parameter"),
+        ({"collision": "first"}, "'collision' parameter"),
+        ({"min_cooccurrence": 0}, "'min_cooccurrence' parameter"),
+        ({"min_cooccurrence": 1.5}, "'min_cooccurrence' parameter"),
+        ({"dense_threshold": 0.0}, "'dense_threshold' parameter"),
+        ({"dense_threshold": 1.5}, "'dense_threshold' parameter"),
+        ({"output": "dense"}, "'output' parameter"),
+        ({"n_jobs": "all"}, "'n_jobs' parameter"),
+        ({"n_jobs": 0}, "n_jobs == 0"),
+    ],
+)
+def test_unknown_parameter_values(X, params, message):
+    with pytest.raises(ValueError, match=message):
+        ChromaticEncoder(**params).fit(X)
+
+
+def test_inverse_transform_names_bad_codes(X):
+    encoder = ChromaticEncoder(dense_threshold=None).fit(X)
+    good = encoder.transform(X)
+    assert encoder.n_colors_ == 1
+    with pytest.raises(ValueError, match=r"row 0, color 0 holds code 5, outside \[0, 4\]"):
+        encoder.inverse_transform(np.array([[5]]))
+    with pytest.raises(ValueError, match=r"row 1, color 0 holds code -1"):
+        encoder.inverse_transform(np.array([[1], [-1]]))
+    with pytest.raises(ValueError, match="codes have 2 columns, but this encoder has 1 colors"):
+        encoder.inverse_transform(np.zeros((1, 2), dtype=np.int32))
+    with pytest.raises(ValueError, match="whole numbers"):
+        encoder.inverse_transform(good + 0.5)
+    with pytest.raises(ValueError, match="int32 range"):
+        encoder.inverse_transform(np.array([[2**40]]))
+    with pytest.raises(ValueError, match="one-hot columns"):
+        encoder.inverse_transform(sp.csr_matrix((1, 7)))
+
+
+def test_transform_before_fit(X):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        ChromaticEncoder().transform(X)
+
+
+def test_engine_refuses_mixed_index_dtypes():
+    indptr = np.array([0, 1], dtype=np.int32)
+    indices = np.array([0], dtype=np.int64)
+    with pytest.raises(TypeError, match="same dtype"):
+        _core.fit(
+            indptr,
+            indices,
+            None,
+            2,
+            min_cooccurrence=1,
+            strategy="natural",
+            seed=0,
+            dense_threshold=None,
+        )
+
+
+def test_engine_refuses_bad_tables():
+    indptr = np.array([0, 1], dtype=np.int32)
+    indices = np.array([0], dtype=np.int32)
+    colors = np.array([3, -1], dtype=np.int32)
+    codes = np.array([1, 0], dtype=np.int32)
+    with pytest.raises(ValueError, match="feature 0 has color 3"):
+        _core.encode(indptr, indices, None, 2, colors, codes, 2, collision="most_frequent")
+    with pytest.raises(ValueError, match="collision policy"):
+        _core.encode(indptr, indices, None, 2, colors, codes, 4, collision="first")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    indptr=st.lists(st.integers(-3, 12), min_size=0, max_size=6),
+    indices=st.lists(st.integers(-3, 12), min_size=0, max_size=12),
+    values=st.one_of(
+        st.none(), st.lists(st.sampled_from([0.0, 1.0, -2.0, np.nan, np.inf]), max_size=12)
+    ),
+    n_features=st.integers(0, 10),
+    dtype=st.sampled_from([np.int32, np.int64]),
+)
+def test_arbitrary_arrays_never_crash_the_engine(indptr, indices, values, n_features, dtype):
+    """Whatever the arrays, the engine answers with a result or a ValueError."""
+    indptr = np.array(indptr, dtype=dtype)
+    indices = np.array(indices, dtype=dtype)
+    data = None if values is None else np.array(values, dtype=np.float64)
+    try:
+        fitted = _core.fit(
+            indptr,
+            indices,
+            data,
+            n_features,
+            min_cooccurrence=1,
+            strategy="dsatur",
+            seed=0,
+            dense_threshold=0.5,
+        )
+    except ValueError:
+        return
+    codes, _, _ = _core.encode(
+        indptr,
+        indices,
+        data,
+        n_features,
+        fitted["colors"],
+        fitted["codes"],
+        len(fitted["color_sizes"]),
+        collision="most_frequent",
+    )
+    _core.decode(codes, fitted["colors"], fitted["codes"], fitted["color_sizes"])
