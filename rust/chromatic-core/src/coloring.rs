@@ -242,7 +242,10 @@ mod tests {
                 .neighbors(v)
                 .iter()
                 .all(|&w| coloring.colors[v] != coloring.colors[w as usize])
-        }) && coloring.colors.iter().all(|&c| (c as usize) < coloring.n_colors)
+        }) && coloring
+            .colors
+            .iter()
+            .all(|&c| (c as usize) < coloring.n_colors)
     }
 
     fn random_graph(n: u32, m: usize, seed: u64) -> Graph {
@@ -280,9 +283,16 @@ mod tests {
         let n = 10u32;
         let cycle: Vec<_> = (0..n).map(|i| (i, (i + 1) % n, 1)).collect();
         let g = Graph::from_edges(n as usize, &cycle).unwrap();
-        assert_eq!(color(&g, Strategy::Dsatur, Interrupt::never()).unwrap().n_colors, 2);
         assert_eq!(
-            color(&g, Strategy::SmallestLast, Interrupt::never()).unwrap().n_colors,
+            color(&g, Strategy::Dsatur, Interrupt::never())
+                .unwrap()
+                .n_colors,
+            2
+        );
+        assert_eq!(
+            color(&g, Strategy::SmallestLast, Interrupt::never())
+                .unwrap()
+                .n_colors,
             2
         );
         let complete: Vec<_> = (0..6u32)
@@ -315,7 +325,12 @@ mod tests {
     #[test]
     fn empty_graph_has_no_colors() {
         let g = Graph::from_edges(0, &[]).unwrap();
-        assert_eq!(color(&g, Strategy::LargestFirst, Interrupt::never()).unwrap().n_colors, 0);
+        assert_eq!(
+            color(&g, Strategy::LargestFirst, Interrupt::never())
+                .unwrap()
+                .n_colors,
+            0
+        );
     }
 
     #[test]

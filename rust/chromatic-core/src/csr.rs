@@ -235,7 +235,11 @@ pub(crate) fn balanced_blocks(
                 hi = mid;
             }
         }
-        let end = if b == target { n } else { lo.max(start + 1).min(n) };
+        let end = if b == target {
+            n
+        } else {
+            lo.max(start + 1).min(n)
+        };
         if end > start {
             blocks.push(start..end);
             start = end;

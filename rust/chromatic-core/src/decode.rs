@@ -98,7 +98,10 @@ pub fn decode(
                 interrupt.check()?;
             }
             let before = indices.len();
-            for (color, &code) in codes[row * n_colors..(row + 1) * n_colors].iter().enumerate() {
+            for (color, &code) in codes[row * n_colors..(row + 1) * n_colors]
+                .iter()
+                .enumerate()
+            {
                 if code == 0 {
                     continue;
                 }

@@ -135,10 +135,22 @@ mod tests {
         let indptr = [0i32, 2, 5, 6, 6];
         let indices = [2i32, 0, 1, 0, 3, 1];
         let m = CsrMatrix::<i32, f64>::new(&indptr, &indices, None, 4).unwrap();
-        let out = encode(&m, &tables, CollisionPolicy::MostFrequent, Interrupt::never()).unwrap();
+        let out = encode(
+            &m,
+            &tables,
+            CollisionPolicy::MostFrequent,
+            Interrupt::never(),
+        )
+        .unwrap();
         assert_eq!(out.values, vec![1, 1, 1, 0, 2, 0, 0, 0]);
         assert_eq!((out.collisions, out.unseen), (1, 1));
-        let out = encode(&m, &tables, CollisionPolicy::LeastFrequent, Interrupt::never()).unwrap();
+        let out = encode(
+            &m,
+            &tables,
+            CollisionPolicy::LeastFrequent,
+            Interrupt::never(),
+        )
+        .unwrap();
         assert_eq!(out.values, vec![1, 1, 2, 0, 2, 0, 0, 0]);
     }
 
@@ -150,7 +162,13 @@ mod tests {
         let indptr = [0i64, 3];
         let indices = [1i64, 1, 1];
         let m = CsrMatrix::<i64, f32>::new(&indptr, &indices, None, 2).unwrap();
-        let out = encode(&m, &tables, CollisionPolicy::MostFrequent, Interrupt::never()).unwrap();
+        let out = encode(
+            &m,
+            &tables,
+            CollisionPolicy::MostFrequent,
+            Interrupt::never(),
+        )
+        .unwrap();
         assert_eq!(out.values, vec![2]);
         assert_eq!(out.collisions, 0);
     }
@@ -160,7 +178,12 @@ mod tests {
         let tables = EncoderTables::new(&[0], &[1], 1).unwrap();
         let m = CsrMatrix::<i32, f64>::new(&[0, 0], &[], None, 3).unwrap();
         assert!(matches!(
-            encode(&m, &tables, CollisionPolicy::MostFrequent, Interrupt::never()),
+            encode(
+                &m,
+                &tables,
+                CollisionPolicy::MostFrequent,
+                Interrupt::never()
+            ),
             Err(Error::LengthMismatch { .. })
         ));
     }

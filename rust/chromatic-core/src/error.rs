@@ -26,7 +26,11 @@ pub enum Error {
         n_features: usize,
     },
     #[error("row {row}, column {column} holds {value}: stored values must be finite")]
-    NonFinite { row: usize, column: usize, value: f64 },
+    NonFinite {
+        row: usize,
+        column: usize,
+        value: f64,
+    },
     #[error("{n_features} features exceed the engine's limit of {limit}")]
     TooManyFeatures { n_features: usize, limit: usize },
     #[error("{n_rows} rows exceed the engine's limit of {limit} rows per fit")]

@@ -270,13 +270,21 @@ impl EdgeCounter {
     }
 }
 
-/// The rows of one batch as sorted vertex lists (rows with fewer than two vertices dropped), and
-/// for each vertex the batch rows that hold it.
+/// Rows whose first entries are loaded together while counting pairs.
+const GATHER: usize = 16;
+
+/// Ends every row in `VertexRows::entries`.
+const END_OF_ROW: u32 = u32::MAX;
+
+/// The rows of one batch as sorted vertex lists, each followed by `END_OF_ROW` (rows with fewer
+/// than two vertices are dropped), and for each vertex the positions in `entries` where it
+/// occurs. The vertices after such a position, up to the end marker, are exactly the larger
+/// vertices sharing that row, so counting reads one contiguous run per incidence and touches
+/// no row index.
 struct VertexRows {
-    row_ptr: Vec<usize>,
-    row_vertices: Vec<u32>,
+    entries: Vec<u32>,
     vertex_ptr: Vec<usize>,
-    vertex_rows: Vec<u32>,
+    positions: Vec<u32>,
 }
 
 impl VertexRows {
@@ -288,52 +296,40 @@ impl VertexRows {
     ) -> Result<Self> {
         let blocks = matrix.row_blocks(rows, parallel_blocks());
         let parts = try_map_blocks(blocks, |block| {
-            let mut lengths = Vec::new();
-            let mut vertices = Vec::new();
+            let mut entries = Vec::new();
             for_each_row(matrix, block, interrupt, |_, features| {
-                let before = vertices.len();
-                vertices.extend(
+                let before = entries.len();
+                entries.extend(
                     features
                         .iter()
                         .map(|&f| vocabulary.vertex_of(f))
                         .filter(|&v| v != NOT_A_VERTEX),
                 );
-                let count = vertices.len() - before;
-                if count < 2 {
-                    vertices.truncate(before);
+                if entries.len() - before < 2 {
+                    entries.truncate(before);
                 } else {
-                    vertices[before..].sort_unstable();
-                    lengths.push(count as u32);
+                    entries[before..].sort_unstable();
+                    entries.push(END_OF_ROW);
                 }
                 Ok(())
             })?;
-            Ok((lengths, vertices))
+            Ok(entries)
         })?;
-        let mut row_ptr = vec![0usize];
-        let mut total = 0;
-        for (lengths, _) in &parts {
-            for &len in lengths {
-                total += len as usize;
-                row_ptr.push(total);
-            }
+        let entries = concat(&parts);
+        drop(parts);
+        if entries.len() >= END_OF_ROW as usize {
+            return Err(Error::InvalidParameter(format!(
+                "a batch of {} vertex entries is too large; lower the batch size",
+                entries.len()
+            )));
         }
-        let vertex_lists: Vec<Vec<u32>> = parts.into_iter().map(|(_, v)| v).collect();
-        let row_vertices = concat(&vertex_lists);
-        drop(vertex_lists);
         interrupt.check()?;
-        let (vertex_ptr, vertex_rows) =
-            transpose(&row_ptr, &row_vertices, vocabulary.n_vertices());
+        let (vertex_ptr, positions) = incidence(&entries, vocabulary.n_vertices());
         Ok(VertexRows {
-            row_ptr,
-            row_vertices,
+            entries,
             vertex_ptr,
-            vertex_rows,
+            positions,
         })
-    }
-
-    #[inline]
-    fn row(&self, r: usize) -> &[u32] {
-        &self.row_vertices[self.row_ptr[r]..self.row_ptr[r + 1]]
     }
 
     /// Counts, for every vertex `u`, the rows it shares with each vertex `v > u`.
@@ -353,16 +349,30 @@ impl VertexRows {
                         if (u - start) % POLL_INTERVAL == 0 {
                             interrupt.check()?;
                         }
-                        let u32_id = u as u32;
-                        for &r in &self.vertex_rows[self.vertex_ptr[u]..self.vertex_ptr[u + 1]] {
-                            let row = self.row(r as usize);
-                            let after = row.partition_point(|&v| v <= u32_id);
-                            for &v in &row[after..] {
-                                let slot = &mut accumulator[v as usize];
-                                if *slot == 0 {
-                                    touched.push(v);
+                        let here = self.vertex_ptr[u]..self.vertex_ptr[u + 1];
+                        // The rows of a vertex lie far apart in `entries`. Loading the first
+                        // vertex of a group of rows before walking any of them lets the processor
+                        // fetch the group's cache lines in parallel rather than one at a time.
+                        for group in self.positions[here].chunks(GATHER) {
+                            let mut first = [END_OF_ROW; GATHER];
+                            for (slot, &position) in first.iter_mut().zip(group) {
+                                *slot = self.entries[position as usize + 1];
+                            }
+                            for (&v0, &position) in first.iter().zip(group) {
+                                if v0 == END_OF_ROW {
+                                    continue;
                                 }
-                                *slot += 1;
+                                let rest = &self.entries[position as usize + 2..];
+                                for &v in std::iter::once(&v0).chain(rest) {
+                                    if v == END_OF_ROW {
+                                        break;
+                                    }
+                                    let slot = &mut accumulator[v as usize];
+                                    if *slot == 0 {
+                                        touched.push(v);
+                                    }
+                                    *slot += 1;
+                                }
                             }
                         }
                         touched.sort_unstable();
@@ -383,25 +393,27 @@ impl VertexRows {
     }
 }
 
-/// Counting-sort transpose of a row → vertex incidence list.
-fn transpose(row_ptr: &[usize], row_vertices: &[u32], n_vertices: usize) -> (Vec<usize>, Vec<u32>) {
+/// For every vertex, the positions in `entries` where it occurs (counting sort, ascending).
+fn incidence(entries: &[u32], n_vertices: usize) -> (Vec<usize>, Vec<u32>) {
     let mut vertex_ptr = vec![0usize; n_vertices + 1];
-    for &v in row_vertices {
-        vertex_ptr[v as usize + 1] += 1;
+    for &v in entries {
+        if v != END_OF_ROW {
+            vertex_ptr[v as usize + 1] += 1;
+        }
     }
     for u in 0..n_vertices {
         vertex_ptr[u + 1] += vertex_ptr[u];
     }
     let mut cursor = vertex_ptr[..n_vertices].to_vec();
-    let mut vertex_rows = vec![0u32; row_vertices.len()];
-    for r in 0..row_ptr.len() - 1 {
-        for &v in &row_vertices[row_ptr[r]..row_ptr[r + 1]] {
+    let mut positions = vec![0u32; vertex_ptr[n_vertices]];
+    for (position, &v) in entries.iter().enumerate() {
+        if v != END_OF_ROW {
             let slot = &mut cursor[v as usize];
-            vertex_rows[*slot] = r as u32;
+            positions[*slot] = position as u32;
             *slot += 1;
         }
     }
-    (vertex_ptr, vertex_rows)
+    (vertex_ptr, positions)
 }
 
 /// A symmetric weighted graph in CSR form: every edge appears in the lists of both ends, and
@@ -414,36 +426,78 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// Mirrors an upper triangle into full adjacency lists. Work is split by ranges of target
+    /// vertices, so that each thread writes only its own contiguous part of the output: the lists
+    /// of a range hold its smaller neighbours first (gathered from the upper lists of all earlier
+    /// sources, which ascend, so they come out sorted), then its larger ones (copied).
     fn from_upper(upper: &EdgeCounts) -> Self {
         let n = upper.n_vertices();
-        let mut lower_degree = vec![0usize; n];
-        for &v in &upper.neighbors {
-            lower_degree[v as usize] += 1;
-        }
+        // The part of `upper.row(u)` that falls in `targets`.
+        let in_range = |u: usize, targets: &Range<usize>| -> (&[u32], &[u32]) {
+            let (nbrs, ws) = upper.row(u);
+            let (Some(&first), Some(&last)) = (nbrs.first(), nbrs.last()) else {
+                return (&[], &[]);
+            };
+            if (last as usize) < targets.start || first as usize >= targets.end {
+                return (&[], &[]);
+            }
+            let lo = nbrs.partition_point(|&v| (v as usize) < targets.start);
+            let hi = nbrs.partition_point(|&v| (v as usize) < targets.end);
+            (&nbrs[lo..hi], &ws[lo..hi])
+        };
+        let lower_degree: Vec<u32> = {
+            let ranges = balanced_blocks(n, parallel_blocks(), |v| v);
+            let parts: Vec<Vec<u32>> = ranges
+                .into_par_iter()
+                .map(|targets| {
+                    let mut degree = vec![0u32; targets.len()];
+                    for u in 0..targets.end {
+                        for &v in in_range(u, &targets).0 {
+                            degree[v as usize - targets.start] += 1;
+                        }
+                    }
+                    degree
+                })
+                .collect();
+            concat(&parts)
+        };
         let mut indptr = Vec::with_capacity(n + 1);
         indptr.push(0usize);
         for u in 0..n {
-            let degree = lower_degree[u] + upper.indptr[u + 1] - upper.indptr[u];
+            let degree = lower_degree[u] as usize + upper.indptr[u + 1] - upper.indptr[u];
             indptr.push(indptr[u] + degree);
         }
-        let total = indptr[n];
-        let mut neighbors = vec![0u32; total];
-        let mut weights = vec![0u32; total];
-        // Each list holds the smaller neighbours first (filled as sources ascend, so sorted), then
-        // the larger ones (copied from the upper triangle, already sorted).
-        let mut lower_cursor: Vec<usize> = indptr[..n].to_vec();
-        for u in 0..n {
-            let (nbrs, ws) = upper.row(u);
-            let upper_start = indptr[u] + lower_degree[u];
-            neighbors[upper_start..upper_start + nbrs.len()].copy_from_slice(nbrs);
-            weights[upper_start..upper_start + ws.len()].copy_from_slice(ws);
-            for (&v, &w) in nbrs.iter().zip(ws) {
-                let slot = &mut lower_cursor[v as usize];
-                neighbors[*slot] = u as u32;
-                weights[*slot] = w;
-                *slot += 1;
-            }
+        let mut neighbors = vec![0u32; indptr[n]];
+        let mut weights = vec![0u32; indptr[n]];
+        let ranges = balanced_blocks(n, parallel_blocks(), |v| v + indptr[v]);
+        let mut outputs = Vec::with_capacity(ranges.len());
+        let (mut rest_n, mut rest_w) = (neighbors.as_mut_slice(), weights.as_mut_slice());
+        for targets in &ranges {
+            let len = indptr[targets.end] - indptr[targets.start];
+            let (head_n, tail_n) = rest_n.split_at_mut(len);
+            let (head_w, tail_w) = rest_w.split_at_mut(len);
+            outputs.push((targets.clone(), head_n, head_w));
+            (rest_n, rest_w) = (tail_n, tail_w);
         }
+        outputs.into_par_iter().for_each(|(targets, out_n, out_w)| {
+            let base = indptr[targets.start];
+            let mut cursor: Vec<usize> = targets.clone().map(|v| indptr[v] - base).collect();
+            for u in 0..targets.end {
+                let (nbrs, ws) = in_range(u, &targets);
+                for (&v, &w) in nbrs.iter().zip(ws) {
+                    let slot = &mut cursor[v as usize - targets.start];
+                    out_n[*slot] = u as u32;
+                    out_w[*slot] = w;
+                    *slot += 1;
+                }
+            }
+            for v in targets.clone() {
+                let (nbrs, ws) = upper.row(v);
+                let start = indptr[v] - base + lower_degree[v] as usize;
+                out_n[start..start + nbrs.len()].copy_from_slice(nbrs);
+                out_w[start..start + ws.len()].copy_from_slice(ws);
+            }
+        });
         Graph {
             indptr,
             neighbors,
@@ -476,8 +530,8 @@ impl Graph {
                 degree[u as usize] += 1;
             }
         }
-        for u in 0..n_vertices {
-            counts.indptr[u + 1] = counts.indptr[u] + degree[u];
+        for (u, d) in degree.iter().enumerate() {
+            counts.indptr[u + 1] = counts.indptr[u] + d;
         }
         Ok(Graph::from_upper(&counts))
     }
@@ -561,7 +615,9 @@ mod tests {
     fn pseudo_random_rows(n_rows: usize, n_features: u32, seed: u64) -> Vec<Vec<u32>> {
         let mut state = seed;
         let mut next = move || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (state >> 33) as u32
         };
         (0..n_rows)

@@ -202,9 +202,12 @@ fn encode<'py>(
     n_jobs: Option<i64>,
 ) -> PyResult<(Bound<'py, PyArray2<i32>>, u64, u64)> {
     let policy = core::CollisionPolicy::from_name(collision).map_err(to_py_err)?;
-    let tables =
-        core::EncoderTables::new(feature_color.as_slice()?, feature_code.as_slice()?, n_colors)
-            .map_err(to_py_err)?;
+    let tables = core::EncoderTables::new(
+        feature_color.as_slice()?,
+        feature_code.as_slice()?,
+        n_colors,
+    )
+    .map_err(to_py_err)?;
     let n_jobs = n_jobs_arg(n_jobs)?;
     let codes = with_matrix!(&indptr, &indices, &data, n_features, |m| {
         run_detached(py, n_jobs, |interrupt| {
@@ -233,9 +236,12 @@ fn decode<'py>(
         return Err(PyTypeError::new_err("codes must be a C-contiguous array"));
     }
     let (n_rows, n_colors) = (codes.shape()[0], codes.shape()[1]);
-    let tables =
-        core::EncoderTables::new(feature_color.as_slice()?, feature_code.as_slice()?, n_colors)
-            .map_err(to_py_err)?;
+    let tables = core::EncoderTables::new(
+        feature_color.as_slice()?,
+        feature_code.as_slice()?,
+        n_colors,
+    )
+    .map_err(to_py_err)?;
     let (codes, sizes) = (codes.as_slice()?, color_sizes.as_slice()?);
     let rows = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
         core::decode(codes, n_rows, &tables, sizes, interrupt)
