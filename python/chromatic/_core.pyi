@@ -59,7 +59,5 @@ def cooccurrence_graph(
     *,
     min_cooccurrence: int,
     n_jobs: int | None = None,
-) -> tuple[
-    npt.NDArray[np.int64], npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.uint32]
-]:
-    """The graph in vertex space: ``(indptr, neighbors, weights, vertex_features)``."""
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+    """The graph over the features as CSR ``(indptr, indices, weights)``, rows sorted."""

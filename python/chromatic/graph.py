@@ -27,19 +27,21 @@ def cooccurrence_graph(X, *, min_cooccurrence: int = 1, n_jobs: int | None = Non
 
     Returns
     -------
-    scipy.sparse.csr_array of shape (n_features, n_features), symmetric, int64 weights.
+    scipy.sparse.csr_array of shape (n_features, n_features), symmetric, uint32 weights,
+    sorted indices.
     """
     if int(min_cooccurrence) < 1:
         raise ValueError(f"min_cooccurrence must be >= 1, got {min_cooccurrence}")
     X = check_array(X, accept_sparse="csr", dtype="numeric", ensure_all_finite=False)
     arrays = csr_arrays(X)
-    indptr, neighbors, weights, vertex_features = _core.cooccurrence_graph(
+    indptr, neighbors, weights = _core.cooccurrence_graph(
         *arrays.engine_args(),
         min_cooccurrence=int(min_cooccurrence),
         n_jobs=effective_n_jobs(n_jobs),
     )
     n = arrays.n_features
-    vertex_features = vertex_features.astype(np.int64)
-    rows = np.repeat(vertex_features, np.diff(indptr))
-    cols = vertex_features[neighbors]
-    return sp.csr_array((weights.astype(np.int64), (rows, cols)), shape=(n, n))
+    if max(n, len(neighbors)) <= np.iinfo(np.int32).max:
+        indptr, indices = indptr.astype(np.int32), neighbors.view(np.int32)
+    else:
+        indices = neighbors.astype(np.int64)
+    return sp.csr_array((weights, indices, indptr), shape=(n, n))

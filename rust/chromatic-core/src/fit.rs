@@ -56,6 +56,25 @@ pub fn build_graph<I: IndexValue, V: StoredValue>(
     counter.finish(min_cooccurrence, interrupt)
 }
 
+/// The co-occurrence graph of every feature of `matrix` (none treated as dense), in feature ids.
+pub fn feature_graph<I: IndexValue, V: StoredValue>(
+    matrix: &CsrMatrix<'_, I, V>,
+    min_cooccurrence: u32,
+    interrupt: Interrupt<'_>,
+) -> Result<Graph> {
+    let stats = FeatureStats::from_rows(matrix, interrupt)?;
+    let vocabulary = Vocabulary::new(&stats, None)?;
+    let graph = build_graph(
+        matrix,
+        &vocabulary,
+        min_cooccurrence,
+        DEFAULT_BATCH_NNZ,
+        interrupt,
+    )?;
+    interrupt.check()?;
+    graph.relabeled(vocabulary.vertex_features(), matrix.n_features())
+}
+
 pub fn fit<I: IndexValue, V: StoredValue>(
     matrix: &CsrMatrix<'_, I, V>,
     params: &FitParams,

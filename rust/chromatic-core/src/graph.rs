@@ -536,6 +536,84 @@ impl Graph {
         Ok(Graph::from_upper(&counts))
     }
 
+    /// The same graph with vertex `v` renamed `labels[v]`, over `n_labels` vertices (those no
+    /// vertex is renamed to are isolated). Lists stay sorted. Used to report the graph in the
+    /// caller's feature ids rather than frequency-ranked vertex ids.
+    pub fn relabeled(&self, labels: &[u32], n_labels: usize) -> Result<Graph> {
+        if labels.len() != self.n_vertices() {
+            return Err(Error::LengthMismatch {
+                what: "labels",
+                len: labels.len(),
+                expected_from: "vertices",
+                expected: self.n_vertices(),
+            });
+        }
+        const NONE: u32 = u32::MAX;
+        let mut source = vec![NONE; n_labels];
+        for (v, &label) in labels.iter().enumerate() {
+            let slot = source
+                .get_mut(label as usize)
+                .filter(|s| **s == NONE)
+                .ok_or_else(|| {
+                    Error::InvalidParameter(format!(
+                        "label {label} of vertex {v} is repeated or outside [0, {n_labels})"
+                    ))
+                })?;
+            *slot = v as u32;
+        }
+        let mut indptr = Vec::with_capacity(n_labels + 1);
+        indptr.push(0usize);
+        for (l, &v) in source.iter().enumerate() {
+            let degree = if v == NONE {
+                0
+            } else {
+                self.degree(v as usize)
+            };
+            indptr.push(indptr[l] + degree);
+        }
+        let mut neighbors = vec![0u32; indptr[n_labels]];
+        let mut weights = vec![0u32; indptr[n_labels]];
+        let ranges = balanced_blocks(n_labels, parallel_blocks(), |l| l + indptr[l]);
+        let mut outputs = Vec::with_capacity(ranges.len());
+        let (mut rest_n, mut rest_w) = (neighbors.as_mut_slice(), weights.as_mut_slice());
+        for range in &ranges {
+            let len = indptr[range.end] - indptr[range.start];
+            let (head_n, tail_n) = rest_n.split_at_mut(len);
+            let (head_w, tail_w) = rest_w.split_at_mut(len);
+            outputs.push((range.clone(), head_n, head_w));
+            (rest_n, rest_w) = (tail_n, tail_w);
+        }
+        outputs.into_par_iter().for_each(|(range, out_n, out_w)| {
+            let base = indptr[range.start];
+            let mut row: Vec<(u32, u32)> = Vec::new();
+            for l in range {
+                let v = source[l];
+                if v == NONE {
+                    continue;
+                }
+                let v = v as usize;
+                row.clear();
+                row.extend(
+                    self.neighbors(v)
+                        .iter()
+                        .zip(self.weights(v))
+                        .map(|(&w, &weight)| (labels[w as usize], weight)),
+                );
+                row.sort_unstable();
+                let start = indptr[l] - base;
+                for (k, &(neighbor, weight)) in row.iter().enumerate() {
+                    out_n[start + k] = neighbor;
+                    out_w[start + k] = weight;
+                }
+            }
+        });
+        Ok(Graph {
+            indptr,
+            neighbors,
+            weights,
+        })
+    }
+
     pub fn n_vertices(&self) -> usize {
         self.indptr.len() - 1
     }
@@ -697,6 +775,20 @@ mod tests {
         assert_eq!(g.max_degree(), 3);
         assert!(Graph::from_edges(2, &[(1, 1, 1)]).is_err());
         assert!(Graph::from_edges(2, &[(0, 2, 1)]).is_err());
+    }
+
+    #[test]
+    fn relabeling_keeps_lists_sorted() {
+        let g = Graph::from_edges(3, &[(0, 1, 4), (0, 2, 5)]).unwrap();
+        let r = g.relabeled(&[4, 0, 2], 5).unwrap();
+        assert_eq!(r.n_vertices(), 5);
+        assert_eq!(r.neighbors(4), &[0, 2]);
+        assert_eq!(r.weights(4), &[4, 5]);
+        assert_eq!(r.neighbors(0), &[4]);
+        assert_eq!(r.degree(1), 0);
+        assert!(g.relabeled(&[0, 0, 1], 5).is_err());
+        assert!(g.relabeled(&[0, 1, 5], 5).is_err());
+        assert!(g.relabeled(&[0, 1], 5).is_err());
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub use decode::{SparseRows, decode};
 pub use encode::{Codes, CollisionPolicy, encode};
 pub use encoder::{Encoder, EncoderTables};
 pub use error::{Error, Result};
-pub use fit::{FitParams, Fitted, build_graph, fit};
+pub use fit::{FitParams, Fitted, build_graph, feature_graph, fit};
 pub use graph::{EdgeCounter, Graph};
 pub use interrupt::Interrupt;
 pub use statistics::FeatureStats;

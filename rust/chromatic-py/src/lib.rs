@@ -249,8 +249,8 @@ fn decode<'py>(
     Ok((rows.indptr.into_pyarray(py), rows.indices.into_pyarray(py)))
 }
 
-/// The co-occurrence graph of a CSR matrix in vertex space: `(indptr, neighbors, weights,
-/// vertex_features)`, where vertex `v` stands for feature `vertex_features[v]`.
+/// The co-occurrence graph of a CSR matrix as CSR arrays `(indptr, indices, weights)` over the
+/// features, with sorted rows.
 #[pyfunction]
 #[pyo3(signature = (indptr, indices, data, n_features, *, min_cooccurrence, n_jobs=None))]
 #[allow(clippy::type_complexity)]
@@ -266,21 +266,11 @@ fn cooccurrence_graph<'py>(
     Bound<'py, PyArray1<i64>>,
     Bound<'py, PyArray1<u32>>,
     Bound<'py, PyArray1<u32>>,
-    Bound<'py, PyArray1<u32>>,
 )> {
     let n_jobs = n_jobs_arg(n_jobs)?;
-    let (vertex_features, graph) = with_matrix!(&indptr, &indices, &data, n_features, |m| {
+    let graph = with_matrix!(&indptr, &indices, &data, n_features, |m| {
         run_detached(py, n_jobs, |interrupt| {
-            let stats = core::FeatureStats::from_rows(&m, interrupt)?;
-            let vocabulary = core::Vocabulary::new(&stats, None)?;
-            let graph = core::build_graph(
-                &m,
-                &vocabulary,
-                min_cooccurrence,
-                core::fit::FitParams::default().batch_nnz,
-                interrupt,
-            )?;
-            Ok((vocabulary.vertex_features().to_vec(), graph))
+            core::feature_graph(&m, min_cooccurrence, interrupt)
         })
     })?;
     let (indptr, neighbors, weights) = graph.into_parts();
@@ -289,7 +279,6 @@ fn cooccurrence_graph<'py>(
         indptr.into_pyarray(py),
         neighbors.into_pyarray(py),
         weights.into_pyarray(py),
-        vertex_features.into_pyarray(py),
     ))
 }
 
