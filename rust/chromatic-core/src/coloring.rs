@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::graph::Graph;
-use crate::interrupt::{Interrupt, POLL_INTERVAL};
+use crate::interrupt::{Interrupt, Pacer};
 
 /// The order in which greedy coloring visits the vertices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,10 +104,9 @@ fn greedy(graph: &Graph, order: &[u32], interrupt: Interrupt<'_>) -> Result<Colo
     let mut colors = vec![UNCOLORED; graph.n_vertices()];
     let mut seen: Vec<u32> = Vec::new();
     let mut n_colors = 0u32;
+    let mut pacer = Pacer::new(interrupt);
     for (i, &v) in order.iter().enumerate() {
-        if i % POLL_INTERVAL == 0 {
-            interrupt.check()?;
-        }
+        pacer.step(graph.degree(v as usize))?;
         let c = smallest_free_color(graph, v as usize, &colors, &mut seen, i as u32 + 1);
         colors[v as usize] = c;
         n_colors = n_colors.max(c + 1);
@@ -148,11 +147,10 @@ fn smallest_last_order(graph: &Graph, interrupt: Interrupt<'_>) -> Result<Vec<u3
             next[degree[v]] += 1;
         }
     }
+    let mut pacer = Pacer::new(interrupt);
     for i in 0..n {
-        if i % POLL_INTERVAL == 0 {
-            interrupt.check()?;
-        }
         let v = by_degree[i] as usize;
+        pacer.step(graph.degree(v))?;
         for &w in graph.neighbors(v) {
             let w = w as usize;
             if degree[w] > degree[v] {
@@ -205,14 +203,13 @@ fn dsatur(graph: &Graph, interrupt: Interrupt<'_>) -> Result<Coloring> {
     let mut seen: Vec<u32> = Vec::new();
     let mut n_colors = 0u32;
     let mut colored = 0usize;
+    let mut pacer = Pacer::new(interrupt);
     while let Some((sat, _, Reverse(v))) = heap.pop() {
         let v = v as usize;
         if colors[v] != UNCOLORED || sat != saturation[v] {
             continue;
         }
-        if colored % POLL_INTERVAL == 0 {
-            interrupt.check()?;
-        }
+        pacer.step(graph.degree(v))?;
         let c = smallest_free_color(graph, v, &colors, &mut seen, colored as u32 + 1);
         colors[v] = c;
         colored += 1;

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use crate::csr::{CsrMatrix, IndexValue, StoredValue, balanced_blocks, parallel_blocks};
 use crate::error::{Error, Result};
-use crate::interrupt::{Interrupt, POLL_INTERVAL};
+use crate::interrupt::{Interrupt, Pacer};
 use crate::parallel::{concat, for_each_row, try_map_blocks};
 use crate::statistics::MAX_ROWS;
 use crate::vocabulary::{NOT_A_VERTEX, Vocabulary};
@@ -92,12 +92,13 @@ impl EdgeCounts {
     /// Edge-wise sum of two upper triangles over the same vertices.
     fn merged(&self, other: &EdgeCounts, interrupt: Interrupt<'_>) -> Result<Self> {
         let chunks = try_map_blocks(self.vertex_blocks(Some(other)), |vertices| {
-            interrupt.check()?;
+            let mut pacer = Pacer::new(interrupt);
             let mut chunk = EdgeChunk::default();
             for u in vertices {
                 let before = chunk.neighbors.len();
                 let (an, aw) = self.row(u);
                 let (bn, bw) = other.row(u);
+                pacer.step(an.len() + bn.len())?;
                 let (mut i, mut j) = (0, 0);
                 while i < an.len() && j < bn.len() {
                     match an[i].cmp(&bn[j]) {
@@ -133,11 +134,12 @@ impl EdgeCounts {
             return Ok(self);
         }
         let chunks = try_map_blocks(self.vertex_blocks(None), |vertices| {
-            interrupt.check()?;
+            let mut pacer = Pacer::new(interrupt);
             let mut chunk = EdgeChunk::default();
             for u in vertices {
                 let before = chunk.neighbors.len();
                 let (nbrs, weights) = self.row(u);
+                pacer.step(nbrs.len())?;
                 for (&v, &w) in nbrs.iter().zip(weights) {
                     if w >= min_weight {
                         chunk.push(v, w);
@@ -344,12 +346,11 @@ impl VertexRows {
                 || (vec![0u32; n_vertices], Vec::<u32>::new()),
                 |(accumulator, touched), vertices| {
                     let mut chunk = EdgeChunk::default();
-                    let start = vertices.start;
+                    let mut pacer = Pacer::new(interrupt);
                     for u in vertices {
-                        if (u - start) % POLL_INTERVAL == 0 {
-                            interrupt.check()?;
-                        }
                         let here = self.vertex_ptr[u]..self.vertex_ptr[u + 1];
+                        // Each incidence costs about one row's length.
+                        pacer.step(here.len() * 16)?;
                         // The rows of a vertex lie far apart in `entries`. Loading the first
                         // vertex of a group of rows before walking any of them lets the processor
                         // fetch the group's cache lines in parallel rather than one at a time.

@@ -32,3 +32,30 @@ impl<'a> Interrupt<'a> {
         }
     }
 }
+
+/// Polls an `Interrupt` after a given amount of work rather than a given number of items, for
+/// loops whose items vary widely in cost (a frequent vertex can carry millions of pairs).
+pub(crate) struct Pacer<'a> {
+    interrupt: Interrupt<'a>,
+    done: usize,
+}
+
+/// Units of work (entries read or written) between two polls.
+const POLL_WORK: usize = 1 << 18;
+
+impl<'a> Pacer<'a> {
+    pub(crate) fn new(interrupt: Interrupt<'a>) -> Self {
+        Pacer { interrupt, done: 0 }
+    }
+
+    /// Records `work` units (plus one for the item itself) and polls when enough have passed.
+    #[inline]
+    pub(crate) fn step(&mut self, work: usize) -> Result<()> {
+        self.done += work + 1;
+        if self.done >= POLL_WORK {
+            self.done = 0;
+            self.interrupt.check()?;
+        }
+        Ok(())
+    }
+}

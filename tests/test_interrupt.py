@@ -1,0 +1,49 @@
+"""Ctrl-C stops a long fit promptly: the engine polls a flag that the waiting thread raises."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+LONG_FIT = """
+import signal
+import numpy as np
+import scipy.sparse as sp
+from chromatic import ChromaticEncoder
+
+# A parent started in the background may have left SIGINT ignored; restore Python's handler.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+rng = np.random.default_rng(0)
+n_rows, per_row, n_features = 200_000, 200, 2_000
+indices = rng.integers(0, n_features, size=n_rows * per_row, dtype=np.int32)
+indptr = np.arange(0, n_rows * per_row + 1, per_row, dtype=np.int32)
+X = sp.csr_matrix((np.ones(len(indices), np.float32), indices, indptr), shape=(n_rows, n_features))
+print("ready", flush=True)
+ChromaticEncoder(dense_threshold=None).fit(X)
+print("finished", flush=True)
+"""
+
+
+def test_ctrl_c_interrupts_a_long_fit():
+    process = subprocess.Popen(
+        [sys.executable, "-c", LONG_FIT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline().strip() == "ready"
+        time.sleep(1.0)
+        sent = time.perf_counter()
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+        latency = time.perf_counter() - sent
+    finally:
+        process.kill()
+    assert "finished" not in stdout, "the fit ended before the interrupt: make it longer"
+    assert "KeyboardInterrupt" in stderr
+    assert process.returncode != 0
+    # "Within a second or so"; the bound leaves room for a loaded machine.
+    assert latency < 5.0, f"took {latency:.2f} s to stop"
