@@ -35,26 +35,50 @@ pub struct Codes {
     pub values: Vec<i32>,
     pub n_rows: usize,
     pub n_colors: usize,
+    pub tally: Tally,
+}
+
+/// What the codes could not hold.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
     /// Features dropped because another feature of the same color was kept in the same row.
     pub collisions: u64,
     /// Present features never seen in training (ignored).
     pub unseen: u64,
 }
 
-#[derive(Default)]
-struct Tally {
-    collisions: u64,
-    unseen: u64,
-}
-
-/// Encodes every row, in parallel over blocks of rows. Column indices and stored values are
-/// validated on the way.
+/// Encodes every row into a new code matrix.
 pub fn encode<I: IndexValue, V: StoredValue>(
     matrix: &CsrMatrix<'_, I, V>,
     tables: &EncoderTables<'_>,
     policy: CollisionPolicy,
     interrupt: Interrupt<'_>,
 ) -> Result<Codes> {
+    let n_rows = matrix.n_rows();
+    let n_colors = tables.n_colors();
+    let len = n_rows.checked_mul(n_colors).ok_or_else(|| {
+        Error::InvalidParameter(format!("{n_rows} rows × {n_colors} colors overflow memory"))
+    })?;
+    let mut values = vec![0i32; len];
+    let tally = encode_into(matrix, tables, policy, &mut values, interrupt)?;
+    Ok(Codes {
+        values,
+        n_rows,
+        n_colors,
+        tally,
+    })
+}
+
+/// Encodes every row into `out`, a zeroed row-major `(n_rows, n_colors)` buffer the caller
+/// allocated (so that it can live in memory the caller manages), in parallel over blocks of
+/// rows. Column indices and stored values are validated on the way.
+pub fn encode_into<I: IndexValue, V: StoredValue>(
+    matrix: &CsrMatrix<'_, I, V>,
+    tables: &EncoderTables<'_>,
+    policy: CollisionPolicy,
+    out: &mut [i32],
+    interrupt: Interrupt<'_>,
+) -> Result<Tally> {
     if matrix.n_features() != tables.n_features() {
         return Err(Error::LengthMismatch {
             what: "the input",
@@ -63,16 +87,19 @@ pub fn encode<I: IndexValue, V: StoredValue>(
             expected: tables.n_features(),
         });
     }
-    let n_rows = matrix.n_rows();
     let n_colors = tables.n_colors();
-    let len = n_rows.checked_mul(n_colors).ok_or_else(|| {
-        Error::InvalidParameter(format!("{n_rows} rows × {n_colors} colors overflow memory"))
-    })?;
-    let mut values = vec![0i32; len];
+    if Some(out.len()) != matrix.n_rows().checked_mul(n_colors) {
+        return Err(Error::LengthMismatch {
+            what: "the output buffer",
+            len: out.len(),
+            expected_from: "n_rows × n_colors",
+            expected: matrix.n_rows().saturating_mul(n_colors),
+        });
+    }
     let blocks = matrix.row_blocks(matrix.rows(), parallel_blocks());
     // Hand each block its own rows of the output.
     let mut outputs = Vec::with_capacity(blocks.len());
-    let mut rest = values.as_mut_slice();
+    let mut rest = out;
     for block in &blocks {
         let (head, tail) = rest.split_at_mut(block.len() * n_colors);
         outputs.push(head);
@@ -113,13 +140,7 @@ pub fn encode<I: IndexValue, V: StoredValue>(
         total.collisions += tally.collisions;
         total.unseen += tally.unseen;
     }
-    Ok(Codes {
-        values,
-        n_rows,
-        n_colors,
-        collisions: total.collisions,
-        unseen: total.unseen,
-    })
+    Ok(total)
 }
 
 #[cfg(test)]
@@ -143,7 +164,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out.values, vec![1, 1, 1, 0, 2, 0, 0, 0]);
-        assert_eq!((out.collisions, out.unseen), (1, 1));
+        assert_eq!((out.tally.collisions, out.tally.unseen), (1, 1));
         let out = encode(
             &m,
             &tables,
@@ -170,7 +191,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out.values, vec![2]);
-        assert_eq!(out.collisions, 0);
+        assert_eq!(out.tally.collisions, 0);
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub mod vocabulary;
 pub use coloring::{Coloring, Strategy};
 pub use csr::{CsrMatrix, IndexValue, StoredValue};
 pub use decode::{SparseRows, decode};
-pub use encode::{Codes, CollisionPolicy, encode};
+pub use encode::{Codes, CollisionPolicy, Tally, encode, encode_into};
 pub use encoder::{Encoder, EncoderTables};
 pub use error::{Error, Result};
 pub use fit::{FitParams, Fitted, build_graph, feature_graph, fit};

@@ -6,9 +6,9 @@ use std::thread;
 use std::time::Duration;
 
 use chromatic_core as core;
-use numpy::ndarray::Array2;
 use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
+    PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -209,14 +209,24 @@ fn encode<'py>(
     )
     .map_err(to_py_err)?;
     let n_jobs = n_jobs_arg(n_jobs)?;
-    let codes = with_matrix!(&indptr, &indices, &data, n_features, |m| {
-        run_detached(py, n_jobs, |interrupt| {
-            core::encode(&m, &tables, policy, interrupt)
-        })
-    })?;
-    let array = Array2::from_shape_vec((codes.n_rows, codes.n_colors), codes.values)
-        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
-    Ok((array.into_pyarray(py), codes.collisions, codes.unseen))
+    let n_rows = match &indptr {
+        IndexArray::I32(p) => p.len(),
+        IndexArray::I64(p) => p.len(),
+    }
+    .saturating_sub(1);
+    // numpy allocates the output: it backs large arrays with huge pages, which makes the
+    // first writes to a fresh buffer several times cheaper than with 4 KiB pages.
+    let codes = PyArray2::<i32>::zeros(py, [n_rows, n_colors], false);
+    let tally = {
+        let mut out = codes.readwrite();
+        let out = out.as_slice_mut()?;
+        with_matrix!(&indptr, &indices, &data, n_features, |m| {
+            run_detached(py, n_jobs, |interrupt| {
+                core::encode_into(&m, &tables, policy, out, interrupt)
+            })
+        })?
+    };
+    Ok((codes, tally.collisions, tally.unseen))
 }
 
 /// Decodes a C-contiguous `(n_rows, n_colors)` int32 code matrix into binary CSR arrays
