@@ -138,7 +138,7 @@ pub fn decode(
     let index_parts: Vec<Vec<i64>> = parts.into_iter().map(|(_, i)| i).collect();
     Ok(SparseRows {
         indptr,
-        indices: concat(&index_parts),
+        indices: concat(index_parts.iter().map(Vec::as_slice)),
     })
 }
 

@@ -6,7 +6,7 @@ use crate::csr::{CsrMatrix, IndexValue, StoredValue, parallel_blocks};
 use crate::encoder::EncoderTables;
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
-use crate::parallel::for_each_row;
+use crate::parallel::{for_each_row, split_mut};
 
 /// Which feature a code keeps when a row holds several features of one color.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,13 +98,7 @@ pub fn encode_into<I: IndexValue, V: StoredValue>(
     }
     let blocks = matrix.row_blocks(matrix.rows(), parallel_blocks());
     // Hand each block its own rows of the output.
-    let mut outputs = Vec::with_capacity(blocks.len());
-    let mut rest = out;
-    for block in &blocks {
-        let (head, tail) = rest.split_at_mut(block.len() * n_colors);
-        outputs.push(head);
-        rest = tail;
-    }
+    let outputs = split_mut(out, blocks.iter().map(|b| b.len() * n_colors));
     let tallies: Vec<Result<Tally>> = blocks
         .into_par_iter()
         .zip(outputs)

@@ -1,9 +1,8 @@
 //! The weighted feature co-occurrence graph.
 //!
-//! Rows are consumed in batches. A batch is turned into sorted vertex lists per row and their
-//! transpose (the rows holding each vertex), and pair counts are accumulated one source vertex at
-//! a time in a dense per-thread accumulator (Gustavson's row-by-row product, upper triangle
-//! only). The batch's counts come out as a sorted upper-triangle adjacency that is merged into
+//! Rows are consumed in batches. A batch is turned into sorted vertex lists per row and, for each
+//! vertex, the places where it occurs; pair counts are then accumulated one source vertex at a
+//! time in a dense per-thread accumulator (Gustavson's row-by-row product, upper triangle only). The batch's counts come out as a sorted upper-triangle adjacency that is merged into
 //! the running total, so memory is linear in |V| + |E| plus one bounded batch, and the result
 //! does not depend on the batching or the number of threads.
 
@@ -14,7 +13,7 @@ use rayon::prelude::*;
 use crate::csr::{CsrMatrix, IndexValue, StoredValue, balanced_blocks, parallel_blocks};
 use crate::error::{Error, Result};
 use crate::interrupt::{Interrupt, Pacer};
-use crate::parallel::{concat, for_each_row, try_map_blocks};
+use crate::parallel::{concat, for_each_row, split_mut, try_map_blocks};
 use crate::statistics::MAX_ROWS;
 use crate::vocabulary::{NOT_A_VERTEX, Vocabulary};
 
@@ -80,8 +79,8 @@ impl EdgeCounts {
             }
         }
         debug_assert_eq!(indptr.len(), n_vertices + 1);
-        let neighbors = concat_fields(&chunks, |c| &c.neighbors);
-        let weights = concat_fields(&chunks, |c| &c.weights);
+        let neighbors = concat(chunks.iter().map(|c| c.neighbors.as_slice()));
+        let weights = concat(chunks.iter().map(|c| c.weights.as_slice()));
         EdgeCounts {
             indptr,
             neighbors,
@@ -159,14 +158,6 @@ impl EdgeChunk {
         self.neighbors.push(neighbor);
         self.weights.push(weight);
     }
-}
-
-fn concat_fields(chunks: &[EdgeChunk], field: impl Fn(&EdgeChunk) -> &Vec<u32>) -> Vec<u32> {
-    let mut out = Vec::with_capacity(chunks.iter().map(|c| field(c).len()).sum());
-    for chunk in chunks {
-        out.extend_from_slice(field(chunk));
-    }
-    out
 }
 
 /// Accumulates pair counts over any number of row batches (and matrices), then thresholds them
@@ -317,7 +308,7 @@ impl VertexRows {
             })?;
             Ok(entries)
         })?;
-        let entries = concat(&parts);
+        let entries = concat(parts.iter().map(Vec::as_slice));
         drop(parts);
         if entries.len() >= END_OF_ROW as usize {
             return Err(Error::InvalidParameter(format!(
@@ -417,6 +408,23 @@ fn incidence(entries: &[u32], n_vertices: usize) -> (Vec<usize>, Vec<u32>) {
     (vertex_ptr, positions)
 }
 
+/// Each range of vertices' own part of CSR neighbour and weight arrays, for parallel filling.
+fn split_lists<'a>(
+    indptr: &[usize],
+    ranges: &[Range<usize>],
+    neighbors: &'a mut [u32],
+    weights: &'a mut [u32],
+) -> Vec<(&'a mut [u32], &'a mut [u32])> {
+    let lengths: Vec<usize> = ranges
+        .iter()
+        .map(|r| indptr[r.end] - indptr[r.start])
+        .collect();
+    split_mut(neighbors, lengths.iter().copied())
+        .into_iter()
+        .zip(split_mut(weights, lengths.iter().copied()))
+        .collect()
+}
+
 /// A symmetric weighted graph in CSR form: every edge appears in the lists of both ends, and
 /// each list is sorted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -460,7 +468,7 @@ impl Graph {
                     degree
                 })
                 .collect();
-            concat(&parts)
+            concat(parts.iter().map(Vec::as_slice))
         };
         let mut indptr = Vec::with_capacity(n + 1);
         indptr.push(0usize);
@@ -471,34 +479,29 @@ impl Graph {
         let mut neighbors = vec![0u32; indptr[n]];
         let mut weights = vec![0u32; indptr[n]];
         let ranges = balanced_blocks(n, parallel_blocks(), |v| v + indptr[v]);
-        let mut outputs = Vec::with_capacity(ranges.len());
-        let (mut rest_n, mut rest_w) = (neighbors.as_mut_slice(), weights.as_mut_slice());
-        for targets in &ranges {
-            let len = indptr[targets.end] - indptr[targets.start];
-            let (head_n, tail_n) = rest_n.split_at_mut(len);
-            let (head_w, tail_w) = rest_w.split_at_mut(len);
-            outputs.push((targets.clone(), head_n, head_w));
-            (rest_n, rest_w) = (tail_n, tail_w);
-        }
-        outputs.into_par_iter().for_each(|(targets, out_n, out_w)| {
-            let base = indptr[targets.start];
-            let mut cursor: Vec<usize> = targets.clone().map(|v| indptr[v] - base).collect();
-            for u in 0..targets.end {
-                let (nbrs, ws) = in_range(u, &targets);
-                for (&v, &w) in nbrs.iter().zip(ws) {
-                    let slot = &mut cursor[v as usize - targets.start];
-                    out_n[*slot] = u as u32;
-                    out_w[*slot] = w;
-                    *slot += 1;
+        let pieces = split_lists(&indptr, &ranges, &mut neighbors, &mut weights);
+        ranges
+            .into_par_iter()
+            .zip(pieces)
+            .for_each(|(targets, (out_n, out_w))| {
+                let base = indptr[targets.start];
+                let mut cursor: Vec<usize> = targets.clone().map(|v| indptr[v] - base).collect();
+                for u in 0..targets.end {
+                    let (nbrs, ws) = in_range(u, &targets);
+                    for (&v, &w) in nbrs.iter().zip(ws) {
+                        let slot = &mut cursor[v as usize - targets.start];
+                        out_n[*slot] = u as u32;
+                        out_w[*slot] = w;
+                        *slot += 1;
+                    }
                 }
-            }
-            for v in targets.clone() {
-                let (nbrs, ws) = upper.row(v);
-                let start = indptr[v] - base + lower_degree[v] as usize;
-                out_n[start..start + nbrs.len()].copy_from_slice(nbrs);
-                out_w[start..start + ws.len()].copy_from_slice(ws);
-            }
-        });
+                for v in targets.clone() {
+                    let (nbrs, ws) = upper.row(v);
+                    let start = indptr[v] - base + lower_degree[v] as usize;
+                    out_n[start..start + nbrs.len()].copy_from_slice(nbrs);
+                    out_w[start..start + ws.len()].copy_from_slice(ws);
+                }
+            });
         Graph {
             indptr,
             neighbors,
@@ -575,39 +578,34 @@ impl Graph {
         let mut neighbors = vec![0u32; indptr[n_labels]];
         let mut weights = vec![0u32; indptr[n_labels]];
         let ranges = balanced_blocks(n_labels, parallel_blocks(), |l| l + indptr[l]);
-        let mut outputs = Vec::with_capacity(ranges.len());
-        let (mut rest_n, mut rest_w) = (neighbors.as_mut_slice(), weights.as_mut_slice());
-        for range in &ranges {
-            let len = indptr[range.end] - indptr[range.start];
-            let (head_n, tail_n) = rest_n.split_at_mut(len);
-            let (head_w, tail_w) = rest_w.split_at_mut(len);
-            outputs.push((range.clone(), head_n, head_w));
-            (rest_n, rest_w) = (tail_n, tail_w);
-        }
-        outputs.into_par_iter().for_each(|(range, out_n, out_w)| {
-            let base = indptr[range.start];
-            let mut row: Vec<(u32, u32)> = Vec::new();
-            for l in range {
-                let v = source[l];
-                if v == NONE {
-                    continue;
+        let pieces = split_lists(&indptr, &ranges, &mut neighbors, &mut weights);
+        ranges
+            .into_par_iter()
+            .zip(pieces)
+            .for_each(|(range, (out_n, out_w))| {
+                let base = indptr[range.start];
+                let mut row: Vec<(u32, u32)> = Vec::new();
+                for l in range {
+                    let v = source[l];
+                    if v == NONE {
+                        continue;
+                    }
+                    let v = v as usize;
+                    row.clear();
+                    row.extend(
+                        self.neighbors(v)
+                            .iter()
+                            .zip(self.weights(v))
+                            .map(|(&w, &weight)| (labels[w as usize], weight)),
+                    );
+                    row.sort_unstable();
+                    let start = indptr[l] - base;
+                    for (k, &(neighbor, weight)) in row.iter().enumerate() {
+                        out_n[start + k] = neighbor;
+                        out_w[start + k] = weight;
+                    }
                 }
-                let v = v as usize;
-                row.clear();
-                row.extend(
-                    self.neighbors(v)
-                        .iter()
-                        .zip(self.weights(v))
-                        .map(|(&w, &weight)| (labels[w as usize], weight)),
-                );
-                row.sort_unstable();
-                let start = indptr[l] - base;
-                for (k, &(neighbor, weight)) in row.iter().enumerate() {
-                    out_n[start + k] = neighbor;
-                    out_w[start + k] = weight;
-                }
-            }
-        });
+            });
         Ok(Graph {
             indptr,
             neighbors,

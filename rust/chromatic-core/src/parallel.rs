@@ -40,11 +40,26 @@ pub(crate) fn for_each_row<I: IndexValue, V: StoredValue>(
     Ok(())
 }
 
-/// Concatenates per-block vectors in block order.
-pub(crate) fn concat<T: Copy>(parts: &[Vec<T>]) -> Vec<T> {
-    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+/// Concatenates slices in order.
+pub(crate) fn concat<'a, T: Copy + 'a>(parts: impl Iterator<Item = &'a [T]> + Clone) -> Vec<T> {
+    let mut out = Vec::with_capacity(parts.clone().map(<[T]>::len).sum());
     for part in parts {
         out.extend_from_slice(part);
     }
     out
+}
+
+/// Splits `buffer` into consecutive pieces of the given lengths, so that parallel workers can
+/// each own one.
+pub(crate) fn split_mut<T>(
+    mut buffer: &mut [T],
+    lengths: impl IntoIterator<Item = usize>,
+) -> Vec<&mut [T]> {
+    let mut pieces = Vec::new();
+    for len in lengths {
+        let (head, tail) = std::mem::take(&mut buffer).split_at_mut(len);
+        pieces.push(head);
+        buffer = tail;
+    }
+    pieces
 }
