@@ -144,10 +144,33 @@ def test_engine_refuses_bad_tables():
     indices = np.array([0], dtype=np.int32)
     colors = np.array([3, -1], dtype=np.int32)
     codes = np.array([1, 0], dtype=np.int32)
+    out = np.zeros((1, 2), dtype=np.int32)
     with pytest.raises(ValueError, match="feature 0 has color 3"):
-        _core.encode(indptr, indices, None, 2, colors, codes, 2, collision="most_frequent")
+        _core.encode(indptr, indices, None, 2, colors, codes, out, collision="most_frequent")
     with pytest.raises(ValueError, match="collision policy"):
-        _core.encode(indptr, indices, None, 2, colors, codes, 4, collision="first")
+        _core.encode(indptr, indices, None, 2, colors, codes, out, collision="first")
+    with pytest.raises(ValueError, match="output buffer"):
+        _core.encode(
+            indptr,
+            indices,
+            None,
+            2,
+            colors,
+            codes,
+            np.zeros((3, 2), np.int32),
+            collision="most_frequent",
+        )
+    with pytest.raises(TypeError, match="C-contiguous"):
+        _core.encode(
+            indptr,
+            indices,
+            None,
+            2,
+            colors,
+            codes,
+            np.zeros((1, 4), np.int32)[:, ::2],
+            collision="most_frequent",
+        )
 
 
 @settings(max_examples=300, deadline=None)
@@ -178,14 +201,15 @@ def test_arbitrary_arrays_never_crash_the_engine(indptr, indices, values, n_feat
         )
     except ValueError:
         return
-    codes, _, _ = _core.encode(
+    codes = np.zeros((len(indptr) - 1, len(fitted["color_sizes"])), dtype=np.int32)
+    _core.encode(
         indptr,
         indices,
         data,
         n_features,
         fitted["colors"],
         fitted["codes"],
-        len(fitted["color_sizes"]),
+        codes,
         collision="most_frequent",
     )
     _core.decode(codes, fitted["colors"], fitted["codes"], fitted["color_sizes"])

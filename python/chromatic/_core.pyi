@@ -34,12 +34,13 @@ def encode(
     n_features: int,
     feature_color: npt.NDArray[np.int32],
     feature_code: npt.NDArray[np.int32],
-    n_colors: int,
+    out: npt.NDArray[np.int32],
     *,
     collision: str,
     n_jobs: int | None = None,
-) -> tuple[npt.NDArray[np.int32], int, int]:
-    """Encode rows: ``(codes of shape (n_rows, n_colors), collisions, unseen)``."""
+) -> tuple[int, int]:
+    """Encode rows into ``out``, a zero-filled C-contiguous ``(n_rows, n_colors)`` int32 array;
+    returns ``(collisions, unseen)``."""
 
 def decode(
     codes: npt.NDArray[np.int32],

@@ -195,11 +195,12 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         arrays = self._validated_arrays(X, reset=False)
-        codes, collisions, unseen = _core.encode(
+        codes = np.zeros((arrays.n_rows, self.n_colors_), dtype=np.int32)
+        collisions, unseen = _core.encode(
             *arrays.engine_args(),
             self.colors_,
             self.codes_,
-            self.n_colors_,
+            codes,
             collision=self.collision,
             n_jobs=effective_n_jobs(self.n_jobs),
         )

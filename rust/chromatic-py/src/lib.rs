@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chromatic_core as core;
 use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
+    IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray2,
     PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
@@ -183,12 +183,14 @@ fn fit<'py>(
     Ok(out)
 }
 
-/// Encodes a CSR matrix into a `(n_rows, n_colors)` int32 code matrix; returns it with the
-/// number of collisions and of unseen features.
+/// Encodes a CSR matrix into `out`, a zero-filled C-contiguous `(n_rows, n_colors)` int32
+/// array; returns the number of collisions and of unseen features. The caller allocates `out`
+/// (numpy backs large arrays with huge pages, which makes first writes cheap, and reports a
+/// failed allocation as MemoryError).
 #[pyfunction]
-#[pyo3(signature = (indptr, indices, data, n_features, feature_color, feature_code, n_colors, *,
+#[pyo3(signature = (indptr, indices, data, n_features, feature_color, feature_code, out, *,
                     collision, n_jobs=None))]
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+#[allow(clippy::too_many_arguments)]
 fn encode<'py>(
     py: Python<'py>,
     indptr: IndexArray<'py>,
@@ -197,11 +199,15 @@ fn encode<'py>(
     n_features: usize,
     feature_color: PyReadonlyArray1<'py, i32>,
     feature_code: PyReadonlyArray1<'py, i32>,
-    n_colors: usize,
+    mut out: PyReadwriteArray2<'py, i32>,
     collision: &str,
     n_jobs: Option<i64>,
-) -> PyResult<(Bound<'py, PyArray2<i32>>, u64, u64)> {
+) -> PyResult<(u64, u64)> {
     let policy = core::CollisionPolicy::from_name(collision).map_err(to_py_err)?;
+    if !out.is_c_contiguous() {
+        return Err(PyTypeError::new_err("out must be a C-contiguous array"));
+    }
+    let n_colors = out.shape()[1];
     let tables = core::EncoderTables::new(
         feature_color.as_slice()?,
         feature_code.as_slice()?,
@@ -209,24 +215,13 @@ fn encode<'py>(
     )
     .map_err(to_py_err)?;
     let n_jobs = n_jobs_arg(n_jobs)?;
-    let n_rows = match &indptr {
-        IndexArray::I32(p) => p.len(),
-        IndexArray::I64(p) => p.len(),
-    }
-    .saturating_sub(1);
-    // numpy allocates the output: it backs large arrays with huge pages, which makes the
-    // first writes to a fresh buffer several times cheaper than with 4 KiB pages.
-    let codes = PyArray2::<i32>::zeros(py, [n_rows, n_colors], false);
-    let tally = {
-        let mut out = codes.readwrite();
-        let out = out.as_slice_mut()?;
-        with_matrix!(&indptr, &indices, &data, n_features, |m| {
-            run_detached(py, n_jobs, |interrupt| {
-                core::encode_into(&m, &tables, policy, out, interrupt)
-            })
-        })?
-    };
-    Ok((codes, tally.collisions, tally.unseen))
+    let out = out.as_slice_mut()?;
+    let tally = with_matrix!(&indptr, &indices, &data, n_features, |m| {
+        run_detached(py, n_jobs, |interrupt| {
+            core::encode_into(&m, &tables, policy, out, interrupt)
+        })
+    })?;
+    Ok((tally.collisions, tally.unseen))
 }
 
 /// Decodes a C-contiguous `(n_rows, n_colors)` int32 code matrix into binary CSR arrays
