@@ -21,11 +21,13 @@ def fit(
     strategy: str,
     seed: int,
     dense_threshold: float | None,
+    n_colors: int | None = None,
+    glauber_steps: int | None = None,
     n_jobs: int | None = None,
 ) -> dict[str, Any]:
     """Fit the encoder. Keys: ``colors``, ``codes`` (int32 per feature), ``color_sizes``,
     ``document_frequency`` (int64), ``dense_features`` (uint32), ``n_vertices``, ``n_edges``,
-    ``max_degree``."""
+    ``max_degree``, ``n_greedy_colors``, ``conflict_weight``."""
 
 def encode(
     indptr: npt.NDArray[np.int32] | npt.NDArray[np.int64],

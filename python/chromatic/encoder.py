@@ -49,6 +49,19 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
     dense_threshold : float in (0, 1] or None, default=0.1
         A feature present in at least this share of the training rows gets a color of its own
         instead of joining the graph. ``None`` puts every feature in the graph.
+    n_colors : int or None, default=None
+        Use exactly this many colors (dense features included) instead of as many as the greedy
+        coloring needs. With more colors than it needs, the features are spread over all of
+        them by Glauber dynamics (each step gives a vertex a uniformly random color among those
+        its neighbours do not use), which makes collisions on new rows rarer. With fewer,
+        adjacent features must share colors: each vertex takes the color it shares the lightest
+        co-occurrence weight with, then local search lowers that weight, and training rows may
+        collide (``conflict_weight_`` bounds how often). When there are fewer seen features than
+        colors, some colors stay empty and ``n_colors_`` is smaller.
+    glauber_steps : int or None, default=None
+        Glauber updates with ``n_colors``; ``None`` for ``2 |V| ln |V|``. Updates run in sweeps
+        over the color classes (a class is updated in parallel, its members being pairwise
+        non-adjacent), so the count is rounded up to whole sweeps over the |V| graph vertices.
     output : {"codes", "onehot"}, default="codes"
         ``"codes"``: a dense int32 array of shape ``(n_samples, n_colors_)``. ``"onehot"``: a
         sparse CSR matrix with one column per (color, code >= 1), i.e. one per training feature.
@@ -56,7 +69,7 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         Threads for fitting and encoding. ``None`` uses every core, ``-1`` too; ``-2`` all but
         one. The result does not depend on it.
     random_state : int, RandomState instance or None, default=None
-        Seeds the ``"random"`` strategy.
+        Seeds the ``"random"`` strategy and the Glauber dynamics of ``n_colors``.
 
     Attributes
     ----------
@@ -75,11 +88,20 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         Training rows holding each feature.
     dense_features_ : ndarray, int64
         Features that got a color of their own through ``dense_threshold``.
+    field_dims_ : ndarray of shape (n_colors_,), int64
+        Vocabulary size of each code column for embedding layers: ``color_sizes_ + 1``, code 0
+        (absent) included.
     n_edges_ : int
         Edges of the co-occurrence graph (dense features excluded).
     max_degree_ : int
         Largest vertex degree of that graph; a greedy coloring needs at most
         ``max_degree_ + 1`` colors for it.
+    n_greedy_colors_ : int
+        Colors the greedy coloring needed for the graph, before recoloring to ``n_colors``.
+    conflict_weight_ : int
+        Training co-occurrences of same-colored features: 0 unless ``n_colors`` is below what
+        the coloring needs (or ``min_cooccurrence > 1``, whose dropped edges are not counted
+        here); an upper bound on the collisions of the training rows.
     last_collisions_ : int
         Set by every ``transform``: features dropped in the last call because another feature of
         the same color was present in the same row.
@@ -105,6 +127,8 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         "strategy": [StrOptions(set(STRATEGIES))],
         "collision": [StrOptions(set(COLLISION_POLICIES))],
         "dense_threshold": [Interval(Real, 0, 1, closed="right"), None],
+        "n_colors": [Interval(Integral, 1, 2**31 - 1, closed="both"), None],
+        "glauber_steps": [Interval(Integral, 0, None, closed="left"), None],
         "output": [StrOptions({"codes", "onehot"})],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -116,6 +140,8 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         strategy="largest_first",
         collision="most_frequent",
         dense_threshold=0.1,
+        n_colors=None,
+        glauber_steps=None,
         output="codes",
         n_jobs=None,
         random_state=None,
@@ -124,6 +150,8 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         self.strategy = strategy
         self.collision = collision
         self.dense_threshold = dense_threshold
+        self.n_colors = n_colors
+        self.glauber_steps = glauber_steps
         self.output = output
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -169,6 +197,8 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
             strategy=self.strategy,
             seed=seed,
             dense_threshold=None if self.dense_threshold is None else float(self.dense_threshold),
+            n_colors=None if self.n_colors is None else int(self.n_colors),
+            glauber_steps=None if self.glauber_steps is None else int(self.glauber_steps),
             n_jobs=effective_n_jobs(self.n_jobs),
         )
         self.colors_ = fitted["colors"]
@@ -177,8 +207,11 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         self.document_frequency_ = fitted["document_frequency"]
         self.dense_features_ = fitted["dense_features"].astype(np.int64)
         self.n_colors_ = len(self.color_sizes_)
+        self.field_dims_ = self.color_sizes_ + 1
         self.n_edges_ = int(fitted["n_edges"])
         self.max_degree_ = int(fitted["max_degree"])
+        self.n_greedy_colors_ = int(fitted["n_greedy_colors"])
+        self.conflict_weight_ = int(fitted["conflict_weight"])
         return self
 
     def transform(self, X):

@@ -42,6 +42,12 @@ pub enum Error {
         code: i64,
         size: usize,
     },
+    #[error("row {row}, column {column} holds code {code}: codes must be >= 0")]
+    NegativeCode {
+        row: usize,
+        column: usize,
+        code: i64,
+    },
     #[error("invalid encoder tables: {0}")]
     InvalidModel(String),
     #[error("invalid parameter: {0}")]

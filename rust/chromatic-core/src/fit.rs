@@ -6,6 +6,7 @@ use crate::encoder::Encoder;
 use crate::error::Result;
 use crate::graph::{DEFAULT_BATCH_NNZ, EdgeCounter, Graph};
 use crate::interrupt::Interrupt;
+use crate::recoloring::with_n_colors;
 use crate::statistics::FeatureStats;
 use crate::vocabulary::Vocabulary;
 
@@ -16,6 +17,13 @@ pub struct FitParams {
     pub strategy: Strategy,
     /// Share of rows from which a feature gets a color of its own; `None` for never.
     pub dense_threshold: Option<f64>,
+    /// Exactly this many colors (dense features included) instead of as many as the greedy
+    /// coloring needs.
+    pub n_colors: Option<usize>,
+    /// Glauber updates when spreading over `n_colors`; `None` for 2·|V|·ln|V|.
+    pub glauber_steps: Option<u64>,
+    /// Seeds the random strategy and Glauber dynamics.
+    pub seed: u64,
     /// Stored entries per graph-building batch.
     pub batch_nnz: usize,
 }
@@ -26,6 +34,9 @@ impl Default for FitParams {
             min_cooccurrence: 1,
             strategy: Strategy::LargestFirst,
             dense_threshold: Some(0.1),
+            n_colors: None,
+            glauber_steps: None,
+            seed: 0,
             batch_nnz: DEFAULT_BATCH_NNZ,
         }
     }
@@ -41,6 +52,11 @@ pub struct Fitted {
     pub n_vertices: usize,
     pub n_edges: usize,
     pub max_degree: usize,
+    /// Colors the greedy coloring needed for the graph (before any recoloring to `n_colors`).
+    pub n_greedy_colors: usize,
+    /// Weight of the edges whose ends share a color (non-zero only when `n_colors` is below what
+    /// the greedy coloring needs): an upper bound on the training collisions.
+    pub conflict_weight: u64,
 }
 
 /// The co-occurrence graph of `matrix` over the vertices of `vocabulary`.
@@ -81,7 +97,13 @@ pub fn fit<I: IndexValue, V: StoredValue>(
     interrupt: Interrupt<'_>,
 ) -> Result<Fitted> {
     let stats = FeatureStats::from_rows(matrix, interrupt)?;
-    let vocabulary = Vocabulary::new(&stats, params.dense_threshold)?;
+    let mut vocabulary = Vocabulary::new(&stats, params.dense_threshold)?;
+    if let Some(n_colors) = params.n_colors
+        && vocabulary.dense_features().len() >= n_colors
+    {
+        // Too many dense features to give each its own column: all of them join the graph.
+        vocabulary = Vocabulary::new(&stats, None)?;
+    }
     let graph = build_graph(
         matrix,
         &vocabulary,
@@ -89,7 +111,22 @@ pub fn fit<I: IndexValue, V: StoredValue>(
         params.batch_nnz,
         interrupt,
     )?;
-    let coloring = color(&graph, params.strategy, interrupt)?;
+    let mut coloring = color(&graph, params.strategy, interrupt)?;
+    let n_greedy_colors = coloring.n_colors;
+    let mut conflict_weight = 0;
+    if let Some(n_colors) = params.n_colors {
+        let graph_colors = n_colors - vocabulary.dense_features().len();
+        let fixed = with_n_colors(
+            &graph,
+            &coloring,
+            graph_colors,
+            params.glauber_steps,
+            params.seed,
+            interrupt,
+        )?;
+        coloring = fixed.coloring;
+        conflict_weight = fixed.conflict_weight;
+    }
     let encoder = Encoder::from_coloring(&vocabulary, &coloring)?;
     Ok(Fitted {
         encoder,
@@ -98,5 +135,7 @@ pub fn fit<I: IndexValue, V: StoredValue>(
         n_edges: graph.n_edges(),
         max_degree: graph.max_degree(),
         doc_freq: stats.into_doc_freq(),
+        n_greedy_colors,
+        conflict_weight,
     })
 }

@@ -3,9 +3,12 @@
 //! categorical column.
 //!
 //! Data flows one way, one module per step:
-//! [`csr`] rows → [`statistics`] → [`vocabulary`] → [`graph`] → [`coloring`] → [`encoder`] →
-//! [`encode`] codes (and back with [`decode`]). [`fit`] runs the whole fit.
+//! [`csr`] rows → [`statistics`] → [`vocabulary`] → [`graph`] → [`coloring`] (and
+//! [`recoloring`] to a fixed number of colors) → [`encoder`] → [`encode`] codes (and back with
+//! [`decode`]) → [`buckets`] (submodular compression to a budget). [`fit`] runs the whole fit;
+//! [`hashing`] is the hashing-trick baseline.
 
+pub mod buckets;
 pub mod coloring;
 pub mod csr;
 pub mod decode;
@@ -14,11 +17,14 @@ pub mod encoder;
 pub mod error;
 pub mod fit;
 pub mod graph;
+pub mod hashing;
 pub mod interrupt;
 mod parallel;
+pub mod recoloring;
 pub mod statistics;
 pub mod vocabulary;
 
+pub use buckets::{BucketParams, BucketTables, Buckets, CodeMatrix, ValueStats, fit_buckets};
 pub use coloring::{Coloring, Strategy};
 pub use csr::{CsrMatrix, IndexValue, StoredValue};
 pub use decode::{SparseRows, decode};
@@ -27,6 +33,8 @@ pub use encoder::{Encoder, EncoderTables};
 pub use error::{Error, Result};
 pub use fit::{FitParams, Fitted, build_graph, feature_graph, fit};
 pub use graph::{EdgeCounter, Graph};
+pub use hashing::{HashedRows, hash_rows};
 pub use interrupt::Interrupt;
+pub use recoloring::{FixedColoring, with_n_colors};
 pub use statistics::FeatureStats;
 pub use vocabulary::Vocabulary;

@@ -144,7 +144,7 @@ fn n_jobs_arg(n_jobs: Option<i64>) -> PyResult<Option<usize>> {
 /// Fits an encoder on a CSR matrix; returns its tables and graph statistics as a dict.
 #[pyfunction]
 #[pyo3(signature = (indptr, indices, data, n_features, *, min_cooccurrence, strategy, seed,
-                    dense_threshold, n_jobs=None))]
+                    dense_threshold, n_colors=None, glauber_steps=None, n_jobs=None))]
 #[allow(clippy::too_many_arguments)]
 fn fit<'py>(
     py: Python<'py>,
@@ -156,12 +156,17 @@ fn fit<'py>(
     strategy: &str,
     seed: u64,
     dense_threshold: Option<f64>,
+    n_colors: Option<usize>,
+    glauber_steps: Option<u64>,
     n_jobs: Option<i64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let params = core::FitParams {
         min_cooccurrence,
         strategy: core::Strategy::from_name(strategy, seed).map_err(to_py_err)?,
         dense_threshold,
+        n_colors,
+        glauber_steps,
+        seed,
         ..core::FitParams::default()
     };
     let n_jobs = n_jobs_arg(n_jobs)?;
@@ -180,6 +185,8 @@ fn fit<'py>(
     out.set_item("n_vertices", fitted.n_vertices)?;
     out.set_item("n_edges", fitted.n_edges)?;
     out.set_item("max_degree", fitted.max_degree)?;
+    out.set_item("n_greedy_colors", fitted.n_greedy_colors)?;
+    out.set_item("conflict_weight", fitted.conflict_weight)?;
     Ok(out)
 }
 
@@ -287,12 +294,125 @@ fn cooccurrence_graph<'py>(
     ))
 }
 
+/// Fits the bucket tables of submodular feature compression on a C-contiguous `(n_rows,
+/// n_columns)` int32 code matrix and boolean labels, over the rows with `use_rows` (all when
+/// `None`); returns `(offsets, output_of_value, n_outputs)`.
+#[pyfunction]
+#[pyo3(signature = (codes, labels, use_rows, column_sizes, *, budget, smoothing,
+                    min_bucket_rows, n_jobs=None))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn fit_buckets<'py>(
+    py: Python<'py>,
+    codes: PyReadonlyArray2<'py, i32>,
+    labels: PyReadonlyArray1<'py, bool>,
+    use_rows: Option<PyReadonlyArray1<'py, bool>>,
+    column_sizes: PyReadonlyArray1<'py, i64>,
+    budget: usize,
+    smoothing: f64,
+    min_bucket_rows: u32,
+    n_jobs: Option<i64>,
+) -> PyResult<(Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i32>>, usize)> {
+    let codes = code_matrix(&codes)?;
+    let sizes: Vec<usize> = column_sizes
+        .as_slice()?
+        .iter()
+        .map(|&s| usize::try_from(s))
+        .collect::<Result<_, _>>()
+        .map_err(|_| PyValueError::new_err("column sizes must be >= 0"))?;
+    let labels = labels.as_slice()?;
+    let use_rows = match &use_rows {
+        Some(u) => Some(u.as_slice()?),
+        None => None,
+    };
+    let params = core::BucketParams {
+        budget,
+        smoothing,
+        min_bucket_rows,
+    };
+    let buckets = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+        let stats = core::ValueStats::from_codes(&codes, labels, use_rows, &sizes, interrupt)?;
+        core::fit_buckets(&stats, &params, interrupt)
+    })?;
+    Ok((
+        buckets.offsets.into_pyarray(py),
+        buckets.output_of_value.into_pyarray(py),
+        buckets.n_outputs,
+    ))
+}
+
+/// One-hot bucket columns of a C-contiguous int32 code matrix: CSR `(indptr, indices)`.
+#[pyfunction]
+#[pyo3(signature = (codes, offsets, output_of_value, n_outputs, *, n_jobs=None))]
+#[allow(clippy::type_complexity)]
+fn transform_buckets<'py>(
+    py: Python<'py>,
+    codes: PyReadonlyArray2<'py, i32>,
+    offsets: PyReadonlyArray1<'py, i64>,
+    output_of_value: PyReadonlyArray1<'py, i32>,
+    n_outputs: usize,
+    n_jobs: Option<i64>,
+) -> PyResult<(Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i64>>)> {
+    let codes = code_matrix(&codes)?;
+    let tables =
+        core::BucketTables::new(offsets.as_slice()?, output_of_value.as_slice()?, n_outputs)
+            .map_err(to_py_err)?;
+    let rows = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+        tables.transform(&codes, interrupt)
+    })?;
+    Ok((rows.indptr.into_pyarray(py), rows.indices.into_pyarray(py)))
+}
+
+fn code_matrix<'a>(codes: &'a PyReadonlyArray2<'_, i32>) -> PyResult<core::CodeMatrix<'a>> {
+    if !codes.is_c_contiguous() {
+        return Err(PyTypeError::new_err("codes must be a C-contiguous array"));
+    }
+    let (n_rows, n_columns) = (codes.shape()[0], codes.shape()[1]);
+    core::CodeMatrix::new(codes.as_slice()?, n_rows, n_columns).map_err(to_py_err)
+}
+
+/// The hashing trick on the present features of a CSR matrix: CSR `(indptr, indices, values)`
+/// over `n_columns` columns.
+#[pyfunction]
+#[pyo3(signature = (indptr, indices, data, n_features, *, n_columns, alternate_sign, seed,
+                    n_jobs=None))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn hash_rows<'py>(
+    py: Python<'py>,
+    indptr: IndexArray<'py>,
+    indices: IndexArray<'py>,
+    data: Option<ValueArray<'py>>,
+    n_features: usize,
+    n_columns: usize,
+    alternate_sign: bool,
+    seed: u64,
+    n_jobs: Option<i64>,
+) -> PyResult<(
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<f64>>,
+)> {
+    let n_jobs = n_jobs_arg(n_jobs)?;
+    let rows = with_matrix!(&indptr, &indices, &data, n_features, |m| {
+        run_detached(py, n_jobs, |interrupt| {
+            core::hash_rows(&m, n_columns, alternate_sign, seed, interrupt)
+        })
+    })?;
+    Ok((
+        rows.indptr.into_pyarray(py),
+        rows.indices.into_pyarray(py),
+        rows.values.into_pyarray(py),
+    ))
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(encode, m)?)?;
     m.add_function(wrap_pyfunction!(decode, m)?)?;
     m.add_function(wrap_pyfunction!(cooccurrence_graph, m)?)?;
+    m.add_function(wrap_pyfunction!(fit_buckets, m)?)?;
+    m.add_function(wrap_pyfunction!(transform_buckets, m)?)?;
+    m.add_function(wrap_pyfunction!(hash_rows, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -1,0 +1,626 @@
+//! Submodular feature compression (Bateni et al., 2019): every code column's values are sorted by
+//! their rate of positive labels and cut into contiguous buckets, the cuts chosen greedily across
+//! all columns by their gain in mutual information with the label, until the buckets make up the
+//! budget of output columns. The bucket holding a column's "absent" value 0 is its reference
+//! level and gets no output column, so each cut adds exactly one.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::csr::{balanced_blocks, parallel_blocks};
+use crate::decode::SparseRows;
+use crate::error::{Error, Result};
+use crate::interrupt::{Interrupt, POLL_INTERVAL};
+use crate::parallel::{concat, try_map_blocks};
+
+/// A row-major `(n_rows, n_columns)` matrix of non-negative integer codes.
+#[derive(Clone, Copy, Debug)]
+pub struct CodeMatrix<'a> {
+    values: &'a [i32],
+    n_rows: usize,
+    n_columns: usize,
+}
+
+impl<'a> CodeMatrix<'a> {
+    pub fn new(values: &'a [i32], n_rows: usize, n_columns: usize) -> Result<Self> {
+        if Some(values.len()) != n_rows.checked_mul(n_columns) {
+            return Err(Error::LengthMismatch {
+                what: "codes",
+                len: values.len(),
+                expected_from: "n_rows × n_columns",
+                expected: n_rows.saturating_mul(n_columns),
+            });
+        }
+        Ok(CodeMatrix {
+            values,
+            n_rows,
+            n_columns,
+        })
+    }
+
+    #[inline]
+    fn row(&self, r: usize) -> &[i32] {
+        &self.values[r * self.n_columns..(r + 1) * self.n_columns]
+    }
+
+    pub fn n_rows(&self) -> usize {
+        self.n_rows
+    }
+
+    pub fn n_columns(&self) -> usize {
+        self.n_columns
+    }
+}
+
+fn negative_code(row: usize, column: usize, code: i32) -> Error {
+    Error::NegativeCode {
+        row,
+        column,
+        code: i64::from(code),
+    }
+}
+
+/// For every (column, value): how many rows hold it, and how many of those are positive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValueStats {
+    offsets: Vec<usize>,
+    rows: Vec<u32>,
+    positives: Vec<u32>,
+    n_rows: u64,
+    n_positives: u64,
+}
+
+impl ValueStats {
+    /// Counts over the rows of `codes` with `use_row[r]` (all rows when `None`). Column `j`
+    /// takes values `0..column_sizes[j]`; a larger value is an error.
+    pub fn from_codes(
+        codes: &CodeMatrix<'_>,
+        labels: &[bool],
+        use_row: Option<&[bool]>,
+        column_sizes: &[usize],
+        interrupt: Interrupt<'_>,
+    ) -> Result<Self> {
+        if labels.len() != codes.n_rows || use_row.is_some_and(|u| u.len() != codes.n_rows) {
+            return Err(Error::LengthMismatch {
+                what: "labels (and row selection)",
+                len: labels.len(),
+                expected_from: "codes (rows)",
+                expected: codes.n_rows,
+            });
+        }
+        if column_sizes.len() != codes.n_columns {
+            return Err(Error::LengthMismatch {
+                what: "column_sizes",
+                len: column_sizes.len(),
+                expected_from: "codes (columns)",
+                expected: codes.n_columns,
+            });
+        }
+        let mut offsets = Vec::with_capacity(column_sizes.len() + 1);
+        offsets.push(0usize);
+        for &size in column_sizes {
+            offsets.push(offsets[offsets.len() - 1] + size);
+        }
+        let selected = |r: usize| use_row.is_none_or(|u| u[r]);
+        // Parallel over columns, each block reading its part of every row: no per-thread copies
+        // of the (possibly huge) tables, and no dependence on the thread count.
+        let blocks = balanced_blocks(codes.n_columns, parallel_blocks(), |j| offsets[j] + j);
+        let parts = try_map_blocks(blocks, |columns| {
+            let base = offsets[columns.start];
+            let len = offsets[columns.end] - base;
+            let mut rows = vec![0u32; len];
+            let mut positives = vec![0u32; len];
+            for (r, &label) in labels.iter().enumerate() {
+                if r % POLL_INTERVAL == 0 {
+                    interrupt.check()?;
+                }
+                if !selected(r) {
+                    continue;
+                }
+                let row = &codes.row(r)[columns.clone()];
+                for (k, &code) in row.iter().enumerate() {
+                    let j = columns.start + k;
+                    if code < 0 || code as usize >= column_sizes[j] {
+                        return Err(if code < 0 {
+                            negative_code(r, j, code)
+                        } else {
+                            Error::CodeOutOfRange {
+                                row: r,
+                                color: j,
+                                code: i64::from(code),
+                                size: column_sizes[j].saturating_sub(1),
+                            }
+                        });
+                    }
+                    let slot = offsets[j] + code as usize - base;
+                    rows[slot] += 1;
+                    positives[slot] += u32::from(label);
+                }
+            }
+            Ok((rows, positives))
+        })?;
+        let rows = concat(parts.iter().map(|p| p.0.as_slice()));
+        let positives = concat(parts.iter().map(|p| p.1.as_slice()));
+        let (mut n_rows, mut n_positives) = (0u64, 0u64);
+        for r in (0..codes.n_rows).filter(|&r| selected(r)) {
+            n_rows += 1;
+            n_positives += u64::from(labels[r]);
+        }
+        Ok(ValueStats {
+            offsets,
+            rows,
+            positives,
+            n_rows,
+            n_positives,
+        })
+    }
+
+    pub fn n_columns(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    fn column(&self, j: usize) -> Range<usize> {
+        self.offsets[j]..self.offsets[j + 1]
+    }
+}
+
+/// Binary entropy of a bucket times its row count, in nats: the label information the bucket
+/// leaves unexplained.
+#[inline]
+fn weighted_entropy(rows: f64, positives: f64) -> f64 {
+    let term = |k: f64| if k > 0.0 { k * (k / rows).ln() } else { 0.0 };
+    -(term(positives) + term(rows - positives))
+}
+
+/// A column's seen values in rate order, with prefix sums of rows and positives.
+struct SortedColumn {
+    values: Vec<u32>,
+    rows_before: Vec<f64>,
+    positives_before: Vec<f64>,
+}
+
+impl SortedColumn {
+    fn new(stats: &ValueStats, j: usize, prior_rate: f64, smoothing: f64) -> Self {
+        let range = stats.column(j);
+        let rows = &stats.rows[range.clone()];
+        let positives = &stats.positives[range];
+        // The absent value always takes part, so that unseen values have a bucket to join.
+        let mut values: Vec<u32> = (0..rows.len() as u32)
+            .filter(|&v| v == 0 || rows[v as usize] > 0)
+            .collect();
+        let rate = |v: u32| {
+            let (n, p) = (
+                f64::from(rows[v as usize]),
+                f64::from(positives[v as usize]),
+            );
+            (p + smoothing * prior_rate) / (n + smoothing)
+        };
+        values.sort_unstable_by(|&a, &b| rate(a).total_cmp(&rate(b)).then(a.cmp(&b)));
+        let mut rows_before = Vec::with_capacity(values.len() + 1);
+        let mut positives_before = Vec::with_capacity(values.len() + 1);
+        let (mut n, mut p) = (0.0, 0.0);
+        rows_before.push(0.0);
+        positives_before.push(0.0);
+        for &v in &values {
+            n += f64::from(rows[v as usize]);
+            p += f64::from(positives[v as usize]);
+            rows_before.push(n);
+            positives_before.push(p);
+        }
+        SortedColumn {
+            values,
+            rows_before,
+            positives_before,
+        }
+    }
+
+    fn entropy(&self, range: Range<usize>) -> f64 {
+        let n = self.rows_before[range.end] - self.rows_before[range.start];
+        let p = self.positives_before[range.end] - self.positives_before[range.start];
+        weighted_entropy(n, p)
+    }
+
+    fn rows(&self, range: Range<usize>) -> f64 {
+        self.rows_before[range.end] - self.rows_before[range.start]
+    }
+
+    /// The cut of `range` with the largest entropy decrease whose sides both hold at least
+    /// `min_rows` rows, as (gain, cut position).
+    fn best_cut(&self, range: Range<usize>, min_rows: f64) -> Option<(f64, usize)> {
+        let whole = self.entropy(range.clone());
+        (range.start + 1..range.end)
+            .filter(|&s| {
+                self.rows(range.start..s) >= min_rows && self.rows(s..range.end) >= min_rows
+            })
+            .map(|s| {
+                (
+                    whole - self.entropy(range.start..s) - self.entropy(s..range.end),
+                    s,
+                )
+            })
+            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
+    }
+}
+
+/// A candidate cut in the global heap: larger gain first, then smaller column and position.
+struct Candidate {
+    gain: f64,
+    column: usize,
+    range: Range<usize>,
+    cut: usize,
+}
+
+impl PartialEq for Candidate {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Candidate {}
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.gain
+            .total_cmp(&other.gain)
+            .then(other.column.cmp(&self.column))
+            .then(other.range.start.cmp(&self.range.start))
+    }
+}
+
+/// Gains below this (in nats over all rows) are rounding noise, not information.
+const MIN_GAIN: f64 = 1e-9;
+
+/// The fitted compression: for every (column, value), its output column or -1 for the
+/// column's reference bucket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Buckets {
+    /// Values of column `j` are at `offsets[j]..offsets[j + 1]` of `output_of_value`.
+    pub offsets: Vec<i64>,
+    pub output_of_value: Vec<i32>,
+    pub n_outputs: usize,
+}
+
+pub struct BucketParams {
+    /// Output columns at most.
+    pub budget: usize,
+    /// Pseudo-rows at the overall rate added to each value when ordering values by rate.
+    pub smoothing: f64,
+    /// Rows a bucket must hold at least.
+    pub min_bucket_rows: u32,
+}
+
+/// Chooses the cuts greedily across all columns until `budget` output columns exist or no cut
+/// gains information.
+pub fn fit_buckets(
+    stats: &ValueStats,
+    params: &BucketParams,
+    interrupt: Interrupt<'_>,
+) -> Result<Buckets> {
+    if params.budget == 0 || params.budget > i32::MAX as usize {
+        return Err(Error::InvalidParameter(format!(
+            "budget must be in [1, {}], got {}",
+            i32::MAX,
+            params.budget
+        )));
+    }
+    if !(params.smoothing >= 0.0 && params.smoothing.is_finite()) {
+        return Err(Error::InvalidParameter(format!(
+            "smoothing must be finite and >= 0, got {}",
+            params.smoothing
+        )));
+    }
+    let prior_rate = if stats.n_rows > 0 {
+        stats.n_positives as f64 / stats.n_rows as f64
+    } else {
+        0.5
+    };
+    let min_rows = f64::from(params.min_bucket_rows.max(1));
+    let columns: Vec<SortedColumn> = (0..stats.n_columns())
+        .into_par_iter()
+        .map(|j| SortedColumn::new(stats, j, prior_rate, params.smoothing))
+        .collect();
+    interrupt.check()?;
+    let mut heap: BinaryHeap<Candidate> = columns
+        .par_iter()
+        .enumerate()
+        .filter_map(|(j, col)| {
+            let range = 0..col.values.len();
+            col.best_cut(range.clone(), min_rows)
+                .map(|(gain, cut)| Candidate {
+                    gain,
+                    column: j,
+                    range,
+                    cut,
+                })
+        })
+        .collect::<Vec<_>>()
+        .into();
+    // Cut positions chosen in each column.
+    let mut cuts: Vec<Vec<usize>> = vec![Vec::new(); columns.len()];
+    let mut n_cuts = 0;
+    while n_cuts < params.budget {
+        let Some(best) = heap.pop() else { break };
+        if best.gain <= MIN_GAIN {
+            break;
+        }
+        if n_cuts % 1024 == 0 {
+            interrupt.check()?;
+        }
+        cuts[best.column].push(best.cut);
+        n_cuts += 1;
+        let col = &columns[best.column];
+        for range in [best.range.start..best.cut, best.cut..best.range.end] {
+            if let Some((gain, cut)) = col.best_cut(range.clone(), min_rows) {
+                heap.push(Candidate {
+                    gain,
+                    column: best.column,
+                    range,
+                    cut,
+                });
+            }
+        }
+    }
+    // Number the buckets: column by column, in rate order, skipping each reference bucket.
+    let mut output_of_value = vec![-1i32; stats.rows.len()];
+    let mut n_outputs = 0usize;
+    for (j, col) in columns.iter().enumerate() {
+        let mut bounds = cuts[j].clone();
+        bounds.sort_unstable();
+        bounds.insert(0, 0);
+        bounds.push(col.values.len());
+        let bucket_of = |position: usize| bounds.partition_point(|&b| b <= position) - 1;
+        let absent_position = col
+            .values
+            .iter()
+            .position(|&v| v == 0)
+            .expect("the absent value always takes part");
+        let reference = bucket_of(absent_position);
+        let first_output = n_outputs;
+        for (position, &v) in col.values.iter().enumerate() {
+            let bucket = bucket_of(position);
+            if bucket != reference {
+                let index = if bucket < reference {
+                    bucket
+                } else {
+                    bucket - 1
+                };
+                output_of_value[stats.offsets[j] + v as usize] = (first_output + index) as i32;
+            }
+        }
+        n_outputs += bounds.len() - 2;
+    }
+    Ok(Buckets {
+        offsets: stats.offsets.iter().map(|&o| o as i64).collect(),
+        output_of_value,
+        n_outputs,
+    })
+}
+
+impl Buckets {
+    pub fn tables(&self) -> BucketTables<'_> {
+        BucketTables {
+            offsets: &self.offsets,
+            output_of_value: &self.output_of_value,
+            n_outputs: self.n_outputs,
+        }
+    }
+}
+
+/// Borrowed bucket tables, as a transform receives them from a saved model.
+#[derive(Clone, Copy, Debug)]
+pub struct BucketTables<'a> {
+    offsets: &'a [i64],
+    output_of_value: &'a [i32],
+    n_outputs: usize,
+}
+
+impl<'a> BucketTables<'a> {
+    /// Checks that the offsets cut `output_of_value` into columns and that every entry is a
+    /// reference (-1) or an output column below `n_outputs`.
+    pub fn new(offsets: &'a [i64], output_of_value: &'a [i32], n_outputs: usize) -> Result<Self> {
+        let valid_offsets = offsets.first() == Some(&0)
+            && offsets.windows(2).all(|w| w[0] <= w[1])
+            && offsets.last() == Some(&(output_of_value.len() as i64));
+        if !valid_offsets {
+            return Err(Error::InvalidModel(
+                "bucket offsets must rise from 0 to the number of values".into(),
+            ));
+        }
+        if let Some(bad) = output_of_value
+            .iter()
+            .find(|&&o| o < -1 || o as i64 >= n_outputs as i64)
+        {
+            return Err(Error::InvalidModel(format!(
+                "bucket table holds output column {bad}, outside [-1, {n_outputs})"
+            )));
+        }
+        Ok(BucketTables {
+            offsets,
+            output_of_value,
+            n_outputs,
+        })
+    }
+
+    pub fn n_columns(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    pub fn n_outputs(&self) -> usize {
+        self.n_outputs
+    }
+
+    /// One-hot bucket columns of every row (at most one per code column, ascending). Values the
+    /// fit never saw, including values beyond a column's size, fall into the reference bucket.
+    pub fn transform(
+        &self,
+        codes: &CodeMatrix<'_>,
+        interrupt: Interrupt<'_>,
+    ) -> Result<SparseRows> {
+        if codes.n_columns != self.n_columns() {
+            return Err(Error::LengthMismatch {
+                what: "code columns",
+                len: codes.n_columns,
+                expected_from: "the fitted compressor",
+                expected: self.n_columns(),
+            });
+        }
+        let blocks = balanced_blocks(codes.n_rows, parallel_blocks(), |r| r);
+        let parts = try_map_blocks(blocks, |rows| {
+            let mut lengths = Vec::with_capacity(rows.len());
+            let mut indices: Vec<i64> = Vec::new();
+            for r in rows.clone() {
+                if (r - rows.start) % POLL_INTERVAL == 0 {
+                    interrupt.check()?;
+                }
+                let before = indices.len();
+                for (j, &code) in codes.row(r).iter().enumerate() {
+                    if code < 0 {
+                        return Err(negative_code(r, j, code));
+                    }
+                    let (start, end) = (self.offsets[j] as usize, self.offsets[j + 1] as usize);
+                    if (code as usize) < end - start {
+                        let output = self.output_of_value[start + code as usize];
+                        if output >= 0 {
+                            indices.push(i64::from(output));
+                        }
+                    }
+                }
+                lengths.push(indices.len() - before);
+            }
+            Ok((lengths, indices))
+        })?;
+        let mut indptr = Vec::with_capacity(codes.n_rows + 1);
+        indptr.push(0i64);
+        for (lengths, _) in &parts {
+            for &len in lengths {
+                indptr.push(indptr[indptr.len() - 1] + len as i64);
+            }
+        }
+        Ok(SparseRows {
+            indptr,
+            indices: concat(parts.iter().map(|p| p.1.as_slice())),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(codes: &[i32], n_columns: usize, labels: &[bool], sizes: &[usize]) -> ValueStats {
+        let m = CodeMatrix::new(codes, labels.len(), n_columns).unwrap();
+        ValueStats::from_codes(&m, labels, None, sizes, Interrupt::never()).unwrap()
+    }
+
+    fn params(budget: usize) -> BucketParams {
+        BucketParams {
+            budget,
+            smoothing: 0.0,
+            min_bucket_rows: 1,
+        }
+    }
+
+    #[test]
+    fn counts_rows_and_positives_per_value() {
+        let s = stats(&[1, 0, 2, 0, 1, 1], 2, &[true, false, true], &[3, 2]);
+        assert_eq!(s.rows, vec![0, 2, 1, 2, 1]);
+        assert_eq!(s.positives, vec![0, 2, 0, 1, 1]);
+        assert_eq!((s.n_rows, s.n_positives), (3, 2));
+        let m = CodeMatrix::new(&[0, 5], 1, 2).unwrap();
+        let err =
+            ValueStats::from_codes(&m, &[true], None, &[3, 2], Interrupt::never()).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::CodeOutOfRange {
+                row: 0,
+                color: 1,
+                code: 5,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_perfectly_separating_column_needs_one_cut() {
+        // Column 0: value 1 always positive, values 0 and 2 always negative. Column 1: noise.
+        let codes = [1, 1, 0, 2, 2, 1, 1, 2, 0, 1, 2, 2];
+        let labels = [true, false, false, true, false, false];
+        let s = stats(&codes, 2, &labels, &[3, 3]);
+        let b = fit_buckets(&s, &params(1), Interrupt::never()).unwrap();
+        assert_eq!(b.n_outputs, 1);
+        // Value 1 of column 0 gets the output column; the absent value is the reference.
+        assert_eq!(b.output_of_value[..3], [-1, 0, -1]);
+        assert!(b.output_of_value[3..].iter().all(|&o| o == -1));
+        let m = CodeMatrix::new(&[1, 0, 0, 2, 7, 1], 3, 2).unwrap();
+        let rows = b.tables().transform(&m, Interrupt::never()).unwrap();
+        assert_eq!(rows.indptr, vec![0, 1, 1, 1]);
+        assert_eq!(rows.indices, vec![0]);
+    }
+
+    #[test]
+    fn never_exceeds_the_budget_and_stops_without_gain() {
+        let n = 400;
+        let codes: Vec<i32> = (0..n)
+            .flat_map(|r| [(r % 17) as i32, (r % 5) as i32])
+            .collect();
+        let labels: Vec<bool> = (0..n).map(|r| (r * 7919) % 13 < 5).collect();
+        let s = stats(&codes, 2, &labels, &[17, 5]);
+        for budget in [1, 3, 10, 100] {
+            let b = fit_buckets(&s, &params(budget), Interrupt::never()).unwrap();
+            assert!(b.n_outputs <= budget);
+            // At most one bucket per distinct value, minus the references.
+            assert!(b.n_outputs <= 17 + 5 - 2);
+        }
+        // A constant label carries no information: no cut.
+        let s = stats(&codes, 2, &vec![true; n], &[17, 5]);
+        assert_eq!(
+            fit_buckets(&s, &params(10), Interrupt::never())
+                .unwrap()
+                .n_outputs,
+            0
+        );
+    }
+
+    #[test]
+    fn min_bucket_rows_limits_small_buckets() {
+        let codes: Vec<i32> = (0..100).map(|r| r % 50).collect();
+        let labels: Vec<bool> = (0..100).map(|r| r % 3 == 0).collect();
+        let s = stats(&codes, 1, &labels, &[50]);
+        let mut p = params(100);
+        p.min_bucket_rows = 30;
+        let b = fit_buckets(&s, &p, Interrupt::never()).unwrap();
+        // 100 rows in buckets of at least 30: at most 3 buckets, 2 outputs.
+        assert!(b.n_outputs <= 2);
+    }
+
+    #[test]
+    fn tables_are_checked() {
+        assert!(BucketTables::new(&[0, 2], &[-1, 0], 1).is_ok());
+        assert!(BucketTables::new(&[0, 3], &[-1, 0], 1).is_err());
+        assert!(BucketTables::new(&[1, 2], &[-1, 0], 1).is_err());
+        assert!(BucketTables::new(&[0, 2], &[-1, 1], 1).is_err());
+        assert!(BucketTables::new(&[0, 2], &[-2, 0], 1).is_err());
+        let t = BucketTables::new(&[0, 2], &[-1, 0], 1).unwrap();
+        let m = CodeMatrix::new(&[1, -1], 2, 1).unwrap();
+        assert!(matches!(
+            t.transform(&m, Interrupt::never()),
+            Err(Error::NegativeCode {
+                row: 1,
+                code: -1,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn refuses_a_zero_budget() {
+        let s = stats(&[0], 1, &[true], &[1]);
+        assert!(fit_buckets(&s, &params(0), Interrupt::never()).is_err());
+    }
+}

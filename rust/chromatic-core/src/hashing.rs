@@ -1,0 +1,138 @@
+//! The hashing trick on feature indices, the baseline chromatic is measured against: every
+//! present feature adds ±1 to the column its index hashes to.
+
+use crate::csr::{CsrMatrix, IndexValue, StoredValue, parallel_blocks};
+use crate::error::{Error, Result};
+use crate::interrupt::Interrupt;
+use crate::parallel::{concat, for_each_row, try_map_blocks};
+
+/// CSR rows with values: `indices[indptr[r]..indptr[r + 1]]` ascending, `values` alongside.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HashedRows {
+    pub indptr: Vec<i64>,
+    pub indices: Vec<i64>,
+    pub values: Vec<f64>,
+}
+
+/// A 64-bit finalizer (SplitMix64's): consecutive indices get unrelated hashes.
+#[inline]
+fn mix(index: u64, seed: u64) -> u64 {
+    let mut z = index
+        .wrapping_add(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        .wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Hashes every row into `n_columns` columns. With `alternate_sign`, a second hash bit gives
+/// each feature a sign, so that collisions cancel out in expectation. Columns whose
+/// contributions cancel exactly are not stored.
+pub fn hash_rows<I: IndexValue, V: StoredValue>(
+    matrix: &CsrMatrix<'_, I, V>,
+    n_columns: usize,
+    alternate_sign: bool,
+    seed: u64,
+    interrupt: Interrupt<'_>,
+) -> Result<HashedRows> {
+    if n_columns == 0 || n_columns > u32::MAX as usize {
+        return Err(Error::InvalidParameter(format!(
+            "the number of hashed columns must be in [1, {}], got {n_columns}",
+            u32::MAX
+        )));
+    }
+    let blocks = matrix.row_blocks(matrix.rows(), parallel_blocks());
+    let parts = try_map_blocks(blocks, |rows| {
+        let mut lengths = Vec::with_capacity(rows.len());
+        let mut indices: Vec<i64> = Vec::new();
+        let mut values: Vec<f64> = Vec::new();
+        let mut hashed: Vec<(u32, f64)> = Vec::new();
+        for_each_row(matrix, rows, interrupt, |_, features| {
+            hashed.clear();
+            hashed.extend(features.iter().map(|&f| {
+                let h = mix(u64::from(f), seed);
+                let column = (((h >> 32) * n_columns as u64) >> 32) as u32;
+                let sign = if alternate_sign && h & 1 == 1 {
+                    -1.0
+                } else {
+                    1.0
+                };
+                (column, sign)
+            }));
+            hashed.sort_unstable_by_key(|&(c, _)| c);
+            let before = indices.len();
+            let mut k = 0;
+            while k < hashed.len() {
+                let column = hashed[k].0;
+                let mut sum = 0.0;
+                while k < hashed.len() && hashed[k].0 == column {
+                    sum += hashed[k].1;
+                    k += 1;
+                }
+                if sum != 0.0 {
+                    indices.push(i64::from(column));
+                    values.push(sum);
+                }
+            }
+            lengths.push(indices.len() - before);
+            Ok(())
+        })?;
+        Ok((lengths, indices, values))
+    })?;
+    let mut indptr = Vec::with_capacity(matrix.n_rows() + 1);
+    indptr.push(0i64);
+    for (lengths, _, _) in &parts {
+        for &len in lengths {
+            indptr.push(indptr[indptr.len() - 1] + len as i64);
+        }
+    }
+    Ok(HashedRows {
+        indptr,
+        indices: concat(parts.iter().map(|p| p.1.as_slice())),
+        values: concat(parts.iter().map(|p| p.2.as_slice())),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_presence_into_sorted_signed_columns() {
+        let indptr = [0i32, 3, 3, 5];
+        let indices = [5i32, 1, 5, 2, 9];
+        let values = [1.0f64, 2.0, 0.5, 0.0, -3.0];
+        let m = CsrMatrix::new(&indptr, &indices, Some(&values), 10).unwrap();
+        let out = hash_rows(&m, 4, false, 0, Interrupt::never()).unwrap();
+        // Row 0: features 1 and 5 (5 counted once); row 2: feature 9 (the zero at 2 is absent).
+        assert_eq!(out.indptr.len(), 4);
+        assert!((1..=2).contains(&(out.indptr[1] - out.indptr[0])));
+        assert_eq!(out.indptr[2], out.indptr[1]);
+        assert_eq!(out.indptr[3] - out.indptr[2], 1);
+        assert!(out.values.iter().all(|&v| v > 0.0));
+        let total: f64 = out.values.iter().sum();
+        assert_eq!(total, 3.0);
+        for r in 0..3 {
+            let row = &out.indices[out.indptr[r] as usize..out.indptr[r + 1] as usize];
+            assert!(row.windows(2).all(|p| p[0] < p[1]));
+            assert!(row.iter().all(|&c| (0..4).contains(&c)));
+        }
+    }
+
+    #[test]
+    fn signs_cancel_and_seeds_change_the_hash() {
+        let n = 1000usize;
+        let indptr = [0i64, n as i64];
+        let indices: Vec<i64> = (0..n as i64).collect();
+        let m = CsrMatrix::<i64, f64>::new(&indptr, &indices, None, n).unwrap();
+        let signed = hash_rows(&m, 8, true, 0, Interrupt::never()).unwrap();
+        // About half the features are negative: the sums are far below the plain counts.
+        let sum: f64 = signed.values.iter().sum();
+        assert!(sum.abs() < 150.0, "{sum}");
+        let a = hash_rows(&m, 64, false, 1, Interrupt::never()).unwrap();
+        let b = hash_rows(&m, 64, false, 2, Interrupt::never()).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.values.iter().sum::<f64>(), n as f64);
+        assert!(hash_rows(&m, 0, false, 0, Interrupt::never()).is_err());
+    }
+}
