@@ -6,8 +6,19 @@ categorical column, so tens of millions of sparse columns become a few dozen den
 """
 
 from ._core import __version__
+from .baselines import FrequencyEncoder, HashingEncoder
+from .compression import ChromaticCompressor, SubmodularCompressor
 from .datasets import make_onehot_zipf
 from .encoder import ChromaticEncoder
 from .graph import cooccurrence_graph
 
-__all__ = ["ChromaticEncoder", "__version__", "cooccurrence_graph", "make_onehot_zipf"]
+__all__ = [
+    "ChromaticCompressor",
+    "ChromaticEncoder",
+    "FrequencyEncoder",
+    "HashingEncoder",
+    "SubmodularCompressor",
+    "__version__",
+    "cooccurrence_graph",
+    "make_onehot_zipf",
+]

@@ -63,3 +63,28 @@ def effective_n_jobs(n_jobs: int | None) -> int | None:
     if n_jobs < 0:
         return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
     return int(n_jobs)
+
+
+def presence_csr(X) -> sp.csr_matrix:
+    """``X`` as a binary CSR matrix (sorted, duplicates and explicit zeros removed), with a
+    ValueError naming the row and column of a NaN or infinite value."""
+    arrays = csr_arrays(X)
+    data = arrays.data
+    if data.dtype.kind == "f":
+        bad = ~np.isfinite(data)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            row = int(np.searchsorted(arrays.indptr, k, side="right") - 1)
+            raise ValueError(
+                f"row {row}, column {arrays.indices[k]} holds {data[k]}: stored values must be "
+                "finite"
+            )
+    # Copies of the structure: the clean-up below works in place and must not touch the input.
+    B = sp.csr_matrix(
+        ((data != 0).astype(np.float64), arrays.indices.copy(), arrays.indptr.copy()),
+        shape=(arrays.n_rows, arrays.n_features),
+    )
+    B.eliminate_zeros()
+    B.sum_duplicates()
+    B.data[:] = 1.0
+    return B

@@ -175,6 +175,13 @@ fn weighted_entropy(rows: f64, positives: f64) -> f64 {
     -(term(positives) + term(rows - positives))
 }
 
+/// The positive rate of a value seen in `rows` rows, `positives` of them positive, pulled
+/// towards `prior_rate` by `smoothing` pseudo-rows (an m-estimate).
+#[inline]
+fn smoothed_rate(rows: u32, positives: u32, prior_rate: f64, smoothing: f64) -> f64 {
+    (f64::from(positives) + smoothing * prior_rate) / (f64::from(rows) + smoothing)
+}
+
 /// A column's seen values in rate order, with prefix sums of rows and positives.
 struct SortedColumn {
     values: Vec<u32>,
@@ -215,6 +222,13 @@ impl SortedColumn {
             rows_before,
             positives_before,
         }
+    }
+
+    /// The smoothed rate of the value at `position` in rate order.
+    fn rate(&self, position: usize, prior_rate: f64, smoothing: f64) -> f64 {
+        let n = self.rows_before[position + 1] - self.rows_before[position];
+        let p = self.positives_before[position + 1] - self.positives_before[position];
+        (p + smoothing * prior_rate) / (n + smoothing)
     }
 
     fn entropy(&self, range: Range<usize>) -> f64 {
@@ -278,12 +292,24 @@ const MIN_GAIN: f64 = 1e-9;
 
 /// The fitted compression: for every (column, value), its output column or -1 for the
 /// column's reference bucket.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Buckets {
     /// Values of column `j` are at `offsets[j]..offsets[j + 1]` of `output_of_value`.
     pub offsets: Vec<i64>,
     pub output_of_value: Vec<i32>,
     pub n_outputs: usize,
+    /// The same buckets as intervals of rates, to place values by rates measured on other rows.
+    pub by_rate: RateBuckets,
+}
+
+/// Buckets as intervals of the (smoothed) positive rate: column `j`'s buckets are separated by
+/// the ascending `boundaries[boundary_offsets[j]..boundary_offsets[j + 1]]`, and its bucket `b`
+/// is output column `outputs[boundary_offsets[j] + j + b]` (-1 for the reference bucket).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RateBuckets {
+    pub boundary_offsets: Vec<i64>,
+    pub boundaries: Vec<f64>,
+    pub outputs: Vec<i32>,
 }
 
 pub struct BucketParams {
@@ -369,11 +395,17 @@ pub fn fit_buckets(
     // Number the buckets: column by column, in rate order, skipping each reference bucket.
     let mut output_of_value = vec![-1i32; stats.rows.len()];
     let mut n_outputs = 0usize;
+    let mut by_rate = RateBuckets {
+        boundary_offsets: vec![0],
+        boundaries: Vec::new(),
+        outputs: Vec::new(),
+    };
     for (j, col) in columns.iter().enumerate() {
         let mut bounds = cuts[j].clone();
         bounds.sort_unstable();
         bounds.insert(0, 0);
         bounds.push(col.values.len());
+        let n_buckets = bounds.len() - 1;
         let bucket_of = |position: usize| bounds.partition_point(|&b| b <= position) - 1;
         let absent_position = col
             .values
@@ -381,25 +413,75 @@ pub fn fit_buckets(
             .position(|&v| v == 0)
             .expect("the absent value always takes part");
         let reference = bucket_of(absent_position);
-        let first_output = n_outputs;
-        for (position, &v) in col.values.iter().enumerate() {
-            let bucket = bucket_of(position);
-            if bucket != reference {
-                let index = if bucket < reference {
-                    bucket
-                } else {
-                    bucket - 1
-                };
-                output_of_value[stats.offsets[j] + v as usize] = (first_output + index) as i32;
+        let output_of_bucket = |bucket: usize| -> i32 {
+            match bucket.cmp(&reference) {
+                Ordering::Less => (n_outputs + bucket) as i32,
+                Ordering::Equal => -1,
+                Ordering::Greater => (n_outputs + bucket - 1) as i32,
             }
+        };
+        for (position, &v) in col.values.iter().enumerate() {
+            output_of_value[stats.offsets[j] + v as usize] = output_of_bucket(bucket_of(position));
         }
-        n_outputs += bounds.len() - 2;
+        for &cut in &bounds[1..n_buckets] {
+            let below = col.rate(cut - 1, prior_rate, params.smoothing);
+            let above = col.rate(cut, prior_rate, params.smoothing);
+            by_rate.boundaries.push(0.5 * (below + above));
+        }
+        by_rate
+            .boundary_offsets
+            .push(by_rate.boundaries.len() as i64);
+        by_rate.outputs.extend((0..n_buckets).map(output_of_bucket));
+        n_outputs += n_buckets - 1;
     }
     Ok(Buckets {
         offsets: stats.offsets.iter().map(|&o| o as i64).collect(),
         output_of_value,
         n_outputs,
+        by_rate,
     })
+}
+
+impl RateBuckets {
+    /// An output column for every value, placing each by its rate in `stats` (typically rows
+    /// other than those to be encoded). The absent value and values `stats` never saw go to the
+    /// reference bucket.
+    pub fn assign(&self, stats: &ValueStats, smoothing: f64) -> Result<Vec<i32>> {
+        let n_columns = stats.n_columns();
+        if self.boundary_offsets.len() != n_columns + 1
+            || self.outputs.len() != self.boundaries.len() + n_columns
+        {
+            return Err(Error::InvalidModel(
+                "rate buckets do not match the code columns".into(),
+            ));
+        }
+        let prior_rate = if stats.n_rows > 0 {
+            stats.n_positives as f64 / stats.n_rows as f64
+        } else {
+            0.5
+        };
+        let mut output_of_value = vec![-1i32; stats.rows.len()];
+        for j in 0..n_columns {
+            let (start, end) = (
+                self.boundary_offsets[j] as usize,
+                self.boundary_offsets[j + 1] as usize,
+            );
+            let boundaries = self
+                .boundaries
+                .get(start..end)
+                .ok_or_else(|| Error::InvalidModel("rate bucket offsets out of range".into()))?;
+            let outputs = &self.outputs[start + j..end + j + 1];
+            for v in 1..stats.offsets[j + 1] - stats.offsets[j] {
+                let k = stats.offsets[j] + v;
+                if stats.rows[k] == 0 {
+                    continue;
+                }
+                let rate = smoothed_rate(stats.rows[k], stats.positives[k], prior_rate, smoothing);
+                output_of_value[k] = outputs[boundaries.partition_point(|&t| t <= rate)];
+            }
+        }
+        Ok(output_of_value)
+    }
 }
 
 impl Buckets {
@@ -597,6 +679,36 @@ mod tests {
         let b = fit_buckets(&s, &p, Interrupt::never()).unwrap();
         // 100 rows in buckets of at least 30: at most 3 buckets, 2 outputs.
         assert!(b.n_outputs <= 2);
+    }
+
+    #[test]
+    fn rate_buckets_reproduce_the_fit_on_the_same_rows() {
+        let n = 600;
+        let codes: Vec<i32> = (0..n)
+            .flat_map(|r| [(r % 23) as i32, (r % 7) as i32])
+            .collect();
+        let labels: Vec<bool> = (0..n).map(|r| (r % 23) < 9 || r % 7 == 3).collect();
+        let s = stats(&codes, 2, &labels, &[23, 7]);
+        let mut p = params(6);
+        p.smoothing = 1.0;
+        let b = fit_buckets(&s, &p, Interrupt::never()).unwrap();
+        assert!(b.n_outputs > 0);
+        let assigned = b.by_rate.assign(&s, 1.0).unwrap();
+        // Same rows, same rates: every value lands where the fit put it (values of equal rate
+        // are never split by a cut here, since their rates are distinct or in one bucket).
+        assert_eq!(assigned, b.output_of_value);
+        // A value never seen in the rows used for rates goes to the reference bucket.
+        let none = vec![false; n];
+        let m = CodeMatrix::new(&codes, n, 2).unwrap();
+        let empty =
+            ValueStats::from_codes(&m, &labels, Some(&none), &[23, 7], Interrupt::never()).unwrap();
+        assert!(
+            b.by_rate
+                .assign(&empty, 1.0)
+                .unwrap()
+                .iter()
+                .all(|&o| o == -1)
+        );
     }
 
     #[test]

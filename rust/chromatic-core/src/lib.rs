@@ -24,7 +24,9 @@ pub mod recoloring;
 pub mod statistics;
 pub mod vocabulary;
 
-pub use buckets::{BucketParams, BucketTables, Buckets, CodeMatrix, ValueStats, fit_buckets};
+pub use buckets::{
+    BucketParams, BucketTables, Buckets, CodeMatrix, RateBuckets, ValueStats, fit_buckets,
+};
 pub use coloring::{Coloring, Strategy};
 pub use csr::{CsrMatrix, IndexValue, StoredValue};
 pub use decode::{SparseRows, decode};

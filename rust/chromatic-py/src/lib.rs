@@ -294,13 +294,24 @@ fn cooccurrence_graph<'py>(
     ))
 }
 
+/// Per-column value sizes as `usize`.
+fn column_sizes_arg(column_sizes: &PyReadonlyArray1<'_, i64>) -> PyResult<Vec<usize>> {
+    column_sizes
+        .as_slice()?
+        .iter()
+        .map(|&s| usize::try_from(s))
+        .collect::<Result<_, _>>()
+        .map_err(|_| PyValueError::new_err("column sizes must be >= 0"))
+}
+
 /// Fits the bucket tables of submodular feature compression on a C-contiguous `(n_rows,
 /// n_columns)` int32 code matrix and boolean labels, over the rows with `use_rows` (all when
-/// `None`); returns `(offsets, output_of_value, n_outputs)`.
+/// `None`). Returns a dict: `offsets`, `output_of_value`, `n_outputs`, and the buckets as rate
+/// intervals, `boundary_offsets`, `boundaries`, `bucket_outputs`.
 #[pyfunction]
 #[pyo3(signature = (codes, labels, use_rows, column_sizes, *, budget, smoothing,
                     min_bucket_rows, n_jobs=None))]
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+#[allow(clippy::too_many_arguments)]
 fn fit_buckets<'py>(
     py: Python<'py>,
     codes: PyReadonlyArray2<'py, i32>,
@@ -311,14 +322,9 @@ fn fit_buckets<'py>(
     smoothing: f64,
     min_bucket_rows: u32,
     n_jobs: Option<i64>,
-) -> PyResult<(Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i32>>, usize)> {
+) -> PyResult<Bound<'py, PyDict>> {
     let codes = code_matrix(&codes)?;
-    let sizes: Vec<usize> = column_sizes
-        .as_slice()?
-        .iter()
-        .map(|&s| usize::try_from(s))
-        .collect::<Result<_, _>>()
-        .map_err(|_| PyValueError::new_err("column sizes must be >= 0"))?;
+    let sizes = column_sizes_arg(&column_sizes)?;
     let labels = labels.as_slice()?;
     let use_rows = match &use_rows {
         Some(u) => Some(u.as_slice()?),
@@ -333,11 +339,54 @@ fn fit_buckets<'py>(
         let stats = core::ValueStats::from_codes(&codes, labels, use_rows, &sizes, interrupt)?;
         core::fit_buckets(&stats, &params, interrupt)
     })?;
-    Ok((
-        buckets.offsets.into_pyarray(py),
-        buckets.output_of_value.into_pyarray(py),
-        buckets.n_outputs,
-    ))
+    let out = PyDict::new(py);
+    out.set_item("offsets", buckets.offsets.into_pyarray(py))?;
+    out.set_item("output_of_value", buckets.output_of_value.into_pyarray(py))?;
+    out.set_item("n_outputs", buckets.n_outputs)?;
+    out.set_item(
+        "boundary_offsets",
+        buckets.by_rate.boundary_offsets.into_pyarray(py),
+    )?;
+    out.set_item("boundaries", buckets.by_rate.boundaries.into_pyarray(py))?;
+    out.set_item("bucket_outputs", buckets.by_rate.outputs.into_pyarray(py))?;
+    Ok(out)
+}
+
+/// Places every value in the rate buckets of a fit by its rate over the rows with `use_rows`:
+/// the `output_of_value` table for encoding other rows without their own labels.
+#[pyfunction]
+#[pyo3(signature = (codes, labels, use_rows, column_sizes, boundary_offsets, boundaries,
+                    bucket_outputs, *, smoothing, n_jobs=None))]
+#[allow(clippy::too_many_arguments)]
+fn assign_buckets<'py>(
+    py: Python<'py>,
+    codes: PyReadonlyArray2<'py, i32>,
+    labels: PyReadonlyArray1<'py, bool>,
+    use_rows: Option<PyReadonlyArray1<'py, bool>>,
+    column_sizes: PyReadonlyArray1<'py, i64>,
+    boundary_offsets: PyReadonlyArray1<'py, i64>,
+    boundaries: PyReadonlyArray1<'py, f64>,
+    bucket_outputs: PyReadonlyArray1<'py, i32>,
+    smoothing: f64,
+    n_jobs: Option<i64>,
+) -> PyResult<Bound<'py, PyArray1<i32>>> {
+    let codes = code_matrix(&codes)?;
+    let sizes = column_sizes_arg(&column_sizes)?;
+    let labels = labels.as_slice()?;
+    let use_rows = match &use_rows {
+        Some(u) => Some(u.as_slice()?),
+        None => None,
+    };
+    let by_rate = core::RateBuckets {
+        boundary_offsets: boundary_offsets.as_slice()?.to_vec(),
+        boundaries: boundaries.as_slice()?.to_vec(),
+        outputs: bucket_outputs.as_slice()?.to_vec(),
+    };
+    let table = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+        let stats = core::ValueStats::from_codes(&codes, labels, use_rows, &sizes, interrupt)?;
+        by_rate.assign(&stats, smoothing)
+    })?;
+    Ok(table.into_pyarray(py))
 }
 
 /// One-hot bucket columns of a C-contiguous int32 code matrix: CSR `(indptr, indices)`.
@@ -411,6 +460,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode, m)?)?;
     m.add_function(wrap_pyfunction!(cooccurrence_graph, m)?)?;
     m.add_function(wrap_pyfunction!(fit_buckets, m)?)?;
+    m.add_function(wrap_pyfunction!(assign_buckets, m)?)?;
     m.add_function(wrap_pyfunction!(transform_buckets, m)?)?;
     m.add_function(wrap_pyfunction!(hash_rows, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

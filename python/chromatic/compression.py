@@ -1,0 +1,383 @@
+"""Compression of code columns to a budget of one-hot columns: `SubmodularCompressor`, and
+`ChromaticCompressor`, the whole method (coloring, then compression) as one estimator."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+
+from . import _core
+from ._input import effective_n_jobs
+from .encoder import COLLISION_POLICIES, STRATEGIES, ChromaticEncoder
+
+
+def binary_labels(y) -> tuple[np.ndarray, np.ndarray]:
+    """``(classes, y == classes[1])`` for a binary target; a ValueError names anything else."""
+    if y is None:
+        raise ValueError("this estimator needs y, a binary target")
+    y = np.asarray(y)
+    if y.ndim != 1:
+        y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
+    if y.ndim != 1:
+        raise ValueError(f"y must be one-dimensional, got shape {y.shape}")
+    kind = type_of_target(y)
+    if kind != "binary":
+        raise ValueError(f"y must be a binary target (two classes), got a {kind!r} target")
+    classes = np.unique(y)
+    if len(classes) != 2:
+        raise ValueError(f"y must hold two classes, got {len(classes)}: {classes}")
+    return classes, y == classes[1]
+
+
+def check_codes(X, n_columns: int | None = None) -> np.ndarray:
+    """An integer code matrix as C-contiguous int32, refusing negative or non-integer codes."""
+    codes = check_array(X, dtype=None, ensure_min_features=0)
+    if codes.dtype.kind == "f":
+        if not np.all(np.isfinite(codes)) or np.any(codes != np.round(codes)):
+            raise ValueError("codes must be whole numbers")
+    elif codes.dtype.kind not in "iub":
+        raise ValueError(f"codes must be integers, got dtype {codes.dtype}")
+    if n_columns is not None and codes.shape[1] != n_columns:
+        raise ValueError(f"codes have {codes.shape[1]} columns, but the fit saw {n_columns}")
+    negative = codes < 0
+    if np.any(negative):
+        row, col = np.argwhere(negative)[0]
+        raise ValueError(f"row {row}, column {col} holds code {codes[row, col]}: codes must be >= 0")
+    if codes.size and codes.max() > np.iinfo(np.int32).max:
+        row, col = np.unravel_index(np.argmax(codes), codes.shape)
+        raise ValueError(f"row {row}, column {col} holds code {codes[row, col]}, beyond int32")
+    return np.ascontiguousarray(codes, dtype=np.int32)
+
+
+class SubmodularCompressor(TransformerMixin, BaseEstimator):
+    """Compress integer code columns to at most ``budget`` one-hot columns chosen for what they
+    tell about a binary target (submodular feature compression, Bateni et al., 2019).
+
+    For every column, its values (with the "absent" value 0) are sorted by their rate of
+    positive labels and cut into contiguous buckets. The cuts are chosen greedily across all
+    columns, each by its gain in mutual information with the target, until the output holds
+    ``budget`` columns or no cut gains anything. The bucket holding value 0 is each column's
+    reference level (all zeros); every other bucket is one output column. Values not seen in
+    fit fall into the reference bucket.
+
+    ``fit_transform(X, y)`` cross-fits, as scikit-learn's ``TargetEncoder`` does: the buckets
+    are learned on all rows, but each of ``cv`` folds is placed into them by rates measured on
+    the other folds, so no row is encoded with its own label. ``fit(X, y).transform(X)`` uses
+    all rows for both, and is what new rows get.
+
+    Parameters
+    ----------
+    budget : int, default=1024
+        Output columns at most.
+    cv : int, default=5
+        Folds of the cross-fitting in ``fit_transform`` (at least 2).
+    sparse_output : bool, default=True
+        CSR float64 output; ``False`` for a dense float32 array (for neural networks).
+    smoothing : float, default=1.0
+        Pseudo-rows at the overall rate added to each value when ranking values by rate, so that
+        rare values are not ranked by one or two labels.
+    min_bucket_rows : int, default=1
+        Training rows every bucket must hold.
+    shuffle : bool, default=True
+        Shuffle before splitting into folds.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the fold split when ``shuffle``.
+    n_jobs : int, default=None
+        Threads; ``None`` uses every core.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+    classes_ : ndarray of shape (2,)
+        The target's classes; the second is "positive".
+    column_sizes_ : ndarray of shape (n_features_in_,), int64
+        Values of each column seen in fit (its largest code plus one).
+    n_features_out_ : int
+        Output columns (at most ``budget``).
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "budget": [Interval(Integral, 1, 2**31 - 1, closed="both")],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "sparse_output": ["boolean"],
+        "smoothing": [Interval(Real, 0, None, closed="left")],
+        "min_bucket_rows": [Interval(Integral, 1, 2**32 - 1, closed="both")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(
+        self,
+        budget=1024,
+        cv=5,
+        sparse_output=True,
+        smoothing=1.0,
+        min_bucket_rows=1,
+        shuffle=True,
+        random_state=None,
+        n_jobs=None,
+    ):
+        self.budget = budget
+        self.cv = cv
+        self.sparse_output = sparse_output
+        self.smoothing = smoothing
+        self.min_bucket_rows = min_bucket_rows
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+    def _validated(self, X, y):
+        validate_data(self, X, reset=True, dtype=None, ensure_min_features=0, skip_check_array=True)
+        codes = check_codes(X)
+        classes, labels = binary_labels(y)
+        if len(labels) != codes.shape[0]:
+            raise ValueError(f"X has {codes.shape[0]} rows but y has {len(labels)}")
+        return codes, classes, labels
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Learn the buckets on all rows of ``X`` (integer codes, 0 = absent) and binary ``y``."""
+        codes, classes, labels = self._validated(X, y)
+        self._fit_codes(codes, classes, labels)
+        return self
+
+    def _fit_codes(self, codes, classes, labels):
+        self.classes_ = classes
+        self.n_features_in_ = codes.shape[1]
+        sizes = codes.max(axis=0).astype(np.int64) + 1 if len(codes) else np.ones(codes.shape[1])
+        self.column_sizes_ = np.asarray(sizes, dtype=np.int64)
+        fitted = _core.fit_buckets(
+            codes,
+            labels,
+            None,
+            self.column_sizes_,
+            budget=int(self.budget),
+            smoothing=float(self.smoothing),
+            min_bucket_rows=int(self.min_bucket_rows),
+            n_jobs=effective_n_jobs(self.n_jobs),
+        )
+        self.offsets_ = fitted["offsets"]
+        self.output_of_value_ = fitted["output_of_value"]
+        self.n_features_out_ = int(fitted["n_outputs"])
+        self.boundary_offsets_ = fitted["boundary_offsets"]
+        self.boundaries_ = fitted["boundaries"]
+        self.bucket_outputs_ = fitted["bucket_outputs"]
+
+    def _encode(self, codes: np.ndarray, output_of_value: np.ndarray):
+        indptr, indices = _core.transform_buckets(
+            codes,
+            self.offsets_,
+            output_of_value,
+            self.n_features_out_,
+            n_jobs=effective_n_jobs(self.n_jobs),
+        )
+        out = sp.csr_matrix(
+            (np.ones(len(indices)), indices, indptr),
+            shape=(codes.shape[0], self.n_features_out_),
+        )
+        return out if self.sparse_output else out.toarray().astype(np.float32)
+
+    def transform(self, X):
+        """One-hot bucket columns of ``X``: CSR float64, or dense float32."""
+        check_is_fitted(self)
+        codes = check_codes(X, self.n_features_in_)
+        return self._encode(codes, self.output_of_value_)
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit on all rows, and encode each fold with rates from the other folds."""
+        self._validate_params()
+        codes, classes, labels = self._validated(X, y)
+        self._fit_codes(codes, classes, labels)
+        folds = StratifiedKFold(
+            n_splits=int(self.cv),
+            shuffle=bool(self.shuffle),
+            random_state=self.random_state if self.shuffle else None,
+        )
+        blocks, order = [], []
+        for train, test in folds.split(np.zeros(len(labels)), labels):
+            use_rows = np.zeros(len(labels), dtype=bool)
+            use_rows[train] = True
+            table = _core.assign_buckets(
+                codes,
+                labels,
+                use_rows,
+                self.column_sizes_,
+                self.boundary_offsets_,
+                self.boundaries_,
+                self.bucket_outputs_,
+                smoothing=float(self.smoothing),
+                n_jobs=effective_n_jobs(self.n_jobs),
+            )
+            blocks.append(self._encode(np.ascontiguousarray(codes[test]), table))
+            order.append(test)
+        stacked = sp.vstack(blocks, format="csr") if self.sparse_output else np.vstack(blocks)
+        inverse = np.empty(len(labels), dtype=np.int64)
+        inverse[np.concatenate(order)] = np.arange(len(labels))
+        return stacked[inverse]
+
+    def get_feature_names_out(self, input_features=None):
+        """``{input}_b{k}``: bucket ``k`` (in rate order) of an input column."""
+        check_is_fitted(self)
+        names = _check_feature_names_in(self, input_features)
+        out = np.empty(self.n_features_out_, dtype=object)
+        for j in range(self.n_features_in_):
+            start, end = self.boundary_offsets_[j], self.boundary_offsets_[j + 1]
+            for k, output in enumerate(self.bucket_outputs_[start + j : end + j + 1]):
+                if output >= 0:
+                    out[output] = f"{names[j]}_b{k}"
+        return out
+
+
+class ChromaticCompressor(TransformerMixin, BaseEstimator):
+    """Chromatic Learning to a budget: ``ChromaticEncoder`` (one code column per color of the
+    feature co-occurrence graph) followed by ``SubmodularCompressor`` (the most informative
+    buckets of those columns, as at most ``budget`` one-hot columns).
+
+    ``ChromaticCompressor(budget=1024)`` in front of a ``LogisticRegression`` turns millions of
+    sparse binary columns into 1024. ``fit_transform`` cross-fits the compression (see
+    ``SubmodularCompressor``), so a pipeline's model never sees a row encoded with its own label.
+
+    Parameters
+    ----------
+    budget : int, default=1024
+        Output columns at most.
+    n_colors, min_cooccurrence, strategy, collision, dense_threshold :
+        As in ``ChromaticEncoder``.
+    cv, sparse_output, smoothing, min_bucket_rows :
+        As in ``SubmodularCompressor``.
+    n_jobs : int, default=None
+        Threads; ``None`` uses every core.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the coloring and the folds.
+
+    Attributes
+    ----------
+    encoder_ : ChromaticEncoder
+    compressor_ : SubmodularCompressor
+    n_features_in_ : int
+    n_features_out_ : int
+    classes_ : ndarray of shape (2,)
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "budget": [Interval(Integral, 1, 2**31 - 1, closed="both")],
+        "n_colors": [Interval(Integral, 1, 2**31 - 1, closed="both"), None],
+        "min_cooccurrence": [Interval(Integral, 1, 2**32 - 1, closed="both")],
+        "strategy": [StrOptions(set(STRATEGIES))],
+        "collision": [StrOptions(set(COLLISION_POLICIES))],
+        "dense_threshold": [Interval(Real, 0, 1, closed="right"), None],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "sparse_output": ["boolean"],
+        "smoothing": [Interval(Real, 0, None, closed="left")],
+        "min_bucket_rows": [Interval(Integral, 1, 2**32 - 1, closed="both")],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        budget=1024,
+        n_colors=None,
+        min_cooccurrence=1,
+        strategy="largest_first",
+        collision="most_frequent",
+        dense_threshold=0.1,
+        cv=5,
+        sparse_output=True,
+        smoothing=1.0,
+        min_bucket_rows=1,
+        n_jobs=None,
+        random_state=None,
+    ):
+        self.budget = budget
+        self.n_colors = n_colors
+        self.min_cooccurrence = min_cooccurrence
+        self.strategy = strategy
+        self.collision = collision
+        self.dense_threshold = dense_threshold
+        self.cv = cv
+        self.sparse_output = sparse_output
+        self.smoothing = smoothing
+        self.min_bucket_rows = min_bucket_rows
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.required = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+    def _make_parts(self):
+        encoder = ChromaticEncoder(
+            min_cooccurrence=self.min_cooccurrence,
+            strategy=self.strategy,
+            collision=self.collision,
+            dense_threshold=self.dense_threshold,
+            n_colors=self.n_colors,
+            n_jobs=self.n_jobs,
+            random_state=self.random_state,
+        )
+        compressor = SubmodularCompressor(
+            budget=self.budget,
+            cv=self.cv,
+            sparse_output=self.sparse_output,
+            smoothing=self.smoothing,
+            min_bucket_rows=self.min_bucket_rows,
+            random_state=self.random_state,
+            n_jobs=self.n_jobs,
+        )
+        return encoder, compressor
+
+    def _finish(self):
+        self.n_features_in_ = self.encoder_.n_features_in_
+        if hasattr(self.encoder_, "feature_names_in_"):
+            self.feature_names_in_ = self.encoder_.feature_names_in_
+        self.n_features_out_ = self.compressor_.n_features_out_
+        self.classes_ = self.compressor_.classes_
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Color the features of ``X``, then learn the buckets of the codes on all rows."""
+        binary_labels(y)
+        self.encoder_, self.compressor_ = self._make_parts()
+        codes = self.encoder_.fit_transform(X)
+        self.compressor_.fit(codes, y)
+        self._finish()
+        return self
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit, and return the cross-fitted compression of ``X``."""
+        self._validate_params()
+        binary_labels(y)
+        self.encoder_, self.compressor_ = self._make_parts()
+        codes = self.encoder_.fit_transform(X)
+        out = self.compressor_.fit_transform(codes, y)
+        self._finish()
+        return out
+
+    def transform(self, X):
+        """At most ``budget`` one-hot columns of ``X``."""
+        check_is_fitted(self)
+        return self.compressor_.transform(self.encoder_.transform(X))
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self)
+        return self.compressor_.get_feature_names_out(self.encoder_.get_feature_names_out())
