@@ -34,7 +34,9 @@ def binary_labels(y) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"y must be a binary target (two classes), got a {kind!r} target")
     classes = np.unique(y)
     if len(classes) != 2:
-        raise ValueError(f"y must hold two classes, got {len(classes)}: {classes}")
+        raise ValueError(
+            f"y must be a binary target with two classes, got {len(classes)}: {classes}"
+        )
     return classes, y == classes[1]
 
 
@@ -51,7 +53,9 @@ def check_codes(X, n_columns: int | None = None) -> np.ndarray:
     negative = codes < 0
     if np.any(negative):
         row, col = np.argwhere(negative)[0]
-        raise ValueError(f"row {row}, column {col} holds code {codes[row, col]}: codes must be >= 0")
+        raise ValueError(
+            f"row {row}, column {col} holds code {codes[row, col]}: codes must be >= 0"
+        )
     if codes.size and codes.max() > np.iinfo(np.int32).max:
         row, col = np.unravel_index(np.argmax(codes), codes.shape)
         raise ValueError(f"row {row}, column {col} holds code {codes[row, col]}, beyond int32")

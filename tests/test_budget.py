@@ -1,0 +1,228 @@
+"""Budgeted inputs: a fixed color count, submodular compression, the baselines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from conftest import binarized, load_dataset, random_sparse
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+
+from chromatic import (
+    ChromaticCompressor,
+    ChromaticEncoder,
+    FrequencyEncoder,
+    HashingEncoder,
+    SubmodularCompressor,
+)
+
+
+@pytest.fixture(scope="module")
+def flights_split():
+    X, y, _ = load_dataset("flights_small")
+    return train_test_split(X, y, test_size=0.2, random_state=0)
+
+
+# --- a fixed number of colors ----------------------------------------------------------------
+
+
+def test_more_colors_spread_features_and_cut_test_collisions(flights_split):
+    X_train, X_test, _, _ = flights_split
+    collisions = {}
+    for m in (None, 256, 4096):
+        encoder = ChromaticEncoder(n_colors=m, random_state=0).fit(X_train)
+        if m is not None:
+            assert encoder.n_colors_ == m
+        encoder.transform(X_train)
+        assert encoder.last_collisions_ == 0, "still a proper coloring of the training rows"
+        encoder.transform(X_test)
+        collisions[m] = encoder.last_collisions_
+    assert collisions[4096] < collisions[256] < collisions[None]
+    assert collisions[4096] * 10 < collisions[None]
+
+
+def test_fewer_colors_than_needed_conflict_as_little_as_counted(flights_split):
+    X_train, _, _, _ = flights_split
+    greedy = ChromaticEncoder(dense_threshold=None).fit(X_train)
+    m = greedy.n_colors_ - 4
+    squeezed = ChromaticEncoder(dense_threshold=None, n_colors=m).fit(X_train)
+    assert squeezed.n_colors_ == m
+    assert squeezed.n_greedy_colors_ == greedy.n_colors_
+    assert squeezed.conflict_weight_ > 0
+    squeezed.transform(X_train)
+    # Every collision comes from a same-colored pair, so the pair weight bounds it.
+    assert 0 < squeezed.last_collisions_ <= squeezed.conflict_weight_
+    # Far fewer than folding the greedy colors onto m colors would cause.
+    folded = greedy.colors_ % m
+    B = binarized(X_train).tocoo()
+    cells = B.row.astype(np.int64) * m + folded[B.col]
+    folded_collisions = B.nnz - len(np.unique(cells))
+    assert squeezed.last_collisions_ < folded_collisions / 2
+
+
+def test_fixed_colors_are_reproducible_and_thread_independent():
+    X = random_sparse(3000, 400, 8, 1, zipf=1.0)
+    fits = [
+        ChromaticEncoder(n_colors=64, random_state=5, n_jobs=n).fit(X).colors_ for n in (1, 2, 2)
+    ]
+    np.testing.assert_array_equal(fits[0], fits[1])
+    np.testing.assert_array_equal(fits[0], fits[2])
+    other = ChromaticEncoder(n_colors=64, random_state=6).fit(X).colors_
+    assert not np.array_equal(fits[0], other)
+
+
+def test_field_dims_for_embeddings():
+    X = random_sparse(500, 100, 6, 2)
+    encoder = ChromaticEncoder().fit(X)
+    np.testing.assert_array_equal(encoder.field_dims_, encoder.color_sizes_ + 1)
+    assert encoder.transform(X).max(axis=0).max() < encoder.field_dims_.max()
+
+
+# --- submodular compression ------------------------------------------------------------------
+
+
+def codes_and_labels(n=5000, seed=0):
+    rng = np.random.default_rng(seed)
+    codes = np.stack([rng.integers(0, 30, n), rng.integers(0, 5, n), rng.integers(0, 300, n)], 1)
+    logit = np.where(codes[:, 0] < 10, 1.5, -1.0) + 0.3 * (codes[:, 1] == 2)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return codes.astype(np.int32), y
+
+
+@pytest.mark.parametrize("budget", [1, 3, 16, 64, 10_000])
+def test_output_never_wider_than_the_budget(budget):
+    codes, y = codes_and_labels()
+    comp = SubmodularCompressor(budget=budget, random_state=0).fit(codes, y)
+    Z = comp.transform(codes)
+    assert Z.shape == (len(codes), comp.n_features_out_)
+    assert comp.n_features_out_ <= min(budget, 29 + 4 + 299)
+    # One bucket per column at most, so at most one non-zero per code column.
+    assert Z.getnnz(axis=1).max() <= codes.shape[1]
+    assert len(comp.get_feature_names_out()) == comp.n_features_out_
+
+
+def test_the_first_cut_goes_to_the_informative_column():
+    codes, y = codes_and_labels()
+    comp = SubmodularCompressor(budget=1).fit(codes, y)
+    (name,) = comp.get_feature_names_out()
+    assert name.startswith("x0_")
+
+
+def test_unseen_and_absent_values_fall_into_the_reference_bucket():
+    codes, y = codes_and_labels()
+    comp = SubmodularCompressor(budget=50).fit(codes, y)
+    new = np.array([[0, 0, 0], [1000, 77, 5000]], dtype=np.int32)
+    assert comp.transform(new).nnz == 0
+
+
+def test_cross_fitting_never_uses_a_rows_own_label():
+    # Pure-noise codes with many rare values: in-sample buckets memorise labels, cross-fitted
+    # ones cannot, so a model sees no signal in them.
+    rng = np.random.default_rng(1)
+    n = 4000
+    codes = rng.integers(1, 2000, size=(n, 1)).astype(np.int32)
+    y = rng.integers(0, 2, n)
+    comp = SubmodularCompressor(budget=64, smoothing=0.0, random_state=0)
+    in_sample = comp.fit(codes, y).transform(codes)
+    crossed = comp.fit_transform(codes, y)
+    assert crossed.shape == in_sample.shape
+
+    def train_loss(Z):
+        p = LogisticRegression(max_iter=1000).fit(Z, y).predict_proba(Z)[:, 1]
+        return log_loss(y, p)
+
+    assert train_loss(in_sample) < 0.6  # memorised
+    assert train_loss(crossed) > 0.68  # about log(2): nothing learned
+
+
+def test_dense_float32_output_for_neural_networks():
+    codes, y = codes_and_labels()
+    comp = SubmodularCompressor(budget=32, sparse_output=False, random_state=0)
+    Z = comp.fit_transform(codes, y)
+    assert isinstance(Z, np.ndarray) and Z.dtype == np.float32
+    assert set(np.unique(Z)) <= {0.0, 1.0}
+    assert comp.transform(codes).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda c, y: (c, None), "needs y"),
+        (lambda c, y: (c, np.arange(len(y)) % 3), "binary"),
+        (lambda c, y: (c, np.zeros(len(y))), "binary"),
+        (lambda c, y: (c - 1, y), "codes must be >= 0"),
+        (lambda c, y: (c + 0.5, y), "whole numbers"),
+        (lambda c, y: (c, y[:-1]), "rows but y has"),
+    ],
+)
+def test_compressor_bad_input(make, message):
+    codes, y = codes_and_labels(200)
+    X, target = make(codes, y)
+    with pytest.raises(ValueError, match=message):
+        SubmodularCompressor(budget=8).fit(X, target)
+
+
+def test_compressor_parameter_checks_and_transform_width():
+    codes, y = codes_and_labels(200)
+    with pytest.raises(ValueError, match="'budget' parameter"):
+        SubmodularCompressor(budget=0).fit(codes, y)
+    with pytest.raises(ValueError, match="'n_colors' parameter"):
+        ChromaticCompressor(n_colors=0).fit(sp.csr_matrix(codes > 0), y)
+    comp = SubmodularCompressor(budget=8).fit(codes, y)
+    with pytest.raises(ValueError, match="codes have 2 columns"):
+        comp.transform(codes[:, :2])
+
+
+# --- the whole method and the baselines ------------------------------------------------------
+
+
+def test_chromatic_compressor_beats_the_baselines_at_256_columns(flights_split):
+    X_train, X_test, y_train, y_test = flights_split
+
+    def loss(transformer):
+        model = make_pipeline(transformer, LogisticRegression(max_iter=1000))
+        model.fit(X_train, y_train)
+        return log_loss(y_test, model.predict_proba(X_test)[:, 1])
+
+    ours = loss(ChromaticCompressor(budget=256, random_state=0))
+    assert ours < loss(HashingEncoder(n_features=256)) - 0.02
+    assert ours < loss(FrequencyEncoder(n_features=256)) - 0.02
+
+
+def test_chromatic_compressor_is_a_plain_estimator(flights_split):
+    X_train, X_test, y_train, _ = flights_split
+    comp = clone(ChromaticCompressor(budget=128, random_state=0))
+    Z = comp.fit_transform(X_train, y_train)
+    assert Z.shape == (X_train.shape[0], comp.n_features_out_) and comp.n_features_out_ <= 128
+    assert comp.transform(X_test).shape == (X_test.shape[0], comp.n_features_out_)
+    assert len(comp.get_feature_names_out()) == comp.n_features_out_
+    np.testing.assert_array_equal(comp.classes_, [0, 1])
+
+
+def test_hashing_encoder():
+    X = random_sparse(300, 1000, 10, 3)
+    Z = HashingEncoder(n_features=64, alternate_sign=False).fit_transform(X)
+    assert Z.shape == (300, 64)
+    np.testing.assert_array_equal(np.asarray(Z.sum(axis=1)).ravel(), binarized(X).getnnz(axis=1))
+    signed = HashingEncoder(n_features=64).fit_transform(X)
+    assert (signed.data < 0).any()
+    with pytest.raises(ValueError, match="X has 999 features"):
+        HashingEncoder().fit(X).transform(X[:, :999])
+
+
+def test_frequency_encoder():
+    X = sp.csr_matrix(np.array([[1, 1, 0, 1], [1, 0, 1, 0], [1, 1, 0, 0], [0, 0, 0, 1]]))
+    enc = FrequencyEncoder(n_features=3).fit(X)
+    # Feature 0 (3 rows) and 1 (2 rows, tie with 3 broken by index) keep columns.
+    np.testing.assert_array_equal(enc.kept_features_, [0, 1])
+    Z = enc.transform(X).toarray()
+    np.testing.assert_array_equal(Z, [[1, 1, 1], [1, 0, 1], [1, 1, 0], [0, 0, 1]])
+    before = X.copy()
+    FrequencyEncoder(n_features=2).fit_transform(X)
+    assert (X != before).nnz == 0 and np.array_equal(X.indptr, before.indptr)
+    with pytest.raises(ValueError, match="holds nan"):
+        enc.transform(sp.csr_matrix(np.array([[np.nan, 0, 0, 1.0]])))
