@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import binarized, load_dataset, random_sparse
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
@@ -19,6 +18,8 @@ from chromatic import (
     HashingEncoder,
     SubmodularCompressor,
 )
+
+from conftest import binarized, load_dataset, random_sparse
 
 
 @pytest.fixture(scope="module")
