@@ -268,3 +268,20 @@ def test_empty_rows_and_unseen_columns():
     assert encoder.transform(new).shape == (1, 0)
     assert encoder.last_unseen_ == 2
     assert encoder.inverse_transform(np.zeros((2, 0), dtype=np.int32)).shape == (2, 4)
+
+
+def test_onehot_round_trip_without_colors():
+    empty = sp.csr_matrix((3, 4))
+    encoder = ChromaticEncoder(output="onehot").fit(empty)
+    onehot = encoder.transform(empty)
+    assert onehot.shape == (3, 0)
+    assert encoder.inverse_transform(onehot).shape == (3, 4)
+
+
+def test_n_jobs_minus_one_is_all_cores():
+    X = random_sparse(300, 50, 6, 9)
+    a = ChromaticEncoder(n_jobs=-1).fit_transform(X)
+    b = ChromaticEncoder(n_jobs=None).fit_transform(X)
+    c = ChromaticEncoder(n_jobs=1).fit(X).transform(X)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, c)

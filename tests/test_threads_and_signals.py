@@ -84,3 +84,32 @@ def test_python_threads_run_during_a_fit():
     # With the GIL held for the whole fit the counter would barely move; released, it runs
     # freely (millions of ticks per second on one core).
     assert ticks > 20_000 * elapsed, (ticks, elapsed)
+
+
+def test_input_changed_by_another_thread_gives_an_error_not_a_crash():
+    from chromatic import make_onehot_zipf
+
+    X = make_onehot_zipf(200_000, 50_000, 11, random_state=0)
+    original = X.indptr[100_000]
+    stop = threading.Event()
+
+    def mutate():
+        while not stop.is_set():
+            X.indptr[100_000] = 2**31 - 1
+            X.indptr[100_000] = original
+
+    mutator = threading.Thread(target=mutate)
+    mutator.start()
+    outcomes = []
+    try:
+        for _ in range(3):
+            try:
+                ChromaticEncoder().fit(X)
+                outcomes.append("fitted")
+            except ValueError as error:
+                assert "indptr" in str(error)
+                outcomes.append("refused")
+    finally:
+        stop.set()
+        mutator.join()
+    assert len(outcomes) == 3

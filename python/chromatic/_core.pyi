@@ -7,7 +7,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["__version__", "cooccurrence_graph", "decode", "encode", "fit"]
+__all__ = [
+    "__version__",
+    "assign_buckets",
+    "cooccurrence_graph",
+    "decode",
+    "encode",
+    "fit",
+    "fit_buckets",
+    "hash_rows",
+    "transform_buckets",
+]
 
 __version__: str
 
@@ -64,3 +74,54 @@ def cooccurrence_graph(
     n_jobs: int | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
     """The graph over the features as CSR ``(indptr, indices, weights)``, rows sorted."""
+
+def fit_buckets(
+    codes: npt.NDArray[np.int32],
+    labels: npt.NDArray[np.bool_],
+    use_rows: npt.NDArray[np.bool_] | None,
+    column_sizes: npt.NDArray[np.int64],
+    *,
+    budget: int,
+    smoothing: float,
+    min_bucket_rows: int,
+    n_jobs: int | None = None,
+) -> dict[str, Any]:
+    """Fit submodular compression. Keys: ``offsets``, ``output_of_value``, ``n_outputs``,
+    ``boundary_offsets``, ``boundaries``, ``bucket_outputs``."""
+
+def assign_buckets(
+    codes: npt.NDArray[np.int32],
+    labels: npt.NDArray[np.bool_],
+    use_rows: npt.NDArray[np.bool_] | None,
+    column_sizes: npt.NDArray[np.int64],
+    boundary_offsets: npt.NDArray[np.int64],
+    boundaries: npt.NDArray[np.float64],
+    bucket_outputs: npt.NDArray[np.int32],
+    *,
+    smoothing: float,
+    n_jobs: int | None = None,
+) -> npt.NDArray[np.int32]:
+    """The output column of every value, placed by its rate over the rows with ``use_rows``."""
+
+def transform_buckets(
+    codes: npt.NDArray[np.int32],
+    offsets: npt.NDArray[np.int64],
+    output_of_value: npt.NDArray[np.int32],
+    n_outputs: int,
+    *,
+    n_jobs: int | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """One-hot bucket columns of a code matrix as CSR ``(indptr, indices)``."""
+
+def hash_rows(
+    indptr: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+    data: npt.NDArray[np.float64] | npt.NDArray[np.float32] | npt.NDArray[np.bool_] | None,
+    n_features: int,
+    *,
+    n_columns: int,
+    alternate_sign: bool,
+    seed: int,
+    n_jobs: int | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The hashing trick as CSR ``(indptr, indices, values)``."""

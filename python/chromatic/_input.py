@@ -53,16 +53,26 @@ def csr_arrays(X) -> CsrArrays:
     )
 
 
+def available_cores() -> int:
+    """Cores this process may run on (affinity and cgroup CPU sets included)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def effective_n_jobs(n_jobs: int | None) -> int | None:
-    """Threads for the engine: ``None`` lets it use every core, ``-1`` all cores, ``-2`` all
-    but one, and so on, as in joblib."""
+    """Threads for the engine, ``None`` for its shared pool over every core. As in joblib,
+    ``-1`` means all cores and ``-2`` all but one; counts above the available cores are capped,
+    since more threads than cores only add overhead."""
     if n_jobs is None:
         return None
     if n_jobs == 0:
         raise ValueError("n_jobs == 0 has no meaning; use None, a positive count or -1")
+    cores = available_cores()
     if n_jobs < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
-    return int(n_jobs)
+        n_jobs = max(1, cores + 1 + n_jobs)
+    return None if n_jobs >= cores else int(n_jobs)
 
 
 def presence_csr(X) -> sp.csr_matrix:

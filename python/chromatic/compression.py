@@ -74,9 +74,10 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
     fit fall into the reference bucket.
 
     ``fit_transform(X, y)`` cross-fits, as scikit-learn's ``TargetEncoder`` does: the buckets
-    are learned on all rows, but each of ``cv`` folds is placed into them by rates measured on
-    the other folds, so no row is encoded with its own label. ``fit(X, y).transform(X)`` uses
-    all rows for both, and is what new rows get.
+    are learned on all rows (as intervals of the positive rate), but the rare values of each of
+    ``cv`` folds are placed into them by rates measured on the other folds, so that no row is
+    encoded by a rate its own label weighs on (see ``in_sample_rows``). ``fit(X, y).transform(X)``
+    uses all rows for both, and is what new rows get.
 
     Parameters
     ----------
@@ -91,6 +92,13 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
         rare values are not ranked by one or two labels.
     min_bucket_rows : int, default=1
         Training rows every bucket must hold.
+    in_sample_rows : int or None, default=30
+        In ``fit_transform``, values held by at least this many training rows are placed in
+        their buckets by their rate over all rows, as new rows will be; only rarer values are
+        placed by out-of-fold rates. A row's own label moves the rate of such a value by at most
+        1/30, while out-of-fold rates of fine buckets put training rows into other buckets than
+        test rows in a way that depends on their labels, which costs far more at large budgets.
+        ``None`` cross-fits every value.
     shuffle : bool, default=True
         Shuffle before splitting into folds.
     random_state : int, RandomState instance or None, default=None
@@ -115,6 +123,7 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
         "sparse_output": ["boolean"],
         "smoothing": [Interval(Real, 0, None, closed="left")],
         "min_bucket_rows": [Interval(Integral, 1, 2**32 - 1, closed="both")],
+        "in_sample_rows": [Interval(Integral, 1, None, closed="left"), None],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
@@ -127,6 +136,7 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
         sparse_output=True,
         smoothing=1.0,
         min_bucket_rows=1,
+        in_sample_rows=30,
         shuffle=True,
         random_state=None,
         n_jobs=None,
@@ -136,6 +146,7 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
         self.sparse_output = sparse_output
         self.smoothing = smoothing
         self.min_bucket_rows = min_bucket_rows
+        self.in_sample_rows = in_sample_rows
         self.shuffle = shuffle
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -214,6 +225,16 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
             random_state=self.random_state if self.shuffle else None,
         )
         blocks, order = [], []
+        value_rows = (
+            np.concatenate(
+                [
+                    np.bincount(codes[:, j], minlength=int(size))
+                    for j, size in enumerate(self.column_sizes_)
+                ]
+            )
+            if codes.shape[1]
+            else np.zeros(0, dtype=np.int64)
+        )
         for train, test in folds.split(np.zeros(len(labels)), labels):
             use_rows = np.zeros(len(labels), dtype=bool)
             use_rows[train] = True
@@ -228,6 +249,8 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
                 smoothing=float(self.smoothing),
                 n_jobs=effective_n_jobs(self.n_jobs),
             )
+            if self.in_sample_rows is not None:
+                table = np.where(value_rows >= self.in_sample_rows, self.output_of_value_, table)
             blocks.append(self._encode(np.ascontiguousarray(codes[test]), table))
             order.append(test)
         stacked = sp.vstack(blocks, format="csr") if self.sparse_output else np.vstack(blocks)
@@ -263,7 +286,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         Output columns at most.
     n_colors, min_cooccurrence, strategy, collision, dense_threshold :
         As in ``ChromaticEncoder``.
-    cv, sparse_output, smoothing, min_bucket_rows :
+    cv, sparse_output, smoothing, min_bucket_rows, in_sample_rows :
         As in ``SubmodularCompressor``.
     n_jobs : int, default=None
         Threads; ``None`` uses every core.
@@ -290,6 +313,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         "sparse_output": ["boolean"],
         "smoothing": [Interval(Real, 0, None, closed="left")],
         "min_bucket_rows": [Interval(Integral, 1, 2**32 - 1, closed="both")],
+        "in_sample_rows": [Interval(Integral, 1, None, closed="left"), None],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
     }
@@ -306,6 +330,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         sparse_output=True,
         smoothing=1.0,
         min_bucket_rows=1,
+        in_sample_rows=30,
         n_jobs=None,
         random_state=None,
     ):
@@ -319,6 +344,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         self.sparse_output = sparse_output
         self.smoothing = smoothing
         self.min_bucket_rows = min_bucket_rows
+        self.in_sample_rows = in_sample_rows
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -345,6 +371,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
             sparse_output=self.sparse_output,
             smoothing=self.smoothing,
             min_bucket_rows=self.min_bucket_rows,
+            in_sample_rows=self.in_sample_rows,
             random_state=self.random_state,
             n_jobs=self.n_jobs,
         )

@@ -107,7 +107,14 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         the same color was present in the same row.
     last_unseen_ : int
         Set by every ``transform``: present features in the last call that were never seen in
-        fit (ignored).
+        fit (ignored). These two describe the last call only: with calls from several threads at
+        once, they belong to whichever finished last.
+
+    Notes
+    -----
+    With the default ``dense_threshold=0.1``, a feature in at least a tenth of the rows gets its
+    own color, so on tiny inputs (10 rows or fewer) every seen feature does; pass
+    ``dense_threshold=None`` to color them all.
 
     Examples
     --------
@@ -189,7 +196,10 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        arrays = self._validated_arrays(X, reset=True)
+        self._fit_arrays(self._validated_arrays(X, reset=True))
+        return self
+
+    def _fit_arrays(self, arrays):
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         fitted = _core.fit(
             *arrays.engine_args(),
@@ -212,7 +222,13 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         self.max_degree_ = int(fitted["max_degree"])
         self.n_greedy_colors_ = int(fitted["n_greedy_colors"])
         self.conflict_weight_ = int(fitted["conflict_weight"])
-        return self
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit on ``X`` and encode it, validating and converting ``X`` once."""
+        self._validate_params()
+        arrays = self._validated_arrays(X, reset=True)
+        self._fit_arrays(arrays)
+        return self._encode_arrays(arrays)
 
     def transform(self, X):
         """Encode ``X`` as one code per color (or its one-hot expansion).
@@ -227,7 +243,9 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         (n_samples, color_sizes_.sum()) when ``output="onehot"``.
         """
         check_is_fitted(self)
-        arrays = self._validated_arrays(X, reset=False)
+        return self._encode_arrays(self._validated_arrays(X, reset=False))
+
+    def _encode_arrays(self, arrays):
         codes = np.zeros((arrays.n_rows, self.n_colors_), dtype=np.int32)
         collisions, unseen = _core.encode(
             *arrays.engine_args(),
@@ -245,7 +263,7 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
 
     def _slot_offsets(self) -> np.ndarray:
         """First one-hot column of each color."""
-        return np.concatenate(([0], np.cumsum(self.color_sizes_)[:-1])).astype(np.int64)
+        return np.concatenate(([0], np.cumsum(self.color_sizes_)))[:-1].astype(np.int64)
 
     def _onehot(self, codes: np.ndarray) -> sp.csr_matrix:
         present = codes > 0
@@ -282,7 +300,7 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         n_features = self.n_features_in_
         if sp.issparse(X):
-            X = check_array(X, accept_sparse="csr", dtype=None)
+            X = check_array(X, accept_sparse="csr", dtype=None, ensure_min_features=0)
             width = int(self.color_sizes_.sum())
             if X.shape[1] != width:
                 raise ValueError(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array
@@ -30,8 +32,14 @@ def cooccurrence_graph(X, *, min_cooccurrence: int = 1, n_jobs: int | None = Non
     scipy.sparse.csr_array of shape (n_features, n_features), symmetric, uint32 weights,
     sorted indices.
     """
-    if int(min_cooccurrence) < 1:
-        raise ValueError(f"min_cooccurrence must be >= 1, got {min_cooccurrence}")
+    if (
+        isinstance(min_cooccurrence, bool)
+        or not isinstance(min_cooccurrence, Integral)
+        or not 1 <= min_cooccurrence <= 2**32 - 1
+    ):
+        raise ValueError(
+            f"min_cooccurrence must be an integer in [1, 2**32 - 1], got {min_cooccurrence!r}"
+        )
     X = check_array(X, accept_sparse="csr", dtype="numeric", ensure_all_finite=False)
     arrays = csr_arrays(X)
     indptr, neighbors, weights = _core.cooccurrence_graph(

@@ -71,8 +71,8 @@ impl StoredValue for bool {
     }
 }
 
-/// Largest number of features (columns) the engine handles: feature and vertex ids are `u32`.
-pub const MAX_FEATURES: usize = u32::MAX as usize;
+/// Largest number of features (columns) the engine handles: codes and colors are `i32`.
+pub const MAX_FEATURES: usize = i32::MAX as usize;
 
 /// A validated, borrowed CSR matrix. `values == None` means every stored entry is present.
 #[derive(Clone, Copy)]
@@ -145,9 +145,15 @@ impl<'a, I: IndexValue, V: StoredValue> CsrMatrix<'a, I, V> {
     }
 
     #[inline]
-    fn row_range(&self, row: usize) -> Range<usize> {
-        // Validated in `new`: the pointers are non-negative, monotone and within `indices`.
-        self.indptr[row].to_i64() as usize..self.indptr[row + 1].to_i64() as usize
+    fn row_range(&self, row: usize) -> Result<Range<usize>> {
+        // `new` validated the pointers, but the caller's arrays may be changed by another thread
+        // while the engine runs; checking again costs two comparisons a row and keeps every
+        // slice in bounds whatever happens.
+        let (start, end) = (self.indptr[row].to_i64(), self.indptr[row + 1].to_i64());
+        if start < 0 || end < start || end as usize > self.indices.len() {
+            return Err(Error::IndptrDecreasing { row, start, end });
+        }
+        Ok(start as usize..end as usize)
     }
 
     /// Writes the distinct present features of `row` into `out`, ascending, checking every
@@ -157,7 +163,7 @@ impl<'a, I: IndexValue, V: StoredValue> CsrMatrix<'a, I, V> {
         out.clear();
         let mut ascending = true;
         let mut previous = -1i64;
-        for k in self.row_range(row) {
+        for k in self.row_range(row)? {
             let index = self.indices[k].to_i64();
             if index < 0 || index >= self.n_features as i64 {
                 return Err(Error::IndexOutOfRange {
@@ -194,9 +200,9 @@ impl<'a, I: IndexValue, V: StoredValue> CsrMatrix<'a, I, V> {
     /// so that parallel passes are balanced even when row lengths vary widely.
     pub fn row_blocks(&self, rows: Range<usize>, target: usize) -> Vec<Range<usize>> {
         let start = rows.start;
-        let base = self.indptr[start].to_i64() as usize;
+        let base = self.indptr[start].to_i64();
         balanced_blocks(rows.len(), target, |i| {
-            self.indptr[start + i].to_i64() as usize - base + i
+            (self.indptr[start + i].to_i64() - base).max(0) as usize + i
         })
         .into_iter()
         .map(|b| b.start + start..b.end + start)

@@ -34,12 +34,19 @@ impl CodeBook {
         let mut offsets = Vec::with_capacity(color_sizes.len() + 1);
         offsets.push(0usize);
         for (color, &size) in color_sizes.iter().enumerate() {
-            if size < 0 {
+            // Every code stands for one feature, so the sizes add up to at most the features.
+            let end = usize::try_from(size)
+                .ok()
+                .and_then(|size| offsets[color].checked_add(size))
+                .filter(|&end| end <= tables.n_features());
+            let Some(end) = end else {
                 return Err(Error::InvalidModel(format!(
-                    "color {color} has negative size {size}"
+                    "color {color} has size {size}; the sizes must be >= 0 and add up to at \
+                     most the {} features",
+                    tables.n_features()
                 )));
-            }
-            offsets.push(offsets[color] + size as usize);
+            };
+            offsets.push(end);
         }
         let mut features = vec![EMPTY_SLOT; offsets[color_sizes.len()]];
         for (feature, (&color, &code)) in tables

@@ -4,6 +4,7 @@
 
 use crate::coloring::Coloring;
 use crate::error::{Error, Result};
+use crate::parallel::filled;
 use crate::vocabulary::Vocabulary;
 
 /// Color of a feature never seen in training.
@@ -53,8 +54,8 @@ impl Encoder {
         for (new, &old) in by_popularity.iter().enumerate() {
             label[old] = new as u32;
         }
-        let mut feature_color = vec![NO_COLOR; vocabulary.n_features()];
-        let mut feature_code = vec![0i32; vocabulary.n_features()];
+        let mut feature_color = filled(vocabulary.n_features(), NO_COLOR, "the color table")?;
+        let mut feature_code = filled(vocabulary.n_features(), 0i32, "the code table")?;
         let mut color_sizes = vec![0u32; by_popularity.len()];
         for (rank, &feature) in vocabulary.ranked().iter().enumerate() {
             let color = label[class_of_rank(rank)] as usize;

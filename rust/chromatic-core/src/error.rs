@@ -52,6 +52,8 @@ pub enum Error {
     InvalidModel(String),
     #[error("invalid parameter: {0}")]
     InvalidParameter(String),
+    #[error("cannot allocate {bytes} bytes for {what}")]
+    OutOfMemory { what: &'static str, bytes: usize },
     #[error("interrupted")]
     Interrupted,
 }

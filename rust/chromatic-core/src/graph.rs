@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use crate::csr::{CsrMatrix, IndexValue, StoredValue, balanced_blocks, parallel_blocks};
 use crate::error::{Error, Result};
 use crate::interrupt::{Interrupt, Pacer};
-use crate::parallel::{concat, for_each_row, split_mut, try_map_blocks};
+use crate::parallel::{concat, filled, for_each_row, split_mut, try_map_blocks};
 use crate::statistics::MAX_ROWS;
 use crate::vocabulary::{NOT_A_VERTEX, Vocabulary};
 
@@ -334,8 +334,10 @@ impl VertexRows {
         let chunks: Vec<Result<EdgeChunk>> = blocks
             .into_par_iter()
             .map_init(
-                || (vec![0u32; n_vertices], Vec::<u32>::new()),
-                |(accumulator, touched), vertices| {
+                || filled(n_vertices, 0u32, "a pair-count accumulator"),
+                |accumulator, vertices| {
+                    let accumulator = accumulator.as_mut().map_err(|e| e.clone())?;
+                    let mut touched = Vec::new();
                     let mut chunk = EdgeChunk::default();
                     let mut pacer = Pacer::new(interrupt);
                     for u in vertices {

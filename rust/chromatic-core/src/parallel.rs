@@ -5,7 +5,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::csr::{CsrMatrix, IndexValue, StoredValue};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::interrupt::{Interrupt, POLL_INTERVAL};
 
 /// Runs `f` on every block in parallel and returns the outputs in block order. When blocks fail,
@@ -38,6 +38,18 @@ pub(crate) fn for_each_row<I: IndexValue, V: StoredValue>(
         visit(row, &features)?;
     }
     Ok(())
+}
+
+/// A vector of `len` copies of `value`, or `Error::OutOfMemory` instead of aborting the process
+/// when the allocation fails (the sizes come from the caller's data and may be huge).
+pub(crate) fn filled<T: Clone>(len: usize, value: T, what: &'static str) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(len).map_err(|_| Error::OutOfMemory {
+        what,
+        bytes: len.saturating_mul(std::mem::size_of::<T>()),
+    })?;
+    out.resize(len, value);
+    Ok(out)
 }
 
 /// Concatenates slices in order.

@@ -1,12 +1,17 @@
 //! Feature statistics: document frequency of every feature over the training rows, and the
 //! frequency ranking that orders vertices, breaks ties and numbers codes.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use rayon::prelude::*;
 
-use crate::csr::{CsrMatrix, IndexValue, StoredValue};
+use crate::csr::{CsrMatrix, IndexValue, StoredValue, parallel_blocks};
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
-use crate::parallel::{for_each_row, try_map_blocks};
+use crate::parallel::{filled, for_each_row, try_map_blocks};
+
+/// Per-thread counter arrays are used while they hold at most this many counters in all (1 GiB).
+const PRIVATE_COUNTS_LIMIT: usize = 1 << 28;
 
 /// Largest number of rows one model can be fitted on: frequencies and pair counts are `u32`.
 pub const MAX_ROWS: u64 = u32::MAX as u64;
@@ -33,25 +38,60 @@ impl FeatureStats {
         matrix: &CsrMatrix<'_, I, V>,
         interrupt: Interrupt<'_>,
     ) -> Result<Self> {
+        Self::count(matrix, interrupt, PRIVATE_COUNTS_LIMIT)
+    }
+
+    fn count<I: IndexValue, V: StoredValue>(
+        matrix: &CsrMatrix<'_, I, V>,
+        interrupt: Interrupt<'_>,
+        private_counts_limit: usize,
+    ) -> Result<Self> {
         check_rows(matrix.n_rows() as u64)?;
         let n_features = matrix.n_features();
-        // One block (and one counter array) per thread: counts are sums, so the result does not
-        // depend on the split, and per-thread arrays avoid contention on frequent features.
-        let blocks = matrix.row_blocks(matrix.rows(), rayon::current_num_threads());
-        let mut partials = try_map_blocks(blocks, |rows| {
-            let mut counts = vec![0u32; n_features];
-            for_each_row(matrix, rows, interrupt, |_, features| {
-                for &f in features {
-                    counts[f as usize] += 1;
-                }
-                Ok(())
+        let threads = rayon::current_num_threads();
+        let doc_freq = if n_features.saturating_mul(threads) <= private_counts_limit {
+            // One block (and one counter array) per thread: counts are sums, so the result does
+            // not depend on the split, and private arrays avoid contention on frequent features.
+            let blocks = matrix.row_blocks(matrix.rows(), threads);
+            let mut partials = try_map_blocks(blocks, |rows| {
+                let mut counts = filled(n_features, 0u32, "feature counts")?;
+                for_each_row(matrix, rows, interrupt, |_, features| {
+                    for &f in features {
+                        counts[f as usize] += 1;
+                    }
+                    Ok(())
+                })?;
+                Ok(counts)
             })?;
-            Ok(counts)
-        })?;
-        let mut doc_freq = partials.pop().unwrap_or_else(|| vec![0; n_features]);
-        for partial in &partials {
-            add_counts(&mut doc_freq, partial);
-        }
+            let mut doc_freq = match partials.pop() {
+                Some(counts) => counts,
+                None => filled(n_features, 0u32, "feature counts")?,
+            };
+            for partial in &partials {
+                add_counts(&mut doc_freq, partial);
+            }
+            doc_freq
+        } else {
+            // Too many features for a copy per thread: one shared array of atomic counters.
+            let mut shared = Vec::new();
+            shared
+                .try_reserve_exact(n_features)
+                .map_err(|_| Error::OutOfMemory {
+                    what: "feature counts",
+                    bytes: n_features * 4,
+                })?;
+            shared.extend((0..n_features).map(|_| AtomicU32::new(0)));
+            let blocks = matrix.row_blocks(matrix.rows(), parallel_blocks());
+            try_map_blocks(blocks, |rows| {
+                for_each_row(matrix, rows, interrupt, |_, features| {
+                    for &f in features {
+                        shared[f as usize].fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(())
+                })
+            })?;
+            shared.into_iter().map(AtomicU32::into_inner).collect()
+        };
         Ok(FeatureStats {
             n_rows: matrix.n_rows() as u64,
             doc_freq,
@@ -134,6 +174,16 @@ mod tests {
         assert_eq!(stats.doc_freq(), &[1, 0, 2, 0]);
         assert_eq!(stats.n_rows(), 3);
         assert_eq!(stats.frequency_order(), vec![2, 0]);
+    }
+
+    #[test]
+    fn shared_atomic_counters_count_the_same() {
+        let indptr: Vec<i32> = (0..=300).map(|r| r * 3).collect();
+        let indices: Vec<i32> = (0..900).map(|k| k * 7919 % 50).collect();
+        let m = CsrMatrix::<i32, f64>::new(&indptr, &indices, None, 50).unwrap();
+        let private = FeatureStats::count(&m, Interrupt::never(), usize::MAX).unwrap();
+        let shared = FeatureStats::count(&m, Interrupt::never(), 0).unwrap();
+        assert_eq!(private, shared);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! of the graph and get a color of their own.
 
 use crate::error::{Error, Result};
+use crate::parallel::filled;
 use crate::statistics::FeatureStats;
 
 /// Marks a feature that is not a vertex (never seen, or dense).
@@ -25,8 +26,10 @@ impl Vocabulary {
         let n_dense = match dense_threshold {
             None => 0,
             Some(t) if t > 0.0 && t <= 1.0 => {
-                let cut = t * stats.n_rows() as f64;
-                ranked.partition_point(|&f| f64::from(doc_freq[f as usize]) >= cut)
+                // A share, compared as a (correctly rounded) division: `df >= t * n` can miss a
+                // feature present in exactly that share when the product rounds up.
+                let n_rows = stats.n_rows() as f64;
+                ranked.partition_point(|&f| f64::from(doc_freq[f as usize]) / n_rows >= t)
             }
             Some(t) => {
                 return Err(Error::InvalidParameter(format!(
@@ -34,7 +37,7 @@ impl Vocabulary {
                 )));
             }
         };
-        let mut vertex_of = vec![NOT_A_VERTEX; stats.n_features()];
+        let mut vertex_of = filled(stats.n_features(), NOT_A_VERTEX, "the vertex table")?;
         for (vertex, &feature) in ranked[n_dense..].iter().enumerate() {
             vertex_of[feature as usize] = vertex as u32;
         }
@@ -97,6 +100,13 @@ mod tests {
         let vocab = Vocabulary::new(&stats, None).unwrap();
         assert_eq!(vocab.n_vertices(), 3);
         assert!(Vocabulary::new(&stats, Some(0.0)).is_err());
+        // Exactly 7 of 100 rows is a share of 0.07, though 0.07 * 100 rounds above 7.
+        let indptr: Vec<i32> = (0..=100).collect();
+        let indices: Vec<i32> = (0..100).map(|r| if r < 7 { 0 } else { 1 }).collect();
+        let m = CsrMatrix::<i32, f64>::new(&indptr, &indices, None, 2).unwrap();
+        let stats = FeatureStats::from_rows(&m, Interrupt::never()).unwrap();
+        let vocab = Vocabulary::new(&stats, Some(0.07)).unwrap();
+        assert_eq!(vocab.dense_features(), &[1, 0]);
         assert!(Vocabulary::new(&stats, Some(f64::NAN)).is_err());
     }
 }

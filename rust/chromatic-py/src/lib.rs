@@ -1,7 +1,9 @@
 //! Python bindings of the chromatic engine: converts arrays, releases the GIL while the engine
 //! runs, and maps engine errors to Python exceptions. No logic of its own.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
 
@@ -10,7 +12,7 @@ use numpy::{
     IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray2,
     PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -30,7 +32,29 @@ enum ValueArray<'py> {
 }
 
 fn to_py_err(err: core::Error) -> PyErr {
-    PyValueError::new_err(err.to_string())
+    match err {
+        core::Error::OutOfMemory { .. } => PyMemoryError::new_err(err.to_string()),
+        _ => PyValueError::new_err(err.to_string()),
+    }
+}
+
+/// Thread pools by size, built once: building one costs a thread start per worker.
+fn thread_pool(n_threads: usize) -> PyResult<Arc<rayon::ThreadPool>> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let mut pools = POOLS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(pool) = pools.get(&n_threads) {
+        return Ok(Arc::clone(pool));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n_threads)
+        .build()
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start threads: {e}")))?;
+    let pool = Arc::new(pool);
+    pools.insert(n_threads, Arc::clone(&pool));
+    Ok(pool)
 }
 
 /// How often the waiting thread checks for Ctrl-C while the engine works.
@@ -45,15 +69,11 @@ where
     F: FnOnce(core::Interrupt<'_>) -> core::Result<T> + Send,
 {
     let pool = match n_jobs {
-        Some(n) => Some(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n.max(1))
-                .build()
-                .map_err(|e| PyRuntimeError::new_err(format!("cannot start threads: {e}")))?,
-        ),
+        Some(n) => Some(thread_pool(n.max(1))?),
         None => None,
     };
     let flag = AtomicBool::new(false);
+    let done = AtomicBool::new(false);
     let (outcome, signal) = py.detach(|| {
         let waiter = thread::current();
         thread::scope(|scope| {
@@ -63,14 +83,18 @@ where
                     Some(pool) => pool.install(|| work(interrupt)),
                     None => work(interrupt),
                 };
+                // Tell the waiter before waking it, so it does not sleep another full poll
+                // waiting for this thread to exit.
+                done.store(true, Ordering::Release);
                 waiter.unpark();
                 result
             });
             let mut signal: Option<PyErr> = None;
-            while !worker.is_finished() {
+            // `is_finished` as well: a panicking worker never sets `done`.
+            while !done.load(Ordering::Acquire) && !worker.is_finished() {
                 thread::park_timeout(SIGNAL_POLL);
                 if signal.is_none()
-                    && !worker.is_finished()
+                    && !done.load(Ordering::Acquire)
                     && let Err(err) = Python::attach(|py| py.check_signals())
                 {
                     flag.store(true, Ordering::Relaxed);
