@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.validation import validate_data
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,20 @@ class CsrArrays:
 
     def engine_args(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         return self.indptr, self.indices, self.data, self.n_features
+
+
+def validated_sparse_input(estimator, X, *, reset: bool):
+    """``X`` checked by scikit-learn's ``validate_data`` for ``estimator`` (shape, feature count
+    and names), as CSR when sparse. Non-finite values pass: the engine reports them by row and
+    column."""
+    return validate_data(
+        estimator,
+        X,
+        reset=reset,
+        accept_sparse="csr",
+        dtype="numeric",
+        ensure_all_finite=False,
+    )
 
 
 def csr_arrays(X) -> CsrArrays:

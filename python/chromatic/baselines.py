@@ -11,10 +11,10 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import _core
-from ._input import csr_arrays, effective_n_jobs, presence_csr
+from ._input import csr_arrays, effective_n_jobs, presence_csr, validated_sparse_input
 
 
 class HashingEncoder(TransformerMixin, BaseEstimator):
@@ -58,17 +58,14 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Record the number of input features."""
-        validate_data(self, X, accept_sparse="csr", dtype="numeric", ensure_all_finite=False)
+        validated_sparse_input(self, X, reset=True)
         self.n_features_out_ = int(self.n_features)
         return self
 
     def transform(self, X):
         """CSR float64 of shape (n_samples, n_features)."""
         check_is_fitted(self)
-        X = validate_data(
-            self, X, reset=False, accept_sparse="csr", dtype="numeric", ensure_all_finite=False
-        )
-        arrays = csr_arrays(X)
+        arrays = csr_arrays(validated_sparse_input(self, X, reset=False))
         indptr, indices, values = _core.hash_rows(
             *arrays.engine_args(),
             n_columns=int(self.n_features),
@@ -119,7 +116,7 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Rank the features by the number of training rows holding them."""
-        X = validate_data(self, X, accept_sparse="csr", dtype="numeric", ensure_all_finite=False)
+        X = validated_sparse_input(self, X, reset=True)
         counts = np.bincount(presence_csr(X).indices, minlength=self.n_features_in_)
         order = np.lexsort((np.arange(len(counts)), -counts))
         kept = order[: int(self.n_features) - 1]
@@ -133,10 +130,7 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """CSR float64 of shape (n_samples, n_features)."""
         check_is_fitted(self)
-        X = validate_data(
-            self, X, reset=False, accept_sparse="csr", dtype="numeric", ensure_all_finite=False
-        )
-        B = presence_csr(X)
+        B = presence_csr(validated_sparse_input(self, X, reset=False))
         out = sp.csr_matrix(
             (np.ones(B.nnz), self.column_of_feature_[B.indices], B.indptr),
             shape=(B.shape[0], self.n_features_out_),
@@ -146,8 +140,6 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self)
-        from sklearn.utils.validation import _check_feature_names_in
-
         names = _check_feature_names_in(self, input_features)
         kept = [str(names[f]) for f in self.kept_features_]
         padding = [f"unused{i}" for i in range(len(kept), self.n_features_out_ - 1)]

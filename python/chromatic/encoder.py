@@ -10,10 +10,10 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import _core
-from ._input import csr_arrays, effective_n_jobs
+from ._input import csr_arrays, effective_n_jobs, validated_sparse_input
 
 STRATEGIES = ("largest_first", "smallest_last", "natural", "dsatur", "random")
 COLLISION_POLICIES = ("most_frequent", "least_frequent")
@@ -172,16 +172,7 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         return tags
 
     def _validated_arrays(self, X, *, reset: bool):
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            accept_sparse="csr",
-            dtype="numeric",
-            # The engine checks every stored value and names the row and column of a bad one.
-            ensure_all_finite=False,
-        )
-        return csr_arrays(X)
+        return csr_arrays(validated_sparse_input(self, X, reset=reset))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
