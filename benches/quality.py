@@ -77,7 +77,7 @@ def planted_signal(seed: int, n_rows: int = 300_000, n_features: int = 200_000):
 
 
 def row_log_loss(y, p):
-    p = np.clip(p, EPS, 1 - EPS)
+    p = np.clip(np.asarray(p, dtype=np.float64), EPS, 1 - EPS)
     return -(y * np.log(p) + (1 - y) * np.log(1 - p))
 
 

@@ -227,3 +227,42 @@ def test_frequency_encoder():
     assert (X != before).nnz == 0 and np.array_equal(X.indptr, before.indptr)
     with pytest.raises(ValueError, match="holds nan"):
         enc.transform(sp.csr_matrix(np.array([[np.nan, 0, 0, 1.0]])))
+
+
+def test_frequent_features_keep_their_own_columns(flights_split):
+    X_train, X_test, y_train, _ = flights_split
+    comp = ChromaticCompressor(budget=200, n_frequent=50, random_state=0)
+    Z = comp.fit_transform(X_train, y_train)
+    assert comp.n_frequent_ == 50 and Z.shape[1] == comp.n_features_out_ <= 200
+    df = binarized(X_train).getnnz(axis=0)
+    np.testing.assert_array_equal(
+        np.sort(df[comp.frequent_features_])[::-1][:5], np.sort(df)[::-1][:5]
+    )
+    # The first columns are those features' presence, in the training and the new rows alike.
+    for X, out in ((X_train, Z), (X_test, comp.transform(X_test))):
+        expected = binarized(X)[:, comp.frequent_features_].toarray()
+        np.testing.assert_array_equal(out[:, :50].toarray(), expected)
+    names = comp.get_feature_names_out()
+    assert names[0] == f"x{comp.frequent_features_[0]}" and len(names) == Z.shape[1]
+    only_frequent = ChromaticCompressor(budget=10, n_frequent=10).fit(X_train, y_train)
+    assert only_frequent.compressor_ is None and only_frequent.n_features_out_ == 10
+
+
+def test_auto_split_scores_its_candidates(flights_split):
+    X_train, _, y_train, _ = flights_split
+    comp = ChromaticCompressor(budget=64, selection_rows=20_000, random_state=0)
+    Z = comp.fit_transform(X_train, y_train)
+    assert set(comp.selection_scores_) == {0, 16, 32, 48, 60}
+    assert comp.n_frequent_ == min(comp.selection_scores_, key=comp.selection_scores_.get)
+    assert Z.shape[1] <= 64
+    dense = ChromaticCompressor(budget=64, n_frequent=8, sparse_output=False).fit(X_train, y_train)
+    assert dense.transform(X_train[:10]).dtype == np.float32
+
+
+def test_penalty_stops_cutting_noise():
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 500, size=(5000, 2)).astype(np.int32)
+    y = rng.integers(0, 2, 5000)
+    loose = SubmodularCompressor(budget=400, penalty=0.0).fit(codes, y)
+    strict = SubmodularCompressor(budget=400, penalty=1.0).fit(codes, y)
+    assert strict.n_features_out_ < loose.n_features_out_ / 4

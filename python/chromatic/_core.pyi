@@ -84,6 +84,7 @@ def fit_buckets(
     budget: int,
     smoothing: float,
     min_bucket_rows: int,
+    penalty: float,
     n_jobs: int | None = None,
 ) -> dict[str, Any]:
     """Fit submodular compression. Keys: ``offsets``, ``output_of_value``, ``n_outputs``,

@@ -10,13 +10,13 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.model_selection import StratifiedKFold
-from sklearn.utils import check_array
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from . import _core
-from ._input import effective_n_jobs
+from ._input import effective_n_jobs, presence_csr, validated_sparse_input
 from .encoder import COLLISION_POLICIES, STRATEGIES, ChromaticEncoder
 
 
@@ -99,6 +99,11 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
         1/30, while out-of-fold rates of fine buckets put training rows into other buckets than
         test rows in a way that depends on their labels, which costs far more at large budgets.
         ``None`` cross-fits every value.
+    penalty : float, default=0.0
+        A cut must gain at least ``penalty * ln(n_samples) / 2`` nats of information about the
+        label (with 1, the Bayesian information criterion's price of one more parameter), so
+        that the greedy stops rather than cut noise among rare values; the output may then be
+        narrower than ``budget``.
     shuffle : bool, default=True
         Shuffle before splitting into folds.
     random_state : int, RandomState instance or None, default=None
@@ -124,6 +129,7 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
         "smoothing": [Interval(Real, 0, None, closed="left")],
         "min_bucket_rows": [Interval(Integral, 1, 2**32 - 1, closed="both")],
         "in_sample_rows": [Interval(Integral, 1, None, closed="left"), None],
+        "penalty": [Interval(Real, 0, None, closed="left")],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
@@ -137,6 +143,7 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
         smoothing=1.0,
         min_bucket_rows=1,
         in_sample_rows=30,
+        penalty=0.0,
         shuffle=True,
         random_state=None,
         n_jobs=None,
@@ -147,6 +154,7 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
         self.smoothing = smoothing
         self.min_bucket_rows = min_bucket_rows
         self.in_sample_rows = in_sample_rows
+        self.penalty = penalty
         self.shuffle = shuffle
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -185,6 +193,7 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
             budget=int(self.budget),
             smoothing=float(self.smoothing),
             min_bucket_rows=int(self.min_bucket_rows),
+            penalty=float(self.penalty),
             n_jobs=effective_n_jobs(self.n_jobs),
         )
         self.offsets_ = fitted["offsets"]
@@ -272,31 +281,51 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
 
 
 class ChromaticCompressor(TransformerMixin, BaseEstimator):
-    """Chromatic Learning to a budget: ``ChromaticEncoder`` (one code column per color of the
+    """Chromatic Learning to a budget: the most frequent features keep columns of their own, and
+    the rest of the budget goes to ``ChromaticEncoder`` (one code column per color of the
     feature co-occurrence graph) followed by ``SubmodularCompressor`` (the most informative
-    buckets of those columns, as at most ``budget`` one-hot columns).
+    buckets of those columns).
 
     ``ChromaticCompressor(budget=1024)`` in front of a ``LogisticRegression`` turns millions of
     sparse binary columns into 1024. ``fit_transform`` cross-fits the compression (see
-    ``SubmodularCompressor``), so a pipeline's model never sees a row encoded with its own label.
+    ``SubmodularCompressor``), so a pipeline's model never sees a rare value encoded with its
+    own label.
+
+    Why frequent features apart: buckets group features by their rate of positives, which is
+    what a small budget needs, but at large budgets a linear model gains more from individual
+    weights for the features it sees often. ``n_frequent="auto"`` chooses the split on the
+    training rows: each candidate (none, 1/4, 1/2, 3/4 or 15/16 of the budget) is
+    fitted on three quarters of a sample of at most ``selection_rows`` rows, scored by the log
+    loss of a logistic regression on the remaining quarter, and the best is refitted on all rows.
 
     Parameters
     ----------
     budget : int, default=1024
         Output columns at most.
+    n_frequent : "auto" or int, default="auto"
+        Features (by training frequency) that keep columns of their own; at most ``budget``.
+    selection_rows : int, default=200_000
+        Sample size for ``n_frequent="auto"``.
     n_colors, min_cooccurrence, strategy, collision, dense_threshold :
         As in ``ChromaticEncoder``.
-    cv, sparse_output, smoothing, min_bucket_rows, in_sample_rows :
+    cv, sparse_output, smoothing, min_bucket_rows, in_sample_rows, penalty :
         As in ``SubmodularCompressor``.
     n_jobs : int, default=None
         Threads; ``None`` uses every core.
     random_state : int, RandomState instance or None, default=None
-        Seeds the coloring and the folds.
+        Seeds the coloring, the folds and the selection sample.
 
     Attributes
     ----------
-    encoder_ : ChromaticEncoder
-    compressor_ : SubmodularCompressor
+    n_frequent_ : int
+        Features with a column of their own (the first output columns).
+    frequent_features_ : ndarray of int64
+        Those features, most frequent first.
+    selection_scores_ : dict
+        ``{n_frequent: validation log loss}`` of the candidates, when ``n_frequent="auto"``.
+    encoder_ : ChromaticEncoder or None
+    compressor_ : SubmodularCompressor or None
+        ``None`` when the frequent features take the whole budget.
     n_features_in_ : int
     n_features_out_ : int
     classes_ : ndarray of shape (2,)
@@ -304,6 +333,8 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "budget": [Interval(Integral, 1, 2**31 - 1, closed="both")],
+        "n_frequent": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
+        "selection_rows": [Interval(Integral, 100, None, closed="left")],
         "n_colors": [Interval(Integral, 1, 2**31 - 1, closed="both"), None],
         "min_cooccurrence": [Interval(Integral, 1, 2**32 - 1, closed="both")],
         "strategy": [StrOptions(set(STRATEGIES))],
@@ -314,6 +345,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         "smoothing": [Interval(Real, 0, None, closed="left")],
         "min_bucket_rows": [Interval(Integral, 1, 2**32 - 1, closed="both")],
         "in_sample_rows": [Interval(Integral, 1, None, closed="left"), None],
+        "penalty": [Interval(Real, 0, None, closed="left")],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
     }
@@ -321,6 +353,8 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
     def __init__(
         self,
         budget=1024,
+        n_frequent="auto",
+        selection_rows=200_000,
         n_colors=None,
         min_cooccurrence=1,
         strategy="largest_first",
@@ -331,10 +365,13 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         smoothing=1.0,
         min_bucket_rows=1,
         in_sample_rows=30,
+        penalty=1.0,
         n_jobs=None,
         random_state=None,
     ):
         self.budget = budget
+        self.n_frequent = n_frequent
+        self.selection_rows = selection_rows
         self.n_colors = n_colors
         self.min_cooccurrence = min_cooccurrence
         self.strategy = strategy
@@ -345,6 +382,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         self.smoothing = smoothing
         self.min_bucket_rows = min_bucket_rows
         self.in_sample_rows = in_sample_rows
+        self.penalty = penalty
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -355,60 +393,127 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = []
         return tags
 
-    def _make_parts(self):
-        encoder = ChromaticEncoder(
-            min_cooccurrence=self.min_cooccurrence,
-            strategy=self.strategy,
-            collision=self.collision,
-            dense_threshold=self.dense_threshold,
-            n_colors=self.n_colors,
-            n_jobs=self.n_jobs,
-            random_state=self.random_state,
-        )
-        compressor = SubmodularCompressor(
-            budget=self.budget,
-            cv=self.cv,
-            sparse_output=self.sparse_output,
-            smoothing=self.smoothing,
-            min_bucket_rows=self.min_bucket_rows,
-            in_sample_rows=self.in_sample_rows,
-            random_state=self.random_state,
-            n_jobs=self.n_jobs,
-        )
-        return encoder, compressor
+    def _fit_split(self, B, y, n_frequent, seed, *, cross_fit):
+        """Fit on binary rows ``B`` with ``n_frequent`` features apart; returns the fitted parts
+        and, with ``cross_fit``, the cross-fitted output for ``B``."""
+        counts = np.bincount(B.indices, minlength=B.shape[1])
+        order = np.lexsort((np.arange(len(counts)), -counts))
+        frequent = order[: min(n_frequent, int((counts > 0).sum()))].astype(np.int64)
+        n_tail = int(self.budget) - len(frequent)
+        encoder = compressor = None
+        tail_output = None
+        if n_tail > 0:
+            tail = B.copy()
+            # Explicit zeros are absent to the encoder: the frequent features leave the graph.
+            tail.data[np.isin(tail.indices, frequent)] = 0.0
+            encoder = ChromaticEncoder(
+                min_cooccurrence=self.min_cooccurrence,
+                strategy=self.strategy,
+                collision=self.collision,
+                dense_threshold=self.dense_threshold,
+                n_colors=self.n_colors,
+                n_jobs=self.n_jobs,
+                random_state=seed,
+            )
+            compressor = SubmodularCompressor(
+                budget=n_tail,
+                cv=self.cv,
+                sparse_output=True,
+                smoothing=self.smoothing,
+                min_bucket_rows=self.min_bucket_rows,
+                in_sample_rows=self.in_sample_rows,
+                penalty=self.penalty,
+                random_state=seed,
+                n_jobs=self.n_jobs,
+            )
+            codes = encoder.fit_transform(tail)
+            if cross_fit:
+                tail_output = compressor.fit_transform(codes, y)
+            else:
+                compressor.fit(codes, y)
+        parts = (frequent, encoder, compressor)
+        if not cross_fit:
+            return parts, None
+        return parts, self._assemble(B, frequent, tail_output)
 
-    def _finish(self):
-        self.n_features_in_ = self.encoder_.n_features_in_
-        if hasattr(self.encoder_, "feature_names_in_"):
-            self.feature_names_in_ = self.encoder_.feature_names_in_
-        self.n_features_out_ = self.compressor_.n_features_out_
-        self.classes_ = self.compressor_.classes_
+    def _assemble(self, B, frequent, tail_output):
+        blocks = [B[:, frequent]]
+        if tail_output is not None:
+            blocks.append(tail_output)
+        return sp.hstack(blocks, format="csr", dtype=np.float64)
 
-    @_fit_context(prefer_skip_nested_validation=False)
+    def _choose_n_frequent(self, B, y, seed):
+        if self.n_frequent != "auto":
+            return int(min(self.n_frequent, self.budget)), None
+        from sklearn.linear_model import LogisticRegression
+
+        rng = np.random.default_rng(seed)
+        rows = rng.permutation(B.shape[0])[: int(self.selection_rows)]
+        cut = (3 * len(rows)) // 4
+        fit_rows, val_rows = rows[:cut], rows[cut:]
+        B_fit, B_val, y_fit, y_val = B[fit_rows], B[val_rows], y[fit_rows], y[val_rows]
+        if len(np.unique(y_fit)) < 2 or len(np.unique(y_val)) < 2:
+            return 0, None
+        scores = {}
+        budget = int(self.budget)
+        for n_frequent in sorted(
+            {0, budget // 4, budget // 2, (3 * budget) // 4, budget - budget // 16}
+        ):
+            parts, Z_fit = self._fit_split(B_fit, y_fit, n_frequent, seed, cross_fit=True)
+            Z_val = self._transform_parts(B_val, *parts)
+            model = LogisticRegression(max_iter=300).fit(Z_fit, y_fit)
+            p = np.clip(model.predict_proba(Z_val)[:, 1].astype(np.float64), 1e-15, 1 - 1e-15)
+            scores[n_frequent] = float(-np.mean(y_val * np.log(p) + (1 - y_val) * np.log(1 - p)))
+        return min(scores, key=lambda k: (scores[k], k)), scores
+
+    def _transform_parts(self, B, frequent, encoder, compressor):
+        tail_output = None
+        if encoder is not None:
+            # The frequent features are unseen to the encoder, so it ignores them.
+            tail_output = compressor.transform(encoder.transform(B))
+        return self._assemble(B, frequent, tail_output)
+
+    def _fit(self, X, y, *, cross_fit):
+        self._validate_params()
+        self.classes_, labels = binary_labels(y)
+        B = presence_csr(validated_sparse_input(self, X, reset=True))
+        if len(labels) != B.shape[0]:
+            raise ValueError(f"X has {B.shape[0]} rows but y has {len(labels)}")
+        labels = labels.astype(np.int64)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        self.n_frequent_, self.selection_scores_ = self._choose_n_frequent(B, labels, seed)
+        parts, output = self._fit_split(B, labels, self.n_frequent_, seed, cross_fit=cross_fit)
+        self.frequent_features_, self.encoder_, self.compressor_ = parts
+        self.n_frequent_ = len(self.frequent_features_)
+        tail = 0 if self.compressor_ is None else self.compressor_.n_features_out_
+        self.n_features_out_ = self.n_frequent_ + tail
+        return output
+
     def fit(self, X, y):
-        """Color the features of ``X``, then learn the buckets of the codes on all rows."""
-        binary_labels(y)
-        self.encoder_, self.compressor_ = self._make_parts()
-        codes = self.encoder_.fit_transform(X)
-        self.compressor_.fit(codes, y)
-        self._finish()
+        """Choose the split, color the other features of ``X`` and learn the buckets of their
+        codes on all rows."""
+        self._fit(X, y, cross_fit=False)
         return self
 
     def fit_transform(self, X, y=None, **fit_params):
-        """Fit, and return the cross-fitted compression of ``X``."""
-        self._validate_params()
-        binary_labels(y)
-        self.encoder_, self.compressor_ = self._make_parts()
-        codes = self.encoder_.fit_transform(X)
-        out = self.compressor_.fit_transform(codes, y)
-        self._finish()
-        return out
+        """Fit, and return the cross-fitted output for ``X``."""
+        return self._output(self._fit(X, y, cross_fit=True))
+
+    def _output(self, Z):
+        return Z if self.sparse_output else Z.toarray().astype(np.float32)
 
     def transform(self, X):
-        """At most ``budget`` one-hot columns of ``X``."""
+        """At most ``budget`` columns: the frequent features, then the buckets."""
         check_is_fitted(self)
-        return self.compressor_.transform(self.encoder_.transform(X))
+        B = presence_csr(validated_sparse_input(self, X, reset=False))
+        parts = (self.frequent_features_, self.encoder_, self.compressor_)
+        return self._output(self._transform_parts(B, *parts))
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self)
-        return self.compressor_.get_feature_names_out(self.encoder_.get_feature_names_out())
+        names = _check_feature_names_in(self, input_features)
+        frequent = [str(names[f]) for f in self.frequent_features_]
+        if self.compressor_ is None:
+            return np.asarray(frequent, dtype=object)
+        buckets = self.compressor_.get_feature_names_out(self.encoder_.get_feature_names_out())
+        return np.asarray([*frequent, *buckets], dtype=object)

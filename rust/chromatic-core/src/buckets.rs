@@ -319,6 +319,10 @@ pub struct BucketParams {
     pub smoothing: f64,
     /// Rows a bucket must hold at least.
     pub min_bucket_rows: u32,
+    /// Smallest gain (nats of label information over all rows) a cut must bring: with
+    /// `penalty` λ, λ·ln(n_rows)/2, the Bayesian information criterion's price of one more
+    /// parameter when λ = 1. Without it, cuts among rare values keep "gaining" on noise.
+    pub penalty: f64,
 }
 
 /// Chooses the cuts greedily across all columns until `budget` output columns exist or no cut
@@ -335,6 +339,13 @@ pub fn fit_buckets(
             params.budget
         )));
     }
+    if !(params.penalty >= 0.0 && params.penalty.is_finite()) {
+        return Err(Error::InvalidParameter(format!(
+            "penalty must be finite and >= 0, got {}",
+            params.penalty
+        )));
+    }
+    let min_gain = MIN_GAIN.max(params.penalty * 0.5 * (stats.n_rows.max(1) as f64).ln());
     if !(params.smoothing >= 0.0 && params.smoothing.is_finite()) {
         return Err(Error::InvalidParameter(format!(
             "smoothing must be finite and >= 0, got {}",
@@ -372,7 +383,7 @@ pub fn fit_buckets(
     let mut n_cuts = 0;
     while n_cuts < params.budget {
         let Some(best) = heap.pop() else { break };
-        if best.gain <= MIN_GAIN {
+        if best.gain <= min_gain {
             break;
         }
         if n_cuts % 1024 == 0 {
@@ -605,6 +616,7 @@ mod tests {
             budget,
             smoothing: 0.0,
             min_bucket_rows: 1,
+            penalty: 0.0,
         }
     }
 

@@ -334,7 +334,7 @@ fn column_sizes_arg(column_sizes: &PyReadonlyArray1<'_, i64>) -> PyResult<Vec<us
 /// intervals, `boundary_offsets`, `boundaries`, `bucket_outputs`.
 #[pyfunction]
 #[pyo3(signature = (codes, labels, use_rows, column_sizes, *, budget, smoothing,
-                    min_bucket_rows, n_jobs=None))]
+                    min_bucket_rows, penalty, n_jobs=None))]
 #[allow(clippy::too_many_arguments)]
 fn fit_buckets<'py>(
     py: Python<'py>,
@@ -345,6 +345,7 @@ fn fit_buckets<'py>(
     budget: usize,
     smoothing: f64,
     min_bucket_rows: u32,
+    penalty: f64,
     n_jobs: Option<i64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let codes = code_matrix(&codes)?;
@@ -358,6 +359,7 @@ fn fit_buckets<'py>(
         budget,
         smoothing,
         min_bucket_rows,
+        penalty,
     };
     let buckets = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
         let stats = core::ValueStats::from_codes(&codes, labels, use_rows, &sizes, interrupt)?;
