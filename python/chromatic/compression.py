@@ -17,7 +17,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, v
 
 from . import _core
 from ._input import effective_n_jobs, presence_csr, validated_sparse_input
-from .encoder import COLLISION_POLICIES, STRATEGIES, ChromaticEncoder
+from .encoder import ChromaticEncoder
 
 
 def binary_labels(y) -> tuple[np.ndarray, np.ndarray]:
@@ -332,22 +332,26 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "budget": [Interval(Integral, 1, 2**31 - 1, closed="both")],
         "n_frequent": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
         "selection_rows": [Interval(Integral, 100, None, closed="left")],
-        "n_colors": [Interval(Integral, 1, 2**31 - 1, closed="both"), None],
-        "min_cooccurrence": [Interval(Integral, 1, 2**32 - 1, closed="both")],
-        "strategy": [StrOptions(set(STRATEGIES))],
-        "collision": [StrOptions(set(COLLISION_POLICIES))],
-        "dense_threshold": [Interval(Real, 0, 1, closed="right"), None],
-        "cv": [Interval(Integral, 2, None, closed="left")],
-        "sparse_output": ["boolean"],
-        "smoothing": [Interval(Real, 0, None, closed="left")],
-        "min_bucket_rows": [Interval(Integral, 1, 2**32 - 1, closed="both")],
-        "in_sample_rows": [Interval(Integral, 1, None, closed="left"), None],
-        "penalty": [Interval(Real, 0, None, closed="left")],
-        "n_jobs": [Integral, None],
-        "random_state": ["random_state"],
+        **{
+            name: ChromaticEncoder._parameter_constraints[name]
+            for name in ("n_colors", "min_cooccurrence", "strategy", "collision", "dense_threshold")
+        },
+        **{
+            name: SubmodularCompressor._parameter_constraints[name]
+            for name in (
+                "budget",
+                "cv",
+                "sparse_output",
+                "smoothing",
+                "min_bucket_rows",
+                "in_sample_rows",
+                "penalty",
+                "n_jobs",
+                "random_state",
+            )
+        },
     }
 
     def __init__(
