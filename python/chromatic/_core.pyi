@@ -16,6 +16,7 @@ __all__ = [
     "fit",
     "fit_buckets",
     "hash_rows",
+    "parse_svmlight",
     "transform_buckets",
 ]
 
@@ -126,3 +127,13 @@ def hash_rows(
     n_jobs: int | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """The hashing trick as CSR ``(indptr, indices, values)``."""
+
+def parse_svmlight(
+    text: bytes,
+    first_line: int,
+    *,
+    skip_bad_lines: bool,
+    n_jobs: int | None = None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64], int, int]:
+    """Parse whole svmlight lines: ``(labels, indptr, indices, skipped_lines, min_index)``,
+    indices as written; a malformed line raises ``ValueError("line N: ...")`` unless skipped."""

@@ -52,6 +52,8 @@ pub enum Error {
     InvalidModel(String),
     #[error("invalid parameter: {0}")]
     InvalidParameter(String),
+    #[error("line {line}: {message}")]
+    Parse { line: u64, message: String },
     #[error("cannot allocate {bytes} bytes for {what}")]
     OutOfMemory { what: &'static str, bytes: usize },
     #[error("interrupted")]

@@ -22,6 +22,7 @@ pub mod interrupt;
 mod parallel;
 pub mod recoloring;
 pub mod statistics;
+pub mod svmlight;
 pub mod vocabulary;
 
 pub use buckets::{
@@ -39,4 +40,5 @@ pub use hashing::{HashedRows, hash_rows};
 pub use interrupt::Interrupt;
 pub use recoloring::{FixedColoring, with_n_colors};
 pub use statistics::FeatureStats;
+pub use svmlight::{ParsedRows, parse_rows};
 pub use vocabulary::Vocabulary;

@@ -14,7 +14,7 @@ use numpy::{
 };
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 
 /// `indptr` / `indices` as numpy gives them.
 #[derive(FromPyObject)]
@@ -479,6 +479,37 @@ fn hash_rows<'py>(
     ))
 }
 
+/// Parses whole lines of svmlight text whose first line is `first_line` of its file: returns
+/// `(labels, indptr, indices, skipped_lines, min_index)` with indices as written.
+#[pyfunction]
+#[pyo3(signature = (text, first_line, *, skip_bad_lines, n_jobs=None))]
+#[allow(clippy::type_complexity)]
+fn parse_svmlight<'py>(
+    py: Python<'py>,
+    text: &Bound<'py, PyBytes>,
+    first_line: u64,
+    skip_bad_lines: bool,
+    n_jobs: Option<i64>,
+) -> PyResult<(
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<i64>>,
+    u64,
+    i64,
+)> {
+    let bytes = text.as_bytes();
+    let rows = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+        core::parse_rows(bytes, first_line, skip_bad_lines, interrupt)
+    })?;
+    Ok((
+        rows.labels.into_pyarray(py),
+        rows.indptr.into_pyarray(py),
+        rows.indices.into_pyarray(py),
+        rows.skipped_lines,
+        rows.min_index,
+    ))
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
@@ -489,6 +520,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(assign_buckets, m)?)?;
     m.add_function(wrap_pyfunction!(transform_buckets, m)?)?;
     m.add_function(wrap_pyfunction!(hash_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_svmlight, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -1,0 +1,162 @@
+"""Reading svmlight / libsvm files (``label [qid:N] index[:value] ... [# comment]``) a chunk at a
+time, plain or compressed (``.gz``, ``.bz2``, ``.xz``), with the Rust parser. Memory is bounded by
+one chunk, so a file larger than memory can be streamed; ``load_svmlight`` gathers the chunks of
+files that do fit."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _core
+from ._input import effective_n_jobs
+
+DEFAULT_CHUNK_BYTES = 64 << 20
+_LINE_ERROR = re.compile(r"^line (\d+): (.*)$", re.S)
+
+
+class SvmlightError(ValueError):
+    """A malformed line: the message reads ``FILE:LINE: what is wrong``."""
+
+    def __init__(self, path: str, line: int, message: str):
+        super().__init__(f"{path}:{line}: {message}")
+        self.path = path
+        self.line = line
+
+
+def open_binary(path: str | os.PathLike):
+    """``path`` opened for reading bytes, decompressing ``.gz``, ``.bz2`` and ``.xz``."""
+    name = os.fspath(path)
+    if name.endswith(".gz"):
+        return gzip.open(name, "rb")
+    if name.endswith(".bz2"):
+        return bz2.open(name, "rb")
+    if name.endswith(".xz"):
+        return lzma.open(name, "rb")
+    return open(name, "rb")
+
+
+@dataclass(frozen=True)
+class SvmlightChunk:
+    """Rows of one chunk: labels and CSR structure, indices as written in the file."""
+
+    labels: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    first_line: int
+    skipped_lines: int
+    min_index: int
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.labels)
+
+
+def iter_chunks(
+    path: str | os.PathLike,
+    *,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    skip_bad_lines: bool = False,
+    n_jobs: int | None = None,
+) -> Iterator[SvmlightChunk]:
+    """The file's rows, chunk by chunk of about ``chunk_bytes`` (whole lines)."""
+    if chunk_bytes < 1:
+        raise ValueError(f"chunk_bytes must be >= 1, got {chunk_bytes}")
+    name = os.fspath(path)
+    threads = effective_n_jobs(n_jobs)
+
+    def parse(text: bytes, first_line: int) -> SvmlightChunk:
+        try:
+            labels, indptr, indices, skipped, min_index = _core.parse_svmlight(
+                text, first_line, skip_bad_lines=skip_bad_lines, n_jobs=threads
+            )
+        except ValueError as error:
+            match = _LINE_ERROR.match(str(error))
+            if match is None:
+                raise
+            raise SvmlightError(name, int(match.group(1)), match.group(2)) from None
+        return SvmlightChunk(labels, indptr, indices, first_line, skipped, min_index)
+
+    line = 1
+    carry = b""
+    with open_binary(name) as stream:
+        while True:
+            block = stream.read(chunk_bytes)
+            if not block:
+                if carry:
+                    yield parse(carry, line)
+                return
+            data = carry + block
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                carry = data
+                continue
+            text, carry = data[:cut], data[cut:]
+            yield parse(text, line)
+            line += text.count(b"\n")
+
+
+@dataclass(frozen=True)
+class SvmlightData:
+    """Binary rows ``X`` (CSR, float64 ones), labels ``y``, and what reading found."""
+
+    X: sp.csr_matrix
+    y: np.ndarray
+    zero_based: bool
+    skipped_lines: int
+
+
+def load_svmlight(
+    paths: str | os.PathLike | Sequence[str | os.PathLike],
+    *,
+    zero_based: bool | str = "auto",
+    n_features: int | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    skip_bad_lines: bool = False,
+    n_jobs: int | None = None,
+) -> SvmlightData:
+    """Read one or more svmlight files into one binary CSR matrix.
+
+    ``zero_based="auto"`` treats the indices as 0-based when some index is 0, else as 1-based
+    (as scikit-learn's ``load_svmlight_file`` does); ``n_features`` defaults to the largest
+    index plus one. Values are read as presence: a written 0 is absent.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    if zero_based not in (True, False, "auto"):
+        raise ValueError(f"zero_based must be True, False or 'auto', got {zero_based!r}")
+    chunks = [
+        chunk
+        for path in paths
+        for chunk in iter_chunks(
+            path, chunk_bytes=chunk_bytes, skip_bad_lines=skip_bad_lines, n_jobs=n_jobs
+        )
+    ]
+    min_index = min((c.min_index for c in chunks), default=np.iinfo(np.int64).max)
+    if zero_based == "auto":
+        zero_based = bool(min_index == 0)
+    shift = 0 if zero_based else 1
+    if not zero_based and min_index == 0:
+        raise ValueError("index 0 found, but zero_based=False says indices start at 1")
+    indices = np.concatenate([c.indices for c in chunks]) - shift if chunks else np.zeros(0)
+    indices = indices.astype(np.int64)
+    lengths = np.concatenate([np.diff(c.indptr) for c in chunks]) if chunks else np.zeros(0)
+    indptr = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    width = int(indices.max()) + 1 if len(indices) else 0
+    if n_features is None:
+        n_features = width
+    elif width > n_features:
+        raise ValueError(f"index {width - 1 + shift} is beyond n_features={n_features}")
+    labels = np.concatenate([c.labels for c in chunks]) if chunks else np.zeros(0)
+    X = sp.csr_matrix(
+        (np.ones(len(indices)), indices, indptr), shape=(len(labels), int(n_features))
+    )
+    return SvmlightData(X, labels, zero_based, sum(c.skipped_lines for c in chunks))

@@ -1,0 +1,247 @@
+//! Parsing svmlight / libsvm text (`label [qid:N] index[:value] ... [# comment]`), a chunk of
+//! whole lines at a time, in parallel over pieces of the chunk. Indices are returned as written;
+//! whether they are 0- or 1-based is the caller's call (it may need to see every file first).
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::interrupt::{Interrupt, POLL_INTERVAL};
+use crate::parallel::{concat, try_map_blocks};
+
+/// The rows of a chunk: labels, CSR structure (present features only: an explicit value of 0
+/// is absent), and how many malformed lines were skipped.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ParsedRows {
+    pub labels: Vec<f64>,
+    pub indptr: Vec<i64>,
+    pub indices: Vec<i64>,
+    pub skipped_lines: u64,
+    /// Smallest index seen (`i64::MAX` when none), to tell 0-based files from 1-based ones.
+    pub min_index: i64,
+}
+
+/// What is wrong with a line, as a message for `line N: ...`.
+fn parse_line(line: &[u8], indices: &mut Vec<i64>) -> std::result::Result<Option<f64>, String> {
+    let line = match line.iter().position(|&b| b == b'#') {
+        Some(hash) => &line[..hash],
+        None => line,
+    };
+    let mut tokens = line
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|t| !t.is_empty());
+    let Some(label) = tokens.next() else {
+        return Ok(None); // blank or comment-only line: no row
+    };
+    let label = std::str::from_utf8(label)
+        .ok()
+        .and_then(|t| t.parse::<f64>().ok())
+        .filter(|l| l.is_finite())
+        .ok_or_else(|| format!("the label {:?} is not a finite number", lossy(label)))?;
+    let before = indices.len();
+    for (position, token) in tokens.enumerate() {
+        if position == 0 && token.starts_with(b"qid:") {
+            continue;
+        }
+        let (index, value) = match token.iter().position(|&b| b == b':') {
+            Some(colon) => (&token[..colon], Some(&token[colon + 1..])),
+            None => (token, None),
+        };
+        let index = std::str::from_utf8(index)
+            .ok()
+            .and_then(|t| t.parse::<i64>().ok())
+            .filter(|&i| i >= 0)
+            .ok_or_else(|| {
+                format!(
+                    "{:?} is not index:value with a non-negative integer index",
+                    lossy(token)
+                )
+            })?;
+        let present = match value {
+            None => true,
+            Some(value) => {
+                let value = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|t| t.parse::<f64>().ok())
+                    .ok_or_else(|| format!("the value of {:?} is not a number", lossy(token)))?;
+                if !value.is_finite() {
+                    return Err(format!("the value of {:?} is not finite", lossy(token)));
+                }
+                value != 0.0
+            }
+        };
+        if present {
+            indices.push(index);
+        }
+    }
+    // Duplicates within a row count once; sorting keeps rows canonical.
+    indices[before..].sort_unstable();
+    let mut write = before;
+    for read in before..indices.len() {
+        if write == before || indices[read] != indices[write - 1] {
+            indices[write] = indices[read];
+            write += 1;
+        }
+    }
+    indices.truncate(write);
+    Ok(Some(label))
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if text.chars().count() > 40 {
+        format!("{}...", text.chars().take(40).collect::<String>())
+    } else {
+        text.into_owned()
+    }
+}
+
+/// Parses `text`, whole lines, whose first line is line `first_line` of its file (1-based, for
+/// messages). A malformed line is an error naming its line, or, with `skip_bad_lines`, is
+/// skipped and counted.
+pub fn parse_rows(
+    text: &[u8],
+    first_line: u64,
+    skip_bad_lines: bool,
+    interrupt: Interrupt<'_>,
+) -> Result<ParsedRows> {
+    // Cut the text into pieces at line ends, and number each piece's first line.
+    let n_pieces = (text.len() / (1 << 20)).clamp(1, rayon::current_num_threads() * 4);
+    let mut starts = vec![0usize];
+    for p in 1..n_pieces {
+        let guess = text.len() * p / n_pieces;
+        let start = match text[guess..].iter().position(|&b| b == b'\n') {
+            Some(offset) => guess + offset + 1,
+            None => text.len(),
+        };
+        if start > *starts.last().expect("one start") && start < text.len() {
+            starts.push(start);
+        }
+    }
+    starts.push(text.len());
+    let line_counts: Vec<u64> = starts
+        .par_windows(2)
+        .map(|w| text[w[0]..w[1]].iter().filter(|&&b| b == b'\n').count() as u64)
+        .collect();
+    let mut first_lines = vec![first_line];
+    for count in &line_counts[..line_counts.len() - 1] {
+        first_lines.push(first_lines[first_lines.len() - 1] + count);
+    }
+    // Pieces are about equal in size: one block each.
+    let blocks = (0..starts.len() - 1).map(|p| p..p + 1).collect();
+    let parts = try_map_blocks(blocks, |range| {
+        // Row lengths go into `indptr` here; the pieces' rows are chained into offsets below.
+        let mut out = ParsedRows {
+            min_index: i64::MAX,
+            ..ParsedRows::default()
+        };
+        let lengths = &mut out.indptr;
+        for piece in range {
+            let piece_text = &text[starts[piece]..starts[piece + 1]];
+            for (k, line) in piece_text.split(|&b| b == b'\n').enumerate() {
+                if k % POLL_INTERVAL == 0 {
+                    interrupt.check()?;
+                }
+                let line_number = first_lines[piece] + k as u64;
+                let before = out.indices.len();
+                match parse_line(line, &mut out.indices) {
+                    Ok(Some(label)) => {
+                        out.labels.push(label);
+                        lengths.push((out.indices.len() - before) as i64);
+                        if let Some(&first) = out.indices[before..].first() {
+                            out.min_index = out.min_index.min(first);
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(message) => {
+                        out.indices.truncate(before);
+                        if !skip_bad_lines {
+                            return Err(Error::Parse {
+                                line: line_number,
+                                message,
+                            });
+                        }
+                        out.skipped_lines += 1;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    })?;
+    let mut indptr = Vec::with_capacity(parts.iter().map(|p| p.indptr.len()).sum::<usize>() + 1);
+    indptr.push(0i64);
+    for part in &parts {
+        for &len in &part.indptr {
+            indptr.push(indptr[indptr.len() - 1] + len);
+        }
+    }
+    Ok(ParsedRows {
+        labels: concat(parts.iter().map(|p| p.labels.as_slice())),
+        indptr,
+        indices: concat(parts.iter().map(|p| p.indices.as_slice())),
+        skipped_lines: parts.iter().map(|p| p.skipped_lines).sum(),
+        min_index: parts.iter().map(|p| p.min_index).min().unwrap_or(i64::MAX),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, skip: bool) -> Result<ParsedRows> {
+        parse_rows(text.as_bytes(), 1, skip, Interrupt::never())
+    }
+
+    #[test]
+    fn parses_labels_indices_qid_comments_and_zero_values() {
+        let rows = parse(
+            "1 3:1 1:0.5 7:0\n# a comment\n\n-1 qid:4 2 2:1 5:-2.5 # trailing\r\n+1\n",
+            false,
+        )
+        .unwrap();
+        assert_eq!(rows.labels, vec![1.0, -1.0, 1.0]);
+        assert_eq!(rows.indptr, vec![0, 2, 4, 4]);
+        assert_eq!(rows.indices, vec![1, 3, 2, 5]);
+        assert_eq!(rows.min_index, 1);
+        assert_eq!(rows.skipped_lines, 0);
+    }
+
+    #[test]
+    fn names_the_line_of_each_kind_of_error() {
+        let cases = [
+            ("1 1:1\nx 2:1\n", 2, "label"),
+            ("1 1:1\n1 a:1\n", 2, "index"),
+            ("1 1:1\n\n1 -3:1\n", 3, "index"),
+            ("1 2:b\n", 1, "not a number"),
+            ("1 2:nan\n", 1, "not finite"),
+            ("inf 2:1\n", 1, "label"),
+        ];
+        for (text, line, word) in cases {
+            let err = parse(text, false).unwrap_err();
+            let Error::Parse { line: got, message } = &err else {
+                panic!("{err:?}")
+            };
+            assert_eq!(*got, line, "{text:?}");
+            assert!(message.contains(word), "{message}");
+        }
+        let rows = parse("1 1:1\nx 2:1\n0 4:1\n", true).unwrap();
+        assert_eq!(rows.skipped_lines, 1);
+        assert_eq!(rows.labels, vec![1.0, 0.0]);
+        assert_eq!(rows.indices, vec![1, 4]);
+    }
+
+    #[test]
+    fn pieces_and_line_numbers_survive_large_inputs() {
+        let mut text = String::new();
+        for r in 0..300_000 {
+            text.push_str(&format!("{} {}:1 {}:1\n", r % 2, r % 1000, 1000 + r % 7));
+        }
+        text.push_str("1 oops\n");
+        let err = parse(&text, false).unwrap_err();
+        assert!(matches!(err, Error::Parse { line: 300_001, .. }), "{err:?}");
+        let rows = parse(&text, true).unwrap();
+        assert_eq!(rows.labels.len(), 300_000);
+        assert_eq!(rows.indptr[300_000], 600_000);
+        assert_eq!(rows.indices[2..4], [1, 1001]);
+        assert_eq!(rows.min_index, 0);
+    }
+}
