@@ -11,6 +11,7 @@ from .compression import ChromaticCompressor, SubmodularCompressor
 from .datasets import make_onehot_zipf
 from .encoder import ChromaticEncoder
 from .graph import cooccurrence_graph
+from .model import load_model, save_model
 
 __all__ = [
     "ChromaticCompressor",
@@ -20,5 +21,7 @@ __all__ = [
     "SubmodularCompressor",
     "__version__",
     "cooccurrence_graph",
+    "load_model",
     "make_onehot_zipf",
+    "save_model",
 ]

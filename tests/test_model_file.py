@@ -1,0 +1,54 @@
+"""The versioned model file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chromatic import ChromaticEncoder, load_model, save_model
+from chromatic.model import ModelFileError
+
+from conftest import load_dataset, random_sparse
+
+
+def test_round_trip_transforms_the_same(tmp_path):
+    X, _, _ = load_dataset("wordnet")
+    encoder = ChromaticEncoder(n_colors=300, random_state=1).fit(X[:20_000])
+    path = tmp_path / "model.npz"
+    save_model(encoder, path)
+    loaded = load_model(path)
+    np.testing.assert_array_equal(
+        loaded.transform(X[20_000:30_000]), encoder.transform(X[20_000:30_000])
+    )
+    assert loaded.get_params() == encoder.get_params()
+    assert (loaded.n_colors_, loaded.n_edges_, loaded.max_degree_) == (
+        encoder.n_colors_,
+        encoder.n_edges_,
+        encoder.max_degree_,
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"], "no temporary file left"
+
+
+def test_unreadable_files_get_clear_errors(tmp_path):
+    with pytest.raises(ModelFileError, match="no such model file"):
+        load_model(tmp_path / "missing.npz")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip")
+    with pytest.raises(ModelFileError, match="not a chromatic model file"):
+        load_model(junk)
+    other = tmp_path / "other.npz"
+    np.savez(other, a=np.arange(3))
+    with pytest.raises(ModelFileError, match="not a chromatic model file"):
+        load_model(other)
+    encoder = ChromaticEncoder().fit(random_sparse(50, 10, 4, 0))
+    path = tmp_path / "m.npz"
+    save_model(encoder, path)
+    with np.load(path) as stored:
+        content = dict(stored)
+    content["version"] = np.array(99)
+    future = tmp_path / "future.npz"
+    np.savez(future, **content)
+    with pytest.raises(ModelFileError, match="version 99; this chromatic reads version 1"):
+        load_model(future)
+    with pytest.raises(ValueError, match="fitted ChromaticEncoder"):
+        save_model(ChromaticEncoder(), tmp_path / "unfitted.npz")
