@@ -2,12 +2,13 @@
 ``indptr``/``indices`` of one dtype, and float64, float32 or bool ``data`` (or ``None`` when every
 stored entry is present)."""
 
-from typing import Any
+from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "StreamingFit",
     "__version__",
     "assign_buckets",
     "cooccurrence_graph",
@@ -137,3 +138,38 @@ def parse_svmlight(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64], int, int]:
     """Parse whole svmlight lines: ``(labels, indptr, indices, skipped_lines, min_index)``,
     indices as written; a malformed line raises ``ValueError("line N: ...")`` unless skipped."""
+
+@final
+class StreamingFit:
+    """A fit over chunks of rows: ``add_statistics`` for every chunk, then ``add_edges`` for
+    every chunk again, then ``finish``."""
+
+    def __new__(
+        cls,
+        *,
+        min_cooccurrence: int,
+        strategy: str,
+        seed: int,
+        dense_threshold: float | None,
+        n_colors: int | None = None,
+        glauber_steps: int | None = None,
+    ) -> StreamingFit: ...
+    @property
+    def n_features(self) -> int: ...
+    def add_statistics(
+        self,
+        indptr: npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int64],
+        n_features: int,
+        *,
+        n_jobs: int | None = None,
+    ) -> None: ...
+    def drop_leading_features(self, count: int) -> None: ...
+    def add_edges(
+        self,
+        indptr: npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int64],
+        *,
+        n_jobs: int | None = None,
+    ) -> None: ...
+    def finish(self, *, n_jobs: int | None = None) -> dict[str, Any]: ...

@@ -191,17 +191,26 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         return self
 
     def _fit_arrays(self, arrays):
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         fitted = _core.fit(
             *arrays.engine_args(),
-            min_cooccurrence=int(self.min_cooccurrence),
-            strategy=self.strategy,
-            seed=seed,
-            dense_threshold=None if self.dense_threshold is None else float(self.dense_threshold),
-            n_colors=None if self.n_colors is None else int(self.n_colors),
-            glauber_steps=None if self.glauber_steps is None else int(self.glauber_steps),
+            **self._engine_params(),
             n_jobs=effective_n_jobs(self.n_jobs),
         )
+        self._set_fitted(fitted)
+
+    def _engine_params(self) -> dict:
+        """The fit parameters as the engine takes them (``seed`` drawn from ``random_state``)."""
+        threshold = self.dense_threshold
+        return {
+            "min_cooccurrence": int(self.min_cooccurrence),
+            "strategy": self.strategy,
+            "seed": int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max)),
+            "dense_threshold": None if threshold is None else float(threshold),
+            "n_colors": None if self.n_colors is None else int(self.n_colors),
+            "glauber_steps": None if self.glauber_steps is None else int(self.glauber_steps),
+        }
+
+    def _set_fitted(self, fitted: dict) -> None:
         self.colors_ = fitted["colors"]
         self.codes_ = fitted["codes"]
         self.color_sizes_ = fitted["color_sizes"]

@@ -97,13 +97,7 @@ pub fn fit<I: IndexValue, V: StoredValue>(
     interrupt: Interrupt<'_>,
 ) -> Result<Fitted> {
     let stats = FeatureStats::from_rows(matrix, interrupt)?;
-    let mut vocabulary = Vocabulary::new(&stats, params.dense_threshold)?;
-    if let Some(n_colors) = params.n_colors
-        && vocabulary.dense_features().len() >= n_colors
-    {
-        // Too many dense features to give each its own column: all of them join the graph.
-        vocabulary = Vocabulary::new(&stats, None)?;
-    }
+    let vocabulary = vocabulary_for(&stats, params)?;
     let graph = build_graph(
         matrix,
         &vocabulary,
@@ -111,13 +105,37 @@ pub fn fit<I: IndexValue, V: StoredValue>(
         params.batch_nnz,
         interrupt,
     )?;
-    let mut coloring = color(&graph, params.strategy, interrupt)?;
+    color_graph(stats, &vocabulary, &graph, params, interrupt)
+}
+
+/// The vertices of a fit: dense features apart, unless `n_colors` leaves no room for them.
+pub fn vocabulary_for(stats: &FeatureStats, params: &FitParams) -> Result<Vocabulary> {
+    let vocabulary = Vocabulary::new(stats, params.dense_threshold)?;
+    match params.n_colors {
+        // Too many dense features to give each its own column: all of them join the graph.
+        Some(n_colors) if vocabulary.dense_features().len() >= n_colors => {
+            Vocabulary::new(stats, None)
+        }
+        _ => Ok(vocabulary),
+    }
+}
+
+/// The end of a fit, once statistics and graph are known (in memory or streamed): color the
+/// graph (to `n_colors` when asked) and build the encoder.
+pub fn color_graph(
+    stats: FeatureStats,
+    vocabulary: &Vocabulary,
+    graph: &Graph,
+    params: &FitParams,
+    interrupt: Interrupt<'_>,
+) -> Result<Fitted> {
+    let mut coloring = color(graph, params.strategy, interrupt)?;
     let n_greedy_colors = coloring.n_colors;
     let mut conflict_weight = 0;
     if let Some(n_colors) = params.n_colors {
         let graph_colors = n_colors - vocabulary.dense_features().len();
         let fixed = with_n_colors(
-            &graph,
+            graph,
             &coloring,
             graph_colors,
             params.glauber_steps,
@@ -127,7 +145,7 @@ pub fn fit<I: IndexValue, V: StoredValue>(
         coloring = fixed.coloring;
         conflict_weight = fixed.conflict_weight;
     }
-    let encoder = Encoder::from_coloring(&vocabulary, &coloring)?;
+    let encoder = Encoder::from_coloring(vocabulary, &coloring)?;
     Ok(Fitted {
         encoder,
         dense_features: vocabulary.dense_features().to_vec(),

@@ -34,7 +34,7 @@ pub use decode::{SparseRows, decode};
 pub use encode::{Codes, CollisionPolicy, Tally, encode, encode_into};
 pub use encoder::{Encoder, EncoderTables};
 pub use error::{Error, Result};
-pub use fit::{FitParams, Fitted, build_graph, feature_graph, fit};
+pub use fit::{FitParams, Fitted, build_graph, color_graph, feature_graph, fit, vocabulary_for};
 pub use graph::{EdgeCounter, Graph};
 pub use hashing::{HashedRows, hash_rows};
 pub use interrupt::Interrupt;

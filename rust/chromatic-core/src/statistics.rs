@@ -114,6 +114,33 @@ impl FeatureStats {
         Ok(())
     }
 
+    /// Widens the statistics to `n_features` features (a stream may reveal more as it goes).
+    pub fn grow(&mut self, n_features: usize) -> Result<()> {
+        if n_features > self.doc_freq.len() {
+            self.doc_freq
+                .try_reserve_exact(n_features - self.doc_freq.len())
+                .map_err(|_| Error::OutOfMemory {
+                    what: "feature counts",
+                    bytes: n_features * 4,
+                })?;
+            self.doc_freq.resize(n_features, 0);
+        }
+        Ok(())
+    }
+
+    /// Drops the first `count` features, which must never have been seen: for 1-based files
+    /// read as if 0-based, before their indices are shifted down.
+    pub fn drop_leading(&mut self, count: usize) -> Result<()> {
+        let count = count.min(self.doc_freq.len());
+        if let Some(f) = self.doc_freq[..count].iter().position(|&d| d > 0) {
+            return Err(Error::InvalidParameter(format!(
+                "feature {f} was seen, so the indices cannot be shifted down by {count}"
+            )));
+        }
+        self.doc_freq.drain(..count);
+        Ok(())
+    }
+
     pub fn n_rows(&self) -> u64 {
         self.n_rows
     }
@@ -197,6 +224,19 @@ mod tests {
         assert_eq!(a.doc_freq(), &[2, 4, 0]);
         assert_eq!(a.n_rows(), 4);
         assert!(a.merge(&FeatureStats::empty(5)).is_err());
+    }
+
+    #[test]
+    fn grows_and_drops_unseen_leading_features() {
+        let mut stats = FeatureStats {
+            n_rows: 2,
+            doc_freq: vec![0, 2, 1],
+        };
+        stats.grow(5).unwrap();
+        assert_eq!(stats.doc_freq(), &[0, 2, 1, 0, 0]);
+        stats.drop_leading(1).unwrap();
+        assert_eq!(stats.doc_freq(), &[2, 1, 0, 0]);
+        assert!(stats.drop_leading(1).is_err());
     }
 
     #[test]

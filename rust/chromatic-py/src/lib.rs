@@ -197,6 +197,11 @@ fn fit<'py>(
     let fitted = with_matrix!(&indptr, &indices, &data, n_features, |m| {
         run_detached(py, n_jobs, |interrupt| core::fit(&m, &params, interrupt))
     })?;
+    fitted_dict(py, fitted)
+}
+
+/// A fit's tables and graph statistics as the dict `fit` and `StreamingFit.finish` return.
+fn fitted_dict(py: Python<'_>, fitted: core::Fitted) -> PyResult<Bound<'_, PyDict>> {
     let out = PyDict::new(py);
     let encoder = fitted.encoder;
     let sizes: Vec<i64> = encoder.color_sizes.iter().map(|&s| i64::from(s)).collect();
@@ -212,6 +217,134 @@ fn fit<'py>(
     out.set_item("n_greedy_colors", fitted.n_greedy_colors)?;
     out.set_item("conflict_weight", fitted.conflict_weight)?;
     Ok(out)
+}
+
+/// A fit over rows that arrive in chunks (files streamed from disk): a first pass adds every
+/// chunk to the statistics, a second pass to the graph, then `finish` colors it.
+#[pyclass(module = "chromatic._core")]
+struct StreamingFit {
+    stats: core::FeatureStats,
+    graph: Option<(core::Vocabulary, core::EdgeCounter)>,
+    params: core::FitParams,
+}
+
+fn chunk_matrix<'a>(
+    indptr: &'a PyReadonlyArray1<'_, i64>,
+    indices: &'a PyReadonlyArray1<'_, i64>,
+    n_features: usize,
+) -> PyResult<core::CsrMatrix<'a, i64, f64>> {
+    core::CsrMatrix::new(indptr.as_slice()?, indices.as_slice()?, None, n_features)
+        .map_err(to_py_err)
+}
+
+#[pymethods]
+impl StreamingFit {
+    #[new]
+    #[pyo3(signature = (*, min_cooccurrence, strategy, seed, dense_threshold, n_colors=None,
+                        glauber_steps=None))]
+    fn new(
+        min_cooccurrence: u32,
+        strategy: &str,
+        seed: u64,
+        dense_threshold: Option<f64>,
+        n_colors: Option<usize>,
+        glauber_steps: Option<u64>,
+    ) -> PyResult<Self> {
+        Ok(StreamingFit {
+            stats: core::FeatureStats::empty(0),
+            graph: None,
+            params: core::FitParams {
+                min_cooccurrence,
+                strategy: core::Strategy::from_name(strategy, seed).map_err(to_py_err)?,
+                dense_threshold,
+                n_colors,
+                glauber_steps,
+                seed,
+                ..core::FitParams::default()
+            },
+        })
+    }
+
+    /// Features seen so far (the largest index plus one).
+    #[getter]
+    fn n_features(&self) -> usize {
+        self.stats.n_features()
+    }
+
+    /// First pass: counts the features of a chunk of binary rows (int64 CSR structure), widening
+    /// the feature range to `n_features` when needed.
+    #[pyo3(signature = (indptr, indices, n_features, *, n_jobs=None))]
+    fn add_statistics(
+        &mut self,
+        py: Python<'_>,
+        indptr: PyReadonlyArray1<'_, i64>,
+        indices: PyReadonlyArray1<'_, i64>,
+        n_features: usize,
+        n_jobs: Option<i64>,
+    ) -> PyResult<()> {
+        if self.graph.is_some() {
+            return Err(PyValueError::new_err(
+                "statistics come before the graph pass",
+            ));
+        }
+        self.stats.grow(n_features).map_err(to_py_err)?;
+        let matrix = chunk_matrix(&indptr, &indices, self.stats.n_features())?;
+        let stats = &mut self.stats;
+        run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+            stats.merge(&core::FeatureStats::from_rows(&matrix, interrupt)?)
+        })
+    }
+
+    /// Forgets the first `count` features (never seen): for 1-based files, whose chunks then
+    /// come to the graph pass with their indices shifted down by `count`.
+    fn drop_leading_features(&mut self, count: usize) -> PyResult<()> {
+        self.stats.drop_leading(count).map_err(to_py_err)
+    }
+
+    /// Second pass: counts the feature pairs of a chunk (indices below `n_features`).
+    #[pyo3(signature = (indptr, indices, *, n_jobs=None))]
+    fn add_edges(
+        &mut self,
+        py: Python<'_>,
+        indptr: PyReadonlyArray1<'_, i64>,
+        indices: PyReadonlyArray1<'_, i64>,
+        n_jobs: Option<i64>,
+    ) -> PyResult<()> {
+        if self.graph.is_none() {
+            let vocabulary = core::vocabulary_for(&self.stats, &self.params).map_err(to_py_err)?;
+            let counter = core::EdgeCounter::new(vocabulary.n_vertices());
+            self.graph = Some((vocabulary, counter));
+        }
+        let (vocabulary, counter) = self.graph.as_mut().expect("set above");
+        let matrix = chunk_matrix(&indptr, &indices, vocabulary.n_features())?;
+        run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+            counter.add_rows(&matrix, vocabulary, interrupt)
+        })
+    }
+
+    /// Colors the graph and returns the fitted tables (as `fit` does); the stream is spent.
+    #[pyo3(signature = (*, n_jobs=None))]
+    fn finish<'py>(
+        &mut self,
+        py: Python<'py>,
+        n_jobs: Option<i64>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let stats = std::mem::replace(&mut self.stats, core::FeatureStats::empty(0));
+        let (vocabulary, counter) = match self.graph.take() {
+            Some(graph) => graph,
+            None => {
+                let vocabulary = core::vocabulary_for(&stats, &self.params).map_err(to_py_err)?;
+                let counter = core::EdgeCounter::new(vocabulary.n_vertices());
+                (vocabulary, counter)
+            }
+        };
+        let params = &self.params;
+        let fitted = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+            let graph = counter.finish(params.min_cooccurrence, interrupt)?;
+            core::color_graph(stats, &vocabulary, &graph, params, interrupt)
+        })?;
+        fitted_dict(py, fitted)
+    }
 }
 
 /// Encodes a CSR matrix into `out`, a zero-filled C-contiguous `(n_rows, n_colors)` int32
@@ -521,6 +654,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(transform_buckets, m)?)?;
     m.add_function(wrap_pyfunction!(hash_rows, m)?)?;
     m.add_function(wrap_pyfunction!(parse_svmlight, m)?)?;
+    m.add_class::<StreamingFit>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
