@@ -1,7 +1,8 @@
 """The model file: a fitted ``ChromaticEncoder`` as a versioned ``.npz``.
 
 Layout (format version 1): ``format`` = ``"chromatic-model"``, ``version`` = 1, ``kind`` =
-``"ChromaticEncoder"``, ``params`` (the constructor parameters as JSON), ``n_features_in``, and
+``"ChromaticEncoder"``, ``params`` (the constructor parameters as JSON), ``metadata`` (JSON,
+for example ``{"zero_based": false}`` from the command line), ``n_features_in``, and
 the fitted arrays ``colors``, ``codes``, ``color_sizes``, ``document_frequency``,
 ``dense_features`` (plus ``feature_names_in`` when the encoder was fitted on named columns) and
 the scalars ``n_edges``, ``max_degree``, ``n_greedy_colors``, ``conflict_weight``. Readers
@@ -30,8 +31,11 @@ class ModelFileError(ValueError):
     """A model file that cannot be read: missing, not a model, or of another version."""
 
 
-def save_model(encoder: ChromaticEncoder, path: str | os.PathLike) -> None:
-    """Write a fitted encoder to ``path`` (atomically)."""
+def save_model(
+    encoder: ChromaticEncoder, path: str | os.PathLike, *, metadata: dict | None = None
+) -> None:
+    """Write a fitted encoder to ``path`` (atomically), with optional JSON ``metadata`` (for
+    example how the training files were indexed)."""
     if not isinstance(encoder, ChromaticEncoder) or not hasattr(encoder, "colors_"):
         raise ValueError("save_model takes a fitted ChromaticEncoder")
     params = encoder.get_params()
@@ -43,6 +47,7 @@ def save_model(encoder: ChromaticEncoder, path: str | os.PathLike) -> None:
         "kind": np.array("ChromaticEncoder"),
         "params": np.array(json.dumps(params)),
         "n_features_in": np.array(encoder.n_features_in_),
+        "metadata": np.array(json.dumps(metadata or {})),
         **{name.rstrip("_"): getattr(encoder, name) for name in _ARRAYS},
         **{name.rstrip("_"): np.array(getattr(encoder, name)) for name in _SCALARS},
     }
@@ -62,6 +67,11 @@ def save_model(encoder: ChromaticEncoder, path: str | os.PathLike) -> None:
 
 def load_model(path: str | os.PathLike) -> ChromaticEncoder:
     """Read an encoder written by ``save_model`` (or the ``chromatic`` command)."""
+    return read_model(path)[0]
+
+
+def read_model(path: str | os.PathLike) -> tuple[ChromaticEncoder, dict]:
+    """The encoder in ``path`` and the metadata saved with it."""
     name = os.fspath(path)
     try:
         with np.load(name, allow_pickle=False) as stored:
@@ -96,4 +106,4 @@ def load_model(path: str | os.PathLike) -> ChromaticEncoder:
     n = encoder.n_features_in_
     if len(encoder.colors_) != n or len(encoder.codes_) != n:
         raise ModelFileError(f"{name}: tables of {len(encoder.colors_)} features, expected {n}")
-    return encoder
+    return encoder, json.loads(str(content.get("metadata", "{}")))

@@ -1,0 +1,358 @@
+"""The ``chromatic`` command: fit, transform and inspect svmlight files larger than memory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from contextlib import contextmanager
+
+import numpy as np
+
+from .encoder import STRATEGIES, ChromaticEncoder
+from .model import ModelFileError, read_model, save_model
+from .streaming import fit_files, iter_encoded
+from .svmlight import DEFAULT_CHUNK_BYTES, SvmlightError, iter_chunks
+
+EPILOG_FIT = """example:
+  chromatic fit train.svm.gz -o model.npz --min-cooccurrence 2
+"""
+EPILOG_TRANSFORM = """example:
+  chromatic transform model.npz test.svm -o test.codes.svm
+  chromatic transform model.npz a.svm b.svm -o encoded/ --format npz
+"""
+EPILOG_INSPECT = """example:
+  chromatic inspect model.npz
+  chromatic inspect train.svm --json
+"""
+
+
+class CommandError(Exception):
+    """A problem to report in one line, with the exit status to use."""
+
+    def __init__(self, message: str, status: int = 1):
+        super().__init__(message)
+        self.status = status
+
+
+def zero_based_arg(text: str) -> bool | str:
+    choices = {"auto": "auto", "yes": True, "true": True, "no": False, "false": False}
+    if text.lower() not in choices:
+        raise argparse.ArgumentTypeError("expected auto, yes or no")
+    return choices[text.lower()]
+
+
+def add_reading_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--zero-based",
+        type=zero_based_arg,
+        default="auto",
+        help="indices start at 0: yes, no or auto (default: detect, and report)",
+    )
+    parser.add_argument(
+        "--chunk-mb",
+        type=float,
+        default=DEFAULT_CHUNK_BYTES / 2**20,
+        help="MiB of text parsed at a time (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--skip-bad-lines",
+        action="store_true",
+        help="skip and count malformed lines instead of stopping",
+    )
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--json", action="store_true", help="print a one-line JSON summary")
+
+
+def chunk_bytes(args) -> int:
+    if not args.chunk_mb > 0:
+        raise CommandError(f"--chunk-mb must be positive, got {args.chunk_mb}")
+    return max(1, int(args.chunk_mb * 2**20))
+
+
+def report(args, summary: dict, text: str) -> None:
+    if args.json:
+        print(json.dumps(summary))
+    elif not args.quiet:
+        print(text)
+
+
+@contextmanager
+def atomic_output(path: str):
+    """A temporary path beside ``path``, renamed to it only when the block succeeds."""
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".chromatic-", dir=directory)
+    os.close(handle)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def check_inputs(paths: Sequence[str]) -> None:
+    for path in paths:
+        if not os.path.isfile(path):
+            raise CommandError(f"{path}: no such file")
+
+
+def run_fit(args) -> dict:
+    check_inputs(args.train)
+    encoder = ChromaticEncoder(
+        min_cooccurrence=args.min_cooccurrence,
+        strategy=args.strategy,
+        dense_threshold=None if args.dense_threshold <= 0 else args.dense_threshold,
+        n_colors=args.n_colors,
+        random_state=args.seed,
+        n_jobs=args.n_jobs,
+    )
+    stream = fit_files(
+        encoder,
+        args.train,
+        zero_based=args.zero_based,
+        chunk_bytes=chunk_bytes(args),
+        skip_bad_lines=args.skip_bad_lines,
+    )
+    save_model(encoder, args.output, metadata={"zero_based": stream.zero_based})
+    summary = {
+        "command": "fit",
+        "model": args.output,
+        "rows": stream.rows,
+        "features": encoder.n_features_in_,
+        "colors": encoder.n_colors_,
+        "edges": encoder.n_edges_,
+        "max_degree": encoder.max_degree_,
+        "zero_based": stream.zero_based,
+        "skipped_lines": stream.skipped_lines,
+    }
+    report(
+        args,
+        summary,
+        f"{stream.rows:,} rows, {encoder.n_features_in_:,} features "
+        f"({'0' if stream.zero_based else '1'}-based), {encoder.n_edges_:,} edges, "
+        f"{encoder.n_colors_} colors -> {args.output}"
+        + (f"; skipped {stream.skipped_lines} bad lines" if stream.skipped_lines else ""),
+    )
+    return summary
+
+
+def write_svmlight(out, labels: np.ndarray, codes: np.ndarray) -> None:
+    for label, row in zip(labels.tolist(), codes, strict=True):
+        colors = np.flatnonzero(row)
+        pairs = " ".join(
+            f"{c}:{v}" for c, v in zip(colors.tolist(), row[colors].tolist(), strict=True)
+        )
+        out.write(f"{label:g} {pairs}\n" if pairs else f"{label:g}\n")
+
+
+def run_transform(args) -> dict:
+    check_inputs(args.inputs)
+    try:
+        encoder, metadata = read_model(args.model)
+    except ModelFileError as error:
+        raise CommandError(str(error)) from None
+    encoder.set_params(n_jobs=args.n_jobs)
+    zero_based = args.zero_based
+    if zero_based == "auto":
+        zero_based = bool(metadata.get("zero_based", False))
+    several = len(args.inputs) > 1
+    if several and not os.path.isdir(args.output):
+        raise CommandError(f"{args.output}: with several inputs, -o must be an existing folder")
+    totals = {"rows": 0, "collisions": 0, "unseen": 0}
+    outputs = []
+    for path in args.inputs:
+        target = os.path.join(args.output, os.path.basename(path)) if several else args.output
+        if os.path.abspath(target) == os.path.abspath(path):
+            raise CommandError(f"{target}: the output would overwrite its input")
+        chunks = iter_encoded(
+            encoder,
+            path,
+            zero_based=zero_based,
+            chunk_bytes=chunk_bytes(args),
+            skip_bad_lines=args.skip_bad_lines,
+        )
+        with atomic_output(target) as temporary:
+            if args.format == "npz":
+                labels, codes = [], []
+                for chunk_labels, chunk_codes, collisions, unseen in chunks:
+                    labels.append(chunk_labels)
+                    codes.append(chunk_codes)
+                    totals["rows"] += len(chunk_labels)
+                    totals["collisions"] += collisions
+                    totals["unseen"] += unseen
+                with open(temporary, "wb") as out:
+                    np.savez(
+                        out,
+                        codes=np.vstack(codes)
+                        if codes
+                        else np.zeros((0, encoder.n_colors_), np.int32),
+                        labels=np.concatenate(labels) if labels else np.zeros(0),
+                    )
+            else:
+                with open(temporary, "w") as out:
+                    for chunk_labels, chunk_codes, collisions, unseen in chunks:
+                        write_svmlight(out, chunk_labels, chunk_codes)
+                        totals["rows"] += len(chunk_labels)
+                        totals["collisions"] += collisions
+                        totals["unseen"] += unseen
+        outputs.append(target)
+    summary = {"command": "transform", "outputs": outputs, "colors": encoder.n_colors_, **totals}
+    rate = totals["collisions"] / max(totals["rows"], 1)
+    report(
+        args,
+        summary,
+        f"{totals['rows']:,} rows -> {', '.join(outputs)}: "
+        f"{encoder.n_colors_} code columns, {rate:.4f} collisions per row, "
+        f"{totals['unseen']:,} unseen features",
+    )
+    return summary
+
+
+def run_inspect(args) -> dict:
+    check_inputs([args.path])
+    try:
+        encoder, metadata = read_model(args.path)
+    except ModelFileError:
+        encoder = None
+    if encoder is not None:
+        sizes = encoder.color_sizes_
+        summary = {
+            "command": "inspect",
+            "kind": "model",
+            "features": encoder.n_features_in_,
+            "seen_features": int((encoder.colors_ >= 0).sum()),
+            "colors": encoder.n_colors_,
+            "largest_colors": sizes[:10].tolist(),
+            "edges": encoder.n_edges_,
+            "max_degree": encoder.max_degree_,
+            "dense_features": len(encoder.dense_features_),
+            "params": encoder.get_params(),
+            **metadata,
+        }
+        report(
+            args,
+            summary,
+            f"model: {summary['features']:,} features ({summary['seen_features']:,} seen), "
+            f"{encoder.n_colors_} colors (largest: {summary['largest_colors']}), "
+            f"{encoder.n_edges_:,} edges, max degree {encoder.max_degree_:,}",
+        )
+        return summary
+    rows = non_zeros = skipped = 0
+    longest, width = 0, 0
+    min_index = np.iinfo(np.int64).max
+    for chunk in iter_chunks(
+        args.path, chunk_bytes=chunk_bytes(args), skip_bad_lines=args.skip_bad_lines
+    ):
+        lengths = np.diff(chunk.indptr)
+        rows += chunk.n_rows
+        non_zeros += len(chunk.indices)
+        skipped += chunk.skipped_lines
+        longest = max(longest, int(lengths.max()) if len(lengths) else 0)
+        width = max(width, int(chunk.indices.max()) + 1 if len(chunk.indices) else 0)
+        min_index = min(min_index, chunk.min_index)
+    summary = {
+        "command": "inspect",
+        "kind": "svmlight",
+        "rows": rows,
+        "max_index": width - 1,
+        "zero_based": bool(min_index == 0),
+        "non_zeros": non_zeros,
+        "non_zeros_per_row": non_zeros / max(rows, 1),
+        "longest_row": longest,
+        "skipped_lines": skipped,
+    }
+    report(
+        args,
+        summary,
+        f"{args.path}: {rows:,} rows, indices up to {width - 1:,} "
+        f"({'0' if min_index == 0 else '1'}-based), "
+        f"{summary['non_zeros_per_row']:.2f} non-zeros per row "
+        f"(longest {longest})",
+    )
+    return summary
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chromatic",
+        description="Compress sparse svmlight data by coloring its feature co-occurrence graph.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    formatter = argparse.RawDescriptionHelpFormatter
+
+    fit = commands.add_parser(
+        "fit",
+        help="learn the coloring of training files",
+        epilog=EPILOG_FIT,
+        formatter_class=formatter,
+    )
+    fit.add_argument("train", nargs="+", help="svmlight files (.gz, .bz2, .xz too)")
+    fit.add_argument("-o", "--output", required=True, help="model file to write (.npz)")
+    fit.add_argument("--min-cooccurrence", type=int, default=1)
+    fit.add_argument("--n-colors", type=int, default=None)
+    fit.add_argument("--strategy", choices=STRATEGIES, default="largest_first")
+    fit.add_argument(
+        "--dense-threshold",
+        type=float,
+        default=0.1,
+        help="share of rows from which a feature gets its own color (0: never)",
+    )
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--n-jobs", type=int, default=None)
+    add_reading_options(fit)
+    fit.set_defaults(run=run_fit)
+
+    transform = commands.add_parser(
+        "transform",
+        help="encode files with a saved model",
+        epilog=EPILOG_TRANSFORM,
+        formatter_class=formatter,
+    )
+    transform.add_argument("model")
+    transform.add_argument("inputs", nargs="+")
+    transform.add_argument(
+        "-o", "--output", required=True, help="output file, or folder with several inputs"
+    )
+    transform.add_argument("--format", choices=("svmlight", "npz"), default="svmlight")
+    transform.add_argument("--n-jobs", type=int, default=None)
+    add_reading_options(transform)
+    transform.set_defaults(run=run_transform)
+
+    inspect = commands.add_parser(
+        "inspect",
+        help="statistics of a model or svmlight file",
+        epilog=EPILOG_INSPECT,
+        formatter_class=formatter,
+    )
+    inspect.add_argument("path")
+    add_reading_options(inspect)
+    inspect.set_defaults(run=run_inspect)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except SvmlightError as error:
+        print(f"chromatic: {error}", file=sys.stderr)
+        return 2
+    except CommandError as error:
+        print(f"chromatic: {error}", file=sys.stderr)
+        return error.status
+    except (ValueError, OSError) as error:
+        print(f"chromatic: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("chromatic: interrupted; no output was written", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""The ``chromatic`` console script, end to end on small files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import dump_svmlight_file
+
+from chromatic import ChromaticEncoder, load_model
+from chromatic.svmlight import load_svmlight
+
+from conftest import load_dataset
+
+
+def chromatic(*args, check=True):
+    command = shutil.which("chromatic")
+    assert command, "the console script is installed with the package"
+    result = subprocess.run([command, *map(str, args)], capture_output=True, text=True)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    X, y, _ = load_dataset("wordnet")
+    folder = tmp_path_factory.mktemp("cli")
+    train, test = folder / "train.svm", folder / "test.svm"
+    dump_svmlight_file(X[:30_000], y[:30_000], str(train), zero_based=False)
+    dump_svmlight_file(X[30_000:35_000], y[30_000:35_000], str(test), zero_based=False)
+    return folder, train, test
+
+
+def test_fit_and_transform_match_the_python_api(files):
+    folder, train, test = files
+    model = folder / "model.npz"
+    summary = json.loads(chromatic("fit", train, "-o", model, "--chunk-mb", "0.2", "--json").stdout)
+    assert summary["rows"] == 30_000 and summary["zero_based"] is False
+    data = load_svmlight(train)
+    expected = ChromaticEncoder(random_state=0).fit(data.X)
+    fitted = load_model(model)
+    np.testing.assert_array_equal(fitted.colors_, expected.colors_)
+    np.testing.assert_array_equal(fitted.codes_, expected.codes_)
+    assert summary["colors"] == expected.n_colors_
+
+    out = folder / "test.npz"
+    chromatic("transform", model, test, "-o", out, "--format", "npz", "--chunk-mb", "0.1")
+    with np.load(out) as stored:
+        codes, labels = stored["codes"], stored["labels"]
+    # Features beyond the training range were never seen in fit: the command ignores them.
+    X_test = load_svmlight(test, zero_based=False)
+    n = data.X.shape[1]
+    columns = (
+        X_test.X[:, :n]
+        if X_test.X.shape[1] >= n
+        else sp.hstack(
+            [X_test.X, sp.csr_matrix((X_test.X.shape[0], n - X_test.X.shape[1]))], format="csr"
+        )
+    )
+    np.testing.assert_array_equal(codes, expected.transform(columns))
+    np.testing.assert_array_equal(labels, X_test.y)
+
+    svm = folder / "test.codes.svm"
+    chromatic("transform", model, test, "-o", svm)
+    encoded = load_svmlight(svm, zero_based=True, n_features=expected.n_colors_)
+    np.testing.assert_array_equal(encoded.y, X_test.y)
+    np.testing.assert_array_equal(encoded.X.toarray() > 0, codes > 0)
+
+
+def test_several_inputs_go_into_a_folder(files):
+    folder, train, test = files
+    model = folder / "model2.npz"
+    chromatic("fit", train, "-o", model, "--quiet")
+    out = folder / "encoded"
+    out.mkdir()
+    result = chromatic("transform", model, train, test, "-o", out, "--json")
+    assert sorted(p.name for p in out.iterdir()) == ["test.svm", "train.svm"]
+    assert json.loads(result.stdout)["collisions"] > 0  # new rows of test.svm collide
+    missing = chromatic("transform", model, train, test, "-o", folder / "nope", check=False)
+    assert missing.returncode == 1 and "existing folder" in missing.stderr
+
+
+def test_inspect_model_and_file(files):
+    folder, train, _ = files
+    model = folder / "model3.npz"
+    chromatic("fit", train, "-o", model, "--n-colors", "500", "--quiet")
+    about_model = json.loads(chromatic("inspect", model, "--json").stdout)
+    assert about_model["kind"] == "model" and about_model["colors"] == 500
+    about_file = json.loads(chromatic("inspect", train, "--json").stdout)
+    assert about_file["rows"] == 30_000 and about_file["zero_based"] is False
+
+
+def test_bad_input_exit_status_and_nothing_half_written(tmp_path):
+    bad = tmp_path / "bad.svm"
+    bad.write_text("1 1:1\n0 2:1\n1 3:x\n")
+    model = tmp_path / "model.npz"
+    result = chromatic("fit", bad, "-o", model, check=False)
+    assert result.returncode == 2
+    assert f"{bad}:3:" in result.stderr and "Traceback" not in result.stderr
+    assert not model.exists() and list(tmp_path.iterdir()) == [bad]
+    chromatic("fit", bad, "-o", model, "--skip-bad-lines", "--quiet")
+    assert model.exists()
+    out = tmp_path / "out.svm"
+    failed = chromatic("transform", model, bad, "-o", out, check=False)
+    assert failed.returncode == 2 and not out.exists()
+    for args, message in [
+        (("fit", tmp_path / "missing.svm", "-o", model), "no such file"),
+        (("transform", tmp_path / "missing.npz", bad, "-o", out), "no such model file"),
+        (("transform", bad, bad, "-o", out), "not a chromatic model file"),
+        (("transform", model, bad, "-o", bad, "--skip-bad-lines"), "overwrite its input"),
+    ]:
+        result = chromatic(*args, check=False)
+        assert result.returncode == 1, args
+        assert message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["fit", "transform", "inspect"])
+def test_help_has_an_example(command):
+    assert "example:" in chromatic(command, "--help").stdout
