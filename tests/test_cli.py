@@ -119,6 +119,22 @@ def test_bad_input_exit_status_and_nothing_half_written(tmp_path):
         assert message in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("command", ["fit", "transform", "inspect"])
+@pytest.mark.parametrize("command", ["fit", "transform", "compress", "inspect"])
 def test_help_has_an_example(command):
     assert "example:" in chromatic(command, "--help").stdout
+
+
+def test_compress_writes_train_test_and_model(files, tmp_path):
+    _, train, test = files
+    out = tmp_path / "compressed"
+    summary = json.loads(
+        chromatic("compress", "--train", train, "--test", test, "--out", out, "--json").stdout
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["model.npz", "test.svm", "train.svm"]
+    assert summary["rows"] == 35_000 and summary["command"] == "compress"
+    encoded = load_svmlight(out / "train.svm", zero_based=True)
+    model = load_model(out / "model.npz")
+    assert encoded.X.shape == (30_000, model.n_colors_)
+    np.testing.assert_array_equal(encoded.y, load_svmlight(train).y)
+    # Training rows never collide at min_cooccurrence=1, so every row keeps all its features.
+    np.testing.assert_array_equal(encoded.X.getnnz(axis=1), load_svmlight(train).X.getnnz(axis=1))

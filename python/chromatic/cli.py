@@ -24,6 +24,9 @@ EPILOG_TRANSFORM = """example:
   chromatic transform model.npz test.svm -o test.codes.svm
   chromatic transform model.npz a.svm b.svm -o encoded/ --format npz
 """
+EPILOG_COMPRESS = """example:
+  chromatic compress --train day1.svm.gz day2.svm.gz --test day3.svm.gz --out compressed/
+"""
 EPILOG_INSPECT = """example:
   chromatic inspect model.npz
   chromatic inspect train.svm --json
@@ -67,6 +70,20 @@ def add_reading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a one-line JSON summary")
 
 
+def add_fit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--min-cooccurrence", type=int, default=1)
+    parser.add_argument("--n-colors", type=int, default=None)
+    parser.add_argument("--strategy", choices=STRATEGIES, default="largest_first")
+    parser.add_argument(
+        "--dense-threshold",
+        type=float,
+        default=0.1,
+        help="share of rows from which a feature gets its own color (0: never)",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-jobs", type=int, default=None)
+
+
 def chunk_bytes(args) -> int:
     if not args.chunk_mb > 0:
         raise CommandError(f"--chunk-mb must be positive, got {args.chunk_mb}")
@@ -101,7 +118,7 @@ def check_inputs(paths: Sequence[str]) -> None:
             raise CommandError(f"{path}: no such file")
 
 
-def run_fit(args) -> dict:
+def run_fit(args, *, quiet: bool = False) -> dict:
     check_inputs(args.train)
     encoder = ChromaticEncoder(
         min_cooccurrence=args.min_cooccurrence,
@@ -130,6 +147,8 @@ def run_fit(args) -> dict:
         "zero_based": stream.zero_based,
         "skipped_lines": stream.skipped_lines,
     }
+    if quiet:
+        return summary
     report(
         args,
         summary,
@@ -163,12 +182,29 @@ def run_transform(args) -> dict:
     several = len(args.inputs) > 1
     if several and not os.path.isdir(args.output):
         raise CommandError(f"{args.output}: with several inputs, -o must be an existing folder")
-    totals = {"rows": 0, "collisions": 0, "unseen": 0}
-    outputs = []
-    for path in args.inputs:
-        target = os.path.join(args.output, os.path.basename(path)) if several else args.output
+    targets = [
+        os.path.join(args.output, os.path.basename(path)) if several else args.output
+        for path in args.inputs
+    ]
+    summary = encode_files(args, encoder, zero_based, args.inputs, targets)
+    rate = summary["collisions"] / max(summary["rows"], 1)
+    report(
+        args,
+        summary,
+        f"{summary['rows']:,} rows -> {', '.join(targets)}: "
+        f"{encoder.n_colors_} code columns, {rate:.4f} collisions per row, "
+        f"{summary['unseen']:,} unseen features",
+    )
+    return summary
+
+
+def encode_files(args, encoder, zero_based, inputs, targets) -> dict:
+    """Encode every input into its target, each written atomically."""
+    for path, target in zip(inputs, targets, strict=True):
         if os.path.abspath(target) == os.path.abspath(path):
             raise CommandError(f"{target}: the output would overwrite its input")
+    totals = {"rows": 0, "collisions": 0, "unseen": 0}
+    for path, target in zip(inputs, targets, strict=True):
         chunks = iter_encoded(
             encoder,
             path,
@@ -200,15 +236,36 @@ def run_transform(args) -> dict:
                         totals["rows"] += len(chunk_labels)
                         totals["collisions"] += collisions
                         totals["unseen"] += unseen
-        outputs.append(target)
-    summary = {"command": "transform", "outputs": outputs, "colors": encoder.n_colors_, **totals}
-    rate = totals["collisions"] / max(totals["rows"], 1)
+    return {
+        "command": "transform",
+        "outputs": list(targets),
+        "colors": encoder.n_colors_,
+        **totals,
+    }
+
+
+def run_compress(args) -> dict:
+    check_inputs([*args.train, *args.test])
+    names = [os.path.basename(p) for p in [*args.train, *args.test]]
+    if len(set(names)) != len(names) or "model.npz" in names:
+        raise CommandError(
+            "input files need distinct names, none of them model.npz: the outputs are named "
+            "after them"
+        )
+    os.makedirs(args.out, exist_ok=True)
+    args.output = os.path.join(args.out, "model.npz")
+    fitted = run_fit(args, quiet=True)
+    encoder, _ = read_model(args.output)
+    encoder.set_params(n_jobs=args.n_jobs)
+    inputs = [*args.train, *args.test]
+    targets = [os.path.join(args.out, name) for name in names]
+    encoded = encode_files(args, encoder, fitted["zero_based"], inputs, targets)
+    summary = {**fitted, **encoded, "command": "compress", "model": args.output}
     report(
         args,
         summary,
-        f"{totals['rows']:,} rows -> {', '.join(outputs)}: "
-        f"{encoder.n_colors_} code columns, {rate:.4f} collisions per row, "
-        f"{totals['unseen']:,} unseen features",
+        f"{fitted['rows']:,} training rows, {encoder.n_colors_} colors; wrote "
+        f"{len(targets)} files and the model into {args.out}",
     )
     return summary
 
@@ -293,17 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("train", nargs="+", help="svmlight files (.gz, .bz2, .xz too)")
     fit.add_argument("-o", "--output", required=True, help="model file to write (.npz)")
-    fit.add_argument("--min-cooccurrence", type=int, default=1)
-    fit.add_argument("--n-colors", type=int, default=None)
-    fit.add_argument("--strategy", choices=STRATEGIES, default="largest_first")
-    fit.add_argument(
-        "--dense-threshold",
-        type=float,
-        default=0.1,
-        help="share of rows from which a feature gets its own color (0: never)",
-    )
-    fit.add_argument("--seed", type=int, default=0)
-    fit.add_argument("--n-jobs", type=int, default=None)
+    add_fit_options(fit)
     add_reading_options(fit)
     fit.set_defaults(run=run_fit)
 
@@ -322,6 +369,20 @@ def build_parser() -> argparse.ArgumentParser:
     transform.add_argument("--n-jobs", type=int, default=None)
     add_reading_options(transform)
     transform.set_defaults(run=run_transform)
+
+    compress = commands.add_parser(
+        "compress",
+        help="fit on training files, then encode them and test files into a folder",
+        epilog=EPILOG_COMPRESS,
+        formatter_class=formatter,
+    )
+    compress.add_argument("--train", nargs="+", required=True, help="training svmlight files")
+    compress.add_argument("--test", nargs="*", default=[], help="more files to encode")
+    compress.add_argument("--out", required=True, help="folder for the encoded files and model")
+    compress.add_argument("--format", choices=("svmlight", "npz"), default="svmlight")
+    add_fit_options(compress)
+    add_reading_options(compress)
+    compress.set_defaults(run=run_compress)
 
     inspect = commands.add_parser(
         "inspect",
