@@ -138,3 +138,22 @@ def test_compress_writes_train_test_and_model(files, tmp_path):
     np.testing.assert_array_equal(encoded.y, load_svmlight(train).y)
     # Training rows never collide at min_cooccurrence=1, so every row keeps all its features.
     np.testing.assert_array_equal(encoded.X.getnnz(axis=1), load_svmlight(train).X.getnnz(axis=1))
+
+
+def test_parquet_output(files, tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    _, train, test = files
+    model = tmp_path / "model.npz"
+    chromatic("fit", train, "-o", model, "--quiet")
+    out = tmp_path / "test.parquet"
+    chromatic("transform", model, test, "-o", out, "--format", "parquet", "--chunk-mb", "0.05")
+    table = pq.read_table(out)
+    encoder = load_model(model)
+    assert table.column_names == ["label", *(f"color{c}" for c in range(encoder.n_colors_))]
+    npz = tmp_path / "test.npz"
+    chromatic("transform", model, test, "-o", npz, "--format", "npz")
+    with np.load(npz) as stored:
+        codes = stored["codes"]
+    np.testing.assert_array_equal(
+        np.column_stack([table[f"color{c}"].to_numpy() for c in range(encoder.n_colors_)]), codes
+    )

@@ -90,6 +90,31 @@ def chunk_bytes(args) -> int:
     return max(1, int(args.chunk_mb * 2**20))
 
 
+class Progress:
+    """One progress bar per stage (reading, counting, writing) on a terminal; nothing otherwise
+    or with ``--quiet`` / ``--json``."""
+
+    def __init__(self, args):
+        self.enabled = sys.stderr.isatty() and not (args.quiet or args.json)
+        self.bars: dict = {}
+
+    def __call__(self, stage: str, rows: int) -> None:
+        if not self.enabled:
+            return
+        if stage not in self.bars:
+            from tqdm import tqdm
+
+            for bar in self.bars.values():
+                bar.close()
+            self.bars[stage] = tqdm(desc=stage, unit=" rows", unit_scale=True, leave=False)
+        self.bars[stage].update(rows)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.bars.clear()
+
+
 def report(args, summary: dict, text: str) -> None:
     if args.json:
         print(json.dumps(summary))
@@ -128,13 +153,18 @@ def run_fit(args, *, quiet: bool = False) -> dict:
         random_state=args.seed,
         n_jobs=args.n_jobs,
     )
-    stream = fit_files(
-        encoder,
-        args.train,
-        zero_based=args.zero_based,
-        chunk_bytes=chunk_bytes(args),
-        skip_bad_lines=args.skip_bad_lines,
-    )
+    progress = Progress(args)
+    try:
+        stream = fit_files(
+            encoder,
+            args.train,
+            zero_based=args.zero_based,
+            chunk_bytes=chunk_bytes(args),
+            skip_bad_lines=args.skip_bad_lines,
+            progress=progress,
+        )
+    finally:
+        progress.close()
     save_model(encoder, args.output, metadata={"zero_based": stream.zero_based})
     summary = {
         "command": "fit",
@@ -198,44 +228,98 @@ def run_transform(args) -> dict:
     return summary
 
 
+class SvmlightSink:
+    """Writes ``label color:code ...`` lines (0-based colors, non-zero codes only)."""
+
+    def __init__(self, path: str, n_colors: int):
+        self.out = open(path, "w")
+
+    def write(self, labels: np.ndarray, codes: np.ndarray) -> None:
+        write_svmlight(self.out, labels, codes)
+
+    def close(self) -> None:
+        self.out.close()
+
+
+class NpzSink:
+    """Gathers the chunks, then writes ``codes`` (int32) and ``labels`` into one ``.npz``."""
+
+    def __init__(self, path: str, n_colors: int):
+        self.path, self.n_colors = path, n_colors
+        self.labels: list = []
+        self.codes: list = []
+
+    def write(self, labels: np.ndarray, codes: np.ndarray) -> None:
+        self.labels.append(labels)
+        self.codes.append(codes)
+
+    def close(self) -> None:
+        codes = np.vstack(self.codes) if self.codes else np.zeros((0, self.n_colors), np.int32)
+        labels = np.concatenate(self.labels) if self.labels else np.zeros(0)
+        with open(self.path, "wb") as out:
+            np.savez(out, codes=codes, labels=labels)
+
+
+class ParquetSink:
+    """Streams the chunks into a Parquet file: a ``label`` column and one int32 column per
+    color (``color0``, ...)."""
+
+    def __init__(self, path: str, n_colors: int):
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise CommandError(
+                "Parquet output needs pyarrow: pip install 'chromatic[parquet]'"
+            ) from None
+        self.pa = pa
+        fields = [pa.field("label", pa.float64())]
+        fields += [pa.field(f"color{c}", pa.int32()) for c in range(n_colors)]
+        self.schema = pa.schema(fields)
+        self.writer = pq.ParquetWriter(path, self.schema)
+
+    def write(self, labels: np.ndarray, codes: np.ndarray) -> None:
+        columns = [self.pa.array(labels)] + [
+            self.pa.array(codes[:, c]) for c in range(codes.shape[1])
+        ]
+        self.writer.write_table(self.pa.Table.from_arrays(columns, schema=self.schema))
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+SINKS = {"svmlight": SvmlightSink, "npz": NpzSink, "parquet": ParquetSink}
+
+
 def encode_files(args, encoder, zero_based, inputs, targets) -> dict:
     """Encode every input into its target, each written atomically."""
     for path, target in zip(inputs, targets, strict=True):
         if os.path.abspath(target) == os.path.abspath(path):
             raise CommandError(f"{target}: the output would overwrite its input")
     totals = {"rows": 0, "collisions": 0, "unseen": 0}
-    for path, target in zip(inputs, targets, strict=True):
-        chunks = iter_encoded(
-            encoder,
-            path,
-            zero_based=zero_based,
-            chunk_bytes=chunk_bytes(args),
-            skip_bad_lines=args.skip_bad_lines,
-        )
-        with atomic_output(target) as temporary:
-            if args.format == "npz":
-                labels, codes = [], []
-                for chunk_labels, chunk_codes, collisions, unseen in chunks:
-                    labels.append(chunk_labels)
-                    codes.append(chunk_codes)
-                    totals["rows"] += len(chunk_labels)
-                    totals["collisions"] += collisions
-                    totals["unseen"] += unseen
-                with open(temporary, "wb") as out:
-                    np.savez(
-                        out,
-                        codes=np.vstack(codes)
-                        if codes
-                        else np.zeros((0, encoder.n_colors_), np.int32),
-                        labels=np.concatenate(labels) if labels else np.zeros(0),
-                    )
-            else:
-                with open(temporary, "w") as out:
-                    for chunk_labels, chunk_codes, collisions, unseen in chunks:
-                        write_svmlight(out, chunk_labels, chunk_codes)
-                        totals["rows"] += len(chunk_labels)
+    progress = Progress(args)
+    try:
+        for path, target in zip(inputs, targets, strict=True):
+            chunks = iter_encoded(
+                encoder,
+                path,
+                zero_based=zero_based,
+                chunk_bytes=chunk_bytes(args),
+                skip_bad_lines=args.skip_bad_lines,
+            )
+            with atomic_output(target) as temporary:
+                sink = SINKS[args.format](temporary, encoder.n_colors_)
+                try:
+                    for labels, codes, collisions, unseen in chunks:
+                        sink.write(labels, codes)
+                        totals["rows"] += len(labels)
                         totals["collisions"] += collisions
                         totals["unseen"] += unseen
+                        progress(f"writing {os.path.basename(target)}", len(labels))
+                finally:
+                    sink.close()
+    finally:
+        progress.close()
     return {
         "command": "transform",
         "outputs": list(targets),
@@ -365,7 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     transform.add_argument(
         "-o", "--output", required=True, help="output file, or folder with several inputs"
     )
-    transform.add_argument("--format", choices=("svmlight", "npz"), default="svmlight")
+    transform.add_argument("--format", choices=tuple(SINKS), default="svmlight")
     transform.add_argument("--n-jobs", type=int, default=None)
     add_reading_options(transform)
     transform.set_defaults(run=run_transform)
@@ -379,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     compress.add_argument("--train", nargs="+", required=True, help="training svmlight files")
     compress.add_argument("--test", nargs="*", default=[], help="more files to encode")
     compress.add_argument("--out", required=True, help="folder for the encoded files and model")
-    compress.add_argument("--format", choices=("svmlight", "npz"), default="svmlight")
+    compress.add_argument("--format", choices=tuple(SINKS), default="svmlight")
     add_fit_options(compress)
     add_reading_options(compress)
     compress.set_defaults(run=run_compress)
