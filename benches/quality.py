@@ -30,29 +30,21 @@ import importlib.util
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
-from chromatic import (
-    ChromaticCompressor,
-    FrequencyEncoder,
-    HashingEncoder,
-    make_onehot_zipf,
-)
+from chromatic import ChromaticCompressor, make_onehot_zipf
+from chromatic.compare import METHODS, compare, logistic, row_log_loss
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("CHROMATIC_DATA_DIR", REPO.parent / "shared" / "data"))
 DATASETS = ["flights_small", "flights", "movielens", "wordnet", "debian_packages", "synthetic"]
 BUDGETS = [64, 256, 1024, 4096, 16384]
-METHODS = ["CL+SFC", "CL+SFC 50%", "hashing", "frequency"]
-EPS = 1e-15
 
 
 def load(name: str, seed: int):
@@ -76,47 +68,6 @@ def planted_signal(seed: int, n_rows: int = 300_000, n_features: int = 200_000):
     return X, y
 
 
-def row_log_loss(y, p):
-    p = np.clip(np.asarray(p, dtype=np.float64), EPS, 1 - EPS)
-    return -(y * np.log(p) + (1 - y) * np.log(1 - p))
-
-
-def logistic(Z_train, y_train, Z_test):
-    model = LogisticRegression(C=1.0, solver="lbfgs", max_iter=1000)
-    model.fit(Z_train, y_train)
-    return model.predict_proba(Z_test)[:, 1]
-
-
-def encode(method, budget, X_train, y_train, X_test, seed):
-    """``(Z_train, y for Z_train, Z_test, seconds)`` for one method and budget."""
-    start = time.perf_counter()
-    if method == "CL+SFC":
-        encoder = ChromaticCompressor(budget=budget, random_state=seed)
-        Z_train, y_fit = encoder.fit_transform(X_train, y_train), y_train
-    elif method == "CL+SFC 50%":
-        half = np.random.default_rng(seed).random(X_train.shape[0]) < 0.5
-        encoder = ChromaticCompressor(budget=budget, random_state=seed)
-        encoder.fit(X_train[half], y_train[half])
-        Z_train, y_fit = encoder.transform(X_train[~half]), y_train[~half]
-    elif method == "hashing":
-        encoder = HashingEncoder(n_features=budget)
-        Z_train, y_fit = encoder.fit_transform(X_train), y_train
-    elif method == "frequency":
-        encoder = FrequencyEncoder(n_features=budget)
-        Z_train, y_fit = encoder.fit_transform(X_train), y_train
-    else:
-        raise ValueError(method)
-    Z_test = encoder.transform(X_test)
-    return Z_train, y_fit, Z_test, time.perf_counter() - start
-
-
-def paired_interval(a, b):
-    """Mean of ``a - b`` with a 95% normal interval."""
-    d = a - b
-    half = 1.96 * d.std(ddof=1) / np.sqrt(len(d))
-    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
-
-
 def run_dataset(name, budgets, seed, mlp):
     X, y = load(name, seed)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=seed)
@@ -129,34 +80,21 @@ def run_dataset(name, budgets, seed, mlp):
     raw_loss = row_log_loss(y_test, p)
     out["raw"] = {"log_loss": float(raw_loss.mean()), "auc": float(roc_auc_score(y_test, p))}
     print(f"  raw: log loss {raw_loss.mean():.4f}", flush=True)
-    for budget in budgets:
-        losses = {}
-        for method in METHODS:
-            Z_train, y_fit, Z_test, seconds = encode(method, budget, X_train, y_train, X_test, seed)
-            p = logistic(Z_train, y_fit, Z_test)
-            losses[method] = row_log_loss(y_test, p)
-            run = {
-                "budget": budget,
-                "method": method,
-                "columns": int(Z_train.shape[1]),
-                "log_loss": float(losses[method].mean()),
-                "auc": float(roc_auc_score(y_test, p)),
-                "encode_seconds": seconds,
-            }
-            out["runs"].append(run)
-            print(
-                f"  {budget:>6} {method:<11} {run['log_loss']:.4f}  auc {run['auc']:.4f}  "
-                f"{seconds:.1f}s",
-                flush=True,
-            )
-        best = min(("hashing", "frequency"), key=lambda m: losses[m].mean())
-        out.setdefault("paired", []).append(
-            {
-                "budget": budget,
-                "baseline": best,
-                "difference": paired_interval(losses["CL+SFC"], losses[best]),
-            }
+    out["paired"] = []
+
+    def show(run):
+        print(
+            f"  {run['budget']:>6} {run['method']:<11} {run['log_loss']:.4f}  "
+            f"auc {run['auc']:.4f}  {run['encode_seconds']:.1f}s",
+            flush=True,
         )
+
+    for budget in budgets:
+        for run in compare(X_train, y_train, X_test, y_test, [budget], seed=seed, on_run=show):
+            paired = run.pop("paired", None)
+            if paired:
+                out["paired"].append({"budget": budget, **paired})
+            out["runs"].append(run)
         if mlp and budget == 1024:
             out["mlp"] = mlp_run(X_train, y_train, X_test, y_test, seed)
             print(f"  mlp at 1024: log loss {out['mlp']['log_loss']:.4f}", flush=True)

@@ -29,6 +29,8 @@ def chromatic(*args, check=True):
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     X, y, _ = load_dataset("wordnet")
+    rows = np.random.default_rng(0).permutation(X.shape[0])[:35_000]
+    X, y = X[rows], y[rows]
     folder = tmp_path_factory.mktemp("cli")
     train, test = folder / "train.svm", folder / "test.svm"
     dump_svmlight_file(X[:30_000], y[:30_000], str(train), zero_based=False)
@@ -119,7 +121,7 @@ def test_bad_input_exit_status_and_nothing_half_written(tmp_path):
         assert message in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("command", ["fit", "transform", "compress", "inspect"])
+@pytest.mark.parametrize("command", ["fit", "transform", "compress", "compare", "inspect"])
 def test_help_has_an_example(command):
     assert "example:" in chromatic(command, "--help").stdout
 
@@ -157,3 +159,21 @@ def test_parquet_output(files, tmp_path):
     np.testing.assert_array_equal(
         np.column_stack([table[f"color{c}"].to_numpy() for c in range(encoder.n_colors_)]), codes
     )
+
+
+def test_compare_on_the_shipped_flights_cut_and_on_a_file(files):
+    summary = json.loads(chromatic("compare", "--budgets", "64", "--json").stdout)
+    losses = {run["method"]: run["log_loss"] for run in summary["runs"]}
+    assert set(losses) == {"CL+SFC", "hashing", "frequency"}
+    assert losses["CL+SFC"] < min(losses["hashing"], losses["frequency"])
+    _, train, _ = files
+    on_file = json.loads(chromatic("compare", train, "--budgets", "32", "--json").stdout)
+    assert on_file["runs"][0]["columns"] <= 32
+
+
+def test_the_flights_cut_is_shipped_with_the_package():
+    from chromatic.datasets import load_flights_cut
+
+    X, y = load_flights_cut()
+    assert X.shape[0] == 100_000 and set(np.unique(y)) == {0, 1}
+    np.testing.assert_array_equal(X.getnnz(axis=1), 14)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["make_onehot_zipf"]
+__all__ = ["load_flights_cut", "make_onehot_zipf"]
 
 
 def _field_sizes(n_features: int, n_fields: int) -> np.ndarray:
@@ -130,3 +130,30 @@ def make_onehot_zipf(
     X = sp.csr_array((data, indices.reshape(-1), indptr), shape=(n_rows, n_features))
     X.has_sorted_indices = True
     return X
+
+
+def load_flights_cut() -> tuple[sp.csr_matrix, np.ndarray]:
+    """A cut of the ``flights`` data set shipped with the package: 100,000 US domestic flights of
+    January to June 2001 (BSD-3-Clause, from ``vega-datasets``), 14 one-hot features a row
+    (origin, destination, route, hour, weekday, month, day, distance bucket and 6 crosses),
+    labelled 1 when the departure was more than 15 minutes late (20%).
+
+    Returns
+    -------
+    X : scipy.sparse.csr_matrix of shape (100000, n_features), binary float32
+    y : ndarray of shape (100000,), int64
+    """
+    from importlib.resources import files
+
+    with files("chromatic").joinpath("data", "flights_cut.npz").open("rb") as stream:
+        with np.load(stream) as stored:
+            indices = stored["indices"].astype(np.int32)
+            y = stored["y"].astype(np.int64)
+            n_features = int(stored["n_features"])
+    n_rows, per_row = indices.shape
+    indptr = np.arange(0, n_rows * per_row + 1, per_row, dtype=np.int32)
+    X = sp.csr_matrix(
+        (np.ones(indices.size, dtype=np.float32), indices.reshape(-1), indptr),
+        shape=(n_rows, n_features),
+    )
+    return X, y
