@@ -93,6 +93,11 @@ def test_inspect_model_and_file(files):
     chromatic("fit", train, "-o", model, "--n-colors", "500", "--quiet")
     about_model = json.loads(chromatic("inspect", model, "--json").stdout)
     assert about_model["kind"] == "model" and about_model["colors"] == 500
+    on_train = json.loads(chromatic("inspect", model, "--on", train, "--json").stdout)["on"]
+    assert on_train["rows"] == 30_000 and on_train["collisions_per_row"] == 0
+    _, _, test = files
+    on_test = json.loads(chromatic("inspect", model, "--on", test, "--json").stdout)["on"]
+    assert on_test["collisions_per_row"] > 0 and on_test["unseen_per_row"] > 0
     about_file = json.loads(chromatic("inspect", train, "--json").stdout)
     assert about_file["rows"] == 30_000 and about_file["zero_based"] is False
 

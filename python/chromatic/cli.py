@@ -32,7 +32,7 @@ EPILOG_COMPARE = """example:
   chromatic compare clicks.svm --budgets 256 1024
 """
 EPILOG_INSPECT = """example:
-  chromatic inspect model.npz
+  chromatic inspect model.npz --on test.svm
   chromatic inspect train.svm --json
 """
 
@@ -358,6 +358,31 @@ def run_compress(args) -> dict:
     return summary
 
 
+def collision_rate(args, encoder, metadata) -> dict:
+    """How the model encodes the rows of ``args.on``: collisions and unseen features per row."""
+    check_inputs([args.on])
+    zero_based = args.zero_based
+    if zero_based == "auto":
+        zero_based = bool(metadata.get("zero_based", False))
+    rows = collisions = unseen = 0
+    for labels, _, chunk_collisions, chunk_unseen in iter_encoded(
+        encoder,
+        args.on,
+        zero_based=zero_based,
+        chunk_bytes=chunk_bytes(args),
+        skip_bad_lines=args.skip_bad_lines,
+    ):
+        rows += len(labels)
+        collisions += chunk_collisions
+        unseen += chunk_unseen
+    return {
+        "file": args.on,
+        "rows": rows,
+        "collisions_per_row": collisions / max(rows, 1),
+        "unseen_per_row": unseen / max(rows, 1),
+    }
+
+
 def run_inspect(args) -> dict:
     check_inputs([args.path])
     try:
@@ -379,12 +404,20 @@ def run_inspect(args) -> dict:
             "params": encoder.get_params(),
             **metadata,
         }
+        if args.on is not None:
+            summary["on"] = collision_rate(args, encoder, metadata)
         report(
             args,
             summary,
             f"model: {summary['features']:,} features ({summary['seen_features']:,} seen), "
             f"{encoder.n_colors_} colors (largest: {summary['largest_colors']}), "
-            f"{encoder.n_edges_:,} edges, max degree {encoder.max_degree_:,}",
+            f"{encoder.n_edges_:,} edges, max degree {encoder.max_degree_:,}"
+            + (
+                f"; on {args.on}: {summary['on']['collisions_per_row']:.4f} collisions and "
+                f"{summary['on']['unseen_per_row']:.4f} unseen features per row"
+                if args.on is not None
+                else ""
+            ),
         )
         return summary
     rows = non_zeros = skipped = 0
@@ -543,6 +576,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     inspect.add_argument("path")
+    inspect.add_argument(
+        "--on",
+        metavar="FILE",
+        default=None,
+        help="with a model: its collision rate on this svmlight file",
+    )
     add_reading_options(inspect)
     inspect.set_defaults(run=run_inspect)
     return parser
