@@ -210,9 +210,7 @@ def run_transform(args) -> dict:
     except ModelFileError as error:
         raise CommandError(str(error)) from None
     encoder.set_params(n_jobs=args.n_jobs)
-    zero_based = args.zero_based
-    if zero_based == "auto":
-        zero_based = bool(metadata.get("zero_based", False))
+    zero_based = model_zero_based(args, metadata)
     several = len(args.inputs) > 1
     if several and not os.path.isdir(args.output):
         raise CommandError(f"{args.output}: with several inputs, -o must be an existing folder")
@@ -358,12 +356,17 @@ def run_compress(args) -> dict:
     return summary
 
 
+def model_zero_based(args, metadata: dict) -> bool:
+    """The index base of files to encode: as given, else as the training files had it."""
+    if args.zero_based == "auto":
+        return bool(metadata.get("zero_based", False))
+    return bool(args.zero_based)
+
+
 def collision_rate(args, encoder, metadata) -> dict:
     """How the model encodes the rows of ``args.on``: collisions and unseen features per row."""
     check_inputs([args.on])
-    zero_based = args.zero_based
-    if zero_based == "auto":
-        zero_based = bool(metadata.get("zero_based", False))
+    zero_based = model_zero_based(args, metadata)
     rows = collisions = unseen = 0
     for labels, _, chunk_collisions, chunk_unseen in iter_encoded(
         encoder,
@@ -507,31 +510,31 @@ def run_compare(args) -> dict:
     return summary
 
 
+def add_command(commands, name: str, help: str, epilog: str, run) -> argparse.ArgumentParser:
+    """A subcommand with its example, the reading options every command shares, and its
+    handler."""
+    command = commands.add_parser(
+        name, help=help, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_reading_options(command)
+    command.set_defaults(run=run)
+    return command
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chromatic",
         description="Compress sparse svmlight data by coloring its feature co-occurrence graph.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    formatter = argparse.RawDescriptionHelpFormatter
 
-    fit = commands.add_parser(
-        "fit",
-        help="learn the coloring of training files",
-        epilog=EPILOG_FIT,
-        formatter_class=formatter,
-    )
+    fit = add_command(commands, "fit", "learn the coloring of training files", EPILOG_FIT, run_fit)
     fit.add_argument("train", nargs="+", help="svmlight files (.gz, .bz2, .xz too)")
     fit.add_argument("-o", "--output", required=True, help="model file to write (.npz)")
     add_fit_options(fit)
-    add_reading_options(fit)
-    fit.set_defaults(run=run_fit)
 
-    transform = commands.add_parser(
-        "transform",
-        help="encode files with a saved model",
-        epilog=EPILOG_TRANSFORM,
-        formatter_class=formatter,
+    transform = add_command(
+        commands, "transform", "encode files with a saved model", EPILOG_TRANSFORM, run_transform
     )
     transform.add_argument("model")
     transform.add_argument("inputs", nargs="+")
@@ -540,40 +543,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     transform.add_argument("--format", choices=tuple(SINKS), default="svmlight")
     transform.add_argument("--n-jobs", type=int, default=None)
-    add_reading_options(transform)
-    transform.set_defaults(run=run_transform)
 
-    compress = commands.add_parser(
+    compress = add_command(
+        commands,
         "compress",
-        help="fit on training files, then encode them and test files into a folder",
-        epilog=EPILOG_COMPRESS,
-        formatter_class=formatter,
+        "fit on training files, then encode them and test files into a folder",
+        EPILOG_COMPRESS,
+        run_compress,
     )
     compress.add_argument("--train", nargs="+", required=True, help="training svmlight files")
     compress.add_argument("--test", nargs="*", default=[], help="more files to encode")
     compress.add_argument("--out", required=True, help="folder for the encoded files and model")
     compress.add_argument("--format", choices=tuple(SINKS), default="svmlight")
     add_fit_options(compress)
-    add_reading_options(compress)
-    compress.set_defaults(run=run_compress)
 
-    compare_command = commands.add_parser(
+    compare_command = add_command(
+        commands,
         "compare",
-        help="Chromatic Learning against the hashing trick and frequency truncation",
-        epilog=EPILOG_COMPARE,
-        formatter_class=formatter,
+        "Chromatic Learning against the hashing trick and frequency truncation",
+        EPILOG_COMPARE,
+        run_compare,
     )
     compare_command.add_argument("file", nargs="?", help="svmlight file (default: flights cut)")
     compare_command.add_argument("--budgets", type=int, nargs="+", default=[64, 256, 1024, 4096])
     compare_command.add_argument("--seed", type=int, default=0)
-    add_reading_options(compare_command)
-    compare_command.set_defaults(run=run_compare)
 
-    inspect = commands.add_parser(
-        "inspect",
-        help="statistics of a model or svmlight file",
-        epilog=EPILOG_INSPECT,
-        formatter_class=formatter,
+    inspect = add_command(
+        commands, "inspect", "statistics of a model or svmlight file", EPILOG_INSPECT, run_inspect
     )
     inspect.add_argument("path")
     inspect.add_argument(
@@ -582,8 +578,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="with a model: its collision rate on this svmlight file",
     )
-    add_reading_options(inspect)
-    inspect.set_defaults(run=run_inspect)
     return parser
 
 
