@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import dump_svmlight_file
 
-from chromatic import ChromaticEncoder, load_model
+from chromatic import ChromaticCompressor, ChromaticEncoder, load_model
 from chromatic.svmlight import load_svmlight
 
 from conftest import load_dataset
@@ -24,6 +24,11 @@ def chromatic(*args, check=True):
     if check:
         assert result.returncode == 0, result.stderr
     return result
+
+
+def rows_over(path, n_features):
+    """The rows of a 1-based file over a model's features (those beyond are never seen)."""
+    return load_svmlight(path, zero_based=False, n_features=10**6).X[:, :n_features]
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +150,95 @@ def test_compress_writes_train_test_and_model(files, tmp_path):
     np.testing.assert_array_equal(encoded.y, load_svmlight(train).y)
     # Training rows never collide at min_cooccurrence=1, so every row keeps all its features.
     np.testing.assert_array_equal(encoded.X.getnnz(axis=1), load_svmlight(train).X.getnnz(axis=1))
+
+
+def test_fit_with_a_budget_matches_the_python_api(files, tmp_path):
+    _, train, test = files
+    model = tmp_path / "model.npz"
+    summary = json.loads(
+        chromatic(
+            "fit", train, "-o", model, "--budget", "300", "--n-frequent", "50", "--json"
+        ).stdout
+    )
+    data = load_svmlight(train)
+    expected = ChromaticCompressor(budget=300, n_frequent=50, random_state=0).fit(data.X, data.y)
+    fitted = load_model(model)
+    assert isinstance(fitted, ChromaticCompressor)
+    assert summary["columns"] == fitted.n_features_out_ == expected.n_features_out_ <= 300
+    assert summary["frequent_features"] == 50
+    out = tmp_path / "test.svm"
+    chromatic("transform", model, test, "-o", out, "--chunk-mb", "0.05")
+    written = load_svmlight(out, zero_based=True, n_features=expected.n_features_out_)
+    X_test = load_svmlight(test, zero_based=False).X[:, : data.X.shape[1]]
+    X_test.resize((X_test.shape[0], data.X.shape[1]))
+    assert (written.X != expected.transform(X_test)).nnz == 0
+    np.testing.assert_array_equal(written.y, load_svmlight(test).y)
+    about = json.loads(chromatic("inspect", model, "--on", test, "--json").stdout)
+    assert about["model"] == "ChromaticCompressor" and about["budget"] == 300
+    # Unseen: test features absent from the training rows (frequent ones are seen).
+    seen = np.bincount(data.X.indices, minlength=data.X.shape[1]) > 0
+    raw_test = load_svmlight(test, zero_based=False).X
+    known = raw_test.indices < len(seen)
+    unseen = (~known).sum() + (~seen[raw_test.indices[known]]).sum()
+    assert about["on"]["unseen_per_row"] == pytest.approx(unseen / raw_test.shape[0])
+
+
+def test_compress_with_a_budget_cross_fits_the_training_rows(files, tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    _, train, test = files
+    outputs = {}
+    for form in ("svmlight", "npz", "parquet"):
+        out = tmp_path / form
+        summary = json.loads(
+            chromatic(
+                "compress",
+                "--train",
+                train,
+                "--test",
+                test,
+                "--out",
+                out,
+                "--budget",
+                "256",
+                "--format",
+                form,
+                "--json",
+            ).stdout
+        )
+        assert summary["cross_fitted"] and summary["rows"] == 35_000
+        outputs[form] = out
+    model = load_model(outputs["svmlight"] / "model.npz")
+    width = model.n_features_out_
+    X_test = rows_over(test, model.n_features_in_)
+    # Test rows: the model's output; training rows: cross-fitted, so rare values differ.
+    test_written = load_svmlight(
+        outputs["svmlight"] / "test.svm", zero_based=True, n_features=width
+    )
+    assert (test_written.X != model.transform(X_test)).nnz == 0
+    train_written = load_svmlight(
+        outputs["svmlight"] / "train.svm", zero_based=True, n_features=width
+    )
+    refit = model.transform(rows_over(train, model.n_features_in_))
+    changed = (train_written.X != refit).sum(axis=1).A.ravel() > 0
+    assert 0 < changed.mean() < 1
+    assert train_written.X.shape == (30_000, width)
+    # The other formats hold the same rows.
+    from_npz = sp.load_npz(outputs["npz"] / "train.svm")
+    assert (from_npz != train_written.X).nnz == 0
+    with np.load(outputs["npz"] / "train.svm") as stored:
+        np.testing.assert_array_equal(stored["labels"], train_written.y)
+    table = pq.read_table(outputs["parquet"] / "test.svm")
+    assert table.column_names == ["label", "columns"]
+    lists = table["columns"].to_pylist()
+    assert lists == [sorted(row.indices.tolist()) for row in test_written.X]
+
+
+def test_a_budget_needs_binary_labels(tmp_path):
+    path = tmp_path / "multi.svm"
+    path.write_text("0 1:1\n1 2:1\n2 3:1\n")
+    result = chromatic("fit", path, "-o", tmp_path / "m.npz", "--budget", "8", check=False)
+    assert result.returncode == 1 and "binary" in result.stderr
+    assert not (tmp_path / "m.npz").exists()
 
 
 def test_parquet_output(files, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chromatic import ChromaticEncoder, load_model, save_model
+from chromatic import ChromaticCompressor, ChromaticEncoder, load_model, save_model
 from chromatic.model import ModelFileError
 
 from conftest import load_dataset, random_sparse
@@ -27,6 +27,23 @@ def test_round_trip_transforms_the_same(tmp_path):
         encoder.max_degree_,
     )
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"], "no temporary file left"
+
+
+@pytest.mark.parametrize("n_frequent", [0, 100, 512])
+def test_compressor_round_trip_transforms_the_same(tmp_path, n_frequent):
+    X, y, _ = load_dataset("wordnet")
+    rows = np.random.default_rng(0).permutation(X.shape[0])[:30_000]
+    X, y = X[rows], y[rows]
+    compressor = ChromaticCompressor(budget=512, n_frequent=n_frequent, random_state=0)
+    compressor.fit(X[:20_000], y[:20_000])
+    path = tmp_path / "compressor.npz"
+    save_model(compressor, path, metadata={"zero_based": True})
+    loaded = load_model(path)
+    assert isinstance(loaded, ChromaticCompressor)
+    assert loaded.get_params() == compressor.get_params()
+    assert (loaded.transform(X[20_000:]) != compressor.transform(X[20_000:])).nnz == 0
+    np.testing.assert_array_equal(loaded.classes_, compressor.classes_)
+    assert loaded.n_features_out_ == compressor.n_features_out_
 
 
 def test_unreadable_files_get_clear_errors(tmp_path):

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.datasets import dump_svmlight_file
 
-from chromatic import ChromaticEncoder
-from chromatic.streaming import fit_files, iter_encoded
+from chromatic import ChromaticCompressor, ChromaticEncoder, _core
+from chromatic.streaming import (
+    fit_compressor_files,
+    fit_files,
+    iter_compressed,
+    iter_encoded,
+    row_folds,
+)
 from chromatic.svmlight import load_svmlight
 
 from conftest import load_dataset
@@ -55,3 +62,89 @@ def test_unknown_indices_at_encoding_count_as_unseen(tmp_path):
     ((labels, codes, collisions, unseen),) = list(iter_encoded(encoder, new, zero_based=True))
     np.testing.assert_array_equal(labels, [1.0])
     assert unseen == 1 and collisions == 0 and codes.shape == (1, encoder.n_colors_)
+
+
+@pytest.mark.parametrize("n_frequent", [0, 40, 256])
+def test_streamed_compressor_equals_in_memory_fit(two_files, n_frequent):
+    params = {"budget": 256, "n_frequent": n_frequent, "random_state": 5}
+    streamed = ChromaticCompressor(**params)
+    report, tables = fit_compressor_files(streamed, two_files, chunk_bytes=300_000)
+    assert report.rows == 100_000 and tables is None
+    data = load_svmlight(two_files)
+    in_memory = ChromaticCompressor(**params).fit(data.X, data.y)
+    np.testing.assert_array_equal(streamed.frequent_features_, in_memory.frequent_features_)
+    assert streamed.n_features_out_ == in_memory.n_features_out_ <= 256
+    assert (streamed.encoder_ is None) == (n_frequent == 256)
+    chunks = list(iter_compressed(streamed, two_files[1], zero_based=False, chunk_bytes=50_000))
+    assert len(chunks) > 5
+    output = sp.vstack([columns for _, columns in chunks], format="csr")
+    X_test = load_svmlight(two_files[1], n_features=data.X.shape[1]).X
+    assert (output != in_memory.transform(X_test)).nnz == 0
+
+
+def test_streamed_cross_fit_rates_each_fold_on_the_others(two_files):
+    streamed = ChromaticCompressor(budget=128, n_frequent=16, random_state=2, cv=3)
+    report, tables = fit_compressor_files(streamed, two_files, chunk_bytes=250_000, cross_fit=True)
+    bucketer, encoder = streamed.compressor_, streamed.encoder_
+    data = load_svmlight(two_files)
+    codes = np.ascontiguousarray(encoder.transform(data.X))
+    labels = data.y == streamed.classes_[1]
+    folds = row_folds(0, report.rows, 3, tables.seed)
+    assert np.bincount(folds, minlength=3).min() > report.rows / 4, "rows spread evenly"
+    value_rows = np.concatenate(
+        [np.bincount(codes[:, j], minlength=n) for j, n in enumerate(bucketer.column_sizes_)]
+    )
+    for fold, table in enumerate(tables.tables):
+        by_others = _core.assign_buckets(
+            codes,
+            labels,
+            folds != fold,
+            bucketer.column_sizes_,
+            bucketer.boundary_offsets_,
+            bucketer.boundaries_,
+            bucketer.bucket_outputs_,
+            smoothing=bucketer.smoothing,
+        )
+        expected = np.where(value_rows >= 30, bucketer.output_of_value_, by_others)
+        np.testing.assert_array_equal(table, expected)
+    # Encoding the training file with the tables: each row by its own fold's table.
+    rows = list(
+        iter_compressed(
+            streamed, two_files[0], zero_based=False, chunk_bytes=90_000, cross_fit=tables
+        )
+    )
+    output = sp.vstack([columns for _, columns in rows], format="csr")
+    first = data.X[:60_000]
+    for fold, table in enumerate(tables.tables):
+        in_fold = np.flatnonzero(folds[:60_000] == fold)
+        tail = bucketer._encode(np.ascontiguousarray(codes[in_fold]), table)
+        expected = sp.hstack([first[in_fold][:, streamed.frequent_features_], tail], format="csr")
+        assert (output[in_fold] != expected).nnz == 0
+
+
+def test_streamed_compressor_chooses_the_split_on_a_sample(two_files):
+    streamed = ChromaticCompressor(budget=128, selection_rows=5_000, random_state=0)
+    fit_compressor_files(streamed, two_files, chunk_bytes=400_000)
+    assert set(streamed.selection_scores_) == {0, 32, 64, 96, 120}
+    assert streamed.n_frequent_ == min(
+        streamed.selection_scores_, key=lambda k: (streamed.selection_scores_[k], k)
+    )
+
+
+def test_streamed_compressor_needs_binary_labels(tmp_path):
+    path = tmp_path / "three.svm"
+    path.write_text("0 1:1\n1 2:1\n2 3:1\n")
+    with pytest.raises(ValueError, match="binary"):
+        fit_compressor_files(ChromaticCompressor(budget=4), [path])
+    path.write_text("1 1:1\n1 2:1\n")
+    with pytest.raises(ValueError, match="binary"):
+        fit_compressor_files(ChromaticCompressor(budget=4), [path])
+
+
+def test_row_folds_do_not_depend_on_chunking():
+    whole = row_folds(0, 1000, 5, seed=9)
+    assert np.array_equal(
+        np.concatenate([row_folds(0, 300, 5, 9), row_folds(300, 700, 5, 9)]), whole
+    )
+    assert set(whole) == set(range(5))
+    assert not np.array_equal(whole, row_folds(0, 1000, 5, seed=10))

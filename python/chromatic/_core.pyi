@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 __all__ = [
     "StreamingFit",
+    "ValueCounts",
     "__version__",
     "assign_buckets",
     "cooccurrence_graph",
@@ -16,6 +17,8 @@ __all__ = [
     "encode",
     "fit",
     "fit_buckets",
+    "format_binary_rows",
+    "format_codes",
     "hash_rows",
     "parse_svmlight",
     "transform_buckets",
@@ -139,6 +142,23 @@ def parse_svmlight(
     """Parse whole svmlight lines: ``(labels, indptr, indices, skipped_lines, min_index)``,
     indices as written; a malformed line raises ``ValueError("line N: ...")`` unless skipped."""
 
+def format_codes(
+    labels: npt.NDArray[np.float64],
+    codes: npt.NDArray[np.int32],
+    *,
+    n_jobs: int | None = None,
+) -> bytes:
+    """svmlight lines ``label color:code ...`` (0-based colors, zero codes left out)."""
+
+def format_binary_rows(
+    labels: npt.NDArray[np.float64],
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int64],
+    *,
+    n_jobs: int | None = None,
+) -> bytes:
+    """svmlight lines ``label index:1 ...`` of binary CSR rows."""
+
 @final
 class StreamingFit:
     """A fit over chunks of rows: ``add_statistics`` for every chunk, then ``add_edges`` for
@@ -156,6 +176,9 @@ class StreamingFit:
     ) -> StreamingFit: ...
     @property
     def n_features(self) -> int: ...
+    @property
+    def document_frequency(self) -> npt.NDArray[np.int64]: ...
+    def forget_features(self, features: npt.NDArray[np.int64]) -> None: ...
     def add_statistics(
         self,
         indptr: npt.NDArray[np.int64],
@@ -173,3 +196,36 @@ class StreamingFit:
         n_jobs: int | None = None,
     ) -> None: ...
     def finish(self, *, n_jobs: int | None = None) -> dict[str, Any]: ...
+
+@final
+class ValueCounts:
+    """Rows and positive rows of every (column, value) of code columns, added chunk by chunk."""
+
+    def __new__(cls, column_sizes: npt.NDArray[np.int64]) -> ValueCounts: ...
+    def add(
+        self,
+        codes: npt.NDArray[np.int32],
+        labels: npt.NDArray[np.bool_],
+        *,
+        n_jobs: int | None = None,
+    ) -> None: ...
+    def merge(self, other: ValueCounts) -> None: ...
+    @property
+    def value_rows(self) -> npt.NDArray[np.int64]: ...
+    def fit_buckets(
+        self,
+        *,
+        budget: int,
+        smoothing: float,
+        min_bucket_rows: int,
+        penalty: float,
+        n_jobs: int | None = None,
+    ) -> dict[str, Any]: ...
+    def assign_buckets(
+        self,
+        boundary_offsets: npt.NDArray[np.int64],
+        boundaries: npt.NDArray[np.float64],
+        bucket_outputs: npt.NDArray[np.int32],
+        *,
+        smoothing: float,
+    ) -> npt.NDArray[np.int32]: ...

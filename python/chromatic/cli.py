@@ -11,14 +11,25 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 
 import numpy as np
+import scipy.sparse as sp
 
+from . import _core
+from ._input import effective_n_jobs
+from .compression import ChromaticCompressor
 from .encoder import STRATEGIES, ChromaticEncoder
 from .model import ModelFileError, read_model, save_model
-from .streaming import fit_files, iter_encoded
+from .streaming import (
+    fit_compressor_files,
+    fit_files,
+    iter_compressed,
+    iter_encoded,
+    model_rows,
+)
 from .svmlight import DEFAULT_CHUNK_BYTES, SvmlightError, iter_chunks
 
 EPILOG_FIT = """example:
   chromatic fit train.svm.gz -o model.npz --min-cooccurrence 2
+  chromatic fit train.svm.gz -o model.npz --budget 1024     # colors, then 1024 bucket columns
 """
 EPILOG_TRANSFORM = """example:
   chromatic transform model.npz test.svm -o test.codes.svm
@@ -26,6 +37,7 @@ EPILOG_TRANSFORM = """example:
 """
 EPILOG_COMPRESS = """example:
   chromatic compress --train day1.svm.gz day2.svm.gz --test day3.svm.gz --out compressed/
+  chromatic compress --train day1.svm.gz --test day2.svm.gz --out small/ --budget 1024
 """
 EPILOG_COMPARE = """example:
   chromatic compare                      # the flights cut shipped with chromatic, about a minute
@@ -86,6 +98,38 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-jobs", type=int, default=None)
+    budget = parser.add_argument_group(
+        "compression to a budget (needs binary labels; see ChromaticCompressor)"
+    )
+    budget.add_argument(
+        "--budget",
+        type=int,
+        default=None,
+        help="write at most this many one-hot columns: the most frequent features, then "
+        "buckets of the color codes chosen for what they tell about the label",
+    )
+    budget.add_argument(
+        "--n-frequent",
+        type=n_frequent_arg,
+        default="auto",
+        help="features that keep a column of their own: a count, or auto (default: chosen "
+        "by held-out log loss on a uniform sample of the training rows)",
+    )
+    budget.add_argument(
+        "--cv",
+        type=int,
+        default=5,
+        help="folds: compress writes each training row with buckets rated on the other folds",
+    )
+
+
+def n_frequent_arg(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected auto or a count") from None
 
 
 def chunk_bytes(args) -> int:
@@ -147,37 +191,74 @@ def check_inputs(paths: Sequence[str]) -> None:
             raise CommandError(f"{path}: no such file")
 
 
-def run_fit(args, *, quiet: bool = False) -> dict:
+def fit_model(args, *, cross_fit: bool = False):
+    """The model the fit options describe, fitted on ``args.train``: ``(model, stream report,
+    cross-fit tables or None)``."""
     check_inputs(args.train)
-    encoder = ChromaticEncoder(
-        min_cooccurrence=args.min_cooccurrence,
-        strategy=args.strategy,
-        dense_threshold=None if args.dense_threshold <= 0 else args.dense_threshold,
-        n_colors=args.n_colors,
-        random_state=args.seed,
-        n_jobs=args.n_jobs,
-    )
+    coloring = {
+        "min_cooccurrence": args.min_cooccurrence,
+        "strategy": args.strategy,
+        "dense_threshold": None if args.dense_threshold <= 0 else args.dense_threshold,
+        "n_colors": args.n_colors,
+        "random_state": args.seed,
+        "n_jobs": args.n_jobs,
+    }
+    reading = {
+        "zero_based": args.zero_based,
+        "chunk_bytes": chunk_bytes(args),
+        "skip_bad_lines": args.skip_bad_lines,
+    }
     progress = Progress(args)
     try:
-        stream = fit_files(
-            encoder,
-            args.train,
-            zero_based=args.zero_based,
-            chunk_bytes=chunk_bytes(args),
-            skip_bad_lines=args.skip_bad_lines,
-            progress=progress,
+        if args.budget is None:
+            encoder = ChromaticEncoder(**coloring)
+            return encoder, fit_files(encoder, args.train, **reading, progress=progress), None
+        compressor = ChromaticCompressor(
+            budget=args.budget, n_frequent=args.n_frequent, cv=args.cv, **coloring
         )
+        stream, tables = fit_compressor_files(
+            compressor, args.train, **reading, progress=progress, cross_fit=cross_fit
+        )
+        return compressor, stream, tables
     finally:
         progress.close()
-    save_model(encoder, args.output, metadata={"zero_based": stream.zero_based})
+
+
+def describe(model) -> dict:
+    """What a fitted encoder or compressor is, for summaries."""
+    encoder = model if isinstance(model, ChromaticEncoder) else model.encoder_
+    about = {"features": model.n_features_in_}
+    if isinstance(model, ChromaticCompressor):
+        about.update(
+            budget=model.budget,
+            columns=model.n_features_out_,
+            frequent_features=model.n_frequent_,
+        )
+    if encoder is not None:
+        about.update(
+            colors=encoder.n_colors_, edges=encoder.n_edges_, max_degree=encoder.max_degree_
+        )
+    return about
+
+
+def describe_text(about: dict) -> str:
+    text = f"{about.get('edges', 0):,} edges, {about.get('colors', 0)} colors"
+    if "budget" in about:
+        text += (
+            f", {about['columns']:,} columns ({about['frequent_features']:,} frequent features, "
+            f"{about['columns'] - about['frequent_features']:,} buckets)"
+        )
+    return text
+
+
+def run_fit(args, *, quiet: bool = False) -> dict:
+    model, stream, _ = fit_model(args)
+    save_model(model, args.output, metadata={"zero_based": stream.zero_based})
     summary = {
         "command": "fit",
         "model": args.output,
         "rows": stream.rows,
-        "features": encoder.n_features_in_,
-        "colors": encoder.n_colors_,
-        "edges": encoder.n_edges_,
-        "max_degree": encoder.max_degree_,
+        **describe(model),
         "zero_based": stream.zero_based,
         "skipped_lines": stream.skipped_lines,
     }
@@ -186,30 +267,20 @@ def run_fit(args, *, quiet: bool = False) -> dict:
     report(
         args,
         summary,
-        f"{stream.rows:,} rows, {encoder.n_features_in_:,} features "
-        f"({'0' if stream.zero_based else '1'}-based), {encoder.n_edges_:,} edges, "
-        f"{encoder.n_colors_} colors -> {args.output}"
+        f"{stream.rows:,} rows, {model.n_features_in_:,} features "
+        f"({'0' if stream.zero_based else '1'}-based), {describe_text(summary)} -> {args.output}"
         + (f"; skipped {stream.skipped_lines} bad lines" if stream.skipped_lines else ""),
     )
     return summary
 
 
-def write_svmlight(out, labels: np.ndarray, codes: np.ndarray) -> None:
-    for label, row in zip(labels.tolist(), codes, strict=True):
-        colors = np.flatnonzero(row)
-        pairs = " ".join(
-            f"{c}:{v}" for c, v in zip(colors.tolist(), row[colors].tolist(), strict=True)
-        )
-        out.write(f"{label:g} {pairs}\n" if pairs else f"{label:g}\n")
-
-
 def run_transform(args) -> dict:
     check_inputs(args.inputs)
     try:
-        encoder, metadata = read_model(args.model)
+        model, metadata = read_model(args.model)
     except ModelFileError as error:
         raise CommandError(str(error)) from None
-    encoder.set_params(n_jobs=args.n_jobs)
+    model.set_params(n_jobs=args.n_jobs)
     zero_based = model_zero_based(args, metadata)
     several = len(args.inputs) > 1
     if several and not os.path.isdir(args.output):
@@ -218,55 +289,87 @@ def run_transform(args) -> dict:
         os.path.join(args.output, os.path.basename(path)) if several else args.output
         for path in args.inputs
     ]
-    summary = encode_files(args, encoder, zero_based, args.inputs, targets)
-    rate = summary["collisions"] / max(summary["rows"], 1)
-    report(
-        args,
-        summary,
-        f"{summary['rows']:,} rows -> {', '.join(targets)}: "
-        f"{encoder.n_colors_} code columns, {rate:.4f} collisions per row, "
-        f"{summary['unseen']:,} unseen features",
-    )
+    summary = encode_files(args, model, zero_based, args.inputs, targets)
+    report(args, summary, f"{summary['rows']:,} rows -> {', '.join(targets)}: {written(summary)}")
     return summary
 
 
+def written(summary: dict) -> str:
+    if "collisions" not in summary:
+        return f"{summary['columns']:,} one-hot columns"
+    rate = summary["collisions"] / max(summary["rows"], 1)
+    return (
+        f"{summary['columns']} code columns, {rate:.4f} collisions per row, "
+        f"{summary['unseen']:,} unseen features"
+    )
+
+
 class SvmlightSink:
-    """Writes ``label color:code ...`` lines (0-based colors, non-zero codes only)."""
+    """Writes ``label color:code ...`` lines (0-based colors, non-zero codes only), or
+    ``label column:1 ...`` for one-hot columns; the text is formatted by the engine."""
 
-    def __init__(self, path: str, n_colors: int):
-        self.out = open(path, "w")
+    def __init__(self, path: str, n_columns: int, one_hot: bool, n_jobs):
+        self.out = open(path, "wb")
+        self.n_jobs = n_jobs
 
-    def write(self, labels: np.ndarray, codes: np.ndarray) -> None:
-        write_svmlight(self.out, labels, codes)
+    def write(self, labels: np.ndarray, output) -> None:
+        labels = np.ascontiguousarray(labels, dtype=np.float64)
+        if sp.issparse(output):
+            text = _core.format_binary_rows(
+                labels,
+                output.indptr.astype(np.int64),
+                output.indices.astype(np.int64),
+                n_jobs=self.n_jobs,
+            )
+        else:
+            text = _core.format_codes(labels, output, n_jobs=self.n_jobs)
+        self.out.write(text)
 
     def close(self) -> None:
         self.out.close()
 
 
 class NpzSink:
-    """Gathers the chunks, then writes ``codes`` (int32) and ``labels`` into one ``.npz``."""
+    """Gathers the chunks into one ``.npz``: ``codes`` (int32) and ``labels``, or for one-hot
+    columns a CSR matrix as ``scipy.sparse.save_npz`` writes it (``scipy.sparse.load_npz``
+    reads it) plus ``labels``."""
 
-    def __init__(self, path: str, n_colors: int):
-        self.path, self.n_colors = path, n_colors
+    def __init__(self, path: str, n_columns: int, one_hot: bool, n_jobs):
+        self.path, self.n_columns, self.one_hot = path, n_columns, one_hot
         self.labels: list = []
-        self.codes: list = []
+        self.outputs: list = []
 
-    def write(self, labels: np.ndarray, codes: np.ndarray) -> None:
+    def write(self, labels: np.ndarray, output) -> None:
         self.labels.append(labels)
-        self.codes.append(codes)
+        self.outputs.append(output)
 
     def close(self) -> None:
-        codes = np.vstack(self.codes) if self.codes else np.zeros((0, self.n_colors), np.int32)
         labels = np.concatenate(self.labels) if self.labels else np.zeros(0)
         with open(self.path, "wb") as out:
-            np.savez(out, codes=codes, labels=labels)
+            if self.one_hot:
+                empty = sp.csr_matrix((0, self.n_columns))
+                matrix = sp.vstack(self.outputs, format="csr") if self.outputs else empty
+                np.savez(
+                    out,
+                    format=np.array("csr"),
+                    shape=np.array(matrix.shape),
+                    data=matrix.data,
+                    indices=matrix.indices,
+                    indptr=matrix.indptr,
+                    labels=labels,
+                )
+            else:
+                empty = np.zeros((0, self.n_columns), np.int32)
+                codes = np.vstack(self.outputs) if self.outputs else empty
+                np.savez(out, codes=codes, labels=labels)
 
 
 class ParquetSink:
     """Streams the chunks into a Parquet file: a ``label`` column and one int32 column per
-    color (``color0``, ...)."""
+    color (``color0``, ...), or for one-hot columns a ``columns`` column listing each row's
+    (int32)."""
 
-    def __init__(self, path: str, n_colors: int):
+    def __init__(self, path: str, n_columns: int, one_hot: bool, n_jobs):
         try:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -276,15 +379,23 @@ class ParquetSink:
             ) from None
         self.pa = pa
         fields = [pa.field("label", pa.float64())]
-        fields += [pa.field(f"color{c}", pa.int32()) for c in range(n_colors)]
+        if one_hot:
+            fields.append(pa.field("columns", pa.list_(pa.int32())))
+        else:
+            fields += [pa.field(f"color{c}", pa.int32()) for c in range(n_columns)]
         self.schema = pa.schema(fields)
         self.writer = pq.ParquetWriter(path, self.schema)
 
-    def write(self, labels: np.ndarray, codes: np.ndarray) -> None:
-        columns = [self.pa.array(labels)] + [
-            self.pa.array(codes[:, c]) for c in range(codes.shape[1])
-        ]
-        self.writer.write_table(self.pa.Table.from_arrays(columns, schema=self.schema))
+    def write(self, labels: np.ndarray, output) -> None:
+        pa = self.pa
+        if sp.issparse(output):
+            lists = pa.ListArray.from_arrays(
+                pa.array(output.indptr.astype(np.int32)), pa.array(output.indices.astype(np.int32))
+            )
+            columns = [pa.array(labels), lists]
+        else:
+            columns = [pa.array(labels)] + [pa.array(output[:, c]) for c in range(output.shape[1])]
+        self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema))
 
     def close(self) -> None:
         self.writer.close()
@@ -293,41 +404,50 @@ class ParquetSink:
 SINKS = {"svmlight": SvmlightSink, "npz": NpzSink, "parquet": ParquetSink}
 
 
-def encode_files(args, encoder, zero_based, inputs, targets) -> dict:
-    """Encode every input into its target, each written atomically."""
+def encode_files(args, model, zero_based, inputs, targets, cross_fit=None) -> dict:
+    """Encode every input into its target, each written atomically. With ``cross_fit``, the
+    inputs are the training files, in the order they were fitted on."""
     for path, target in zip(inputs, targets, strict=True):
         if os.path.abspath(target) == os.path.abspath(path):
             raise CommandError(f"{target}: the output would overwrite its input")
-    totals = {"rows": 0, "collisions": 0, "unseen": 0}
+    one_hot = isinstance(model, ChromaticCompressor)
+    width = model.n_features_out_ if one_hot else model.n_colors_
+    reading = {
+        "zero_based": zero_based,
+        "chunk_bytes": chunk_bytes(args),
+        "skip_bad_lines": args.skip_bad_lines,
+    }
+    totals = {"rows": 0} if one_hot else {"rows": 0, "collisions": 0, "unseen": 0}
     progress = Progress(args)
     try:
         for path, target in zip(inputs, targets, strict=True):
-            chunks = iter_encoded(
-                encoder,
-                path,
-                zero_based=zero_based,
-                chunk_bytes=chunk_bytes(args),
-                skip_bad_lines=args.skip_bad_lines,
-            )
+            if one_hot:
+                chunks = (
+                    (labels, output, None)
+                    for labels, output in iter_compressed(
+                        model, path, **reading, cross_fit=cross_fit, first_row=totals["rows"]
+                    )
+                )
+            else:
+                chunks = (
+                    (labels, codes, (collisions, unseen))
+                    for labels, codes, collisions, unseen in iter_encoded(model, path, **reading)
+                )
             with atomic_output(target) as temporary:
-                sink = SINKS[args.format](temporary, encoder.n_colors_)
+                sink = SINKS[args.format](temporary, width, one_hot, effective_n_jobs(model.n_jobs))
                 try:
-                    for labels, codes, collisions, unseen in chunks:
-                        sink.write(labels, codes)
+                    for labels, output, tally in chunks:
+                        sink.write(labels, output)
                         totals["rows"] += len(labels)
-                        totals["collisions"] += collisions
-                        totals["unseen"] += unseen
+                        if tally is not None:
+                            totals["collisions"] += tally[0]
+                            totals["unseen"] += tally[1]
                         progress(f"writing {os.path.basename(target)}", len(labels))
                 finally:
                     sink.close()
     finally:
         progress.close()
-    return {
-        "command": "transform",
-        "outputs": list(targets),
-        "colors": encoder.n_colors_,
-        **totals,
-    }
+    return {"command": "transform", "outputs": list(targets), "columns": width, **totals}
 
 
 def run_compress(args) -> dict:
@@ -339,19 +459,35 @@ def run_compress(args) -> dict:
             "after them"
         )
     os.makedirs(args.out, exist_ok=True)
-    args.output = os.path.join(args.out, "model.npz")
-    fitted = run_fit(args, quiet=True)
-    encoder, _ = read_model(args.output)
-    encoder.set_params(n_jobs=args.n_jobs)
-    inputs = [*args.train, *args.test]
-    targets = [os.path.join(args.out, name) for name in names]
-    encoded = encode_files(args, encoder, fitted["zero_based"], inputs, targets)
-    summary = {**fitted, **encoded, "command": "compress", "model": args.output}
+    model_path = os.path.join(args.out, "model.npz")
+    model, stream, tables = fit_model(args, cross_fit=True)
+    save_model(model, model_path, metadata={"zero_based": stream.zero_based})
+    model.set_params(n_jobs=args.n_jobs)
+    train_targets = [os.path.join(args.out, os.path.basename(p)) for p in args.train]
+    test_targets = [os.path.join(args.out, os.path.basename(p)) for p in args.test]
+    # Training rows are written as a model will learn from them: cross-fitted with a budget.
+    encoded = encode_files(args, model, stream.zero_based, args.train, train_targets, tables)
+    if args.test:
+        tested = encode_files(args, model, stream.zero_based, args.test, test_targets)
+        encoded = {**encoded, "outputs": encoded["outputs"] + tested["outputs"]}
+        for key in ("rows", "collisions", "unseen"):
+            if key in encoded:
+                encoded[key] += tested[key]
+    summary = {
+        **describe(model),
+        **encoded,
+        "command": "compress",
+        "model": model_path,
+        "training_rows": stream.rows,
+        "zero_based": stream.zero_based,
+        "skipped_lines": stream.skipped_lines,
+        "cross_fitted": tables is not None,
+    }
     report(
         args,
         summary,
-        f"{fitted['rows']:,} training rows, {encoder.n_colors_} colors; wrote "
-        f"{len(targets)} files and the model into {args.out}",
+        f"{stream.rows:,} training rows, {describe_text(summary)}; wrote "
+        f"{len(names)} files ({written(summary)}) and the model into {args.out}",
     )
     return summary
 
@@ -363,21 +499,28 @@ def model_zero_based(args, metadata: dict) -> bool:
     return bool(args.zero_based)
 
 
-def collision_rate(args, encoder, metadata) -> dict:
-    """How the model encodes the rows of ``args.on``: collisions and unseen features per row."""
+def collision_rate(args, model, metadata) -> dict:
+    """How the model encodes the rows of ``args.on``: collisions and unseen features (those
+    without a place in the model) per row; for a compressor, collisions among the features
+    that are not kept apart."""
     check_inputs([args.on])
     zero_based = model_zero_based(args, metadata)
+    compressor = isinstance(model, ChromaticCompressor)
+    encoder = model.encoder_ if compressor else model
     rows = collisions = unseen = 0
-    for labels, _, chunk_collisions, chunk_unseen in iter_encoded(
-        encoder,
-        args.on,
-        zero_based=zero_based,
-        chunk_bytes=chunk_bytes(args),
-        skip_bad_lines=args.skip_bad_lines,
+    for chunk, X, unknown in model_rows(
+        model, args.on, zero_based, chunk_bytes(args), args.skip_bad_lines
     ):
-        rows += len(labels)
-        collisions += chunk_collisions
-        unseen += chunk_unseen
+        rows += chunk.n_rows
+        unseen += unknown
+        kept_apart = X[:, model.frequent_features_].nnz if compressor else 0
+        if encoder is not None:
+            encoder.transform(X)
+            collisions += encoder.last_collisions_
+            # Features kept apart are unseen to the encoder, not to the model.
+            unseen += encoder.last_unseen_ - kept_apart
+        else:
+            unseen += X.nnz - kept_apart
     return {
         "file": args.on,
         "rows": rows,
@@ -389,40 +532,41 @@ def collision_rate(args, encoder, metadata) -> dict:
 def run_inspect(args) -> dict:
     check_inputs([args.path])
     try:
-        encoder, metadata = read_model(args.path)
+        model, metadata = read_model(args.path)
     except ModelFileError:
-        encoder = None
+        return inspect_file(args)
+    encoder = model.encoder_ if isinstance(model, ChromaticCompressor) else model
+    summary = {"command": "inspect", "kind": "model", "model": type(model).__name__}
+    summary.update(describe(model))
     if encoder is not None:
-        sizes = encoder.color_sizes_
-        summary = {
-            "command": "inspect",
-            "kind": "model",
-            "features": encoder.n_features_in_,
-            "seen_features": int((encoder.colors_ >= 0).sum()),
-            "colors": encoder.n_colors_,
-            "largest_colors": sizes[:10].tolist(),
-            "edges": encoder.n_edges_,
-            "max_degree": encoder.max_degree_,
-            "dense_features": len(encoder.dense_features_),
-            "params": encoder.get_params(),
-            **metadata,
-        }
-        if args.on is not None:
-            summary["on"] = collision_rate(args, encoder, metadata)
-        report(
-            args,
-            summary,
-            f"model: {summary['features']:,} features ({summary['seen_features']:,} seen), "
-            f"{encoder.n_colors_} colors (largest: {summary['largest_colors']}), "
-            f"{encoder.n_edges_:,} edges, max degree {encoder.max_degree_:,}"
-            + (
-                f"; on {args.on}: {summary['on']['collisions_per_row']:.4f} collisions and "
-                f"{summary['on']['unseen_per_row']:.4f} unseen features per row"
-                if args.on is not None
-                else ""
-            ),
+        summary.update(
+            seen_features=int((encoder.colors_ >= 0).sum()),
+            largest_colors=encoder.color_sizes_[:10].tolist(),
+            dense_features=len(encoder.dense_features_),
         )
-        return summary
+    summary.update(params=model.get_params(), **metadata)
+    if args.on is not None:
+        summary["on"] = collision_rate(args, model, metadata)
+    text = f"model: {summary['features']:,} features"
+    if encoder is not None:
+        text += (
+            f" ({summary['seen_features']:,} colored), {describe_text(summary)} (largest: "
+            f"{summary['largest_colors']}), max degree {encoder.max_degree_:,}"
+        )
+    if isinstance(model, ChromaticCompressor):
+        text += f"; budget {model.budget}: {model.n_features_out_:,} columns, "
+        text += f"{model.n_frequent_:,} of them frequent features"
+    if args.on is not None:
+        text += (
+            f"; on {args.on}: {summary['on']['collisions_per_row']:.4f} collisions and "
+            f"{summary['on']['unseen_per_row']:.4f} unseen features per row"
+        )
+    report(args, summary, text)
+    return summary
+
+
+def inspect_file(args) -> dict:
+    """Statistics of an svmlight file, read chunk by chunk."""
     rows = non_zeros = skipped = 0
     longest, width = 0, 0
     min_index = np.iinfo(np.int64).max

@@ -62,6 +62,13 @@ def check_codes(X, n_columns: int | None = None) -> np.ndarray:
     return np.ascontiguousarray(codes, dtype=np.int32)
 
 
+def frequent_features(counts: np.ndarray, n_frequent: int) -> np.ndarray:
+    """The ``n_frequent`` most frequent features by ``counts`` (ties to the smaller id), only
+    features seen at all."""
+    order = np.lexsort((np.arange(len(counts)), -counts))
+    return order[: min(n_frequent, int((counts > 0).sum()))].astype(np.int64)
+
+
 class SubmodularCompressor(TransformerMixin, BaseEstimator):
     """Compress integer code columns to at most ``budget`` one-hot columns chosen for what they
     tell about a binary target (submodular feature compression, Bateni et al., 2019).
@@ -181,21 +188,31 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
         return self
 
     def _fit_codes(self, codes, classes, labels):
-        self.classes_ = classes
-        self.n_features_in_ = codes.shape[1]
         sizes = codes.max(axis=0).astype(np.int64) + 1 if len(codes) else np.ones(codes.shape[1])
-        self.column_sizes_ = np.asarray(sizes, dtype=np.int64)
+        sizes = np.asarray(sizes, dtype=np.int64)
         fitted = _core.fit_buckets(
             codes,
             labels,
             None,
-            self.column_sizes_,
-            budget=int(self.budget),
-            smoothing=float(self.smoothing),
-            min_bucket_rows=int(self.min_bucket_rows),
-            penalty=float(self.penalty),
+            sizes,
+            **self._bucket_params(),
             n_jobs=effective_n_jobs(self.n_jobs),
         )
+        self._set_fitted(fitted, classes, sizes)
+
+    def _bucket_params(self) -> dict:
+        return {
+            "budget": int(self.budget),
+            "smoothing": float(self.smoothing),
+            "min_bucket_rows": int(self.min_bucket_rows),
+            "penalty": float(self.penalty),
+        }
+
+    def _set_fitted(self, fitted: dict, classes: np.ndarray, column_sizes: np.ndarray) -> None:
+        """The fitted attributes from the engine's bucket tables (`fit_buckets`)."""
+        self.classes_ = classes
+        self.n_features_in_ = len(column_sizes)
+        self.column_sizes_ = column_sizes
         self.offsets_ = fitted["offsets"]
         self.output_of_value_ = fitted["output_of_value"]
         self.n_features_out_ = int(fitted["n_outputs"])
@@ -400,9 +417,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
     def _fit_split(self, B, y, n_frequent, seed, *, cross_fit):
         """Fit on binary rows ``B`` with ``n_frequent`` features apart; returns the fitted parts
         and, with ``cross_fit``, the cross-fitted output for ``B``."""
-        counts = np.bincount(B.indices, minlength=B.shape[1])
-        order = np.lexsort((np.arange(len(counts)), -counts))
-        frequent = order[: min(n_frequent, int((counts > 0).sum()))].astype(np.int64)
+        frequent = frequent_features(np.bincount(B.indices, minlength=B.shape[1]), n_frequent)
         n_tail = int(self.budget) - len(frequent)
         encoder = compressor = None
         tail_output = None
@@ -410,26 +425,8 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
             tail = B.copy()
             # Explicit zeros are absent to the encoder: the frequent features leave the graph.
             tail.data[np.isin(tail.indices, frequent)] = 0.0
-            encoder = ChromaticEncoder(
-                min_cooccurrence=self.min_cooccurrence,
-                strategy=self.strategy,
-                collision=self.collision,
-                dense_threshold=self.dense_threshold,
-                n_colors=self.n_colors,
-                n_jobs=self.n_jobs,
-                random_state=seed,
-            )
-            compressor = SubmodularCompressor(
-                budget=n_tail,
-                cv=self.cv,
-                sparse_output=True,
-                smoothing=self.smoothing,
-                min_bucket_rows=self.min_bucket_rows,
-                in_sample_rows=self.in_sample_rows,
-                penalty=self.penalty,
-                random_state=seed,
-                n_jobs=self.n_jobs,
-            )
+            encoder = self._tail_encoder(seed)
+            compressor = self._tail_compressor(n_tail, seed)
             codes = encoder.fit_transform(tail)
             if cross_fit:
                 tail_output = compressor.fit_transform(codes, y)
@@ -440,11 +437,39 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
             return parts, None
         return parts, self._assemble(B, frequent, tail_output)
 
+    def _tail_encoder(self, seed: int) -> ChromaticEncoder:
+        """The encoder of the features not kept apart."""
+        return ChromaticEncoder(
+            min_cooccurrence=self.min_cooccurrence,
+            strategy=self.strategy,
+            collision=self.collision,
+            dense_threshold=self.dense_threshold,
+            n_colors=self.n_colors,
+            n_jobs=self.n_jobs,
+            random_state=seed,
+        )
+
+    def _tail_compressor(self, n_tail: int, seed: int) -> SubmodularCompressor:
+        """The compressor of their codes, to ``n_tail`` columns."""
+        return SubmodularCompressor(
+            budget=n_tail,
+            cv=self.cv,
+            sparse_output=True,
+            smoothing=self.smoothing,
+            min_bucket_rows=self.min_bucket_rows,
+            in_sample_rows=self.in_sample_rows,
+            penalty=self.penalty,
+            random_state=seed,
+            n_jobs=self.n_jobs,
+        )
+
     def _assemble(self, B, frequent, tail_output):
         blocks = [B[:, frequent]]
         if tail_output is not None:
             blocks.append(tail_output)
-        return sp.hstack(blocks, format="csr", dtype=np.float64)
+        out = sp.hstack(blocks, format="csr", dtype=np.float64)
+        out.sort_indices()
+        return out
 
     def _choose_n_frequent(self, B, y, seed):
         if self.n_frequent != "auto":
@@ -484,14 +509,21 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         if len(labels) != B.shape[0]:
             raise ValueError(f"X has {B.shape[0]} rows but y has {len(labels)}")
         labels = labels.astype(np.int64)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = self._seed()
         self.n_frequent_, self.selection_scores_ = self._choose_n_frequent(B, labels, seed)
         parts, output = self._fit_split(B, labels, self.n_frequent_, seed, cross_fit=cross_fit)
-        self.frequent_features_, self.encoder_, self.compressor_ = parts
-        self.n_frequent_ = len(self.frequent_features_)
-        tail = 0 if self.compressor_ is None else self.compressor_.n_features_out_
-        self.n_features_out_ = self.n_frequent_ + tail
+        self._set_parts(*parts)
         return output
+
+    def _seed(self) -> int:
+        """The seed of the coloring, the folds and the selection sample."""
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _set_parts(self, frequent, encoder, compressor) -> None:
+        self.frequent_features_, self.encoder_, self.compressor_ = frequent, encoder, compressor
+        self.n_frequent_ = len(frequent)
+        tail = 0 if compressor is None else compressor.n_features_out_
+        self.n_features_out_ = self.n_frequent_ + tail
 
     def fit(self, X, y):
         """Choose the split, color the other features of ``X`` and learn the buckets of their

@@ -1,12 +1,23 @@
-"""The model file: a fitted ``ChromaticEncoder`` as a versioned ``.npz``.
+"""The model file: a fitted ``ChromaticEncoder`` or ``ChromaticCompressor`` as a versioned
+``.npz``.
 
 Layout (format version 1): ``format`` = ``"chromatic-model"``, ``version`` = 1, ``kind`` =
-``"ChromaticEncoder"``, ``params`` (the constructor parameters as JSON), ``metadata`` (JSON,
-for example ``{"zero_based": false}`` from the command line), ``n_features_in``, and
-the fitted arrays ``colors``, ``codes``, ``color_sizes``, ``document_frequency``,
-``dense_features`` (plus ``feature_names_in`` when the encoder was fitted on named columns) and
-the scalars ``n_edges``, ``max_degree``, ``n_greedy_colors``, ``conflict_weight``. Readers
-refuse versions they do not know. Files are written to a temporary name and renamed, so a
+``"ChromaticEncoder"`` or ``"ChromaticCompressor"``, ``params`` (the constructor parameters as
+JSON), ``metadata`` (JSON, for example ``{"zero_based": false}`` from the command line) and
+``n_features_in``.
+
+An encoder adds its fitted arrays ``colors``, ``codes``, ``color_sizes``,
+``document_frequency``, ``dense_features`` (plus ``feature_names_in`` when fitted on named
+columns) and the scalars ``n_edges``, ``max_degree``, ``n_greedy_colors``, ``conflict_weight``.
+
+A compressor adds ``classes``, ``frequent_features`` and, when some of the budget goes to the
+other features, the encoder of those as above with names prefixed ``encoder.`` (its parameters
+in ``encoder.params``) and the buckets of its codes as ``buckets.params`` and
+``buckets.column_sizes``, ``buckets.offsets``, ``buckets.output_of_value``,
+``buckets.n_outputs``, ``buckets.boundary_offsets``, ``buckets.boundaries``,
+``buckets.bucket_outputs``.
+
+Readers refuse versions they do not know. Files are written to a temporary name and renamed, so a
 failure never leaves a half-written model.
 """
 
@@ -19,40 +30,90 @@ import zipfile
 
 import numpy as np
 
+from .compression import ChromaticCompressor, SubmodularCompressor
 from .encoder import ChromaticEncoder
 
 FORMAT = "chromatic-model"
 VERSION = 1
-_ARRAYS = ("colors_", "codes_", "color_sizes_", "document_frequency_", "dense_features_")
-_SCALARS = ("n_edges_", "max_degree_", "n_greedy_colors_", "conflict_weight_")
+_ENCODER_ARRAYS = ("colors_", "codes_", "color_sizes_", "document_frequency_", "dense_features_")
+_ENCODER_SCALARS = ("n_edges_", "max_degree_", "n_greedy_colors_", "conflict_weight_")
+_BUCKET_ARRAYS = (
+    "column_sizes_",
+    "offsets_",
+    "output_of_value_",
+    "boundary_offsets_",
+    "boundaries_",
+    "bucket_outputs_",
+)
+
+Model = ChromaticEncoder | ChromaticCompressor
 
 
 class ModelFileError(ValueError):
     """A model file that cannot be read: missing, not a model, or of another version."""
 
 
-def save_model(
-    encoder: ChromaticEncoder, path: str | os.PathLike, *, metadata: dict | None = None
-) -> None:
-    """Write a fitted encoder to ``path`` (atomically), with optional JSON ``metadata`` (for
-    example how the training files were indexed)."""
-    if not isinstance(encoder, ChromaticEncoder) or not hasattr(encoder, "colors_"):
-        raise ValueError("save_model takes a fitted ChromaticEncoder")
-    params = encoder.get_params()
+def _params_json(estimator) -> np.ndarray:
+    params = estimator.get_params()
     if not isinstance(params["random_state"], (int, type(None))):
         params["random_state"] = None  # a RandomState instance has no JSON form
-    content = {
-        "format": np.array(FORMAT),
-        "version": np.array(VERSION),
-        "kind": np.array("ChromaticEncoder"),
-        "params": np.array(json.dumps(params)),
-        "n_features_in": np.array(encoder.n_features_in_),
-        "metadata": np.array(json.dumps(metadata or {})),
-        **{name.rstrip("_"): getattr(encoder, name) for name in _ARRAYS},
-        **{name.rstrip("_"): np.array(getattr(encoder, name)) for name in _SCALARS},
+    return np.array(json.dumps(params))
+
+
+def _encoder_content(encoder: ChromaticEncoder, prefix: str = "") -> dict:
+    return {
+        **{prefix + name.rstrip("_"): getattr(encoder, name) for name in _ENCODER_ARRAYS},
+        **{
+            prefix + name.rstrip("_"): np.array(getattr(encoder, name)) for name in _ENCODER_SCALARS
+        },
     }
-    if hasattr(encoder, "feature_names_in_"):
-        content["feature_names_in"] = np.asarray(encoder.feature_names_in_, dtype=str)
+
+
+def _compressor_content(compressor: ChromaticCompressor) -> dict:
+    content = {
+        "classes": np.asarray(compressor.classes_),
+        "frequent_features": compressor.frequent_features_,
+    }
+    if compressor.encoder_ is not None:
+        buckets = compressor.compressor_
+        content.update(
+            {
+                "encoder.params": _params_json(compressor.encoder_),
+                "encoder.n_features_in": np.array(compressor.encoder_.n_features_in_),
+                **_encoder_content(compressor.encoder_, "encoder."),
+                "buckets.params": _params_json(buckets),
+                "buckets.n_outputs": np.array(buckets.n_features_out_),
+                **{
+                    "buckets." + name.rstrip("_"): getattr(buckets, name) for name in _BUCKET_ARRAYS
+                },
+            }
+        )
+    if content["classes"].dtype == object:
+        content["classes"] = content["classes"].astype(str)
+    return content
+
+
+def save_model(model: Model, path: str | os.PathLike, *, metadata: dict | None = None) -> None:
+    """Write a fitted encoder or compressor to ``path`` (atomically), with optional JSON
+    ``metadata`` (for example how the training files were indexed)."""
+    if isinstance(model, ChromaticEncoder) and hasattr(model, "colors_"):
+        content = _encoder_content(model)
+    elif isinstance(model, ChromaticCompressor) and hasattr(model, "frequent_features_"):
+        content = _compressor_content(model)
+    else:
+        raise ValueError("save_model takes a fitted ChromaticEncoder or ChromaticCompressor")
+    content.update(
+        {
+            "format": np.array(FORMAT),
+            "version": np.array(VERSION),
+            "kind": np.array(type(model).__name__),
+            "params": _params_json(model),
+            "n_features_in": np.array(model.n_features_in_),
+            "metadata": np.array(json.dumps(metadata or {})),
+        }
+    )
+    if hasattr(model, "feature_names_in_"):
+        content["feature_names_in"] = np.asarray(model.feature_names_in_, dtype=str)
     target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target))
     handle, temporary = tempfile.mkstemp(prefix=".chromatic-", suffix=".npz", dir=directory)
@@ -65,13 +126,51 @@ def save_model(
         raise
 
 
-def load_model(path: str | os.PathLike) -> ChromaticEncoder:
-    """Read an encoder written by ``save_model`` (or the ``chromatic`` command)."""
+def load_model(path: str | os.PathLike) -> Model:
+    """Read an encoder or compressor written by ``save_model`` (or the ``chromatic`` command)."""
     return read_model(path)[0]
 
 
-def read_model(path: str | os.PathLike) -> tuple[ChromaticEncoder, dict]:
-    """The encoder in ``path`` and the metadata saved with it."""
+def _read_encoder(name: str, content: dict, prefix: str = "") -> ChromaticEncoder:
+    encoder = ChromaticEncoder(**json.loads(str(content[prefix + "params"])))
+    encoder.n_features_in_ = int(content[prefix + "n_features_in"])
+    for attribute in _ENCODER_ARRAYS:
+        setattr(encoder, attribute, content[prefix + attribute.rstrip("_")])
+    for attribute in _ENCODER_SCALARS:
+        setattr(encoder, attribute, int(content[prefix + attribute.rstrip("_")]))
+    encoder.n_colors_ = len(encoder.color_sizes_)
+    encoder.field_dims_ = encoder.color_sizes_ + 1
+    n = encoder.n_features_in_
+    if len(encoder.colors_) != n or len(encoder.codes_) != n:
+        raise ModelFileError(f"{name}: tables of {len(encoder.colors_)} features, expected {n}")
+    return encoder
+
+
+def _read_compressor(name: str, content: dict) -> ChromaticCompressor:
+    compressor = ChromaticCompressor(**json.loads(str(content["params"])))
+    compressor.n_features_in_ = int(content["n_features_in"])
+    compressor.classes_ = content["classes"]
+    compressor.selection_scores_ = None
+    encoder = buckets = None
+    if "encoder.params" in content:
+        encoder = _read_encoder(name, content, "encoder.")
+        buckets = SubmodularCompressor(**json.loads(str(content["buckets.params"])))
+        fitted = {
+            name.rstrip("_"): content["buckets." + name.rstrip("_")] for name in _BUCKET_ARRAYS
+        }
+        fitted["n_outputs"] = int(content["buckets.n_outputs"])
+        buckets._set_fitted(fitted, compressor.classes_, fitted["column_sizes"])
+        if len(buckets.column_sizes_) != encoder.n_colors_:
+            raise ModelFileError(
+                f"{name}: buckets of {len(buckets.column_sizes_)} columns for "
+                f"{encoder.n_colors_} colors"
+            )
+    compressor._set_parts(content["frequent_features"].astype(np.int64), encoder, buckets)
+    return compressor
+
+
+def read_model(path: str | os.PathLike) -> tuple[Model, dict]:
+    """The encoder or compressor in ``path`` and the metadata saved with it."""
     name = os.fspath(path)
     try:
         with np.load(name, allow_pickle=False) as stored:
@@ -88,22 +187,18 @@ def read_model(path: str | os.PathLike) -> tuple[ChromaticEncoder, dict]:
             f"{name}: model format version {version}; this chromatic reads version {VERSION}"
         )
     kind = str(content.get("kind", ""))
-    if kind != "ChromaticEncoder":
-        raise ModelFileError(f"{name}: holds a {kind!r}, not a ChromaticEncoder")
+    readers = {
+        "ChromaticEncoder": lambda: _read_encoder(name, content),
+        "ChromaticCompressor": lambda: _read_compressor(name, content),
+    }
+    if kind not in readers:
+        raise ModelFileError(f"{name}: holds a {kind!r}, not a model this chromatic knows")
     try:
-        encoder = ChromaticEncoder(**json.loads(str(content["params"])))
-        encoder.n_features_in_ = int(content["n_features_in"])
-        for attribute in _ARRAYS:
-            setattr(encoder, attribute, content[attribute.rstrip("_")])
-        for attribute in _SCALARS:
-            setattr(encoder, attribute, int(content[attribute.rstrip("_")]))
+        model = readers[kind]()
     except (KeyError, TypeError, ValueError) as error:
+        if isinstance(error, ModelFileError):
+            raise
         raise ModelFileError(f"{name}: incomplete model file ({error})") from None
     if "feature_names_in" in content:
-        encoder.feature_names_in_ = content["feature_names_in"].astype(object)
-    encoder.n_colors_ = len(encoder.color_sizes_)
-    encoder.field_dims_ = encoder.color_sizes_ + 1
-    n = encoder.n_features_in_
-    if len(encoder.colors_) != n or len(encoder.codes_) != n:
-        raise ModelFileError(f"{name}: tables of {len(encoder.colors_)} features, expected {n}")
-    return encoder, json.loads(str(content.get("metadata", "{}")))
+        model.feature_names_in_ = content["feature_names_in"].astype(object)
+    return model, json.loads(str(content.get("metadata", "{}")))

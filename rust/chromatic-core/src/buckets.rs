@@ -14,7 +14,8 @@ use crate::csr::{balanced_blocks, parallel_blocks};
 use crate::decode::SparseRows;
 use crate::error::{Error, Result};
 use crate::interrupt::{Interrupt, POLL_INTERVAL};
-use crate::parallel::{concat, try_map_blocks};
+use crate::parallel::{concat, filled, split_mut, try_map_blocks};
+use crate::statistics::MAX_ROWS;
 
 /// A row-major `(n_rows, n_columns)` matrix of non-negative integer codes.
 #[derive(Clone, Copy, Debug)]
@@ -42,7 +43,7 @@ impl<'a> CodeMatrix<'a> {
     }
 
     #[inline]
-    fn row(&self, r: usize) -> &[i32] {
+    pub(crate) fn row(&self, r: usize) -> &[i32] {
         &self.values[r * self.n_columns..(r + 1) * self.n_columns]
     }
 
@@ -74,6 +75,23 @@ pub struct ValueStats {
 }
 
 impl ValueStats {
+    /// No rows yet over columns where column `j` takes values `0..column_sizes[j]`.
+    pub fn zeros(column_sizes: &[usize]) -> Result<Self> {
+        let mut offsets = Vec::with_capacity(column_sizes.len() + 1);
+        offsets.push(0usize);
+        for &size in column_sizes {
+            offsets.push(offsets[offsets.len() - 1] + size);
+        }
+        let n_values = offsets[column_sizes.len()];
+        Ok(ValueStats {
+            offsets,
+            rows: filled(n_values, 0, "value counts")?,
+            positives: filled(n_values, 0, "value counts")?,
+            n_rows: 0,
+            n_positives: 0,
+        })
+    }
+
     /// Counts over the rows of `codes` with `use_row[r]` (all rows when `None`). Column `j`
     /// takes values `0..column_sizes[j]`; a larger value is an error.
     pub fn from_codes(
@@ -83,6 +101,20 @@ impl ValueStats {
         column_sizes: &[usize],
         interrupt: Interrupt<'_>,
     ) -> Result<Self> {
+        let mut stats = ValueStats::zeros(column_sizes)?;
+        stats.add_codes(codes, labels, use_row, interrupt)?;
+        Ok(stats)
+    }
+
+    /// Adds the rows of `codes` with `use_row[r]` (all rows when `None`): a stream of chunks
+    /// counts as the rows all at once. On error, nothing is added.
+    pub fn add_codes(
+        &mut self,
+        codes: &CodeMatrix<'_>,
+        labels: &[bool],
+        use_row: Option<&[bool]>,
+        interrupt: Interrupt<'_>,
+    ) -> Result<()> {
         if labels.len() != codes.n_rows || use_row.is_some_and(|u| u.len() != codes.n_rows) {
             return Err(Error::LengthMismatch {
                 what: "labels (and row selection)",
@@ -91,71 +123,117 @@ impl ValueStats {
                 expected: codes.n_rows,
             });
         }
-        if column_sizes.len() != codes.n_columns {
+        if self.n_columns() != codes.n_columns {
             return Err(Error::LengthMismatch {
                 what: "column_sizes",
-                len: column_sizes.len(),
+                len: self.n_columns(),
                 expected_from: "codes (columns)",
                 expected: codes.n_columns,
             });
         }
-        let mut offsets = Vec::with_capacity(column_sizes.len() + 1);
-        offsets.push(0usize);
-        for &size in column_sizes {
-            offsets.push(offsets[offsets.len() - 1] + size);
-        }
         let selected = |r: usize| use_row.is_none_or(|u| u[r]);
-        // Parallel over columns, each block reading its part of every row: no per-thread copies
-        // of the (possibly huge) tables, and no dependence on the thread count.
-        let blocks = balanced_blocks(codes.n_columns, parallel_blocks(), |j| offsets[j] + j);
-        let parts = try_map_blocks(blocks, |columns| {
-            let base = offsets[columns.start];
-            let len = offsets[columns.end] - base;
-            let mut rows = vec![0u32; len];
-            let mut positives = vec![0u32; len];
-            for (r, &label) in labels.iter().enumerate() {
-                if r % POLL_INTERVAL == 0 {
-                    interrupt.check()?;
-                }
-                if !selected(r) {
-                    continue;
-                }
-                let row = &codes.row(r)[columns.clone()];
-                for (k, &code) in row.iter().enumerate() {
-                    let j = columns.start + k;
-                    if code < 0 || code as usize >= column_sizes[j] {
-                        return Err(if code < 0 {
-                            negative_code(r, j, code)
-                        } else {
-                            Error::CodeOutOfRange {
-                                row: r,
-                                color: j,
-                                code: i64::from(code),
-                                size: column_sizes[j].saturating_sub(1),
-                            }
-                        });
-                    }
-                    let slot = offsets[j] + code as usize - base;
-                    rows[slot] += 1;
-                    positives[slot] += u32::from(label);
-                }
-            }
-            Ok((rows, positives))
-        })?;
-        let rows = concat(parts.iter().map(|p| p.0.as_slice()));
-        let positives = concat(parts.iter().map(|p| p.1.as_slice()));
         let (mut n_rows, mut n_positives) = (0u64, 0u64);
         for r in (0..codes.n_rows).filter(|&r| selected(r)) {
             n_rows += 1;
             n_positives += u64::from(labels[r]);
         }
-        Ok(ValueStats {
-            offsets,
-            rows,
-            positives,
-            n_rows,
-            n_positives,
-        })
+        if self.n_rows + n_rows > MAX_ROWS {
+            return Err(Error::TooManyRows {
+                n_rows: self.n_rows + n_rows,
+                limit: MAX_ROWS,
+            });
+        }
+        let offsets = &self.offsets;
+        let size = |j: usize| offsets[j + 1] - offsets[j];
+        // Checked first, so that an error leaves the counts as they were.
+        let blocks = balanced_blocks(codes.n_rows, parallel_blocks(), |r| r);
+        try_map_blocks(blocks, |rows| {
+            for r in rows.filter(|&r| selected(r)) {
+                if r % POLL_INTERVAL == 0 {
+                    interrupt.check()?;
+                }
+                for (j, &code) in codes.row(r).iter().enumerate() {
+                    if code < 0 {
+                        return Err(negative_code(r, j, code));
+                    }
+                    if code as usize >= size(j) {
+                        return Err(Error::CodeOutOfRange {
+                            row: r,
+                            color: j,
+                            code: i64::from(code),
+                            size: size(j).saturating_sub(1),
+                        });
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        // Parallel over columns, each block adding to its part of the tables while reading its
+        // part of every row: no per-thread copies of the (possibly huge) tables, and no
+        // dependence on the thread count.
+        let blocks = balanced_blocks(codes.n_columns, parallel_blocks(), |j| offsets[j] + j);
+        let lengths: Vec<usize> = blocks
+            .iter()
+            .map(|c| offsets[c.end] - offsets[c.start])
+            .collect();
+        let row_parts = split_mut(&mut self.rows, lengths.iter().copied());
+        let positive_parts = split_mut(&mut self.positives, lengths.iter().copied());
+        blocks
+            .into_par_iter()
+            .zip(row_parts)
+            .zip(positive_parts)
+            .try_for_each(|((columns, rows_out), positives_out)| {
+                let base = offsets[columns.start];
+                for (r, &label) in labels.iter().enumerate() {
+                    if r % POLL_INTERVAL == 0 {
+                        interrupt.check()?;
+                    }
+                    if !selected(r) {
+                        continue;
+                    }
+                    let row = &codes.row(r)[columns.clone()];
+                    for (k, &code) in row.iter().enumerate() {
+                        let slot = offsets[columns.start + k] + code as usize - base;
+                        rows_out[slot] += 1;
+                        positives_out[slot] += u32::from(label);
+                    }
+                }
+                Ok::<(), Error>(())
+            })?;
+        self.n_rows += n_rows;
+        self.n_positives += n_positives;
+        Ok(())
+    }
+
+    /// Adds the counts of other rows over the same columns.
+    pub fn merge(&mut self, other: &ValueStats) -> Result<()> {
+        if other.offsets != self.offsets {
+            return Err(Error::InvalidParameter(
+                "merged value counts are over other columns".into(),
+            ));
+        }
+        if self.n_rows + other.n_rows > MAX_ROWS {
+            return Err(Error::TooManyRows {
+                n_rows: self.n_rows + other.n_rows,
+                limit: MAX_ROWS,
+            });
+        }
+        for (mine, theirs) in [
+            (&mut self.rows, &other.rows),
+            (&mut self.positives, &other.positives),
+        ] {
+            mine.par_iter_mut()
+                .zip(theirs.par_iter())
+                .for_each(|(a, b)| *a += b);
+        }
+        self.n_rows += other.n_rows;
+        self.n_positives += other.n_positives;
+        Ok(())
+    }
+
+    /// Rows holding each value, column after column.
+    pub fn value_rows(&self) -> &[u32] {
+        &self.rows
     }
 
     pub fn n_columns(&self) -> usize {
@@ -638,6 +716,34 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn chunks_and_merges_count_as_the_rows_at_once() {
+        let codes = [1, 0, 2, 0, 1, 1, 2, 1];
+        let labels = [true, false, true, false];
+        let whole = stats(&codes, 2, &labels, &[3, 2]);
+        let mut chunked = ValueStats::zeros(&[3, 2]).unwrap();
+        for (rows, chunk_labels) in [(0..2, &labels[..2]), (2..4, &labels[2..])] {
+            let m = CodeMatrix::new(&codes[rows.start * 2..rows.end * 2], 2, 2).unwrap();
+            chunked
+                .add_codes(&m, chunk_labels, None, Interrupt::never())
+                .unwrap();
+        }
+        assert_eq!(chunked, whole);
+        let mut merged = stats(&codes[..4], 2, &labels[..2], &[3, 2]);
+        merged
+            .merge(&stats(&codes[4..], 2, &labels[2..], &[3, 2]))
+            .unwrap();
+        assert_eq!(merged, whole);
+        assert!(merged.merge(&ValueStats::zeros(&[3, 3]).unwrap()).is_err());
+        // A bad code in a later row leaves the counts untouched.
+        let bad = CodeMatrix::new(&[1, 0, 0, 7], 2, 2).unwrap();
+        let err = merged
+            .add_codes(&bad, &[true, true], None, Interrupt::never())
+            .unwrap_err();
+        assert!(matches!(err, Error::CodeOutOfRange { row: 1, .. }));
+        assert_eq!(merged, whole);
     }
 
     #[test]

@@ -40,5 +40,5 @@ pub use hashing::{HashedRows, hash_rows};
 pub use interrupt::Interrupt;
 pub use recoloring::{FixedColoring, with_n_colors};
 pub use statistics::FeatureStats;
-pub use svmlight::{ParsedRows, parse_rows};
+pub use svmlight::{ParsedRows, format_binary_rows, format_codes, parse_rows};
 pub use vocabulary::Vocabulary;

@@ -141,6 +141,24 @@ impl FeatureStats {
         Ok(())
     }
 
+    /// Treats `features` as never seen (for features kept apart from the graph, whose rows still
+    /// count). An index outside the statistics is an error and changes nothing.
+    pub fn forget(&mut self, features: &[i64]) -> Result<()> {
+        let n_features = self.doc_freq.len();
+        if let Some(&f) = features
+            .iter()
+            .find(|&&f| f < 0 || f as u64 >= n_features as u64)
+        {
+            return Err(Error::InvalidParameter(format!(
+                "feature {f} to forget is outside [0, {n_features})"
+            )));
+        }
+        for &f in features {
+            self.doc_freq[f as usize] = 0;
+        }
+        Ok(())
+    }
+
     pub fn n_rows(&self) -> u64 {
         self.n_rows
     }
@@ -237,6 +255,19 @@ mod tests {
         stats.drop_leading(1).unwrap();
         assert_eq!(stats.doc_freq(), &[2, 1, 0, 0]);
         assert!(stats.drop_leading(1).is_err());
+    }
+
+    #[test]
+    fn forgotten_features_count_as_never_seen() {
+        let mut stats = FeatureStats {
+            n_rows: 3,
+            doc_freq: vec![1, 3, 1, 0],
+        };
+        stats.forget(&[1, 2]).unwrap();
+        assert_eq!(stats.doc_freq(), &[1, 0, 0, 0]);
+        assert!(stats.forget(&[4]).is_err());
+        assert!(stats.forget(&[-1]).is_err());
+        assert_eq!(stats.n_rows(), 3);
     }
 
     #[test]

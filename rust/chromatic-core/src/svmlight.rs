@@ -1,9 +1,12 @@
 //! Parsing svmlight / libsvm text (`label [qid:N] index[:value] ... [# comment]`), a chunk of
 //! whole lines at a time, in parallel over pieces of the chunk. Indices are returned as written;
 //! whether they are 0- or 1-based is the caller's call (it may need to see every file first).
+//! Writing goes the other way: encoded rows become lines of text, in parallel over blocks of rows.
 
 use rayon::prelude::*;
 
+use crate::buckets::CodeMatrix;
+use crate::csr::{balanced_blocks, parallel_blocks};
 use crate::error::{Error, Result};
 use crate::interrupt::{Interrupt, POLL_INTERVAL};
 use crate::parallel::{concat, try_map_blocks};
@@ -183,12 +186,168 @@ pub fn parse_rows(
     })
 }
 
+/// Appends the decimal digits of `value` (faster than `write!` in the per-entry loop).
+fn push_integer(out: &mut Vec<u8>, value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// Lines `label entries...\n` for rows `0..labels.len()`, `write_entries(row, out)` appending a
+/// row's entries (each preceded by a space), built in parallel over blocks of rows.
+fn format_lines(
+    labels: &[f64],
+    interrupt: Interrupt<'_>,
+    write_entries: impl Fn(usize, &mut Vec<u8>) + Sync,
+) -> Result<Vec<u8>> {
+    let blocks = balanced_blocks(labels.len(), parallel_blocks(), |r| r);
+    let parts = try_map_blocks(blocks, |rows| {
+        let mut out = Vec::with_capacity(rows.len() * 64);
+        for r in rows {
+            if r % POLL_INTERVAL == 0 {
+                interrupt.check()?;
+            }
+            // Display writes the shortest text that reads back as the same number: `1`, `-1`.
+            out.extend_from_slice(labels[r].to_string().as_bytes());
+            write_entries(r, &mut out);
+            out.push(b'\n');
+        }
+        Ok(out)
+    })?;
+    Ok(concat(parts.iter().map(Vec::as_slice)))
+}
+
+/// svmlight text of code rows: `label color:code ...` with 0-based colors, absent (0) codes left
+/// out.
+pub fn format_codes(
+    labels: &[f64],
+    codes: &CodeMatrix<'_>,
+    interrupt: Interrupt<'_>,
+) -> Result<Vec<u8>> {
+    if labels.len() != codes.n_rows() {
+        return Err(Error::LengthMismatch {
+            what: "labels",
+            len: labels.len(),
+            expected_from: "codes (rows)",
+            expected: codes.n_rows(),
+        });
+    }
+    format_lines(labels, interrupt, |r, out| {
+        for (color, &code) in codes.row(r).iter().enumerate() {
+            if code != 0 {
+                out.push(b' ');
+                push_integer(out, color as u64);
+                out.push(b':');
+                if code < 0 {
+                    out.push(b'-');
+                }
+                push_integer(out, u64::from(code.unsigned_abs()));
+            }
+        }
+    })
+}
+
+/// svmlight text of binary rows given as CSR structure: `label index:1 ...`.
+pub fn format_binary_rows(
+    labels: &[f64],
+    indptr: &[i64],
+    indices: &[i64],
+    interrupt: Interrupt<'_>,
+) -> Result<Vec<u8>> {
+    if indptr.len() != labels.len() + 1 {
+        return Err(Error::LengthMismatch {
+            what: "indptr",
+            len: indptr.len(),
+            expected_from: "labels (rows) + 1",
+            expected: labels.len() + 1,
+        });
+    }
+    if indptr[0] != 0 {
+        return Err(Error::IndptrStart { first: indptr[0] });
+    }
+    let last = indptr[labels.len()];
+    if last != indices.len() as i64 {
+        return Err(Error::IndptrEnd {
+            last,
+            nnz: indices.len(),
+        });
+    }
+    if let Some((row, ends)) = indptr.windows(2).enumerate().find(|(_, e)| e[1] < e[0]) {
+        return Err(Error::IndptrDecreasing {
+            row,
+            start: ends[0],
+            end: ends[1],
+        });
+    }
+    // Monotone from 0 to indices.len(): every row's range is inside `indices`.
+    for (row, ends) in indptr.windows(2).enumerate() {
+        let (start, end) = (ends[0], ends[1]);
+        if let Some(&index) = indices[start as usize..end as usize]
+            .iter()
+            .find(|&&i| i < 0)
+        {
+            return Err(Error::IndexOutOfRange {
+                row,
+                index,
+                n_features: i64::MAX as usize,
+            });
+        }
+    }
+    format_lines(labels, interrupt, |r, out| {
+        for &index in &indices[indptr[r] as usize..indptr[r + 1] as usize] {
+            out.push(b' ');
+            push_integer(out, index as u64);
+            out.extend_from_slice(b":1");
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn parse(text: &str, skip: bool) -> Result<ParsedRows> {
         parse_rows(text.as_bytes(), 1, skip, Interrupt::never())
+    }
+
+    #[test]
+    fn formats_codes_and_binary_rows() {
+        let codes = CodeMatrix::new(&[0, 3, 12, 0, 0, 0], 2, 3).unwrap();
+        let text = format_codes(&[1.0, -0.5], &codes, Interrupt::never()).unwrap();
+        assert_eq!(String::from_utf8(text).unwrap(), "1 1:3 2:12\n-0.5\n");
+        let text =
+            format_binary_rows(&[0.0, 1.0], &[0, 0, 2], &[7, 1024], Interrupt::never()).unwrap();
+        assert_eq!(String::from_utf8(text).unwrap(), "0\n1 7:1 1024:1\n");
+        // What is written reads back as the same rows.
+        let parsed = parse("1 7:1 1024:1\n", false).unwrap();
+        assert_eq!(parsed.indices, vec![7, 1024]);
+        let bad = |indptr: &[i64], indices: &[i64]| {
+            format_binary_rows(&[0.0, 1.0], indptr, indices, Interrupt::never()).unwrap_err()
+        };
+        assert!(matches!(bad(&[0, 1], &[1]), Error::LengthMismatch { .. }));
+        assert!(matches!(
+            bad(&[0, 3, 1], &[1]),
+            Error::IndptrDecreasing { row: 1, .. }
+        ));
+        assert!(matches!(
+            bad(&[0, 0, 1], &[-4]),
+            Error::IndexOutOfRange {
+                row: 1,
+                index: -4,
+                ..
+            }
+        ));
+        let short = CodeMatrix::new(&[1], 1, 1).unwrap();
+        assert!(format_codes(&[1.0, 0.0], &short, Interrupt::never()).is_err());
     }
 
     #[test]

@@ -271,6 +271,29 @@ impl StreamingFit {
         self.stats.n_features()
     }
 
+    /// Rows holding each feature so far.
+    #[getter]
+    fn document_frequency<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        let counts: Vec<i64> = self
+            .stats
+            .doc_freq()
+            .iter()
+            .map(|&d| i64::from(d))
+            .collect();
+        counts.into_pyarray(py)
+    }
+
+    /// Between the passes: treats `features` as never seen, so they stay out of the graph and
+    /// the encoder (the caller leaves them out of the graph pass's chunks too).
+    fn forget_features(&mut self, features: PyReadonlyArray1<'_, i64>) -> PyResult<()> {
+        if self.graph.is_some() {
+            return Err(PyValueError::new_err(
+                "features are forgotten before the graph pass",
+            ));
+        }
+        self.stats.forget(features.as_slice()?).map_err(to_py_err)
+    }
+
     /// First pass: counts the features of a chunk of binary rows (int64 CSR structure), widening
     /// the feature range to `n_features` when needed.
     #[pyo3(signature = (indptr, indices, n_features, *, n_jobs=None))]
@@ -498,6 +521,11 @@ fn fit_buckets<'py>(
         let stats = core::ValueStats::from_codes(&codes, labels, use_rows, &sizes, interrupt)?;
         core::fit_buckets(&stats, &params, interrupt)
     })?;
+    buckets_dict(py, buckets)
+}
+
+/// Fitted buckets as the dict `fit_buckets` and `ValueCounts.fit_buckets` return.
+fn buckets_dict(py: Python<'_>, buckets: core::Buckets) -> PyResult<Bound<'_, PyDict>> {
     let out = PyDict::new(py);
     out.set_item("offsets", buckets.offsets.into_pyarray(py))?;
     out.set_item("output_of_value", buckets.output_of_value.into_pyarray(py))?;
@@ -509,6 +537,97 @@ fn fit_buckets<'py>(
     out.set_item("boundaries", buckets.by_rate.boundaries.into_pyarray(py))?;
     out.set_item("bucket_outputs", buckets.by_rate.outputs.into_pyarray(py))?;
     Ok(out)
+}
+
+/// Rows and positive rows of every (column, value) of code columns, added chunk by chunk: the
+/// statistics of submodular compression for data streamed from files.
+#[pyclass(module = "chromatic._core")]
+struct ValueCounts {
+    stats: core::ValueStats,
+}
+
+#[pymethods]
+impl ValueCounts {
+    #[new]
+    fn new(column_sizes: PyReadonlyArray1<'_, i64>) -> PyResult<Self> {
+        let sizes = column_sizes_arg(&column_sizes)?;
+        Ok(ValueCounts {
+            stats: core::ValueStats::zeros(&sizes).map_err(to_py_err)?,
+        })
+    }
+
+    /// Adds the rows of a C-contiguous int32 code chunk and their boolean labels.
+    #[pyo3(signature = (codes, labels, *, n_jobs=None))]
+    fn add(
+        &mut self,
+        py: Python<'_>,
+        codes: PyReadonlyArray2<'_, i32>,
+        labels: PyReadonlyArray1<'_, bool>,
+        n_jobs: Option<i64>,
+    ) -> PyResult<()> {
+        let codes = code_matrix(&codes)?;
+        let labels = labels.as_slice()?;
+        let stats = &mut self.stats;
+        run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+            stats.add_codes(&codes, labels, None, interrupt)
+        })
+    }
+
+    /// Adds the counts of `other` (over the same columns).
+    fn merge(&mut self, other: PyRef<'_, ValueCounts>) -> PyResult<()> {
+        self.stats.merge(&other.stats).map_err(to_py_err)
+    }
+
+    /// Rows holding each value, column after column.
+    #[getter]
+    fn value_rows<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        let rows: Vec<i64> = self
+            .stats
+            .value_rows()
+            .iter()
+            .map(|&r| i64::from(r))
+            .collect();
+        rows.into_pyarray(py)
+    }
+
+    /// The buckets these counts give, as the dict `fit_buckets` returns.
+    #[pyo3(signature = (*, budget, smoothing, min_bucket_rows, penalty, n_jobs=None))]
+    fn fit_buckets<'py>(
+        &self,
+        py: Python<'py>,
+        budget: usize,
+        smoothing: f64,
+        min_bucket_rows: u32,
+        penalty: f64,
+        n_jobs: Option<i64>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let params = core::BucketParams {
+            budget,
+            smoothing,
+            min_bucket_rows,
+            penalty,
+        };
+        let stats = &self.stats;
+        let buckets = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+            core::fit_buckets(stats, &params, interrupt)
+        })?;
+        buckets_dict(py, buckets)
+    }
+
+    /// Places every value in rate buckets by its rate in these counts (as `assign_buckets`).
+    #[pyo3(signature = (boundary_offsets, boundaries, bucket_outputs, *, smoothing))]
+    fn assign_buckets<'py>(
+        &self,
+        py: Python<'py>,
+        boundary_offsets: PyReadonlyArray1<'py, i64>,
+        boundaries: PyReadonlyArray1<'py, f64>,
+        bucket_outputs: PyReadonlyArray1<'py, i32>,
+        smoothing: f64,
+    ) -> PyResult<Bound<'py, PyArray1<i32>>> {
+        let by_rate = rate_buckets(&boundary_offsets, &boundaries, &bucket_outputs)?;
+        let table = by_rate.assign(&self.stats, smoothing).map_err(to_py_err)?;
+        Ok(table.into_pyarray(py))
+    }
 }
 
 /// Places every value in the rate buckets of a fit by its rate over the rows with `use_rows`:
@@ -536,11 +655,7 @@ fn assign_buckets<'py>(
         Some(u) => Some(u.as_slice()?),
         None => None,
     };
-    let by_rate = core::RateBuckets {
-        boundary_offsets: boundary_offsets.as_slice()?.to_vec(),
-        boundaries: boundaries.as_slice()?.to_vec(),
-        outputs: bucket_outputs.as_slice()?.to_vec(),
-    };
+    let by_rate = rate_buckets(&boundary_offsets, &boundaries, &bucket_outputs)?;
     let table = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
         let stats = core::ValueStats::from_codes(&codes, labels, use_rows, &sizes, interrupt)?;
         by_rate.assign(&stats, smoothing)
@@ -568,6 +683,18 @@ fn transform_buckets<'py>(
         tables.transform(&codes, interrupt)
     })?;
     Ok((rows.indptr.into_pyarray(py), rows.indices.into_pyarray(py)))
+}
+
+fn rate_buckets(
+    boundary_offsets: &PyReadonlyArray1<'_, i64>,
+    boundaries: &PyReadonlyArray1<'_, f64>,
+    bucket_outputs: &PyReadonlyArray1<'_, i32>,
+) -> PyResult<core::RateBuckets> {
+    Ok(core::RateBuckets {
+        boundary_offsets: boundary_offsets.as_slice()?.to_vec(),
+        boundaries: boundaries.as_slice()?.to_vec(),
+        outputs: bucket_outputs.as_slice()?.to_vec(),
+    })
 }
 
 fn code_matrix<'a>(codes: &'a PyReadonlyArray2<'_, i32>) -> PyResult<core::CodeMatrix<'a>> {
@@ -643,6 +770,40 @@ fn parse_svmlight<'py>(
     ))
 }
 
+/// svmlight text of code rows: `label color:code ...` (0-based colors, zero codes left out).
+#[pyfunction]
+#[pyo3(signature = (labels, codes, *, n_jobs=None))]
+fn format_codes<'py>(
+    py: Python<'py>,
+    labels: PyReadonlyArray1<'py, f64>,
+    codes: PyReadonlyArray2<'py, i32>,
+    n_jobs: Option<i64>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let codes = code_matrix(&codes)?;
+    let labels = labels.as_slice()?;
+    let text = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+        core::format_codes(labels, &codes, interrupt)
+    })?;
+    Ok(PyBytes::new(py, &text))
+}
+
+/// svmlight text of binary rows given as CSR structure: `label index:1 ...`.
+#[pyfunction]
+#[pyo3(signature = (labels, indptr, indices, *, n_jobs=None))]
+fn format_binary_rows<'py>(
+    py: Python<'py>,
+    labels: PyReadonlyArray1<'py, f64>,
+    indptr: PyReadonlyArray1<'py, i64>,
+    indices: PyReadonlyArray1<'py, i64>,
+    n_jobs: Option<i64>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let (labels, indptr, indices) = (labels.as_slice()?, indptr.as_slice()?, indices.as_slice()?);
+    let text = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+        core::format_binary_rows(labels, indptr, indices, interrupt)
+    })?;
+    Ok(PyBytes::new(py, &text))
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
@@ -654,7 +815,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(transform_buckets, m)?)?;
     m.add_function(wrap_pyfunction!(hash_rows, m)?)?;
     m.add_function(wrap_pyfunction!(parse_svmlight, m)?)?;
+    m.add_function(wrap_pyfunction!(format_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(format_binary_rows, m)?)?;
     m.add_class::<StreamingFit>()?;
+    m.add_class::<ValueCounts>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
