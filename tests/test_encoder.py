@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chromatic import ChromaticEncoder
+from chromatic import ChromaticEncoder, make_onehot_zipf
 
 from conftest import binarized, load_dataset, random_sparse
 
@@ -285,3 +285,16 @@ def test_n_jobs_minus_one_is_all_cores():
     c = ChromaticEncoder(n_jobs=1).fit(X).transform(X)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a, c)
+
+
+def test_a_memory_limit_shards_the_in_memory_build_with_the_same_result():
+    X = make_onehot_zipf(200_000, 200_000, 11, random_state=4)
+    unlimited = ChromaticEncoder(random_state=0).fit(X)
+    for limit in ("1G", "400M", 350 * 2**20):
+        limited = ChromaticEncoder(random_state=0, memory_limit=limit).fit(X)
+        np.testing.assert_array_equal(limited.colors_, unlimited.colors_)
+        np.testing.assert_array_equal(limited.codes_, unlimited.codes_)
+    with pytest.raises(MemoryError, match="memory limit"):
+        ChromaticEncoder(memory_limit="2M").fit(X)
+    with pytest.raises(ValueError, match="not a size"):
+        ChromaticEncoder(memory_limit="lots").fit(X)

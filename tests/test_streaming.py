@@ -148,3 +148,18 @@ def test_row_folds_do_not_depend_on_chunking():
     )
     assert set(whole) == set(range(5))
     assert not np.array_equal(whole, row_folds(0, 1000, 5, seed=10))
+
+
+def test_a_memory_limit_shards_the_graph_with_the_same_result(two_files):
+    unlimited = ChromaticEncoder(random_state=3)
+    fit_files(unlimited, two_files, chunk_bytes=500_000)
+    for limit, passes in [("100M", 3), (200_000_000, 2)]:
+        limited = ChromaticEncoder(random_state=3, memory_limit=limit)
+        report = fit_files(limited, two_files, chunk_bytes=500_000)
+        assert report.graph_passes == passes
+        np.testing.assert_array_equal(limited.colors_, unlimited.colors_)
+        np.testing.assert_array_equal(limited.codes_, unlimited.codes_)
+        assert limited.n_edges_ == unlimited.n_edges_
+    # Too little memory for the graph's edges: a MemoryError that says what to change.
+    with pytest.raises(MemoryError, match="raise min_cooccurrence or the limit"):
+        fit_files(ChromaticEncoder(memory_limit="40M"), two_files, chunk_bytes=500_000)

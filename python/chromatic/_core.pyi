@@ -38,6 +38,7 @@ def fit(
     dense_threshold: float | None,
     n_colors: int | None = None,
     glauber_steps: int | None = None,
+    memory_limit: int | None = None,
     n_jobs: int | None = None,
 ) -> dict[str, Any]:
     """Fit the encoder. Keys: ``colors``, ``codes`` (int32 per feature), ``color_sizes``,
@@ -162,7 +163,8 @@ def format_binary_rows(
 @final
 class StreamingFit:
     """A fit over chunks of rows: ``add_statistics`` for every chunk, then ``add_edges`` for
-    every chunk again, then ``finish``."""
+    every chunk again and ``end_shard`` (once per shard, after ``add_pair_bounds`` for every
+    chunk and ``plan_shards`` when memory is limited), then ``finish``."""
 
     def __new__(
         cls,
@@ -195,6 +197,15 @@ class StreamingFit:
         *,
         n_jobs: int | None = None,
     ) -> None: ...
+    def add_pair_bounds(
+        self,
+        indptr: npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int64],
+        *,
+        n_jobs: int | None = None,
+    ) -> None: ...
+    def plan_shards(self, memory_limit: int, *, n_jobs: int | None = None) -> int: ...
+    def end_shard(self, *, n_jobs: int | None = None) -> None: ...
     def finish(self, *, n_jobs: int | None = None) -> dict[str, Any]: ...
 
 @final

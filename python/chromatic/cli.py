@@ -28,7 +28,7 @@ from .streaming import (
 from .svmlight import DEFAULT_CHUNK_BYTES, SvmlightError, iter_chunks
 
 EPILOG_FIT = """example:
-  chromatic fit train.svm.gz -o model.npz --min-cooccurrence 2
+  chromatic fit train.svm.gz -o model.npz --min-cooccurrence 2 --memory-limit 16G
   chromatic fit train.svm.gz -o model.npz --budget 1024     # colors, then 1024 bucket columns
 """
 EPILOG_TRANSFORM = """example:
@@ -98,6 +98,13 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-jobs", type=int, default=None)
+    parser.add_argument(
+        "--memory-limit",
+        default=None,
+        metavar="SIZE",
+        help="memory the graph build may use, such as 16G: when its counts would not fit, the "
+        "graph is counted in shards of vertices, one more pass over the files each",
+    )
     budget = parser.add_argument_group(
         "compression to a budget (needs binary labels; see ChromaticCompressor)"
     )
@@ -201,6 +208,7 @@ def fit_model(args, *, cross_fit: bool = False):
         "dense_threshold": None if args.dense_threshold <= 0 else args.dense_threshold,
         "n_colors": args.n_colors,
         "random_state": args.seed,
+        "memory_limit": args.memory_limit,
         "n_jobs": args.n_jobs,
     }
     reading = {
@@ -261,6 +269,7 @@ def run_fit(args, *, quiet: bool = False) -> dict:
         **describe(model),
         "zero_based": stream.zero_based,
         "skipped_lines": stream.skipped_lines,
+        "graph_passes": stream.graph_passes,
     }
     if quiet:
         return summary

@@ -323,7 +323,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         Features (by training frequency) that keep columns of their own; at most ``budget``.
     selection_rows : int, default=200_000
         Sample size for ``n_frequent="auto"``.
-    n_colors, min_cooccurrence, strategy, collision, dense_threshold :
+    n_colors, min_cooccurrence, strategy, collision, dense_threshold, memory_limit :
         As in ``ChromaticEncoder``.
     cv, sparse_output, smoothing, min_bucket_rows, in_sample_rows, penalty :
         As in ``SubmodularCompressor``.
@@ -353,7 +353,14 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         "selection_rows": [Interval(Integral, 100, None, closed="left")],
         **{
             name: ChromaticEncoder._parameter_constraints[name]
-            for name in ("n_colors", "min_cooccurrence", "strategy", "collision", "dense_threshold")
+            for name in (
+                "n_colors",
+                "min_cooccurrence",
+                "strategy",
+                "collision",
+                "dense_threshold",
+                "memory_limit",
+            )
         },
         **{
             name: SubmodularCompressor._parameter_constraints[name]
@@ -381,6 +388,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         strategy="largest_first",
         collision="most_frequent",
         dense_threshold=0.1,
+        memory_limit=None,
         cv=5,
         sparse_output=True,
         smoothing=1.0,
@@ -398,6 +406,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         self.strategy = strategy
         self.collision = collision
         self.dense_threshold = dense_threshold
+        self.memory_limit = memory_limit
         self.cv = cv
         self.sparse_output = sparse_output
         self.smoothing = smoothing
@@ -445,6 +454,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
             collision=self.collision,
             dense_threshold=self.dense_threshold,
             n_colors=self.n_colors,
+            memory_limit=self.memory_limit,
             n_jobs=self.n_jobs,
             random_state=seed,
         )

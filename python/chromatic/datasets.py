@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["load_flights_cut", "make_onehot_zipf"]
+__all__ = ["load_flights_cut", "make_onehot_zipf", "write_onehot_zipf"]
 
 
 def _field_sizes(n_features: int, n_fields: int) -> np.ndarray:
@@ -16,12 +16,39 @@ def _field_sizes(n_features: int, n_fields: int) -> np.ndarray:
     return sizes
 
 
+def _zipf_cdf(size: int, zipf_exponent: float) -> np.ndarray:
+    cdf = np.cumsum(np.arange(1, size + 1, dtype=np.float64) ** -zipf_exponent)
+    cdf /= cdf[-1]
+    return cdf
+
+
+def _draw_ranks(cdf: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """Inverse-CDF sampling of ranks ``0..len(cdf) - 1``."""
+    ranks = np.searchsorted(cdf, uniforms, side="right")
+    np.minimum(ranks, len(cdf) - 1, out=ranks)  # guards against rounding in cdf[-1]
+    return ranks
+
+
+def _drop_fields(indices: np.ndarray, min_fields: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Keeps a uniformly random number (``min_fields`` to all) of uniformly chosen fields of each
+    row of the ``(n_rows, n_fields)`` ids: CSR ``(indptr, indices)``, rows still sorted."""
+    n_rows, n_fields = indices.shape
+    kept = rng.integers(min_fields, n_fields + 1, size=n_rows)
+    order = np.argsort(rng.random((n_rows, n_fields)), axis=1)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(n_fields)[None, :], axis=1)
+    mask = rank < kept[:, None]
+    indptr = np.concatenate(([0], np.cumsum(kept))).astype(indices.dtype)
+    return indptr, indices[mask]
+
+
 def make_onehot_zipf(
     n_rows: int = 1_000_000,
     n_features: int = 1_000_000,
     n_fields: int = 11,
     *,
     zipf_exponent: float = 1.1,
+    min_fields_per_row: int | None = None,
     random_state: int | np.random.Generator | None = None,
     index_dtype: type[np.integer] | np.dtype = np.int32,
 ) -> sp.csr_array:
@@ -59,6 +86,11 @@ def make_onehot_zipf(
     zipf_exponent : float, default=1.1
         Exponent ``s`` of the rank-frequency law ``p(r) ∝ 1 / r**s`` within each field; ``0``
         gives uniform values, larger values concentrate the rows on fewer ids.
+    min_fields_per_row : int or None, default=None
+        When given, every row keeps only a uniformly random number of its fields, from
+        ``min_fields_per_row`` to ``n_fields``, chosen uniformly (a criteo-like shape: with 40
+        fields and 5, rows hold 5 to 40 non-zeros). The optimum stays ``n_fields`` colors as
+        long as some row keeps every field.
     random_state : int, numpy.random.Generator or None, default=None
         Seed or generator, passed to :func:`numpy.random.default_rng`. The same seed gives the
         same matrix.
@@ -69,8 +101,8 @@ def make_onehot_zipf(
     Returns
     -------
     scipy.sparse.csr_array of shape (n_rows, n_features), float32
-        Binary matrix with exactly ``n_fields`` non-zeros per row, column indices sorted
-        within each row, no duplicates.
+        Binary matrix with exactly ``n_fields`` non-zeros per row (or as many as the row kept),
+        column indices sorted within each row, no duplicates.
 
     Raises
     ------
@@ -116,20 +148,80 @@ def make_onehot_zipf(
     indices = np.empty((n_rows, n_fields), dtype=index_dtype)
     for field, size in enumerate(sizes.tolist()):
         # Inverse-CDF sampling of the rank, then a random id for every rank.
-        cdf = np.cumsum(np.arange(1, size + 1, dtype=np.float64) ** -zipf_exponent)
-        cdf /= cdf[-1]
-        ranks = np.searchsorted(cdf, rng.random(n_rows), side="right")
-        np.minimum(ranks, size - 1, out=ranks)  # guards against rounding in cdf[-1]
+        ranks = _draw_ranks(_zipf_cdf(size, zipf_exponent), rng.random(n_rows))
         ids = rng.permutation(size).astype(index_dtype, copy=False)
         ids += index_dtype.type(offsets[field])
         # Fields are increasing id blocks, so filling column by column keeps rows sorted.
         indices[:, field] = ids[ranks]
 
-    indptr = np.arange(0, nnz + 1, n_fields, dtype=index_dtype)
-    data = np.ones(nnz, dtype=np.float32)
-    X = sp.csr_array((data, indices.reshape(-1), indptr), shape=(n_rows, n_features))
+    if min_fields_per_row is None:
+        indptr = np.arange(0, nnz + 1, n_fields, dtype=index_dtype)
+        flat = indices.reshape(-1)
+    else:
+        if not 0 <= int(min_fields_per_row) <= n_fields:
+            raise ValueError(
+                f"min_fields_per_row must be in [0, {n_fields}], got {min_fields_per_row}"
+            )
+        indptr, flat = _drop_fields(indices, int(min_fields_per_row), rng)
+    data = np.ones(len(flat), dtype=np.float32)
+    X = sp.csr_array((data, flat, indptr), shape=(n_rows, n_features))
     X.has_sorted_indices = True
     return X
+
+
+def write_onehot_zipf(
+    path,
+    n_rows: int = 150_000_000,
+    n_features: int = 54_000_000,
+    n_fields: int = 11,
+    *,
+    zipf_exponent: float = 1.1,
+    chunk_rows: int = 1_000_000,
+    random_state: int = 0,
+    progress=None,
+) -> None:
+    """Writes a ``make_onehot_zipf``-shaped data set of any size to an svmlight file, a chunk of
+    rows at a time, in memory bounded by the per-field tables and one chunk (the defaults give
+    the KDD Cup 2012 track 2 shape: 150M rows, 54M ids, 11 non-zeros a row; 1-based indices).
+
+    Labels are clicks of a logistic model: each id has a weight drawn from N(0, 0.6²), and a row
+    is positive with probability ``sigmoid(-1.8 + sum of its ids' weights)`` (about 25%
+    positive), so a model can learn from the features. Chunk ``c`` is drawn from the generator
+    seeded ``(random_state, c)``, so a file is reproducible whatever else runs. The file is
+    written to a temporary name and renamed when complete. ``progress(rows)`` is called after
+    every chunk.
+    """
+    import os
+
+    from . import _core
+
+    n_rows, n_features, n_fields = int(n_rows), int(n_features), int(n_fields)
+    if n_rows < 0 or n_fields < 1 or n_features < n_fields or chunk_rows < 1:
+        raise ValueError("need n_rows >= 0, n_fields >= 1, n_features >= n_fields, chunk_rows >= 1")
+    rng = np.random.default_rng([random_state, 2**32])
+    sizes = _field_sizes(n_features, n_fields)
+    offsets = np.concatenate(([0], np.cumsum(sizes)))
+    fields = []
+    for field, size in enumerate(sizes.tolist()):
+        ids = rng.permutation(size).astype(np.int64) + offsets[field] + 1  # 1-based
+        fields.append((_zipf_cdf(size, zipf_exponent), ids))
+    weights = rng.normal(0.0, 0.6, n_features + 1).astype(np.float32)
+    target = os.fspath(path)
+    temporary = f"{target}.partial"
+    with open(temporary, "wb") as out:
+        for c, start in enumerate(range(0, n_rows, chunk_rows)):
+            rows = min(chunk_rows, n_rows - start)
+            chunk_rng = np.random.default_rng([random_state, c])
+            indices = np.empty((rows, n_fields), dtype=np.int64)
+            for field, (cdf, ids) in enumerate(fields):
+                indices[:, field] = ids[_draw_ranks(cdf, chunk_rng.random(rows))]
+            logits = weights[indices].sum(axis=1, dtype=np.float64) - 1.8
+            labels = (chunk_rng.random(rows) < 1.0 / (1.0 + np.exp(-logits))).astype(np.float64)
+            indptr = np.arange(0, rows * n_fields + 1, n_fields, dtype=np.int64)
+            out.write(_core.format_binary_rows(labels, indptr, indices.reshape(-1)))
+            if progress is not None:
+                progress(rows)
+    os.replace(temporary, target)
 
 
 def load_flights_cut() -> tuple[sp.csr_matrix, np.ndarray]:

@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import _core
-from ._input import csr_arrays, effective_n_jobs, validated_sparse_input
+from ._input import csr_arrays, effective_n_jobs, memory_bytes, validated_sparse_input
 
 STRATEGIES = ("largest_first", "smallest_last", "natural", "dsatur", "random")
 COLLISION_POLICIES = ("most_frequent", "least_frequent")
@@ -62,6 +62,12 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         Glauber updates with ``n_colors``; ``None`` for ``2 |V| ln |V|``. Updates run in sweeps
         over the color classes (a class is updated in parallel, its members being pairwise
         non-adjacent), so the count is rounded up to whole sweeps over the |V| graph vertices.
+    memory_limit : int, str or None, default=None
+        Bytes the graph build may use beyond the input rows (an int, or a string such as
+        ``"16G"`` or ``"512M"``). When the graph's counts would not fit, the build is sharded by
+        vertex range, one pass over the rows per shard; the result is the same. A graph whose
+        kept edges alone exceed it raises MemoryError (raise ``min_cooccurrence`` or the
+        limit). ``None``: one pass, no limit.
     output : {"codes", "onehot"}, default="codes"
         ``"codes"``: a dense int32 array of shape ``(n_samples, n_colors_)``. ``"onehot"``: a
         sparse CSR matrix with one column per (color, code >= 1), i.e. one per training feature.
@@ -136,6 +142,7 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         "dense_threshold": [Interval(Real, 0, 1, closed="right"), None],
         "n_colors": [Interval(Integral, 1, 2**31 - 1, closed="both"), None],
         "glauber_steps": [Interval(Integral, 0, None, closed="left"), None],
+        "memory_limit": [Interval(Integral, 1, None, closed="left"), str, None],
         "output": [StrOptions({"codes", "onehot"})],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -149,6 +156,7 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         dense_threshold=0.1,
         n_colors=None,
         glauber_steps=None,
+        memory_limit=None,
         output="codes",
         n_jobs=None,
         random_state=None,
@@ -159,6 +167,7 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         self.dense_threshold = dense_threshold
         self.n_colors = n_colors
         self.glauber_steps = glauber_steps
+        self.memory_limit = memory_limit
         self.output = output
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -194,6 +203,7 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         fitted = _core.fit(
             *arrays.engine_args(),
             **self._engine_params(),
+            memory_limit=memory_bytes(self.memory_limit),
             n_jobs=effective_n_jobs(self.n_jobs),
         )
         self._set_fitted(fitted)

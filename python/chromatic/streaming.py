@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
-from ._input import effective_n_jobs
+from ._input import effective_n_jobs, memory_bytes
 from .compression import ChromaticCompressor, frequent_features
 from .encoder import ChromaticEncoder
 from .svmlight import DEFAULT_CHUNK_BYTES, SvmlightChunk, iter_chunks
@@ -29,6 +29,8 @@ class StreamReport:
     non_zeros: int
     skipped_lines: int
     zero_based: bool
+    #: Passes over the rows that counted the graph: more than one when sharded by a memory limit.
+    graph_passes: int = 1
 
 
 @dataclass(frozen=True)
@@ -99,16 +101,41 @@ def fit_files(
     shift = 0 if zero_based else 1
     if shift:
         stream.drop_leading_features(shift)
-    for chunk in _chunks(paths, chunk_bytes, skip_bad_lines, threads):
-        stream.add_edges(chunk.indptr, chunk.indices - shift, n_jobs=threads)
-        if progress:
-            progress("counting pairs", chunk.n_rows)
+
+    def graph_rows():
+        for chunk in _chunks(paths, chunk_bytes, skip_bad_lines, threads):
+            yield chunk.indptr, chunk.indices - shift
+
     n_features = stream.n_features
+    graph_passes = _color_streamed(encoder, stream, graph_rows, threads, progress)
+    encoder.n_features_in_ = n_features
+    return StreamReport(rows, non_zeros, skipped, zero_based, graph_passes)
+
+
+def _color_streamed(encoder, stream, graph_rows, threads, progress) -> int:
+    """The graph passes over ``graph_rows()`` (CSR structure of every chunk, over the
+    statistics' features), then the coloring into ``encoder``. With the encoder's
+    ``memory_limit``, a first pass bounds the pairs and the graph is counted shard by shard,
+    one pass each. Returns the number of graph passes."""
+    limit = memory_bytes(encoder.memory_limit)
+    n_shards = 1
+    if limit is not None:
+        for indptr, indices in graph_rows():
+            stream.add_pair_bounds(indptr, indices, n_jobs=threads)
+            if progress:
+                progress("bounding pairs", len(indptr) - 1)
+        n_shards = stream.plan_shards(limit, n_jobs=threads)
+    for shard in range(n_shards):
+        stage = "counting pairs" + (f" (shard {shard + 1} of {n_shards})" if n_shards > 1 else "")
+        for indptr, indices in graph_rows():
+            stream.add_edges(indptr, indices, n_jobs=threads)
+            if progress:
+                progress(stage, len(indptr) - 1)
+        stream.end_shard(n_jobs=threads)
     if progress:
         progress("coloring", 0)
     encoder._set_fitted(stream.finish(n_jobs=threads))
-    encoder.n_features_in_ = n_features
-    return StreamReport(rows, non_zeros, skipped, zero_based)
+    return n_shards
 
 
 def _known_rows(chunk: SvmlightChunk, shift: int, n_features: int) -> tuple[sp.csr_matrix, int]:
@@ -284,23 +311,23 @@ def fit_compressor_files(
     frequent = frequent_features(stream.document_frequency, n_frequent)
     n_tail = int(compressor.budget) - len(frequent)
     bucketer = tables = None
+    graph_passes = 0
     if n_tail > 0:
         bucketer = compressor._tail_compressor(n_tail, seed)
         is_frequent = np.zeros(n_features, dtype=bool)
         is_frequent[frequent] = True
         stream.forget_features(frequent)
-        for chunk in _chunks(paths, chunk_bytes, skip_bad_lines, threads):
-            indices = chunk.indices - shift
-            keep = ~is_frequent[indices]
-            row_of = np.repeat(np.arange(chunk.n_rows), np.diff(chunk.indptr))
-            lengths = np.bincount(row_of[keep], minlength=chunk.n_rows)
-            indptr = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-            stream.add_edges(indptr, indices[keep], n_jobs=threads)
-            if progress:
-                progress("counting pairs", chunk.n_rows)
-        if progress:
-            progress("coloring", 0)
-        encoder._set_fitted(stream.finish(n_jobs=threads))
+
+        def graph_rows():
+            # The frequent features keep their own columns: they stay out of the graph.
+            for chunk in _chunks(paths, chunk_bytes, skip_bad_lines, threads):
+                indices = chunk.indices - shift
+                keep = ~is_frequent[indices]
+                row_of = np.repeat(np.arange(chunk.n_rows), np.diff(chunk.indptr))
+                lengths = np.bincount(row_of[keep], minlength=chunk.n_rows)
+                yield np.concatenate(([0], np.cumsum(lengths))).astype(np.int64), indices[keep]
+
+        graph_passes = _color_streamed(encoder, stream, graph_rows, threads, progress)
         encoder.n_features_in_ = n_features
         tables = _fit_buckets_streaming(
             bucketer,
@@ -318,7 +345,7 @@ def fit_compressor_files(
     compressor.n_features_in_ = n_features
     compressor.selection_scores_ = scores
     compressor._set_parts(frequent, encoder if n_tail > 0 else None, bucketer)
-    report = StreamReport(rows, non_zeros, skipped, zero_based)
+    report = StreamReport(rows, non_zeros, skipped, zero_based, graph_passes)
     return report, tables if cross_fit else None
 
 

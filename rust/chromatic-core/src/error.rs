@@ -54,6 +54,8 @@ pub enum Error {
     InvalidParameter(String),
     #[error("line {line}: {message}")]
     Parse { line: u64, message: String },
+    #[error("memory limit: {0}")]
+    MemoryLimit(String),
     #[error("cannot allocate {bytes} bytes for {what}")]
     OutOfMemory { what: &'static str, bytes: usize },
     #[error("interrupted")]

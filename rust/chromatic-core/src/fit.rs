@@ -4,7 +4,7 @@ use crate::coloring::{Strategy, color};
 use crate::csr::{CsrMatrix, IndexValue, StoredValue};
 use crate::encoder::Encoder;
 use crate::error::Result;
-use crate::graph::{DEFAULT_BATCH_NNZ, EdgeCounter, Graph};
+use crate::graph::{BuildPlan, DEFAULT_BATCH_NNZ, EdgeCounter, Graph, PairBounds, ShardedGraph};
 use crate::interrupt::Interrupt;
 use crate::recoloring::with_n_colors;
 use crate::statistics::FeatureStats;
@@ -26,6 +26,9 @@ pub struct FitParams {
     pub seed: u64,
     /// Stored entries per graph-building batch.
     pub batch_nnz: usize,
+    /// Bytes the graph build may use beyond the input rows; when set, the build is sharded by
+    /// vertex range (one pass over the rows per shard) to stay under it.
+    pub memory_limit: Option<u64>,
 }
 
 impl Default for FitParams {
@@ -38,6 +41,7 @@ impl Default for FitParams {
             glauber_steps: None,
             seed: 0,
             batch_nnz: DEFAULT_BATCH_NNZ,
+            memory_limit: None,
         }
     }
 }
@@ -59,17 +63,37 @@ pub struct Fitted {
     pub conflict_weight: u64,
 }
 
-/// The co-occurrence graph of `matrix` over the vertices of `vocabulary`.
+/// The co-occurrence graph of `matrix` over the vertices of `vocabulary`; with a
+/// `memory_limit`, built shard by shard (see `BuildPlan`).
 pub fn build_graph<I: IndexValue, V: StoredValue>(
     matrix: &CsrMatrix<'_, I, V>,
     vocabulary: &Vocabulary,
     min_cooccurrence: u32,
     batch_nnz: usize,
+    memory_limit: Option<u64>,
     interrupt: Interrupt<'_>,
 ) -> Result<Graph> {
-    let mut counter = EdgeCounter::new(vocabulary.n_vertices()).with_batch_nnz(batch_nnz);
-    counter.add_rows(matrix, vocabulary, interrupt)?;
-    counter.finish(min_cooccurrence, interrupt)
+    let n_vertices = vocabulary.n_vertices();
+    let Some(limit) = memory_limit else {
+        let mut counter = EdgeCounter::new(n_vertices).with_batch_nnz(batch_nnz);
+        counter.add_rows(matrix, vocabulary, interrupt)?;
+        return counter.finish(min_cooccurrence, interrupt);
+    };
+    let mut bounds = PairBounds::new(n_vertices)?;
+    bounds.add_rows(matrix, vocabulary, interrupt)?;
+    let threads = rayon::current_num_threads();
+    let plan = BuildPlan::for_limit(&bounds, matrix.n_features(), threads, limit)?;
+    drop(bounds);
+    let mut graph = ShardedGraph::new(n_vertices);
+    for shard in &plan.shards {
+        let mut counter = EdgeCounter::new(n_vertices)
+            .with_batch_nnz(plan.batch_nnz.min(batch_nnz))
+            .with_sources(shard.clone())?;
+        counter.add_rows(matrix, vocabulary, interrupt)?;
+        graph.add_shard(counter, min_cooccurrence, interrupt)?;
+        plan.check_edges(graph.n_edges())?;
+    }
+    graph.finish(interrupt)
 }
 
 /// The co-occurrence graph of every feature of `matrix` (none treated as dense), in feature ids.
@@ -85,6 +109,7 @@ pub fn feature_graph<I: IndexValue, V: StoredValue>(
         &vocabulary,
         min_cooccurrence,
         DEFAULT_BATCH_NNZ,
+        None,
         interrupt,
     )?;
     interrupt.check()?;
@@ -103,6 +128,7 @@ pub fn fit<I: IndexValue, V: StoredValue>(
         &vocabulary,
         params.min_cooccurrence,
         params.batch_nnz,
+        params.memory_limit,
         interrupt,
     )?;
     color_graph(stats, &vocabulary, &graph, params, interrupt)

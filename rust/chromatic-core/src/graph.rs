@@ -7,6 +7,7 @@
 //! does not depend on the batching or the number of threads.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use rayon::prelude::*;
 
@@ -69,8 +70,14 @@ impl EdgeCounts {
     }
 
     fn assemble(n_vertices: usize, chunks: Vec<EdgeChunk>) -> Self {
+        EdgeCounts::assemble_from(n_vertices, 0, chunks)
+    }
+
+    /// The counts whose rows from vertex `first` on come from `chunks` in order, earlier and
+    /// later rows being empty.
+    fn assemble_from(n_vertices: usize, first: usize, chunks: Vec<EdgeChunk>) -> Self {
         let mut indptr = Vec::with_capacity(n_vertices + 1);
-        indptr.push(0usize);
+        indptr.resize(first + 1, 0usize);
         let mut total = 0usize;
         for chunk in &chunks {
             for &len in &chunk.lengths {
@@ -78,7 +85,8 @@ impl EdgeCounts {
                 indptr.push(total);
             }
         }
-        debug_assert_eq!(indptr.len(), n_vertices + 1);
+        debug_assert!(indptr.len() <= n_vertices + 1);
+        indptr.resize(n_vertices + 1, total);
         let neighbors = concat(chunks.iter().map(|c| c.neighbors.as_slice()));
         let weights = concat(chunks.iter().map(|c| c.weights.as_slice()));
         EdgeCounts {
@@ -166,6 +174,8 @@ pub struct EdgeCounter {
     counts: EdgeCounts,
     rows_seen: u64,
     batch_nnz: usize,
+    /// Only pairs whose smaller vertex lies here are counted: one shard of a sharded build.
+    sources: Range<usize>,
 }
 
 impl EdgeCounter {
@@ -174,7 +184,24 @@ impl EdgeCounter {
             counts: EdgeCounts::empty(n_vertices),
             rows_seen: 0,
             batch_nnz: DEFAULT_BATCH_NNZ,
+            sources: 0..n_vertices,
         }
+    }
+
+    /// Counts only the pairs whose smaller vertex is in `sources` (a shard, see `ShardedGraph`).
+    pub fn with_sources(mut self, sources: Range<usize>) -> Result<Self> {
+        if sources.start > sources.end || sources.end > self.n_vertices() {
+            return Err(Error::InvalidParameter(format!(
+                "shard {sources:?} is not a range of the {} vertices",
+                self.n_vertices()
+            )));
+        }
+        self.sources = sources;
+        Ok(self)
+    }
+
+    pub fn sources(&self) -> Range<usize> {
+        self.sources.clone()
     }
 
     /// Sets how many stored entries one batch may hold (at least 1).
@@ -216,8 +243,8 @@ impl EdgeCounter {
         }
         let n_batches = matrix.nnz().div_ceil(self.batch_nnz).max(1);
         for batch in matrix.row_blocks(matrix.rows(), n_batches) {
-            let rows = VertexRows::build(matrix, batch, vocabulary, interrupt)?;
-            let counts = rows.count_pairs(self.n_vertices(), interrupt)?;
+            let rows = VertexRows::build(matrix, batch, vocabulary, &self.sources, interrupt)?;
+            let counts = rows.count_pairs(self.n_vertices(), &self.sources, interrupt)?;
             self.counts = if self.counts.n_edges() == 0 {
                 counts
             } else {
@@ -230,6 +257,11 @@ impl EdgeCounter {
 
     /// Adds the counts of another counter over the same vertices.
     pub fn merge(&mut self, other: &EdgeCounter, interrupt: Interrupt<'_>) -> Result<()> {
+        if other.sources != self.sources {
+            return Err(Error::InvalidParameter(
+                "merged edge counts are of another shard".into(),
+            ));
+        }
         if other.n_vertices() != self.n_vertices() {
             return Err(Error::LengthMismatch {
                 what: "merged edge counts",
@@ -252,14 +284,246 @@ impl EdgeCounter {
 
     /// Drops the edges held by fewer than `min_cooccurrence` rows and returns the symmetric graph.
     pub fn finish(self, min_cooccurrence: u32, interrupt: Interrupt<'_>) -> Result<Graph> {
+        let mut graph = ShardedGraph::new(self.n_vertices());
+        graph.add_shard(self, min_cooccurrence, interrupt)?;
+        graph.finish(interrupt)
+    }
+}
+
+/// A graph built shard by shard: each shard counts the pairs of the rows whose smaller vertex
+/// lies in its range of vertices (one pass over the data each), so that only one shard's counts
+/// are in memory at a time; shards come in vertex order and cover every vertex.
+pub struct ShardedGraph {
+    upper: EdgeCounts,
+    /// Vertices whose edges are in `upper` so far.
+    done: usize,
+}
+
+impl ShardedGraph {
+    pub fn new(n_vertices: usize) -> Self {
+        ShardedGraph {
+            upper: EdgeCounts {
+                indptr: vec![0; n_vertices + 1],
+                neighbors: Vec::new(),
+                weights: Vec::new(),
+            },
+            done: 0,
+        }
+    }
+
+    /// Where the next shard starts.
+    pub fn next_vertex(&self) -> usize {
+        self.done
+    }
+
+    /// Edges kept so far.
+    pub fn n_edges(&self) -> usize {
+        self.upper.n_edges()
+    }
+
+    /// Keeps the edges of `counter` held by at least `min_cooccurrence` rows.
+    pub fn add_shard(
+        &mut self,
+        counter: EdgeCounter,
+        min_cooccurrence: u32,
+        interrupt: Interrupt<'_>,
+    ) -> Result<()> {
         if min_cooccurrence == 0 {
             return Err(Error::InvalidParameter(
                 "min_cooccurrence must be at least 1".into(),
             ));
         }
-        let upper = self.counts.thresholded(min_cooccurrence, interrupt)?;
+        let n = self.upper.n_vertices();
+        if counter.n_vertices() != n || counter.sources.start != self.done {
+            return Err(Error::InvalidParameter(format!(
+                "the next shard starts at vertex {} of {n}, not {} of {}",
+                self.done,
+                counter.sources.start,
+                counter.n_vertices()
+            )));
+        }
+        let sources = counter.sources.clone();
+        let shard = counter.counts.thresholded(min_cooccurrence, interrupt)?;
+        let base = self.upper.n_edges();
+        let extra = shard.n_edges();
+        for buffer in [&mut self.upper.neighbors, &mut self.upper.weights] {
+            buffer
+                .try_reserve_exact(extra)
+                .map_err(|_| Error::OutOfMemory {
+                    what: "the edges of the graph",
+                    bytes: extra * 8,
+                })?;
+        }
+        // Rows outside the shard are empty, so its arrays are exactly its sources' rows.
+        self.upper.neighbors.extend_from_slice(&shard.neighbors);
+        self.upper.weights.extend_from_slice(&shard.weights);
+        for u in sources.clone() {
+            self.upper.indptr[u + 1] = base + shard.indptr[u + 1];
+        }
+        for u in sources.end..n {
+            self.upper.indptr[u + 1] = base + extra;
+        }
+        self.done = sources.end;
+        Ok(())
+    }
+
+    /// The symmetric graph, once the shards cover every vertex.
+    pub fn finish(self, interrupt: Interrupt<'_>) -> Result<Graph> {
+        let n = self.upper.n_vertices();
+        if self.done != n {
+            return Err(Error::InvalidParameter(format!(
+                "the shards cover vertices 0..{} of {n}",
+                self.done
+            )));
+        }
         interrupt.check()?;
-        Ok(Graph::from_upper(&upper))
+        Ok(Graph::from_upper(&self.upper))
+    }
+}
+
+/// How a graph build spends a memory limit: the batch size and the shards of source vertices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildPlan {
+    pub batch_nnz: usize,
+    pub shards: Vec<Range<usize>>,
+    /// Bytes left for the graph's kept edges, 24 per edge (the upper triangle, then the
+    /// symmetric lists built from it).
+    pub edge_bytes: u64,
+}
+
+/// Bytes per feature (frequencies, vertex map) and per vertex (bounds, row pointers of the
+/// running, batch and merged counts and of the kept edges, incidence pointers, coloring) held
+/// whatever the plan, plus a pair-count accumulator per thread.
+const BYTES_PER_FEATURE: u64 = 8;
+const BYTES_PER_VERTEX: u64 = 64;
+/// Bytes per stored entry of a batch (vertex lists while gathered and joined, incidences).
+const BYTES_PER_BATCH_ENTRY: u64 = 16;
+/// Bytes per distinct pair while counting (running counts, a batch's counts, their merge).
+const BYTES_PER_COUNTED_PAIR: u64 = 24;
+/// Bytes per kept edge once counted (upper triangle, then symmetric lists).
+pub const BYTES_PER_EDGE: u64 = 24;
+
+impl BuildPlan {
+    /// The plan that keeps an estimate of the build's working memory (beyond the input rows)
+    /// under `memory_limit`: a batch takes at most an eighth of what the vertices leave, a
+    /// shard's counts half of the rest, and the other half is kept for the graph itself.
+    pub fn for_limit(
+        bounds: &PairBounds,
+        n_features: usize,
+        n_threads: usize,
+        memory_limit: u64,
+    ) -> Result<Self> {
+        let n_vertices = bounds.heads.len() as u64;
+        let fixed = BYTES_PER_FEATURE * n_features as u64
+            + (BYTES_PER_VERTEX + 4 * n_threads as u64) * n_vertices;
+        let available = memory_limit.saturating_sub(fixed);
+        if available < (1 << 20) {
+            return Err(Error::MemoryLimit(format!(
+                "{memory_limit} bytes cannot hold the {n_vertices} vertices of the graph, \
+                 which need about {fixed} bytes"
+            )));
+        }
+        let batch_nnz = (available / 8 / BYTES_PER_BATCH_ENTRY)
+            .clamp(1 << 12, DEFAULT_BATCH_NNZ as u64) as usize;
+        let rest = available - batch_nnz as u64 * BYTES_PER_BATCH_ENTRY;
+        let max_pairs = (rest / 2 / BYTES_PER_COUNTED_PAIR).max(1);
+        Ok(BuildPlan {
+            batch_nnz,
+            shards: bounds.shards(max_pairs),
+            edge_bytes: rest / 2,
+        })
+    }
+
+    /// Refuses a graph whose kept edges would not fit the plan.
+    pub fn check_edges(&self, n_edges: usize) -> Result<()> {
+        let bytes = n_edges as u64 * BYTES_PER_EDGE;
+        if bytes > self.edge_bytes {
+            return Err(Error::MemoryLimit(format!(
+                "the graph has {n_edges} edges or more, which need about {bytes} bytes, over \
+                 the {} the limit leaves for them; raise min_cooccurrence or the limit",
+                self.edge_bytes
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// For every vertex, how many (row, larger vertex) pairs it heads: a bound on its upper edges,
+/// from which shards are planned before any pair is counted.
+pub struct PairBounds {
+    /// Atomic, for parallel increments without per-thread copies.
+    heads: Vec<AtomicU64>,
+}
+
+impl PairBounds {
+    pub fn new(n_vertices: usize) -> Result<Self> {
+        let mut heads = Vec::new();
+        heads
+            .try_reserve_exact(n_vertices)
+            .map_err(|_| Error::OutOfMemory {
+                what: "pair bounds",
+                bytes: n_vertices * 8,
+            })?;
+        heads.extend((0..n_vertices).map(|_| AtomicU64::new(0)));
+        Ok(PairBounds { heads })
+    }
+
+    /// Adds the pairs of the rows of `matrix`.
+    pub fn add_rows<I: IndexValue, V: StoredValue>(
+        &mut self,
+        matrix: &CsrMatrix<'_, I, V>,
+        vocabulary: &Vocabulary,
+        interrupt: Interrupt<'_>,
+    ) -> Result<()> {
+        if vocabulary.n_vertices() != self.heads.len()
+            || vocabulary.n_features() != matrix.n_features()
+        {
+            return Err(Error::InvalidParameter(
+                "the vocabulary does not match the pair bounds or the matrix".into(),
+            ));
+        }
+        let heads = &self.heads;
+        let blocks = matrix.row_blocks(matrix.rows(), parallel_blocks());
+        try_map_blocks(blocks, |block| {
+            let mut vertices = Vec::new();
+            for_each_row(matrix, block, interrupt, |_, features| {
+                vertices.clear();
+                vertices.extend(
+                    features
+                        .iter()
+                        .map(|&f| vocabulary.vertex_of(f))
+                        .filter(|&v| v != NOT_A_VERTEX),
+                );
+                vertices.sort_unstable();
+                let k = vertices.len();
+                for (i, &v) in vertices.iter().enumerate().take(k.saturating_sub(1)) {
+                    heads[v as usize].fetch_add((k - 1 - i) as u64, AtomicOrdering::Relaxed);
+                }
+                Ok(())
+            })
+        })?;
+        Ok(())
+    }
+
+    /// Contiguous ranges of vertices, in order, each of whose pairs to count are bounded by
+    /// `max_pairs` (a vertex that alone exceeds it is a shard of its own). A vertex has at most
+    /// as many upper edges as larger vertices, whatever it heads.
+    pub fn shards(&self, max_pairs: u64) -> Vec<Range<usize>> {
+        let n = self.heads.len();
+        let mut shards = Vec::new();
+        let (mut start, mut pairs) = (0usize, 0u64);
+        for (u, heads) in self.heads.iter().enumerate() {
+            let bound = heads.load(AtomicOrdering::Relaxed).min((n - 1 - u) as u64);
+            if u > start && pairs + bound > max_pairs {
+                shards.push(start..u);
+                (start, pairs) = (u, 0);
+            }
+            pairs += bound;
+        }
+        if n > 0 {
+            shards.push(start..n);
+        }
+        shards
     }
 }
 
@@ -285,6 +549,7 @@ impl VertexRows {
         matrix: &CsrMatrix<'_, I, V>,
         rows: Range<usize>,
         vocabulary: &Vocabulary,
+        sources: &Range<usize>,
         interrupt: Interrupt<'_>,
     ) -> Result<Self> {
         let blocks = matrix.row_blocks(rows, parallel_blocks());
@@ -317,7 +582,7 @@ impl VertexRows {
             )));
         }
         interrupt.check()?;
-        let (vertex_ptr, positions) = incidence(&entries, vocabulary.n_vertices());
+        let (vertex_ptr, positions) = incidence(&entries, vocabulary.n_vertices(), sources);
         Ok(VertexRows {
             entries,
             vertex_ptr,
@@ -326,11 +591,20 @@ impl VertexRows {
     }
 
     /// Counts, for every vertex `u`, the rows it shares with each vertex `v > u`.
-    fn count_pairs(&self, n_vertices: usize, interrupt: Interrupt<'_>) -> Result<EdgeCounts> {
-        let blocks = balanced_blocks(n_vertices, parallel_blocks(), |u| {
+    fn count_pairs(
+        &self,
+        n_vertices: usize,
+        sources: &Range<usize>,
+        interrupt: Interrupt<'_>,
+    ) -> Result<EdgeCounts> {
+        let first = sources.start;
+        let blocks: Vec<Range<usize>> = balanced_blocks(sources.len(), parallel_blocks(), |i| {
             // Work per vertex: its incidences times a typical row length, plus one.
-            u + self.vertex_ptr[u] * 8
-        });
+            i + (self.vertex_ptr[first + i] - self.vertex_ptr[first]) * 8
+        })
+        .into_iter()
+        .map(|b| b.start + first..b.end + first)
+        .collect();
         let chunks: Vec<Result<EdgeChunk>> = blocks
             .into_par_iter()
             .map_init(
@@ -383,15 +657,17 @@ impl VertexRows {
             )
             .collect();
         let chunks = chunks.into_iter().collect::<Result<Vec<_>>>()?;
-        Ok(EdgeCounts::assemble(n_vertices, chunks))
+        Ok(EdgeCounts::assemble_from(n_vertices, first, chunks))
     }
 }
 
-/// For every vertex, the positions in `entries` where it occurs (counting sort, ascending).
-fn incidence(entries: &[u32], n_vertices: usize) -> (Vec<usize>, Vec<u32>) {
+/// For every vertex of `sources`, the positions in `entries` where it occurs (counting sort,
+/// ascending); other vertices get none.
+fn incidence(entries: &[u32], n_vertices: usize, sources: &Range<usize>) -> (Vec<usize>, Vec<u32>) {
+    let (low, high) = (sources.start as u32, sources.end as u32);
     let mut vertex_ptr = vec![0usize; n_vertices + 1];
     for &v in entries {
-        if v != END_OF_ROW {
+        if v != END_OF_ROW && v >= low && v < high {
             vertex_ptr[v as usize + 1] += 1;
         }
     }
@@ -401,7 +677,7 @@ fn incidence(entries: &[u32], n_vertices: usize) -> (Vec<usize>, Vec<u32>) {
     let mut cursor = vertex_ptr[..n_vertices].to_vec();
     let mut positions = vec![0u32; vertex_ptr[n_vertices]];
     for (position, &v) in entries.iter().enumerate() {
-        if v != END_OF_ROW {
+        if v != END_OF_ROW && v >= low && v < high {
             let slot = &mut cursor[v as usize];
             positions[*slot] = position as u32;
             *slot += 1;
@@ -737,6 +1013,89 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn sharded_builds_equal_the_single_pass() {
+        let n = 60;
+        let rows = pseudo_random_rows(500, n, 11);
+        let (indptr, indices) = csr(&rows);
+        let m = CsrMatrix::<i64, f64>::new(&indptr, &indices, None, n as usize).unwrap();
+        let stats = FeatureStats::from_rows(&m, Interrupt::never()).unwrap();
+        let vocab = Vocabulary::new(&stats, None).unwrap();
+        let nv = vocab.n_vertices();
+        for k in [1u32, 3] {
+            let mut whole = EdgeCounter::new(nv);
+            whole.add_rows(&m, &vocab, Interrupt::never()).unwrap();
+            let expected = whole.finish(k, Interrupt::never()).unwrap();
+            for cuts in [
+                vec![nv],
+                vec![1, nv],
+                vec![0, 7, 7, 30, nv],
+                (1..=nv).collect(),
+            ] {
+                let mut graph = ShardedGraph::new(nv);
+                let mut start = 0;
+                for end in cuts {
+                    let mut counter = EdgeCounter::new(nv)
+                        .with_batch_nnz(97)
+                        .with_sources(start..end)
+                        .unwrap();
+                    counter.add_rows(&m, &vocab, Interrupt::never()).unwrap();
+                    graph.add_shard(counter, k, Interrupt::never()).unwrap();
+                    start = end;
+                }
+                assert_eq!(graph.finish(Interrupt::never()).unwrap(), expected);
+            }
+        }
+        // Shards out of order, or not covering every vertex, are refused.
+        let mut graph = ShardedGraph::new(nv);
+        let late = EdgeCounter::new(nv).with_sources(5..nv).unwrap();
+        assert!(graph.add_shard(late, 1, Interrupt::never()).is_err());
+        let early = EdgeCounter::new(nv).with_sources(0..5).unwrap();
+        graph.add_shard(early, 1, Interrupt::never()).unwrap();
+        assert!(graph.finish(Interrupt::never()).is_err());
+        assert!(EdgeCounter::new(nv).with_sources(3..nv + 1).is_err());
+    }
+
+    #[test]
+    fn pair_bounds_bound_each_shard_and_plans_cover_the_vertices() {
+        let n = 80;
+        let rows = pseudo_random_rows(400, n, 3);
+        let (indptr, indices) = csr(&rows);
+        let m = CsrMatrix::<i64, f64>::new(&indptr, &indices, None, n as usize).unwrap();
+        let stats = FeatureStats::from_rows(&m, Interrupt::never()).unwrap();
+        let vocab = Vocabulary::new(&stats, None).unwrap();
+        let nv = vocab.n_vertices();
+        let mut bounds = PairBounds::new(nv).unwrap();
+        bounds.add_rows(&m, &vocab, Interrupt::never()).unwrap();
+        let mut whole = EdgeCounter::new(nv);
+        whole.add_rows(&m, &vocab, Interrupt::never()).unwrap();
+        let upper = whole.counts;
+        for u in 0..nv {
+            let heads = bounds.heads[u].load(AtomicOrdering::Relaxed);
+            let (nbrs, weights) = upper.row(u);
+            assert!(nbrs.len() as u64 <= heads);
+            assert_eq!(weights.iter().map(|&w| u64::from(w)).sum::<u64>(), heads);
+        }
+        for max_pairs in [1u64, 10, 100, u64::MAX] {
+            let shards = bounds.shards(max_pairs);
+            assert_eq!(shards.first().unwrap().start, 0);
+            assert_eq!(shards.last().unwrap().end, nv);
+            assert!(shards.windows(2).all(|w| w[0].end == w[1].start));
+            for shard in &shards {
+                let edges: usize = shard.clone().map(|u| upper.row(u).0.len()).sum();
+                assert!(shard.len() == 1 || edges as u64 <= max_pairs);
+            }
+        }
+        assert_eq!(bounds.shards(u64::MAX).len(), 1);
+        let plan = BuildPlan::for_limit(&bounds, n as usize, 2, 4 << 20).unwrap();
+        assert!(plan.check_edges(upper.n_edges()).is_ok());
+        assert!(plan.check_edges(usize::MAX / 32).is_err());
+        assert!(matches!(
+            BuildPlan::for_limit(&bounds, n as usize, 2, 1000),
+            Err(Error::MemoryLimit(_))
+        ));
     }
 
     #[test]

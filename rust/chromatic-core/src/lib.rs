@@ -35,7 +35,7 @@ pub use encode::{Codes, CollisionPolicy, Tally, encode, encode_into};
 pub use encoder::{Encoder, EncoderTables};
 pub use error::{Error, Result};
 pub use fit::{FitParams, Fitted, build_graph, color_graph, feature_graph, fit, vocabulary_for};
-pub use graph::{EdgeCounter, Graph};
+pub use graph::{BuildPlan, EdgeCounter, Graph, PairBounds, ShardedGraph};
 pub use hashing::{HashedRows, hash_rows};
 pub use interrupt::Interrupt;
 pub use recoloring::{FixedColoring, with_n_colors};

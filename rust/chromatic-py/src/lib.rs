@@ -33,7 +33,9 @@ enum ValueArray<'py> {
 
 fn to_py_err(err: core::Error) -> PyErr {
     match err {
-        core::Error::OutOfMemory { .. } => PyMemoryError::new_err(err.to_string()),
+        core::Error::OutOfMemory { .. } | core::Error::MemoryLimit(_) => {
+            PyMemoryError::new_err(err.to_string())
+        }
         _ => PyValueError::new_err(err.to_string()),
     }
 }
@@ -168,7 +170,8 @@ fn n_jobs_arg(n_jobs: Option<i64>) -> PyResult<Option<usize>> {
 /// Fits an encoder on a CSR matrix; returns its tables and graph statistics as a dict.
 #[pyfunction]
 #[pyo3(signature = (indptr, indices, data, n_features, *, min_cooccurrence, strategy, seed,
-                    dense_threshold, n_colors=None, glauber_steps=None, n_jobs=None))]
+                    dense_threshold, n_colors=None, glauber_steps=None, memory_limit=None,
+                    n_jobs=None))]
 #[allow(clippy::too_many_arguments)]
 fn fit<'py>(
     py: Python<'py>,
@@ -182,6 +185,7 @@ fn fit<'py>(
     dense_threshold: Option<f64>,
     n_colors: Option<usize>,
     glauber_steps: Option<u64>,
+    memory_limit: Option<u64>,
     n_jobs: Option<i64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let params = core::FitParams {
@@ -191,6 +195,7 @@ fn fit<'py>(
         n_colors,
         glauber_steps,
         seed,
+        memory_limit,
         ..core::FitParams::default()
     };
     let n_jobs = n_jobs_arg(n_jobs)?;
@@ -220,12 +225,64 @@ fn fitted_dict(py: Python<'_>, fitted: core::Fitted) -> PyResult<Bound<'_, PyDic
 }
 
 /// A fit over rows that arrive in chunks (files streamed from disk): a first pass adds every
-/// chunk to the statistics, a second pass to the graph, then `finish` colors it.
+/// chunk to the statistics, then one pass per shard of the graph (one shard unless a memory
+/// limit asks for more: a pass of pair bounds plans them), then `finish` colors it.
 #[pyclass(module = "chromatic._core")]
 struct StreamingFit {
     stats: core::FeatureStats,
-    graph: Option<(core::Vocabulary, core::EdgeCounter)>,
+    graph: Option<GraphPasses>,
     params: core::FitParams,
+}
+
+/// The graph passes of a streamed fit.
+struct GraphPasses {
+    vocabulary: core::Vocabulary,
+    bounds: Option<core::PairBounds>,
+    plan: Option<core::BuildPlan>,
+    /// The shard being counted, and the shards done.
+    counter: Option<core::EdgeCounter>,
+    built: core::ShardedGraph,
+}
+
+impl GraphPasses {
+    fn new(stats: &core::FeatureStats, params: &core::FitParams) -> PyResult<Self> {
+        let vocabulary = core::vocabulary_for(stats, params).map_err(to_py_err)?;
+        let n_vertices = vocabulary.n_vertices();
+        Ok(GraphPasses {
+            vocabulary,
+            bounds: None,
+            plan: None,
+            counter: None,
+            built: core::ShardedGraph::new(n_vertices),
+        })
+    }
+
+    /// The next shard's range: the planned one, or every vertex left without a plan.
+    fn next_shard(&self) -> PyResult<std::ops::Range<usize>> {
+        let start = self.built.next_vertex();
+        let Some(plan) = &self.plan else {
+            return Ok(start..self.vocabulary.n_vertices());
+        };
+        plan.shards
+            .iter()
+            .find(|shard| shard.start == start)
+            .cloned()
+            .ok_or_else(|| PyValueError::new_err("every planned shard of the graph is counted"))
+    }
+
+    fn end_shard(
+        &mut self,
+        min_cooccurrence: u32,
+        interrupt: core::Interrupt<'_>,
+    ) -> core::Result<()> {
+        if let Some(counter) = self.counter.take() {
+            self.built.add_shard(counter, min_cooccurrence, interrupt)?;
+            if let Some(plan) = &self.plan {
+                plan.check_edges(self.built.n_edges())?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn chunk_matrix<'a>(
@@ -324,7 +381,57 @@ impl StreamingFit {
         self.stats.drop_leading(count).map_err(to_py_err)
     }
 
-    /// Second pass: counts the feature pairs of a chunk (indices below `n_features`).
+    /// Optional pass before the graph passes: bounds the pairs each vertex heads, from which
+    /// `plan_shards` plans the graph passes (indices below `n_features`).
+    #[pyo3(signature = (indptr, indices, *, n_jobs=None))]
+    fn add_pair_bounds(
+        &mut self,
+        py: Python<'_>,
+        indptr: PyReadonlyArray1<'_, i64>,
+        indices: PyReadonlyArray1<'_, i64>,
+        n_jobs: Option<i64>,
+    ) -> PyResult<()> {
+        let passes = self.graph_passes()?;
+        if passes.plan.is_some() {
+            return Err(PyValueError::new_err(
+                "pair bounds come before the shards are planned",
+            ));
+        }
+        if passes.bounds.is_none() {
+            passes.bounds =
+                Some(core::PairBounds::new(passes.vocabulary.n_vertices()).map_err(to_py_err)?);
+        }
+        let matrix = chunk_matrix(&indptr, &indices, passes.vocabulary.n_features())?;
+        let (bounds, vocabulary) = (
+            passes.bounds.as_mut().expect("set above"),
+            &passes.vocabulary,
+        );
+        run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+            bounds.add_rows(&matrix, vocabulary, interrupt)
+        })
+    }
+
+    /// Plans the graph passes to keep the build under `memory_limit` bytes, from the pair
+    /// bounds; returns how many passes (shards) the graph needs.
+    #[pyo3(signature = (memory_limit, *, n_jobs=None))]
+    fn plan_shards(&mut self, memory_limit: u64, n_jobs: Option<i64>) -> PyResult<usize> {
+        let threads = n_jobs_arg(n_jobs)?.unwrap_or_else(rayon::current_num_threads);
+        let n_features = self.stats.n_features();
+        let passes = self.graph_passes()?;
+        let Some(bounds) = passes.bounds.take() else {
+            return Err(PyValueError::new_err(
+                "planning shards needs the pair bounds first",
+            ));
+        };
+        let plan = core::BuildPlan::for_limit(&bounds, n_features, threads, memory_limit)
+            .map_err(to_py_err)?;
+        let n_shards = plan.shards.len();
+        passes.plan = Some(plan);
+        Ok(n_shards)
+    }
+
+    /// A graph pass: counts the feature pairs of a chunk (indices below `n_features`) for the
+    /// current shard.
     #[pyo3(signature = (indptr, indices, *, n_jobs=None))]
     fn add_edges(
         &mut self,
@@ -333,15 +440,38 @@ impl StreamingFit {
         indices: PyReadonlyArray1<'_, i64>,
         n_jobs: Option<i64>,
     ) -> PyResult<()> {
-        if self.graph.is_none() {
-            let vocabulary = core::vocabulary_for(&self.stats, &self.params).map_err(to_py_err)?;
-            let counter = core::EdgeCounter::new(vocabulary.n_vertices());
-            self.graph = Some((vocabulary, counter));
+        let passes = self.graph_passes()?;
+        if passes.counter.is_none() {
+            let shard = passes.next_shard()?;
+            let mut counter = core::EdgeCounter::new(passes.vocabulary.n_vertices());
+            if let Some(plan) = &passes.plan {
+                counter = counter.with_batch_nnz(plan.batch_nnz);
+            }
+            passes.counter = Some(counter.with_sources(shard).map_err(to_py_err)?);
         }
-        let (vocabulary, counter) = self.graph.as_mut().expect("set above");
-        let matrix = chunk_matrix(&indptr, &indices, vocabulary.n_features())?;
+        let matrix = chunk_matrix(&indptr, &indices, passes.vocabulary.n_features())?;
+        let (counter, vocabulary) = (
+            passes.counter.as_mut().expect("set above"),
+            &passes.vocabulary,
+        );
         run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
             counter.add_rows(&matrix, vocabulary, interrupt)
+        })
+    }
+
+    /// Ends a graph pass: keeps the shard's edges of at least `min_cooccurrence` rows.
+    #[pyo3(signature = (*, n_jobs=None))]
+    fn end_shard(&mut self, py: Python<'_>, n_jobs: Option<i64>) -> PyResult<()> {
+        let min_cooccurrence = self.params.min_cooccurrence;
+        let passes = self.graph_passes()?;
+        if passes.counter.is_none() {
+            // A pass over no rows still covers its shard.
+            let shard = passes.next_shard()?;
+            let counter = core::EdgeCounter::new(passes.vocabulary.n_vertices());
+            passes.counter = Some(counter.with_sources(shard).map_err(to_py_err)?);
+        }
+        run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+            passes.end_shard(min_cooccurrence, interrupt)
         })
     }
 
@@ -353,20 +483,36 @@ impl StreamingFit {
         n_jobs: Option<i64>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let stats = std::mem::replace(&mut self.stats, core::FeatureStats::empty(0));
-        let (vocabulary, counter) = match self.graph.take() {
-            Some(graph) => graph,
-            None => {
-                let vocabulary = core::vocabulary_for(&stats, &self.params).map_err(to_py_err)?;
-                let counter = core::EdgeCounter::new(vocabulary.n_vertices());
-                (vocabulary, counter)
-            }
+        let mut passes = match self.graph.take() {
+            Some(passes) => passes,
+            None => GraphPasses::new(&stats, &self.params)?,
         };
         let params = &self.params;
         let fitted = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
-            let graph = counter.finish(params.min_cooccurrence, interrupt)?;
-            core::color_graph(stats, &vocabulary, &graph, params, interrupt)
+            passes.end_shard(params.min_cooccurrence, interrupt)?;
+            let n = passes.vocabulary.n_vertices();
+            if passes.plan.is_none() && passes.built.next_vertex() < n {
+                // No rows came to the graph pass: every vertex is isolated.
+                let counter =
+                    core::EdgeCounter::new(n).with_sources(passes.built.next_vertex()..n)?;
+                passes
+                    .built
+                    .add_shard(counter, params.min_cooccurrence, interrupt)?;
+            }
+            let built = std::mem::replace(&mut passes.built, core::ShardedGraph::new(0));
+            let graph = built.finish(interrupt)?;
+            core::color_graph(stats, &passes.vocabulary, &graph, params, interrupt)
         })?;
         fitted_dict(py, fitted)
+    }
+}
+
+impl StreamingFit {
+    fn graph_passes(&mut self) -> PyResult<&mut GraphPasses> {
+        if self.graph.is_none() {
+            self.graph = Some(GraphPasses::new(&self.stats, &self.params)?);
+        }
+        Ok(self.graph.as_mut().expect("set above"))
     }
 }
 
