@@ -290,7 +290,7 @@ def test_n_jobs_minus_one_is_all_cores():
 def test_a_memory_limit_shards_the_in_memory_build_with_the_same_result():
     X = make_onehot_zipf(200_000, 200_000, 11, random_state=4)
     unlimited = ChromaticEncoder(random_state=0).fit(X)
-    for limit in ("1G", "400M", 350 * 2**20):
+    for limit in ("1G", "300M", 150 * 2**20):
         limited = ChromaticEncoder(random_state=0, memory_limit=limit).fit(X)
         np.testing.assert_array_equal(limited.colors_, unlimited.colors_)
         np.testing.assert_array_equal(limited.codes_, unlimited.codes_)

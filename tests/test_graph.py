@@ -5,8 +5,10 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from chromatic import ChromaticEncoder, cooccurrence_graph
+from chromatic.graph import greedy_color
 
 from conftest import binarized, load_dataset, random_sparse
 
@@ -75,3 +77,20 @@ def test_largest_first_no_worse_than_networkx_on_real_data(name):
 def test_graph_rejects_bad_threshold():
     with pytest.raises(ValueError, match="min_cooccurrence"):
         cooccurrence_graph(np.eye(3), min_cooccurrence=0)
+
+
+@pytest.mark.parametrize("strategy", ["largest_first", "smallest_last", "dsatur", "random"])
+def test_greedy_color_colors_any_adjacency_properly(strategy):
+    X, _, _ = load_dataset("flights_small")
+    A = cooccurrence_graph(X[:20_000])
+    colors = greedy_color(A, strategy, random_state=1)
+    rows, columns = A.nonzero()
+    assert len(colors) == A.shape[0] and (colors[rows] != colors[columns]).all()
+    # One direction of each edge is enough: the symmetric closure is colored.
+    upper = sp.triu(A, k=1).tocsr()
+    np.testing.assert_array_equal(greedy_color(upper, strategy, random_state=1), colors)
+    if strategy == "largest_first":
+        G = nx.from_scipy_sparse_array(A)
+        assert colors.max() + 1 <= max(nx.greedy_color(G, "largest_first").values()) + 1
+    with pytest.raises(ValueError, match="square"):
+        greedy_color(A[:10])

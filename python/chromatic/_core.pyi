@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "ColoringGraph",
     "StreamingFit",
     "ValueCounts",
     "__version__",
@@ -163,8 +164,8 @@ def format_binary_rows(
 @final
 class StreamingFit:
     """A fit over chunks of rows: ``add_statistics`` for every chunk, then ``add_edges`` for
-    every chunk again and ``end_shard`` (once per shard, after ``add_pair_bounds`` for every
-    chunk and ``plan_shards`` when memory is limited), then ``finish``."""
+    every chunk again and ``end_shard`` (until ``graph_complete``, after ``add_pair_bounds`` for
+    every chunk and ``plan_shards`` when memory is limited), then ``finish``."""
 
     def __new__(
         cls,
@@ -204,7 +205,9 @@ class StreamingFit:
         *,
         n_jobs: int | None = None,
     ) -> None: ...
-    def plan_shards(self, memory_limit: int, *, n_jobs: int | None = None) -> int: ...
+    def plan_shards(self, memory_limit: int, *, n_jobs: int | None = None) -> None: ...
+    @property
+    def graph_complete(self) -> bool: ...
     def end_shard(self, *, n_jobs: int | None = None) -> None: ...
     def finish(self, *, n_jobs: int | None = None) -> dict[str, Any]: ...
 
@@ -240,3 +243,18 @@ class ValueCounts:
         *,
         smoothing: float,
     ) -> npt.NDArray[np.int32]: ...
+
+@final
+class ColoringGraph:
+    """A graph to color, from a CSR adjacency matrix (its symmetric closure)."""
+
+    def __new__(
+        cls, indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int64], n_vertices: int
+    ) -> ColoringGraph: ...
+    @property
+    def n_edges(self) -> int: ...
+    @property
+    def max_degree(self) -> int: ...
+    def color(
+        self, strategy: str, *, seed: int = 0, n_jobs: int | None = None
+    ) -> npt.NDArray[np.uint32]: ...

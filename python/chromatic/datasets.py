@@ -177,6 +177,7 @@ def write_onehot_zipf(
     *,
     zipf_exponent: float = 1.1,
     chunk_rows: int = 1_000_000,
+    first_chunk: int = 0,
     random_state: int = 0,
     progress=None,
 ) -> None:
@@ -187,7 +188,9 @@ def write_onehot_zipf(
     Labels are clicks of a logistic model: each id has a weight drawn from N(0, 0.6²), and a row
     is positive with probability ``sigmoid(-1.8 + sum of its ids' weights)`` (about 25%
     positive), so a model can learn from the features. Chunk ``c`` is drawn from the generator
-    seeded ``(random_state, c)``, so a file is reproducible whatever else runs. The file is
+    seeded ``(random_state, c)``, so a file is reproducible whatever else runs, and
+    ``first_chunk`` continues a stream: ``first_chunk=150`` with the defaults writes the rows
+    that would follow the 150M, a held-out slice from the same distribution. The file is
     written to a temporary name and renamed when complete. ``progress(rows)`` is called after
     every chunk.
     """
@@ -209,7 +212,7 @@ def write_onehot_zipf(
     target = os.fspath(path)
     temporary = f"{target}.partial"
     with open(temporary, "wb") as out:
-        for c, start in enumerate(range(0, n_rows, chunk_rows)):
+        for c, start in enumerate(range(0, n_rows, chunk_rows), start=first_chunk):
             rows = min(chunk_rows, n_rows - start)
             chunk_rng = np.random.default_rng([random_state, c])
             indices = np.empty((rows, n_fields), dtype=np.int64)

@@ -1,4 +1,5 @@
-"""The feature co-occurrence graph as a scipy sparse matrix, for inspection and comparison."""
+"""The feature co-occurrence graph as a scipy sparse matrix, for inspection and comparison, and
+the engine's greedy coloring for any graph."""
 
 from __future__ import annotations
 
@@ -53,3 +54,32 @@ def cooccurrence_graph(X, *, min_cooccurrence: int = 1, n_jobs: int | None = Non
     else:
         indices = neighbors.astype(np.int64)
     return sp.csr_array((weights, indices, indptr), shape=(n, n))
+
+
+def greedy_color(
+    adjacency,
+    strategy: str = "largest_first",
+    *,
+    random_state: int | None = None,
+    n_jobs: int | None = None,
+) -> np.ndarray:
+    """A greedy coloring of a graph given as a square sparse adjacency matrix (for example
+    ``cooccurrence_graph(X)``): an entry ``(i, j)`` or ``(j, i)`` off the diagonal is an edge.
+
+    Returns the color (``0..n_colors - 1``) of every vertex, as uint32; adjacent vertices never
+    share one. ``strategy`` is one of the ``ChromaticEncoder`` strategies; ``random_state``
+    seeds ``"random"``.
+    """
+    graph = coloring_graph(adjacency)
+    seed = 0 if random_state is None else int(random_state)
+    return graph.color(strategy, seed=seed, n_jobs=effective_n_jobs(n_jobs))
+
+
+def coloring_graph(adjacency) -> _core.ColoringGraph:
+    """The engine's graph of a square sparse adjacency matrix, ready to color."""
+    A = sp.csr_array(adjacency)
+    if A.shape[0] != A.shape[1]:
+        raise ValueError(f"an adjacency matrix is square, got shape {A.shape}")
+    return _core.ColoringGraph(
+        A.indptr.astype(np.int64), A.indices.astype(np.int64), int(A.shape[0])
+    )

@@ -118,15 +118,16 @@ def _color_streamed(encoder, stream, graph_rows, threads, progress) -> int:
     ``memory_limit``, a first pass bounds the pairs and the graph is counted shard by shard,
     one pass each. Returns the number of graph passes."""
     limit = memory_bytes(encoder.memory_limit)
-    n_shards = 1
     if limit is not None:
         for indptr, indices in graph_rows():
             stream.add_pair_bounds(indptr, indices, n_jobs=threads)
             if progress:
                 progress("bounding pairs", len(indptr) - 1)
-        n_shards = stream.plan_shards(limit, n_jobs=threads)
-    for shard in range(n_shards):
-        stage = "counting pairs" + (f" (shard {shard + 1} of {n_shards})" if n_shards > 1 else "")
+        stream.plan_shards(limit, n_jobs=threads)
+    n_shards = 0
+    while n_shards == 0 or not stream.graph_complete:
+        n_shards += 1
+        stage = "counting pairs" + (f" (pass {n_shards})" if limit is not None else "")
         for indptr, indices in graph_rows():
             stream.add_edges(indptr, indices, n_jobs=threads)
             if progress:

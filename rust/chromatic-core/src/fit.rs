@@ -82,17 +82,17 @@ pub fn build_graph<I: IndexValue, V: StoredValue>(
     let mut bounds = PairBounds::new(n_vertices)?;
     bounds.add_rows(matrix, vocabulary, interrupt)?;
     let threads = rayon::current_num_threads();
-    let plan = BuildPlan::for_limit(&bounds, matrix.n_features(), threads, limit)?;
-    drop(bounds);
+    let plan = BuildPlan::for_limit(bounds, matrix.n_features(), threads, limit)?;
     let mut graph = ShardedGraph::new(n_vertices);
-    for shard in &plan.shards {
+    while graph.next_vertex() < n_vertices {
+        let shard = plan.next_shard(graph.next_vertex(), graph.n_edges())?;
         let mut counter = EdgeCounter::new(n_vertices)
             .with_batch_nnz(plan.batch_nnz.min(batch_nnz))
-            .with_sources(shard.clone())?;
+            .with_sources(shard)?;
         counter.add_rows(matrix, vocabulary, interrupt)?;
         graph.add_shard(counter, min_cooccurrence, interrupt)?;
-        plan.check_edges(graph.n_edges())?;
     }
+    plan.check_edges(graph.n_edges())?;
     graph.finish(interrupt)
 }
 

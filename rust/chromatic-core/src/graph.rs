@@ -381,14 +381,14 @@ impl ShardedGraph {
     }
 }
 
-/// How a graph build spends a memory limit: the batch size and the shards of source vertices.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How a graph build spends a memory limit: the batch size, and shards of source vertices
+/// planned one at a time, each as large as the memory left beside the edges kept so far allows.
+#[derive(Debug)]
 pub struct BuildPlan {
     pub batch_nnz: usize,
-    pub shards: Vec<Range<usize>>,
-    /// Bytes left for the graph's kept edges, 24 per edge (the upper triangle, then the
-    /// symmetric lists built from it).
-    pub edge_bytes: u64,
+    /// Bytes for counting and kept edges: the limit less what the vertices and a batch hold.
+    available: u64,
+    bounds: PairBounds,
 }
 
 /// Bytes per feature (frequencies, vertex map) and per vertex (bounds, row pointers of the
@@ -400,15 +400,16 @@ const BYTES_PER_VERTEX: u64 = 64;
 const BYTES_PER_BATCH_ENTRY: u64 = 16;
 /// Bytes per distinct pair while counting (running counts, a batch's counts, their merge).
 const BYTES_PER_COUNTED_PAIR: u64 = 24;
-/// Bytes per kept edge once counted (upper triangle, then symmetric lists).
+/// Bytes per kept edge while later shards are counted (the upper triangle).
+const BYTES_PER_KEPT_EDGE: u64 = 8;
+/// Bytes per edge of the finished graph (the upper triangle, then the symmetric lists).
 pub const BYTES_PER_EDGE: u64 = 24;
 
 impl BuildPlan {
     /// The plan that keeps an estimate of the build's working memory (beyond the input rows)
-    /// under `memory_limit`: a batch takes at most an eighth of what the vertices leave, a
-    /// shard's counts half of the rest, and the other half is kept for the graph itself.
+    /// under `memory_limit`; a batch takes at most an eighth of what the vertices leave.
     pub fn for_limit(
-        bounds: &PairBounds,
+        bounds: PairBounds,
         n_features: usize,
         n_threads: usize,
         memory_limit: u64,
@@ -425,31 +426,44 @@ impl BuildPlan {
         }
         let batch_nnz = (available / 8 / BYTES_PER_BATCH_ENTRY)
             .clamp(1 << 12, DEFAULT_BATCH_NNZ as u64) as usize;
-        let rest = available - batch_nnz as u64 * BYTES_PER_BATCH_ENTRY;
-        let max_pairs = (rest / 2 / BYTES_PER_COUNTED_PAIR).max(1);
         Ok(BuildPlan {
             batch_nnz,
-            shards: bounds.shards(max_pairs),
-            edge_bytes: rest / 2,
+            available: available - batch_nnz as u64 * BYTES_PER_BATCH_ENTRY,
+            bounds,
         })
     }
 
-    /// Refuses a graph whose kept edges would not fit the plan.
+    /// The shard from vertex `start` whose counts fit beside `kept_edges` edges kept so far.
+    pub fn next_shard(&self, start: usize, kept_edges: usize) -> Result<Range<usize>> {
+        let kept = (kept_edges as u64).saturating_mul(BYTES_PER_KEPT_EDGE);
+        if kept >= self.available {
+            return Err(self.too_many_edges(kept_edges));
+        }
+        let max_pairs = ((self.available - kept) / BYTES_PER_COUNTED_PAIR).max(1);
+        Ok(self.bounds.shard_from(start, max_pairs))
+    }
+
+    /// Refuses a finished graph whose edges would not fit.
     pub fn check_edges(&self, n_edges: usize) -> Result<()> {
-        let bytes = n_edges as u64 * BYTES_PER_EDGE;
-        if bytes > self.edge_bytes {
-            return Err(Error::MemoryLimit(format!(
-                "the graph has {n_edges} edges or more, which need about {bytes} bytes, over \
-                 the {} the limit leaves for them; raise min_cooccurrence or the limit",
-                self.edge_bytes
-            )));
+        if (n_edges as u64).saturating_mul(BYTES_PER_EDGE) > self.available {
+            return Err(self.too_many_edges(n_edges));
         }
         Ok(())
+    }
+
+    fn too_many_edges(&self, n_edges: usize) -> Error {
+        Error::MemoryLimit(format!(
+            "the graph has {n_edges} edges or more, which need about {} bytes, over the {} \
+             the limit leaves for them; raise min_cooccurrence or the limit",
+            (n_edges as u64).saturating_mul(BYTES_PER_EDGE),
+            self.available
+        ))
     }
 }
 
 /// For every vertex, how many (row, larger vertex) pairs it heads: a bound on its upper edges,
 /// from which shards are planned before any pair is counted.
+#[derive(Debug)]
 pub struct PairBounds {
     /// Atomic, for parallel increments without per-thread copies.
     heads: Vec<AtomicU64>,
@@ -505,25 +519,22 @@ impl PairBounds {
         Ok(())
     }
 
-    /// Contiguous ranges of vertices, in order, each of whose pairs to count are bounded by
-    /// `max_pairs` (a vertex that alone exceeds it is a shard of its own). A vertex has at most
-    /// as many upper edges as larger vertices, whatever it heads.
-    pub fn shards(&self, max_pairs: u64) -> Vec<Range<usize>> {
+    /// The range of vertices from `start` whose pairs to count are bounded by `max_pairs` (at
+    /// least one vertex, even one that alone exceeds it). A vertex has at most as many upper
+    /// edges as larger vertices, whatever it heads.
+    pub fn shard_from(&self, start: usize, max_pairs: u64) -> Range<usize> {
         let n = self.heads.len();
-        let mut shards = Vec::new();
-        let (mut start, mut pairs) = (0usize, 0u64);
-        for (u, heads) in self.heads.iter().enumerate() {
-            let bound = heads.load(AtomicOrdering::Relaxed).min((n - 1 - u) as u64);
+        let mut pairs = 0u64;
+        for u in start..n {
+            let bound = self.heads[u]
+                .load(AtomicOrdering::Relaxed)
+                .min((n - 1 - u) as u64);
             if u > start && pairs + bound > max_pairs {
-                shards.push(start..u);
-                (start, pairs) = (u, 0);
+                return start..u;
             }
             pairs += bound;
         }
-        if n > 0 {
-            shards.push(start..n);
-        }
-        shards
+        start..n
     }
 }
 
@@ -789,6 +800,41 @@ impl Graph {
 
     /// A graph from an explicit undirected edge list `(u, v, weight)`; duplicate edges add up
     /// and self-loops are refused.
+    /// The graph with an edge (of weight 1) wherever a square CSR adjacency matrix holds an
+    /// entry `(u, v)` or `(v, u)` off the diagonal: symmetric input is read as it is, and any
+    /// other as its symmetric closure.
+    pub fn from_adjacency(indptr: &[i64], indices: &[i64], n_vertices: usize) -> Result<Self> {
+        if n_vertices >= u32::MAX as usize {
+            return Err(Error::TooManyFeatures {
+                n_features: n_vertices,
+                limit: u32::MAX as usize - 1,
+            });
+        }
+        let matrix = CsrMatrix::<i64, f64>::new(indptr, indices, None, n_vertices)?;
+        if matrix.n_rows() != n_vertices {
+            return Err(Error::LengthMismatch {
+                what: "adjacency rows",
+                len: matrix.n_rows(),
+                expected_from: "n_vertices",
+                expected: n_vertices,
+            });
+        }
+        let mut edges = Vec::new();
+        let mut features = Vec::new();
+        for u in 0..n_vertices {
+            matrix.row_features(u, &mut features)?;
+            edges.extend(
+                features
+                    .iter()
+                    .filter(|&&v| v as usize != u)
+                    .map(|&v| ((u as u32).min(v), (u as u32).max(v), 1u32)),
+            );
+        }
+        edges.sort_unstable();
+        edges.dedup_by_key(|e| (e.0, e.1));
+        Graph::from_edges(n_vertices, &edges)
+    }
+
     pub fn from_edges(n_vertices: usize, edges: &[(u32, u32, u32)]) -> Result<Self> {
         let mut upper: Vec<(u32, u32, u32)> = Vec::with_capacity(edges.len());
         for &(a, b, w) in edges {
@@ -1079,23 +1125,39 @@ mod tests {
             assert_eq!(weights.iter().map(|&w| u64::from(w)).sum::<u64>(), heads);
         }
         for max_pairs in [1u64, 10, 100, u64::MAX] {
-            let shards = bounds.shards(max_pairs);
-            assert_eq!(shards.first().unwrap().start, 0);
-            assert_eq!(shards.last().unwrap().end, nv);
-            assert!(shards.windows(2).all(|w| w[0].end == w[1].start));
-            for shard in &shards {
+            let mut start = 0;
+            while start < nv {
+                let shard = bounds.shard_from(start, max_pairs);
+                assert_eq!(shard.start, start);
+                assert!(!shard.is_empty());
                 let edges: usize = shard.clone().map(|u| upper.row(u).0.len()).sum();
                 assert!(shard.len() == 1 || edges as u64 <= max_pairs);
+                start = shard.end;
             }
         }
-        assert_eq!(bounds.shards(u64::MAX).len(), 1);
-        let plan = BuildPlan::for_limit(&bounds, n as usize, 2, 4 << 20).unwrap();
+        assert_eq!(bounds.shard_from(0, u64::MAX), 0..nv);
+        let plan = BuildPlan::for_limit(bounds, n as usize, 2, 4 << 20).unwrap();
         assert!(plan.check_edges(upper.n_edges()).is_ok());
         assert!(plan.check_edges(usize::MAX / 32).is_err());
+        assert!(plan.next_shard(0, usize::MAX / 16).is_err());
+        assert_eq!(plan.next_shard(0, 0).unwrap(), 0..nv);
+        let few = PairBounds::new(nv).unwrap();
         assert!(matches!(
-            BuildPlan::for_limit(&bounds, n as usize, 2, 1000),
+            BuildPlan::for_limit(few, n as usize, 2, 1000),
             Err(Error::MemoryLimit(_))
         ));
+    }
+
+    #[test]
+    fn adjacency_matrices_are_read_as_their_symmetric_closure() {
+        // 0-1 given both ways, 1-2 one way only, a self-loop on 2, and 0-1 twice.
+        let graph = Graph::from_adjacency(&[0, 2, 3, 5], &[1, 1, 0, 1, 2], 3).unwrap();
+        assert_eq!(graph.neighbors(0), &[1]);
+        assert_eq!(graph.neighbors(1), &[0, 2]);
+        assert_eq!(graph.neighbors(2), &[1]);
+        assert_eq!(graph.n_edges(), 2);
+        assert!(Graph::from_adjacency(&[0, 1, 1], &[5], 2).is_err());
+        assert!(Graph::from_adjacency(&[0, 0], &[], 2).is_err());
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub mod vocabulary;
 pub use buckets::{
     BucketParams, BucketTables, Buckets, CodeMatrix, RateBuckets, ValueStats, fit_buckets,
 };
-pub use coloring::{Coloring, Strategy};
+pub use coloring::{Coloring, Strategy, color};
 pub use csr::{CsrMatrix, IndexValue, StoredValue};
 pub use decode::{SparseRows, decode};
 pub use encode::{Codes, CollisionPolicy, Tally, encode, encode_into};

@@ -257,17 +257,20 @@ impl GraphPasses {
         })
     }
 
-    /// The next shard's range: the planned one, or every vertex left without a plan.
+    /// The next shard's range: planned beside the edges kept so far, or every vertex left
+    /// without a plan.
     fn next_shard(&self) -> PyResult<std::ops::Range<usize>> {
         let start = self.built.next_vertex();
-        let Some(plan) = &self.plan else {
-            return Ok(start..self.vocabulary.n_vertices());
-        };
-        plan.shards
-            .iter()
-            .find(|shard| shard.start == start)
-            .cloned()
-            .ok_or_else(|| PyValueError::new_err("every planned shard of the graph is counted"))
+        match &self.plan {
+            None => Ok(start..self.vocabulary.n_vertices()),
+            Some(plan) => plan
+                .next_shard(start, self.built.n_edges())
+                .map_err(to_py_err),
+        }
+    }
+
+    fn complete(&self) -> bool {
+        self.built.next_vertex() == self.vocabulary.n_vertices()
     }
 
     fn end_shard(
@@ -277,9 +280,6 @@ impl GraphPasses {
     ) -> core::Result<()> {
         if let Some(counter) = self.counter.take() {
             self.built.add_shard(counter, min_cooccurrence, interrupt)?;
-            if let Some(plan) = &self.plan {
-                plan.check_edges(self.built.n_edges())?;
-            }
         }
         Ok(())
     }
@@ -412,9 +412,10 @@ impl StreamingFit {
     }
 
     /// Plans the graph passes to keep the build under `memory_limit` bytes, from the pair
-    /// bounds; returns how many passes (shards) the graph needs.
+    /// bounds: each pass counts as many vertices as fit beside the edges already kept, until
+    /// `graph_complete`.
     #[pyo3(signature = (memory_limit, *, n_jobs=None))]
-    fn plan_shards(&mut self, memory_limit: u64, n_jobs: Option<i64>) -> PyResult<usize> {
+    fn plan_shards(&mut self, memory_limit: u64, n_jobs: Option<i64>) -> PyResult<()> {
         let threads = n_jobs_arg(n_jobs)?.unwrap_or_else(rayon::current_num_threads);
         let n_features = self.stats.n_features();
         let passes = self.graph_passes()?;
@@ -423,11 +424,17 @@ impl StreamingFit {
                 "planning shards needs the pair bounds first",
             ));
         };
-        let plan = core::BuildPlan::for_limit(&bounds, n_features, threads, memory_limit)
-            .map_err(to_py_err)?;
-        let n_shards = plan.shards.len();
-        passes.plan = Some(plan);
-        Ok(n_shards)
+        passes.plan = Some(
+            core::BuildPlan::for_limit(bounds, n_features, threads, memory_limit)
+                .map_err(to_py_err)?,
+        );
+        Ok(())
+    }
+
+    /// Whether the graph passes have covered every vertex.
+    #[getter]
+    fn graph_complete(&mut self) -> PyResult<bool> {
+        Ok(self.graph_passes()?.complete())
     }
 
     /// A graph pass: counts the feature pairs of a chunk (indices below `n_features`) for the
@@ -498,6 +505,9 @@ impl StreamingFit {
                 passes
                     .built
                     .add_shard(counter, params.min_cooccurrence, interrupt)?;
+            }
+            if let Some(plan) = &passes.plan {
+                plan.check_edges(passes.built.n_edges())?;
             }
             let built = std::mem::replace(&mut passes.built, core::ShardedGraph::new(0));
             let graph = built.finish(interrupt)?;
@@ -916,6 +926,56 @@ fn parse_svmlight<'py>(
     ))
 }
 
+/// A graph to color, read from a CSR adjacency matrix (its symmetric closure, weights ignored).
+#[pyclass(module = "chromatic._core")]
+struct ColoringGraph {
+    graph: core::Graph,
+}
+
+#[pymethods]
+impl ColoringGraph {
+    #[new]
+    fn new(
+        py: Python<'_>,
+        indptr: PyReadonlyArray1<'_, i64>,
+        indices: PyReadonlyArray1<'_, i64>,
+        n_vertices: usize,
+    ) -> PyResult<Self> {
+        let (indptr, indices) = (indptr.as_slice()?, indices.as_slice()?);
+        let graph = py
+            .detach(|| core::Graph::from_adjacency(indptr, indices, n_vertices))
+            .map_err(to_py_err)?;
+        Ok(ColoringGraph { graph })
+    }
+
+    #[getter]
+    fn n_edges(&self) -> usize {
+        self.graph.n_edges()
+    }
+
+    #[getter]
+    fn max_degree(&self) -> usize {
+        self.graph.max_degree()
+    }
+
+    /// A greedy coloring by `strategy` (`seed` for "random"): the color of every vertex.
+    #[pyo3(signature = (strategy, *, seed=0, n_jobs=None))]
+    fn color<'py>(
+        &self,
+        py: Python<'py>,
+        strategy: &str,
+        seed: u64,
+        n_jobs: Option<i64>,
+    ) -> PyResult<Bound<'py, PyArray1<u32>>> {
+        let strategy = core::Strategy::from_name(strategy, seed).map_err(to_py_err)?;
+        let graph = &self.graph;
+        let coloring = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+            core::color(graph, strategy, interrupt)
+        })?;
+        Ok(coloring.colors.into_pyarray(py))
+    }
+}
+
 /// svmlight text of code rows: `label color:code ...` (0-based colors, zero codes left out).
 #[pyfunction]
 #[pyo3(signature = (labels, codes, *, n_jobs=None))]
@@ -965,6 +1025,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(format_binary_rows, m)?)?;
     m.add_class::<StreamingFit>()?;
     m.add_class::<ValueCounts>()?;
+    m.add_class::<ColoringGraph>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
