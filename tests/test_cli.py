@@ -241,6 +241,23 @@ def test_a_budget_needs_binary_labels(tmp_path):
     assert not (tmp_path / "m.npz").exists()
 
 
+def test_a_memory_limit_shards_the_fit_with_the_same_model(files, tmp_path):
+    _, train, _ = files
+    whole, sharded = tmp_path / "whole.npz", tmp_path / "sharded.npz"
+    chromatic("fit", train, "-o", whole, "--quiet")
+    summary = json.loads(
+        chromatic("fit", train, "-o", sharded, "--memory-limit", "50M", "--json").stdout
+    )
+    assert summary["graph_passes"] > 1
+    np.testing.assert_array_equal(load_model(sharded).colors_, load_model(whole).colors_)
+    result = chromatic("fit", train, "-o", tmp_path / "x.npz", "--memory-limit", "3M", check=False)
+    assert result.returncode == 1 and "memory limit" in result.stderr
+    result = chromatic(
+        "fit", train, "-o", tmp_path / "x.npz", "--memory-limit", "a lot", check=False
+    )
+    assert result.returncode == 1 and "not a size" in result.stderr
+
+
 def test_parquet_output(files, tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
     _, train, test = files
