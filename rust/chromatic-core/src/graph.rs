@@ -346,22 +346,30 @@ impl ShardedGraph {
         let shard = counter.counts.thresholded(min_cooccurrence, interrupt)?;
         let base = self.upper.n_edges();
         let extra = shard.n_edges();
-        for buffer in [&mut self.upper.neighbors, &mut self.upper.weights] {
-            buffer
-                .try_reserve_exact(extra)
-                .map_err(|_| Error::OutOfMemory {
-                    what: "the edges of the graph",
-                    bytes: extra * 8,
-                })?;
+        if base > 0 {
+            for buffer in [&mut self.upper.neighbors, &mut self.upper.weights] {
+                buffer
+                    .try_reserve_exact(extra)
+                    .map_err(|_| Error::OutOfMemory {
+                        what: "the edges of the graph",
+                        bytes: extra * 8,
+                    })?;
+            }
         }
-        // Rows outside the shard are empty, so its arrays are exactly its sources' rows.
-        self.upper.neighbors.extend_from_slice(&shard.neighbors);
-        self.upper.weights.extend_from_slice(&shard.weights);
         for u in sources.clone() {
             self.upper.indptr[u + 1] = base + shard.indptr[u + 1];
         }
         for u in sources.end..n {
             self.upper.indptr[u + 1] = base + extra;
+        }
+        // Rows outside the shard are empty, so its arrays are exactly its sources' rows. The
+        // first shard (the only one without a memory limit) is taken over without a copy.
+        if base == 0 {
+            self.upper.neighbors = shard.neighbors;
+            self.upper.weights = shard.weights;
+        } else {
+            self.upper.neighbors.extend_from_slice(&shard.neighbors);
+            self.upper.weights.extend_from_slice(&shard.weights);
         }
         self.done = sources.end;
         Ok(())
