@@ -139,22 +139,29 @@ def _color_streamed(encoder, stream, graph_rows, threads, progress) -> int:
     return n_shards
 
 
+def _kept_entries(
+    indptr: np.ndarray, indices: np.ndarray, keep: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """CSR structure ``(indptr, indices)`` with only the entries where ``keep`` holds."""
+    if keep.all():
+        return indptr, indices
+    n_rows = len(indptr) - 1
+    row_of = np.repeat(np.arange(n_rows), np.diff(indptr))
+    lengths = np.bincount(row_of[keep], minlength=n_rows)
+    return np.concatenate(([0], np.cumsum(lengths))).astype(np.int64), indices[keep]
+
+
 def _known_rows(chunk: SvmlightChunk, shift: int, n_features: int) -> tuple[sp.csr_matrix, int]:
     """A chunk's rows as binary CSR over the model's ``n_features``, and how many entries lay
     beyond them (features never seen in fit, ignored like them)."""
     indices = chunk.indices - shift
     known = indices < n_features
-    if known.all():
-        indptr = chunk.indptr
-    else:
-        row_of = np.repeat(np.arange(chunk.n_rows), np.diff(chunk.indptr))
-        lengths = np.bincount(row_of[known], minlength=chunk.n_rows)
-        indptr = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    indptr, indices = _kept_entries(chunk.indptr, indices, known)
     X = sp.csr_matrix(
-        (np.ones(int(known.sum()), dtype=np.float32), indices[known], indptr),
+        (np.ones(len(indices), dtype=np.float32), indices, indptr),
         shape=(chunk.n_rows, n_features),
     )
-    return X, int((~known).sum())
+    return X, len(known) - len(indices)
 
 
 def model_rows(model, path, zero_based, chunk_bytes, skip_bad_lines):
@@ -323,24 +330,17 @@ def fit_compressor_files(
             # The frequent features keep their own columns: they stay out of the graph.
             for chunk in _chunks(paths, chunk_bytes, skip_bad_lines, threads):
                 indices = chunk.indices - shift
-                keep = ~is_frequent[indices]
-                row_of = np.repeat(np.arange(chunk.n_rows), np.diff(chunk.indptr))
-                lengths = np.bincount(row_of[keep], minlength=chunk.n_rows)
-                yield np.concatenate(([0], np.cumsum(lengths))).astype(np.int64), indices[keep]
+                yield _kept_entries(chunk.indptr, indices, ~is_frequent[indices])
 
         graph_passes = _color_streamed(encoder, stream, graph_rows, threads, progress)
         encoder.n_features_in_ = n_features
+        reading = {
+            "zero_based": zero_based,
+            "chunk_bytes": chunk_bytes,
+            "skip_bad_lines": skip_bad_lines,
+        }
         tables = _fit_buckets_streaming(
-            bucketer,
-            encoder,
-            classes,
-            paths,
-            zero_based,
-            chunk_bytes,
-            skip_bad_lines,
-            progress,
-            cross_fit,
-            seed,
+            bucketer, encoder, classes, paths, reading, progress, cross_fit, seed
         )
     compressor.classes_ = classes
     compressor.n_features_in_ = n_features
@@ -351,32 +351,17 @@ def fit_compressor_files(
 
 
 def _fit_buckets_streaming(
-    bucketer,
-    encoder,
-    classes,
-    paths,
-    zero_based,
-    chunk_bytes,
-    skip_bad_lines,
-    progress,
-    cross_fit,
-    seed,
+    bucketer, encoder, classes, paths, reading: dict, progress, cross_fit, seed
 ) -> CrossFitTables | None:
-    """Third pass: the label counts of every code value (per fold with ``cross_fit``), then the
-    buckets from their sum."""
+    """Third pass (``reading``: the options of ``iter_encoded``): the label counts of every code
+    value (per fold with ``cross_fit``), then the buckets from their sum."""
     threads = effective_n_jobs(encoder.n_jobs)
     sizes = encoder.field_dims_.astype(np.int64)
     n_folds = int(bucketer.cv) if cross_fit else 1
     counts = [_core.ValueCounts(sizes) for _ in range(n_folds)]
     first_row = 0
     for path in paths:
-        for labels, codes, _, _ in iter_encoded(
-            encoder,
-            path,
-            zero_based=zero_based,
-            chunk_bytes=chunk_bytes,
-            skip_bad_lines=skip_bad_lines,
-        ):
+        for labels, codes, _, _ in iter_encoded(encoder, path, **reading):
             positive = labels == classes[1]
             folds = row_folds(first_row, len(labels), n_folds, seed)
             for fold, fold_counts in enumerate(counts):

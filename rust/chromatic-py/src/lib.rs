@@ -257,31 +257,39 @@ impl GraphPasses {
         })
     }
 
-    /// The next shard's range: planned beside the edges kept so far, or every vertex left
-    /// without a plan.
-    fn next_shard(&self) -> PyResult<std::ops::Range<usize>> {
-        let start = self.built.next_vertex();
-        match &self.plan {
-            None => Ok(start..self.vocabulary.n_vertices()),
-            Some(plan) => plan
-                .next_shard(start, self.built.n_edges())
-                .map_err(to_py_err),
+    /// Opens the next shard for counting unless one is open: planned beside the edges kept so
+    /// far, or every vertex left without a plan.
+    fn open_shard(&mut self) -> core::Result<()> {
+        if self.counter.is_some() {
+            return Ok(());
         }
+        let start = self.built.next_vertex();
+        let mut counter = core::EdgeCounter::new(self.vocabulary.n_vertices());
+        let shard = match &self.plan {
+            None => start..self.vocabulary.n_vertices(),
+            Some(plan) => {
+                counter = counter.with_batch_nnz(plan.batch_nnz);
+                plan.next_shard(start, self.built.n_edges())?
+            }
+        };
+        self.counter = Some(counter.with_sources(shard)?);
+        Ok(())
     }
 
     fn complete(&self) -> bool {
         self.built.next_vertex() == self.vocabulary.n_vertices()
     }
 
+    /// Keeps the open shard's edges of at least `min_cooccurrence` rows (a pass over no rows
+    /// still covers its shard).
     fn end_shard(
         &mut self,
         min_cooccurrence: u32,
         interrupt: core::Interrupt<'_>,
     ) -> core::Result<()> {
-        if let Some(counter) = self.counter.take() {
-            self.built.add_shard(counter, min_cooccurrence, interrupt)?;
-        }
-        Ok(())
+        self.open_shard()?;
+        let counter = self.counter.take().expect("opened above");
+        self.built.add_shard(counter, min_cooccurrence, interrupt)
     }
 }
 
@@ -448,17 +456,10 @@ impl StreamingFit {
         n_jobs: Option<i64>,
     ) -> PyResult<()> {
         let passes = self.graph_passes()?;
-        if passes.counter.is_none() {
-            let shard = passes.next_shard()?;
-            let mut counter = core::EdgeCounter::new(passes.vocabulary.n_vertices());
-            if let Some(plan) = &passes.plan {
-                counter = counter.with_batch_nnz(plan.batch_nnz);
-            }
-            passes.counter = Some(counter.with_sources(shard).map_err(to_py_err)?);
-        }
+        passes.open_shard().map_err(to_py_err)?;
         let matrix = chunk_matrix(&indptr, &indices, passes.vocabulary.n_features())?;
         let (counter, vocabulary) = (
-            passes.counter.as_mut().expect("set above"),
+            passes.counter.as_mut().expect("opened above"),
             &passes.vocabulary,
         );
         run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
@@ -471,12 +472,6 @@ impl StreamingFit {
     fn end_shard(&mut self, py: Python<'_>, n_jobs: Option<i64>) -> PyResult<()> {
         let min_cooccurrence = self.params.min_cooccurrence;
         let passes = self.graph_passes()?;
-        if passes.counter.is_none() {
-            // A pass over no rows still covers its shard.
-            let shard = passes.next_shard()?;
-            let counter = core::EdgeCounter::new(passes.vocabulary.n_vertices());
-            passes.counter = Some(counter.with_sources(shard).map_err(to_py_err)?);
-        }
         run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
             passes.end_shard(min_cooccurrence, interrupt)
         })
@@ -496,15 +491,10 @@ impl StreamingFit {
         };
         let params = &self.params;
         let fitted = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
-            passes.end_shard(params.min_cooccurrence, interrupt)?;
-            let n = passes.vocabulary.n_vertices();
-            if passes.plan.is_none() && passes.built.next_vertex() < n {
-                // No rows came to the graph pass: every vertex is isolated.
-                let counter =
-                    core::EdgeCounter::new(n).with_sources(passes.built.next_vertex()..n)?;
-                passes
-                    .built
-                    .add_shard(counter, params.min_cooccurrence, interrupt)?;
+            // An open shard is ended; without a plan, one more covers the vertices left (all of
+            // them when no rows came to the graph pass).
+            if passes.counter.is_some() || passes.plan.is_none() && !passes.complete() {
+                passes.end_shard(params.min_cooccurrence, interrupt)?;
             }
             if let Some(plan) = &passes.plan {
                 plan.check_edges(passes.built.n_edges())?;
