@@ -151,10 +151,10 @@ def test_row_folds_do_not_depend_on_chunking():
 
 
 def test_a_memory_limit_shards_the_graph_with_the_same_result(two_files):
-    unlimited = ChromaticEncoder(random_state=3)
+    unlimited = ChromaticEncoder(random_state=3, min_cooccurrence=2)
     fit_files(unlimited, two_files, chunk_bytes=500_000)
-    for limit, passes in [("100M", 2), (45_000_000, 4)]:
-        limited = ChromaticEncoder(random_state=3, memory_limit=limit)
+    for limit, passes in [("100M", 2), (30_000_000, 3), (22_000_000, 4)]:
+        limited = ChromaticEncoder(random_state=3, min_cooccurrence=2, memory_limit=limit)
         report = fit_files(limited, two_files, chunk_bytes=500_000)
         assert report.graph_passes == passes
         np.testing.assert_array_equal(limited.colors_, unlimited.colors_)
@@ -162,4 +162,4 @@ def test_a_memory_limit_shards_the_graph_with_the_same_result(two_files):
         assert limited.n_edges_ == unlimited.n_edges_
     # Too little memory for the graph's edges: a MemoryError that says what to change.
     with pytest.raises(MemoryError, match="raise min_cooccurrence or the limit"):
-        fit_files(ChromaticEncoder(memory_limit="30M"), two_files, chunk_bytes=500_000)
+        fit_files(ChromaticEncoder(memory_limit="20M"), two_files, chunk_bytes=500_000)

@@ -82,14 +82,14 @@ pub fn build_graph<I: IndexValue, V: StoredValue>(
     let mut bounds = PairBounds::new(n_vertices)?;
     bounds.add_rows(matrix, vocabulary, interrupt)?;
     let threads = rayon::current_num_threads();
-    let plan = BuildPlan::for_limit(bounds, matrix.n_features(), threads, limit)?;
+    let mut plan = BuildPlan::for_limit(bounds, matrix.n_features(), threads, limit)?;
     let mut graph = ShardedGraph::new(n_vertices);
     while graph.next_vertex() < n_vertices {
-        let shard = plan.next_shard(graph.next_vertex(), graph.n_edges())?;
-        let mut counter = EdgeCounter::new(n_vertices)
-            .with_batch_nnz(plan.batch_nnz.min(batch_nnz))
-            .with_sources(shard)?;
+        let mut counter = plan
+            .next_shard(graph.next_vertex(), graph.n_edges())?
+            .with_batch_nnz(plan.batch_nnz.min(batch_nnz));
         counter.add_rows(matrix, vocabulary, interrupt)?;
+        plan.learn(&counter);
         graph.add_shard(counter, min_cooccurrence, interrupt)?;
     }
     plan.check_edges(graph.n_edges())?;

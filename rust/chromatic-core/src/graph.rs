@@ -176,6 +176,19 @@ pub struct EdgeCounter {
     batch_nnz: usize,
     /// Only pairs whose smaller vertex lies here are counted: one shard of a sharded build.
     sources: Range<usize>,
+    /// Distinct pairs the counts may reach; beyond it the shard gives up its last sources
+    /// (see `keep_within_budget`).
+    pair_budget: Option<PairBudget>,
+}
+
+/// What a shard's counts may hold, and what projects them to the end of the pass: the rows of
+/// the whole pass and the pairs each source heads in them (from `PairBounds`).
+#[derive(Clone, Debug)]
+pub struct PairBudget {
+    pairs: u64,
+    pass_rows: u64,
+    /// Indexed from the first source.
+    heads: Vec<u64>,
 }
 
 impl EdgeCounter {
@@ -185,6 +198,7 @@ impl EdgeCounter {
             rows_seen: 0,
             batch_nnz: DEFAULT_BATCH_NNZ,
             sources: 0..n_vertices,
+            pair_budget: None,
         }
     }
 
@@ -202,6 +216,61 @@ impl EdgeCounter {
 
     pub fn sources(&self) -> Range<usize> {
         self.sources.clone()
+    }
+
+    /// Distinct pairs counted so far.
+    pub fn n_pairs(&self) -> usize {
+        self.counts.n_edges()
+    }
+
+    /// Bounds the distinct pairs held while counting: a shard whose counts outgrow the budget
+    /// is narrowed to its first sources (the budget's heads must start at the first source).
+    pub fn with_pair_budget(mut self, budget: PairBudget) -> Self {
+        self.pair_budget = Some(budget);
+        self
+    }
+
+    /// Narrows the sources when the counts exceed the pair budget, after `rows_seen` rows of
+    /// the pass. The counts of a source vertex come only from the rows that hold it, so
+    /// dropping the last sources' counts and counting on without them leaves the others' counts
+    /// exact. The shard keeps the sources whose counts, projected to the end of the pass, fit:
+    /// a source gains at most the pairs it heads in rows not yet seen, and (pairs being found
+    /// at a falling rate) about no more than in proportion to the rows left. The first source
+    /// always stays.
+    fn keep_within_budget(&mut self, rows_seen: u64) {
+        let Some(budget) = &self.pair_budget else {
+            return;
+        };
+        if self.counts.n_edges() as u64 <= budget.pairs {
+            return;
+        }
+        let Range { start, end } = self.sources;
+        let n = self.n_vertices();
+        let growth = budget.pass_rows.max(rows_seen) as f64 / rows_seen.max(1) as f64;
+        let mut projected = 0u64;
+        let mut cut = end;
+        for u in start..end {
+            let (nbrs, weights) = self.counts.row(u);
+            let seen: u64 = weights.iter().map(|&w| u64::from(w)).sum();
+            let now = nbrs.len() as u64;
+            let unseen = budget.heads[u - start].saturating_sub(seen);
+            projected += ((now as f64 * growth) as u64)
+                .min(now + unseen)
+                .min((n - 1 - u) as u64);
+            if u > start && projected > budget.pairs {
+                cut = u;
+                break;
+            }
+        }
+        let kept = self.counts.indptr[cut];
+        for e in &mut self.counts.indptr[cut + 1..] {
+            *e = kept;
+        }
+        for buffer in [&mut self.counts.neighbors, &mut self.counts.weights] {
+            buffer.truncate(kept);
+            buffer.shrink_to_fit();
+        }
+        self.sources = start..cut;
     }
 
     /// Sets how many stored entries one batch may hold (at least 1).
@@ -243,6 +312,7 @@ impl EdgeCounter {
         }
         let n_batches = matrix.nnz().div_ceil(self.batch_nnz).max(1);
         for batch in matrix.row_blocks(matrix.rows(), n_batches) {
+            let batch_end = self.rows_seen + batch.end as u64;
             let rows = VertexRows::build(matrix, batch, vocabulary, &self.sources, interrupt)?;
             let counts = rows.count_pairs(self.n_vertices(), &self.sources, interrupt)?;
             self.counts = if self.counts.n_edges() == 0 {
@@ -250,6 +320,7 @@ impl EdgeCounter {
             } else {
                 self.counts.merged(&counts, interrupt)?
             };
+            self.keep_within_budget(batch_end);
         }
         self.rows_seen = rows_seen;
         Ok(())
@@ -391,12 +462,20 @@ impl ShardedGraph {
 
 /// How a graph build spends a memory limit: the batch size, and shards of source vertices
 /// planned one at a time, each as large as the memory left beside the edges kept so far allows.
+///
+/// The pair bounds count every row a pair shares, so they overstate the distinct pairs of
+/// frequent vertices several times over. A shard is therefore planned for the bounds divided by
+/// the overstatement seen on the shard before, and its counter is given the budget the memory
+/// really allows: when the counts outgrow it, the counter narrows the shard (see
+/// `EdgeCounter::with_pair_budget`).
 #[derive(Debug)]
 pub struct BuildPlan {
     pub batch_nnz: usize,
     /// Bytes for counting and kept edges: the limit less what the vertices and a batch hold.
     available: u64,
     bounds: PairBounds,
+    /// Bounded pairs per distinct pair counted on the last shard (at least 1).
+    overstatement: f64,
 }
 
 /// Bytes per feature (frequencies, vertex map) and per vertex (bounds, row pointers of the
@@ -412,6 +491,8 @@ const BYTES_PER_COUNTED_PAIR: u64 = 24;
 const BYTES_PER_KEPT_EDGE: u64 = 8;
 /// Bytes per edge of the finished graph (the upper triangle, then the symmetric lists).
 pub const BYTES_PER_EDGE: u64 = 24;
+/// The largest overstatement a shard is planned for: bounds the work a narrowed shard loses.
+const MAX_OVERSTATEMENT: f64 = 4.0;
 
 impl BuildPlan {
     /// The plan that keeps an estimate of the build's working memory (beyond the input rows)
@@ -438,17 +519,32 @@ impl BuildPlan {
             batch_nnz,
             available: available - batch_nnz as u64 * BYTES_PER_BATCH_ENTRY,
             bounds,
+            overstatement: 1.0,
         })
     }
 
-    /// The shard from vertex `start` whose counts fit beside `kept_edges` edges kept so far.
-    pub fn next_shard(&self, start: usize, kept_edges: usize) -> Result<Range<usize>> {
+    /// The counter of the shard from vertex `start`, whose counts must fit beside `kept_edges`
+    /// edges kept so far.
+    pub fn next_shard(&self, start: usize, kept_edges: usize) -> Result<EdgeCounter> {
         let kept = (kept_edges as u64).saturating_mul(BYTES_PER_KEPT_EDGE);
         if kept >= self.available {
             return Err(self.too_many_edges(kept_edges));
         }
         let max_pairs = ((self.available - kept) / BYTES_PER_COUNTED_PAIR).max(1);
-        Ok(self.bounds.shard_from(start, max_pairs))
+        let planned = (max_pairs as f64 * self.overstatement) as u64;
+        let sources = self.bounds.shard_from(start, planned);
+        let budget = self.bounds.budget(sources.clone(), max_pairs);
+        Ok(EdgeCounter::new(self.bounds.heads.len())
+            .with_batch_nnz(self.batch_nnz)
+            .with_sources(sources)?
+            .with_pair_budget(budget))
+    }
+
+    /// Learns from a shard's counts (before thresholding) how far the bounds overstate them.
+    pub fn learn(&mut self, counter: &EdgeCounter) {
+        let bounded = self.bounds.total(counter.sources()) as f64;
+        let counted = counter.n_pairs().max(1) as f64;
+        self.overstatement = (bounded / counted).clamp(1.0, MAX_OVERSTATEMENT);
     }
 
     /// Refuses a finished graph whose edges would not fit.
@@ -475,6 +571,8 @@ impl BuildPlan {
 pub struct PairBounds {
     /// Atomic, for parallel increments without per-thread copies.
     heads: Vec<AtomicU64>,
+    /// Rows added.
+    rows: u64,
 }
 
 impl PairBounds {
@@ -487,7 +585,7 @@ impl PairBounds {
                 bytes: n_vertices * 8,
             })?;
         heads.extend((0..n_vertices).map(|_| AtomicU64::new(0)));
-        Ok(PairBounds { heads })
+        Ok(PairBounds { heads, rows: 0 })
     }
 
     /// Adds the pairs of the rows of `matrix`.
@@ -524,6 +622,7 @@ impl PairBounds {
                 Ok(())
             })
         })?;
+        self.rows += matrix.n_rows() as u64;
         Ok(())
     }
 
@@ -534,15 +633,35 @@ impl PairBounds {
         let n = self.heads.len();
         let mut pairs = 0u64;
         for u in start..n {
-            let bound = self.heads[u]
-                .load(AtomicOrdering::Relaxed)
-                .min((n - 1 - u) as u64);
+            let bound = self.bound(u);
             if u > start && pairs + bound > max_pairs {
                 return start..u;
             }
             pairs += bound;
         }
         start..n
+    }
+
+    /// The bound on the upper edges of `u`.
+    fn bound(&self, u: usize) -> u64 {
+        let larger = (self.heads.len() - 1 - u) as u64;
+        self.heads[u].load(AtomicOrdering::Relaxed).min(larger)
+    }
+
+    /// The budget of `max_pairs` distinct pairs for the shard of `sources`.
+    pub fn budget(&self, sources: Range<usize>, max_pairs: u64) -> PairBudget {
+        PairBudget {
+            pairs: max_pairs,
+            pass_rows: self.rows,
+            heads: sources
+                .map(|u| self.heads[u].load(AtomicOrdering::Relaxed))
+                .collect(),
+        }
+    }
+
+    /// The bound on the upper edges of the vertices of `vertices`.
+    fn total(&self, vertices: Range<usize>) -> u64 {
+        vertices.map(|u| self.bound(u)).sum()
     }
 }
 
@@ -552,9 +671,9 @@ const GATHER: usize = 16;
 /// Ends every row in `VertexRows::entries`.
 const END_OF_ROW: u32 = u32::MAX;
 
-/// The rows of one batch as sorted vertex lists, each followed by `END_OF_ROW` (rows with fewer
-/// than two vertices are dropped), and for each vertex the positions in `entries` where it
-/// occurs. The vertices after such a position, up to the end marker, are exactly the larger
+/// The rows of one batch as sorted vertex lists, each followed by `END_OF_ROW` (rows that head no
+/// pair of the shard's sources are dropped), and for each source vertex the positions in
+/// `entries` where it occurs. The vertices after such a position, up to the end marker, are exactly the larger
 /// vertices sharing that row, so counting reads one contiguous run per incidence and touches
 /// no row index.
 struct VertexRows {
@@ -582,11 +701,18 @@ impl VertexRows {
                         .map(|&f| vocabulary.vertex_of(f))
                         .filter(|&v| v != NOT_A_VERTEX),
                 );
-                if entries.len() - before < 2 {
-                    entries.truncate(before);
-                } else {
-                    entries[before..].sort_unstable();
+                let row = &mut entries[before..];
+                row.sort_unstable();
+                // A row adds pairs to the shard only if a vertex below its largest is a source.
+                let heads = &row[..row.len().saturating_sub(1)];
+                let first_source = heads.partition_point(|&v| (v as usize) < sources.start);
+                if heads
+                    .get(first_source)
+                    .is_some_and(|&v| (v as usize) < sources.end)
+                {
                     entries.push(END_OF_ROW);
+                } else {
+                    entries.truncate(before);
                 }
                 Ok(())
             })?;
@@ -601,7 +727,7 @@ impl VertexRows {
             )));
         }
         interrupt.check()?;
-        let (vertex_ptr, positions) = incidence(&entries, vocabulary.n_vertices(), sources);
+        let (vertex_ptr, positions) = incidence(&entries, sources);
         Ok(VertexRows {
             entries,
             vertex_ptr,
@@ -619,7 +745,7 @@ impl VertexRows {
         let first = sources.start;
         let blocks: Vec<Range<usize>> = balanced_blocks(sources.len(), parallel_blocks(), |i| {
             // Work per vertex: its incidences times a typical row length, plus one.
-            i + (self.vertex_ptr[first + i] - self.vertex_ptr[first]) * 8
+            i + self.vertex_ptr[i] * 8
         })
         .into_iter()
         .map(|b| b.start + first..b.end + first)
@@ -634,7 +760,7 @@ impl VertexRows {
                     let mut chunk = EdgeChunk::default();
                     let mut pacer = Pacer::new(interrupt);
                     for u in vertices {
-                        let here = self.vertex_ptr[u]..self.vertex_ptr[u + 1];
+                        let here = self.vertex_ptr[u - first]..self.vertex_ptr[u - first + 1];
                         // Each incidence costs about one row's length.
                         pacer.step(here.len() * 16)?;
                         // The rows of a vertex lie far apart in `entries`. Loading the first
@@ -680,26 +806,26 @@ impl VertexRows {
     }
 }
 
-/// For every vertex of `sources`, the positions in `entries` where it occurs (counting sort,
-/// ascending); other vertices get none.
-fn incidence(entries: &[u32], n_vertices: usize, sources: &Range<usize>) -> (Vec<usize>, Vec<u32>) {
-    let (low, high) = (sources.start as u32, sources.end as u32);
-    let mut vertex_ptr = vec![0usize; n_vertices + 1];
-    for &v in entries {
-        if v != END_OF_ROW && v >= low && v < high {
-            vertex_ptr[v as usize + 1] += 1;
-        }
+/// For every vertex of `sources` (indexed from its start), the positions in `entries` where it
+/// occurs (counting sort, ascending).
+fn incidence(entries: &[u32], sources: &Range<usize>) -> (Vec<usize>, Vec<u32>) {
+    let source_index = |v: u32| {
+        let i = (v as usize).wrapping_sub(sources.start);
+        (v != END_OF_ROW && i < sources.len()).then_some(i)
+    };
+    let mut vertex_ptr = vec![0usize; sources.len() + 1];
+    for i in entries.iter().filter_map(|&v| source_index(v)) {
+        vertex_ptr[i + 1] += 1;
     }
-    for u in 0..n_vertices {
-        vertex_ptr[u + 1] += vertex_ptr[u];
+    for i in 0..sources.len() {
+        vertex_ptr[i + 1] += vertex_ptr[i];
     }
-    let mut cursor = vertex_ptr[..n_vertices].to_vec();
-    let mut positions = vec![0u32; vertex_ptr[n_vertices]];
+    let mut cursor = vertex_ptr[..sources.len()].to_vec();
+    let mut positions = vec![0u32; vertex_ptr[sources.len()]];
     for (position, &v) in entries.iter().enumerate() {
-        if v != END_OF_ROW && v >= low && v < high {
-            let slot = &mut cursor[v as usize];
-            positions[*slot] = position as u32;
-            *slot += 1;
+        if let Some(i) = source_index(v) {
+            positions[cursor[i]] = position as u32;
+            cursor[i] += 1;
         }
     }
     (vertex_ptr, positions)
@@ -1101,6 +1227,28 @@ mod tests {
                 }
                 assert_eq!(graph.finish(Interrupt::never()).unwrap(), expected);
             }
+            // Shards of every vertex left, narrowed whenever their counts outgrow a budget.
+            let mut bounds = PairBounds::new(nv).unwrap();
+            bounds.add_rows(&m, &vocab, Interrupt::never()).unwrap();
+            for budget in [1usize, 40, 300, 5000] {
+                let mut graph = ShardedGraph::new(nv);
+                let mut passes = 0;
+                while graph.next_vertex() < nv {
+                    let sources = graph.next_vertex()..nv;
+                    let mut counter = EdgeCounter::new(nv)
+                        .with_batch_nnz(97)
+                        .with_sources(sources.clone())
+                        .unwrap()
+                        .with_pair_budget(bounds.budget(sources, budget as u64));
+                    counter.add_rows(&m, &vocab, Interrupt::never()).unwrap();
+                    assert!(counter.sources().len() == 1 || counter.n_pairs() <= budget);
+                    graph.add_shard(counter, k, Interrupt::never()).unwrap();
+                    passes += 1;
+                }
+                assert!(budget < 5000 || passes == 1);
+                assert!(budget > 1 || passes > nv / 2);
+                assert_eq!(graph.finish(Interrupt::never()).unwrap(), expected);
+            }
         }
         // Shards out of order, or not covering every vertex, are refused.
         let mut graph = ShardedGraph::new(nv);
@@ -1148,7 +1296,7 @@ mod tests {
         assert!(plan.check_edges(upper.n_edges()).is_ok());
         assert!(plan.check_edges(usize::MAX / 32).is_err());
         assert!(plan.next_shard(0, usize::MAX / 16).is_err());
-        assert_eq!(plan.next_shard(0, 0).unwrap(), 0..nv);
+        assert_eq!(plan.next_shard(0, 0).unwrap().sources(), 0..nv);
         let few = PairBounds::new(nv).unwrap();
         assert!(matches!(
             BuildPlan::for_limit(few, n as usize, 2, 1000),

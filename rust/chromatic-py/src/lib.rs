@@ -264,15 +264,11 @@ impl GraphPasses {
             return Ok(());
         }
         let start = self.built.next_vertex();
-        let mut counter = core::EdgeCounter::new(self.vocabulary.n_vertices());
-        let shard = match &self.plan {
-            None => start..self.vocabulary.n_vertices(),
-            Some(plan) => {
-                counter = counter.with_batch_nnz(plan.batch_nnz);
-                plan.next_shard(start, self.built.n_edges())?
-            }
-        };
-        self.counter = Some(counter.with_sources(shard)?);
+        let n_vertices = self.vocabulary.n_vertices();
+        self.counter = Some(match &self.plan {
+            None => core::EdgeCounter::new(n_vertices).with_sources(start..n_vertices)?,
+            Some(plan) => plan.next_shard(start, self.built.n_edges())?,
+        });
         Ok(())
     }
 
@@ -289,6 +285,9 @@ impl GraphPasses {
     ) -> core::Result<()> {
         self.open_shard()?;
         let counter = self.counter.take().expect("opened above");
+        if let Some(plan) = &mut self.plan {
+            plan.learn(&counter);
+        }
         self.built.add_shard(counter, min_cooccurrence, interrupt)
     }
 }
