@@ -59,13 +59,13 @@ def csr_arrays(X) -> CsrArrays:
         raise ValueError(
             f"indptr has {len(indptr)} entries, but a matrix of {n_rows} rows needs {n_rows + 1}"
         )
-    return CsrArrays(
-        np.ascontiguousarray(indptr),
-        np.ascontiguousarray(indices),
-        np.ascontiguousarray(data),
-        int(n_rows),
-        int(n_features),
-    )
+    return CsrArrays(aligned(indptr), aligned(indices), aligned(data), int(n_rows), int(n_features))
+
+
+def aligned(array: np.ndarray) -> np.ndarray:
+    """``array`` as the engine borrows it: C-contiguous and aligned (arrays received from other
+    processes may sit unaligned in a message buffer); copied only when it is not."""
+    return np.require(array, requirements=["C", "A"])
 
 
 def available_cores() -> int:

@@ -232,34 +232,69 @@ def _cross_fitted(compressor, X, cross_fit: CrossFitTables, first_row: int) -> s
     return compressor._assemble(X, compressor.frequent_features_, tail)
 
 
-class _Sample:
-    """A uniform sample of at most ``size`` rows of a stream: the rows with the smallest random
-    keys seen so far (bottom-k sampling), kept as CSR with their labels."""
+class _BottomSample:
+    """A uniform sample of at most ``size`` rows: the rows with the smallest random keys
+    (bottom-k sampling), kept as CSR with their labels. The samples of disjoint sets of rows
+    merge into a sample of their union."""
 
-    def __init__(self, size: int, seed: int):
+    def __init__(self, size: int):
         self.size = size
-        self.rng = np.random.default_rng(seed)
         self.keys = np.zeros(0)
         self.rows = sp.csr_matrix((0, 0))
         self.labels = np.zeros(0)
 
-    def add(self, chunk: SvmlightChunk) -> None:
-        keys = self.rng.random(chunk.n_rows)
+    def add(self, indptr, indices, labels, keys) -> None:
+        """Offers the rows of CSR structure ``(indptr, indices)``, each with its own key."""
         threshold = self.keys.max() if len(self.keys) >= self.size else 1.0
         take = np.flatnonzero(keys < threshold)
         if not len(take):
             return
-        width = max(self.rows.shape[1], int(chunk.indices.max()) + 1 if len(chunk.indices) else 0)
-        rows = sp.csr_matrix(
-            (np.ones(len(chunk.indices)), chunk.indices, chunk.indptr), shape=(chunk.n_rows, width)
-        )[take]
+        width = int(indices.max()) + 1 if len(indices) else 0
+        rows = sp.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(keys), width))
+        self._append(rows[take], labels[take], keys[take])
+
+    def merged(self, other: _BottomSample) -> _BottomSample:
+        self._append(other.rows, other.labels, other.keys)
+        return self
+
+    def _append(self, rows, labels, keys) -> None:
+        width = max(self.rows.shape[1], rows.shape[1])
         self.rows.resize((self.rows.shape[0], width))
+        rows = rows.copy()
+        rows.resize((rows.shape[0], width))
         self.rows = sp.vstack([self.rows, rows], format="csr")
-        self.labels = np.concatenate([self.labels, chunk.labels[take]])
-        self.keys = np.concatenate([self.keys, keys[take]])
+        self.labels = np.concatenate([self.labels, labels])
+        self.keys = np.concatenate([self.keys, keys])
         if len(self.keys) > self.size:
             keep = np.sort(np.argpartition(self.keys, self.size - 1)[: self.size])
             self.rows, self.labels, self.keys = self.rows[keep], self.labels[keep], self.keys[keep]
+
+
+def _choose_frequent(compressor, stream, sample, classes, shift: int, seed: int):
+    """The features the compressor keeps apart (chosen on ``sample`` when it is given, else
+    its ``n_frequent`` most frequent ones) and the selection scores."""
+    if sample is not None:
+        B = sample.rows[:, shift:]
+        B.resize((B.shape[0], stream.n_features))
+        y = (sample.labels == classes[1]).astype(np.int64)
+        n_frequent, scores = compressor._choose_n_frequent(B, y, seed)
+    else:
+        n_frequent, scores = int(min(compressor.n_frequent, compressor.budget)), None
+    return frequent_features(stream.document_frequency, n_frequent), scores
+
+
+def _fit_value_buckets(bucketer, total, encoder, classes, threads) -> None:
+    """The buckets of the tail compressor, from the label counts ``total`` of every code
+    value."""
+    fitted = total.fit_buckets(**bucketer._bucket_params(), n_jobs=threads)
+    bucketer._set_fitted(fitted, classes, encoder.field_dims_.astype(np.int64))
+
+
+def _set_compressor_parts(compressor, classes, n_features, scores, frequent, encoder, bucketer):
+    compressor.classes_ = classes
+    compressor.n_features_in_ = n_features
+    compressor.selection_scores_ = scores
+    compressor._set_parts(frequent, encoder if bucketer is not None else None, bucketer)
 
 
 def fit_compressor_files(
@@ -282,7 +317,8 @@ def fit_compressor_files(
     threads = effective_n_jobs(compressor.n_jobs)
     seed = compressor._seed()
     auto = compressor.n_frequent == "auto"
-    sample = _Sample(int(compressor.selection_rows), seed) if auto else None
+    sample = _BottomSample(int(compressor.selection_rows)) if auto else None
+    rng = np.random.default_rng(seed)
     encoder = compressor._tail_encoder(seed)
     stream = _core.StreamingFit(**encoder._engine_params())
     rows = non_zeros = skipped = 0
@@ -295,7 +331,8 @@ def fit_compressor_files(
         if len(classes) > 2:
             raise ValueError(f"the labels must be binary (two classes); found {classes[:5]}...")
         if sample is not None:
-            sample.add(chunk)
+            keys = rng.random(chunk.n_rows)
+            sample.add(chunk.indptr, chunk.indices, chunk.labels, keys)
         rows += chunk.n_rows
         non_zeros += len(chunk.indices)
         skipped += chunk.skipped_lines
@@ -309,14 +346,7 @@ def fit_compressor_files(
     if shift:
         stream.drop_leading_features(shift)
     n_features = stream.n_features
-    if sample is not None:
-        B = sample.rows[:, shift:]
-        B.resize((B.shape[0], n_features))
-        y = (sample.labels == classes[1]).astype(np.int64)
-        n_frequent, scores = compressor._choose_n_frequent(B, y, seed)
-    else:
-        n_frequent, scores = int(min(compressor.n_frequent, compressor.budget)), None
-    frequent = frequent_features(stream.document_frequency, n_frequent)
+    frequent, scores = _choose_frequent(compressor, stream, sample, classes, shift, seed)
     n_tail = int(compressor.budget) - len(frequent)
     bucketer = tables = None
     graph_passes = 0
@@ -342,10 +372,7 @@ def fit_compressor_files(
         tables = _fit_buckets_streaming(
             bucketer, encoder, classes, paths, reading, progress, cross_fit, seed
         )
-    compressor.classes_ = classes
-    compressor.n_features_in_ = n_features
-    compressor.selection_scores_ = scores
-    compressor._set_parts(frequent, encoder if n_tail > 0 else None, bucketer)
+    _set_compressor_parts(compressor, classes, n_features, scores, frequent, encoder, bucketer)
     report = StreamReport(rows, non_zeros, skipped, zero_based, graph_passes)
     return report, tables if cross_fit else None
 
@@ -373,8 +400,7 @@ def _fit_buckets_streaming(
     total = _core.ValueCounts(sizes)
     for fold_counts in counts:
         total.merge(fold_counts)
-    fitted = total.fit_buckets(**bucketer._bucket_params(), n_jobs=threads)
-    bucketer._set_fitted(fitted, classes, sizes)
+    _fit_value_buckets(bucketer, total, encoder, classes, threads)
     if not cross_fit:
         return None
     value_rows = total.value_rows

@@ -231,6 +231,52 @@ impl ValueStats {
         Ok(())
     }
 
+    /// The counts as plain parts: value sizes of the columns, rows and positive rows of each
+    /// value, and the totals (to move them between processes).
+    pub fn parts(&self) -> (Vec<usize>, &[u32], &[u32], u64, u64) {
+        let sizes = self.offsets.windows(2).map(|w| w[1] - w[0]).collect();
+        (
+            sizes,
+            &self.rows,
+            &self.positives,
+            self.n_rows,
+            self.n_positives,
+        )
+    }
+
+    /// The counts from `parts`, checked to be counts of `n_rows` rows.
+    pub fn from_parts(
+        column_sizes: &[usize],
+        rows: Vec<u32>,
+        positives: Vec<u32>,
+        n_rows: u64,
+        n_positives: u64,
+    ) -> Result<Self> {
+        let mut stats = ValueStats::zeros(column_sizes)?;
+        if rows.len() != stats.rows.len() || positives.len() != stats.rows.len() {
+            return Err(Error::LengthMismatch {
+                what: "value counts",
+                len: rows.len().max(positives.len()),
+                expected_from: "column_sizes",
+                expected: stats.rows.len(),
+            });
+        }
+        let consistent = n_positives <= n_rows
+            && n_rows <= MAX_ROWS
+            && rows
+                .iter()
+                .zip(&positives)
+                .all(|(&r, &p)| p <= r && u64::from(r) <= n_rows);
+        if !consistent {
+            return Err(Error::InvalidParameter(
+                "value counts exceed their rows or hold more positives than rows".into(),
+            ));
+        }
+        (stats.rows, stats.positives) = (rows, positives);
+        (stats.n_rows, stats.n_positives) = (n_rows, n_positives);
+        Ok(stats)
+    }
+
     /// Rows holding each value, column after column.
     pub fn value_rows(&self) -> &[u32] {
         &self.rows

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use crate::csr::{CsrMatrix, IndexValue, StoredValue, balanced_blocks, parallel_blocks};
 use crate::error::{Error, Result};
 use crate::interrupt::{Interrupt, Pacer};
+use crate::pairs::{PairCounts, key_pair, pair_key};
 use crate::parallel::{concat, filled, for_each_row, split_mut, try_map_blocks};
 use crate::statistics::MAX_ROWS;
 use crate::vocabulary::{NOT_A_VERTEX, Vocabulary};
@@ -323,6 +324,44 @@ impl EdgeCounter {
             self.keep_within_budget(batch_end);
         }
         self.rows_seen = rows_seen;
+        Ok(())
+    }
+
+    /// The counts so far, in the compact form that moves between processes.
+    pub fn pair_counts(&self) -> PairCounts {
+        let mut keys = Vec::with_capacity(self.counts.n_edges());
+        for u in self.sources.clone() {
+            keys.extend(self.counts.row(u).0.iter().map(|&v| pair_key(u as u32, v)));
+        }
+        PairCounts::from_sorted(keys, self.counts.weights.clone())
+    }
+
+    /// Adds pair counts made elsewhere (by `pair_counts` on other rows, over the same vertices);
+    /// every pair must be of this counter's sources.
+    pub fn add_pair_counts(&mut self, pairs: &PairCounts, interrupt: Interrupt<'_>) -> Result<()> {
+        let n = self.n_vertices();
+        let mut lengths = vec![0u32; self.sources.len()];
+        for &key in pairs.keys() {
+            let (u, v) = key_pair(key);
+            if !self.sources.contains(&(u as usize)) || v as usize >= n {
+                return Err(Error::InvalidParameter(format!(
+                    "pair ({u}, {v}) is not of sources {:?} of {n} vertices",
+                    self.sources
+                )));
+            }
+            lengths[u as usize - self.sources.start] += 1;
+        }
+        let chunk = EdgeChunk {
+            lengths,
+            neighbors: pairs.keys().iter().map(|&k| key_pair(k).1).collect(),
+            weights: pairs.weights().to_vec(),
+        };
+        let counts = EdgeCounts::assemble_from(n, self.sources.start, vec![chunk]);
+        self.counts = if self.counts.n_edges() == 0 {
+            counts
+        } else {
+            self.counts.merged(&counts, interrupt)?
+        };
         Ok(())
     }
 
@@ -1314,6 +1353,47 @@ mod tests {
         assert_eq!(graph.n_edges(), 2);
         assert!(Graph::from_adjacency(&[0, 1, 1], &[5], 2).is_err());
         assert!(Graph::from_adjacency(&[0, 0], &[], 2).is_err());
+    }
+
+    #[test]
+    fn pair_counts_of_parts_add_up_to_one_pass() {
+        let n = 40;
+        let rows = pseudo_random_rows(300, n, 5);
+        let (indptr, indices) = csr(&rows);
+        let m = CsrMatrix::<i64, f64>::new(&indptr, &indices, None, n as usize).unwrap();
+        let stats = FeatureStats::from_rows(&m, Interrupt::never()).unwrap();
+        let vocab = Vocabulary::new(&stats, None).unwrap();
+        let nv = vocab.n_vertices();
+        let mut whole = EdgeCounter::new(nv);
+        whole.add_rows(&m, &vocab, Interrupt::never()).unwrap();
+        // Each part counted by another process, which knows only the vertex features.
+        let remote = Vocabulary::from_vertices(vocab.vertex_features(), n as usize).unwrap();
+        let mut total = PairCounts::default();
+        for part in [&rows[..10], &rows[10..10], &rows[10..200], &rows[200..]] {
+            let (ip, ix) = csr(part);
+            let pm = CsrMatrix::<i64, f64>::new(&ip, &ix, None, n as usize).unwrap();
+            let mut counter = EdgeCounter::new(nv);
+            counter.add_rows(&pm, &remote, Interrupt::never()).unwrap();
+            total = total.merged(&counter.pair_counts()).unwrap();
+        }
+        assert_eq!(total, whole.pair_counts());
+        let mut gathered = EdgeCounter::new(nv);
+        gathered
+            .add_pair_counts(&total, Interrupt::never())
+            .unwrap();
+        gathered
+            .add_pair_counts(&PairCounts::default(), Interrupt::never())
+            .unwrap();
+        assert_eq!(
+            gathered.finish(2, Interrupt::never()).unwrap(),
+            whole.finish(2, Interrupt::never()).unwrap()
+        );
+        let outside = PairCounts::new(vec![pair_key(0, nv as u32)], vec![1]).unwrap();
+        assert!(
+            EdgeCounter::new(nv)
+                .add_pair_counts(&outside, Interrupt::never())
+                .is_err()
+        );
     }
 
     #[test]

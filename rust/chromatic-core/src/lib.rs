@@ -6,7 +6,8 @@
 //! [`csr`] rows → [`statistics`] → [`vocabulary`] → [`graph`] → [`coloring`] (and
 //! [`recoloring`] to a fixed number of colors) → [`encoder`] → [`encode`] codes (and back with
 //! [`decode`]) → [`buckets`] (submodular compression to a budget). [`fit`] runs the whole fit;
-//! [`hashing`] is the hashing-trick baseline.
+//! [`pairs`] carries partial pair counts between processes; [`hashing`] is the hashing-trick
+//! baseline.
 
 pub mod buckets;
 pub mod coloring;
@@ -19,6 +20,7 @@ pub mod fit;
 pub mod graph;
 pub mod hashing;
 pub mod interrupt;
+pub mod pairs;
 mod parallel;
 pub mod recoloring;
 pub mod statistics;
@@ -38,6 +40,7 @@ pub use fit::{FitParams, Fitted, build_graph, color_graph, feature_graph, fit, v
 pub use graph::{BuildPlan, EdgeCounter, Graph, PairBounds, ShardedGraph};
 pub use hashing::{HashedRows, hash_rows};
 pub use interrupt::Interrupt;
+pub use pairs::PairCounts;
 pub use recoloring::{FixedColoring, with_n_colors};
 pub use statistics::FeatureStats;
 pub use svmlight::{ParsedRows, format_binary_rows, format_codes, parse_rows};

@@ -98,6 +98,19 @@ impl FeatureStats {
         })
     }
 
+    /// The statistics of `n_rows` rows in which feature `f` is held by `doc_freq[f]` rows
+    /// (counted elsewhere, such as on another machine).
+    pub fn from_counts(doc_freq: Vec<u32>, n_rows: u64) -> Result<Self> {
+        check_rows(n_rows)?;
+        if let Some(f) = doc_freq.iter().position(|&d| u64::from(d) > n_rows) {
+            return Err(Error::InvalidParameter(format!(
+                "feature {f} is counted in {} rows, more than the {n_rows} rows",
+                doc_freq[f]
+            )));
+        }
+        Ok(FeatureStats { n_rows, doc_freq })
+    }
+
     /// Adds the statistics of other rows over the same features.
     pub fn merge(&mut self, other: &FeatureStats) -> Result<()> {
         if other.doc_freq.len() != self.doc_freq.len() {

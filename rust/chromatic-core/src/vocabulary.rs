@@ -48,6 +48,30 @@ impl Vocabulary {
         })
     }
 
+    /// The vocabulary whose vertex `v` is feature `vertex_features[v]`, over `n_features`
+    /// features (no dense ones): another process's `vertex_features`, to count the pairs of
+    /// its rows with the same vertex ids.
+    pub fn from_vertices(vertex_features: &[u32], n_features: usize) -> Result<Self> {
+        let mut vertex_of = filled(n_features, NOT_A_VERTEX, "the vertex table")?;
+        for (vertex, &feature) in vertex_features.iter().enumerate() {
+            let slot = vertex_of
+                .get_mut(feature as usize)
+                .filter(|slot| **slot == NOT_A_VERTEX)
+                .ok_or_else(|| {
+                    Error::InvalidParameter(format!(
+                        "vertex {vertex} is feature {feature}, which is repeated or outside \
+                         [0, {n_features})"
+                    ))
+                })?;
+            *slot = vertex as u32;
+        }
+        Ok(Vocabulary {
+            ranked: vertex_features.to_vec(),
+            n_dense: 0,
+            vertex_of,
+        })
+    }
+
     pub fn n_features(&self) -> usize {
         self.vertex_of.len()
     }
@@ -108,5 +132,15 @@ mod tests {
         let vocab = Vocabulary::new(&stats, Some(0.07)).unwrap();
         assert_eq!(vocab.dense_features(), &[1, 0]);
         assert!(Vocabulary::new(&stats, Some(f64::NAN)).is_err());
+    }
+
+    #[test]
+    fn vertices_of_another_vocabulary_keep_their_ids() {
+        let vocab = Vocabulary::from_vertices(&[3, 0, 5], 6).unwrap();
+        assert_eq!(vocab.n_vertices(), 3);
+        assert_eq!(vocab.vertex_of(5), 2);
+        assert_eq!(vocab.vertex_of(1), NOT_A_VERTEX);
+        assert!(Vocabulary::from_vertices(&[3, 3], 6).is_err());
+        assert!(Vocabulary::from_vertices(&[6], 6).is_err());
     }
 }

@@ -382,6 +382,61 @@ impl StreamingFit {
         })
     }
 
+    /// First pass, counted elsewhere: adds `n_rows` rows in which feature `f` is held by
+    /// `document_frequency[f]` rows.
+    fn add_document_frequency(
+        &mut self,
+        document_frequency: PyReadonlyArray1<'_, i64>,
+        n_rows: u64,
+    ) -> PyResult<()> {
+        if self.graph.is_some() {
+            return Err(PyValueError::new_err(
+                "statistics come before the graph pass",
+            ));
+        }
+        let counts = document_frequency
+            .as_slice()?
+            .iter()
+            .map(|&d| u32::try_from(d))
+            .collect::<Result<Vec<u32>, _>>()
+            .map_err(|_| PyValueError::new_err("document frequencies must be in [0, 2^32)"))?;
+        self.stats.grow(counts.len()).map_err(to_py_err)?;
+        let mut other = core::FeatureStats::from_counts(counts, n_rows).map_err(to_py_err)?;
+        other.grow(self.stats.n_features()).map_err(to_py_err)?;
+        self.stats.merge(&other).map_err(to_py_err)
+    }
+
+    /// The feature of every graph vertex, by vertex id: what `count_pairs` needs to count
+    /// rows elsewhere with the same vertex ids. Ends the statistics.
+    #[getter]
+    fn vertex_features<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<i64>>> {
+        let features = self.graph_passes()?.vocabulary.vertex_features();
+        let features: Vec<i64> = features.iter().map(|&f| i64::from(f)).collect();
+        Ok(features.into_pyarray(py))
+    }
+
+    /// A graph pass counted elsewhere: adds pair counts from `count_pairs` (summed with
+    /// `merge_pair_counts`). Not with planned shards.
+    fn add_pair_counts(
+        &mut self,
+        py: Python<'_>,
+        keys: PyReadonlyArray1<'_, u64>,
+        weights: PyReadonlyArray1<'_, u32>,
+    ) -> PyResult<()> {
+        let pairs = pair_counts_arg(&keys, &weights)?;
+        let passes = self.graph_passes()?;
+        if passes.plan.is_some() {
+            return Err(PyValueError::new_err(
+                "pair counts from elsewhere cannot join a sharded build",
+            ));
+        }
+        passes.open_shard().map_err(to_py_err)?;
+        let counter = passes.counter.as_mut().expect("opened above");
+        run_detached(py, None, |interrupt| {
+            counter.add_pair_counts(&pairs, interrupt)
+        })
+    }
+
     /// Forgets the first `count` features (never seen): for 1-based files, whose chunks then
     /// come to the graph pass with their indices shifted down by `count`.
     fn drop_leading_features(&mut self, count: usize) -> PyResult<()> {
@@ -718,6 +773,49 @@ impl ValueCounts {
         })
     }
 
+    /// Pickling: the column sizes for `__new__`, then the counts (`__getstate__`).
+    fn __getnewargs__<'py>(&self, py: Python<'py>) -> (Bound<'py, PyArray1<i64>>,) {
+        let sizes: Vec<i64> = self.stats.parts().0.iter().map(|&s| s as i64).collect();
+        (sizes.into_pyarray(py),)
+    }
+
+    /// The counts as bytes (not arrays: a receiving process may place an array's buffer
+    /// unaligned, and the counts are read back whatever the alignment).
+    fn __getstate__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> (Bound<'py, PyBytes>, Bound<'py, PyBytes>, u64, u64) {
+        let (_, rows, positives, n_rows, n_positives) = self.stats.parts();
+        let bytes = |counts: &[u32]| {
+            let raw: Vec<u8> = counts.iter().flat_map(|c| c.to_le_bytes()).collect();
+            PyBytes::new(py, &raw)
+        };
+        (bytes(rows), bytes(positives), n_rows, n_positives)
+    }
+
+    fn __setstate__(
+        &mut self,
+        state: (Bound<'_, PyBytes>, Bound<'_, PyBytes>, u64, u64),
+    ) -> PyResult<()> {
+        let (rows, positives, n_rows, n_positives) = state;
+        let (rows, positives) = (rows.as_bytes(), positives.as_bytes());
+        let counts = |raw: &[u8]| -> Vec<u32> {
+            raw.chunks_exact(4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
+        };
+        let sizes = self.stats.parts().0;
+        self.stats = core::ValueStats::from_parts(
+            &sizes,
+            counts(rows),
+            counts(positives),
+            n_rows,
+            n_positives,
+        )
+        .map_err(to_py_err)?;
+        Ok(())
+    }
+
     /// Adds the counts of `other` (over the same columns).
     fn merge(&mut self, other: PyRef<'_, ValueCounts>) -> PyResult<()> {
         self.stats.merge(&other.stats).map_err(to_py_err)
@@ -999,6 +1097,70 @@ fn format_binary_rows<'py>(
     Ok(PyBytes::new(py, &text))
 }
 
+fn pair_counts_arg(
+    keys: &PyReadonlyArray1<'_, u64>,
+    weights: &PyReadonlyArray1<'_, u32>,
+) -> PyResult<core::PairCounts> {
+    core::PairCounts::new(keys.as_slice()?.to_vec(), weights.as_slice()?.to_vec())
+        .map_err(to_py_err)
+}
+
+fn pair_counts_result(
+    py: Python<'_>,
+    pairs: core::PairCounts,
+) -> (Bound<'_, PyArray1<u64>>, Bound<'_, PyArray1<u32>>) {
+    let (keys, weights) = pairs.into_parts();
+    (keys.into_pyarray(py), weights.into_pyarray(py))
+}
+
+/// The pair counts of a chunk of binary rows (int64 CSR structure over `n_features`), with
+/// vertex `v` being feature `vertex_features[v]` (`StreamingFit.vertex_features`): ascending
+/// keys `u << 32 | v` (`u < v`) and the rows holding each pair.
+#[pyfunction]
+#[pyo3(signature = (indptr, indices, vertex_features, n_features, *, n_jobs=None))]
+#[allow(clippy::type_complexity)]
+fn count_pairs<'py>(
+    py: Python<'py>,
+    indptr: PyReadonlyArray1<'py, i64>,
+    indices: PyReadonlyArray1<'py, i64>,
+    vertex_features: PyReadonlyArray1<'py, i64>,
+    n_features: usize,
+    n_jobs: Option<i64>,
+) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)> {
+    let matrix = chunk_matrix(&indptr, &indices, n_features)?;
+    let features = vertex_features
+        .as_slice()?
+        .iter()
+        .map(|&f| u32::try_from(f))
+        .collect::<Result<Vec<u32>, _>>()
+        .map_err(|_| PyValueError::new_err("vertex features must be in [0, 2^32)"))?;
+    let pairs = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+        let vocabulary = core::Vocabulary::from_vertices(&features, n_features)?;
+        let mut counter = core::EdgeCounter::new(vocabulary.n_vertices());
+        counter.add_rows(&matrix, &vocabulary, interrupt)?;
+        Ok(counter.pair_counts())
+    })?;
+    Ok(pair_counts_result(py, pairs))
+}
+
+/// The sum of two pair counts from `count_pairs` (a sorted merge).
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn merge_pair_counts<'py>(
+    py: Python<'py>,
+    keys: PyReadonlyArray1<'py, u64>,
+    weights: PyReadonlyArray1<'py, u32>,
+    other_keys: PyReadonlyArray1<'py, u64>,
+    other_weights: PyReadonlyArray1<'py, u32>,
+) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)> {
+    let (a, b) = (
+        pair_counts_arg(&keys, &weights)?,
+        pair_counts_arg(&other_keys, &other_weights)?,
+    );
+    let merged = py.detach(|| a.merged(&b)).map_err(to_py_err)?;
+    Ok(pair_counts_result(py, merged))
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
@@ -1012,6 +1174,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_svmlight, m)?)?;
     m.add_function(wrap_pyfunction!(format_codes, m)?)?;
     m.add_function(wrap_pyfunction!(format_binary_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(count_pairs, m)?)?;
+    m.add_function(wrap_pyfunction!(merge_pair_counts, m)?)?;
     m.add_class::<StreamingFit>()?;
     m.add_class::<ValueCounts>()?;
     m.add_class::<ColoringGraph>()?;

@@ -1,0 +1,157 @@
+"""Fits and transforms on a local Dask cluster of worker processes equal the fits on one
+machine, whatever the partitioning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+pytest.importorskip("distributed")
+
+import dask.array as da  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
+
+import chromatic.dask as cd  # noqa: E402
+from chromatic import ChromaticCompressor, ChromaticEncoder  # noqa: E402
+from chromatic.streaming import fit_files  # noqa: E402
+from chromatic.svmlight import load_svmlight  # noqa: E402
+from conftest import load_dataset, random_sparse  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def partitioned(X, row_chunks) -> da.Array:
+    """``X`` as a dask array of CSR row blocks of the given sizes."""
+    return da.from_array(X, chunks=(tuple(row_chunks), (X.shape[1],)), asarray=False)
+
+
+def assert_same_encoder(a: ChromaticEncoder, b: ChromaticEncoder) -> None:
+    np.testing.assert_array_equal(a.colors_, b.colors_)
+    np.testing.assert_array_equal(a.codes_, b.codes_)
+    np.testing.assert_array_equal(a.document_frequency_, b.document_frequency_)
+    assert (a.n_edges_, a.n_features_in_) == (b.n_edges_, b.n_features_in_)
+
+
+@pytest.mark.parametrize(
+    "row_chunks",
+    [(4000,), (1000, 1000, 1000, 1000), (1, 0, 2500, 1499), (700,) * 5 + (500,)],
+    ids=["one", "even", "uneven-with-empty", "many"],
+)
+def test_fit_equals_the_in_memory_fit_whatever_the_partitioning(client, row_chunks):
+    X = random_sparse(4000, 500, 12, seed=5, zipf=1.1)
+    expected = ChromaticEncoder(random_state=2, min_cooccurrence=2).fit(X)
+    data = partitioned(X, row_chunks)
+    encoder = cd.fit(data, random_state=2, min_cooccurrence=2)
+    assert type(encoder) is ChromaticEncoder
+    assert_same_encoder(encoder, expected)
+    codes = cd.transform(encoder, data)
+    assert codes.chunks[0] == data.chunks[0]
+    np.testing.assert_array_equal(codes.compute(), expected.transform(X))
+
+
+def test_a_real_dataset_and_one_hot_output(client):
+    X, _, _ = load_dataset("flights_small")
+    X = X[:60_000]
+    expected = ChromaticEncoder(output="onehot", n_colors=40, random_state=0).fit(X)
+    data = partitioned(X, (25_000, 20_000, 15_000))
+    encoder = cd.fit(data, output="onehot", n_colors=40, random_state=0)
+    assert_same_encoder(encoder, expected)
+    onehot = cd.transform(encoder, data).compute()
+    assert sp.issparse(onehot)
+    assert (onehot != expected.transform(X)).nnz == 0
+
+
+def test_compressor_statistics_scale_out(client):
+    X, y, _ = load_dataset("flights_small")
+    X, y = X[:60_000], y[:60_000]
+    params = {"budget": 256, "n_frequent": 32, "random_state": 4}
+    expected = ChromaticCompressor(**params).fit(X, y)
+    data = partitioned(X, (20_000, 0, 40_000))
+    compressor = cd.fit_compressor(data, da.from_array(y, chunks=30_000), **params)
+    assert type(compressor) is ChromaticCompressor
+    assert compressor.n_features_out_ == expected.n_features_out_ > 32
+    np.testing.assert_array_equal(compressor.frequent_features_, expected.frequent_features_)
+    assert_same_encoder(compressor.encoder_, expected.encoder_)
+    output = cd.transform(compressor, data).compute()
+    assert (output != expected.transform(X)).nnz == 0
+    # The automatic split runs on a sample gathered from every partition.
+    auto = cd.fit_compressor(data, y, budget=64, random_state=4, selection_rows=5000)
+    assert set(auto.selection_scores_) == {0, 16, 32, 48, 60}
+    assert auto.n_frequent_ in auto.selection_scores_
+
+
+def write_parts(tmp_path, X, y, cuts) -> list:
+    """Row ranges of ``X`` as 1-based svmlight files."""
+    paths = []
+    for i, (start, stop) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
+        path = tmp_path / f"part{i}.svm"
+        lines = []
+        for r in range(start, stop):
+            row = X.indices[X.indptr[r] : X.indptr[r + 1]]
+            lines.append(" ".join([str(int(y[r]))] + [f"{j + 1}:1" for j in sorted(row)]))
+        path.write_text("".join(line + "\n" for line in lines))
+        paths.append(path)
+    return paths
+
+
+def test_svmlight_files_are_partitions(client, tmp_path):
+    X = random_sparse(3000, 300, 10, seed=8, zipf=1.2)
+    y = np.random.default_rng(1).integers(0, 2, 3000)
+    paths = write_parts(tmp_path, X, y, [0, 1200, 1200, 3000])
+    expected = ChromaticEncoder(random_state=1)
+    report = fit_files(expected, paths)
+    encoder = cd.fit(paths, random_state=1)
+    assert_same_encoder(encoder, expected)
+    codes = cd.transform(encoder, paths, zero_based=report.zero_based).compute()
+    np.testing.assert_array_equal(codes, expected.transform(load_svmlight(paths).X))
+    compressor = cd.fit_compressor(paths, budget=32, n_frequent=8, random_state=1)
+    in_memory = ChromaticCompressor(budget=32, n_frequent=8, random_state=1).fit(
+        load_svmlight(paths).X, y
+    )
+    assert (
+        cd.transform(compressor, paths, zero_based=False).compute()
+        != in_memory.transform(load_svmlight(paths).X)
+    ).nnz == 0
+    with pytest.raises(ValueError, match="zero_based"):
+        cd.transform(encoder, paths)
+
+
+def test_bad_partitions_are_named(client, tmp_path):
+    X = random_sparse(300, 50, 5, seed=2)
+    y = np.zeros(300)
+    paths = write_parts(tmp_path, X, y, [0, 100, 200, 300])
+    lines = paths[1].read_text().splitlines()
+    lines[6] = "1 3:1 oops"
+    paths[1].write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"partition 1: .*part1\.svm:7: \"oops\""):
+        cd.fit(paths)
+    with pytest.raises(FileNotFoundError, match="partition 3"):
+        cd.fit([*paths, tmp_path / "missing.svm"])
+    bad = X.astype(np.float64)
+    bad.data[bad.indptr[150]] = np.nan
+    with pytest.raises(ValueError, match=r"partition 1: row 50, column \d+ holds nan"):
+        cd.fit(partitioned(bad, (100, 100, 100)))
+
+
+def test_what_a_cluster_fit_refuses(client):
+    X = random_sparse(200, 40, 5, seed=3)
+    with pytest.raises(ValueError, match="chunked by rows only"):
+        cd.fit(da.from_array(X, chunks=(100, 20), asarray=False))
+    with pytest.raises(ValueError, match="memory_limit"):
+        cd.fit(partitioned(X, (200,)), memory_limit="1G")
+    with pytest.raises(ValueError, match="needs y"):
+        cd.fit_compressor(partitioned(X, (200,)), budget=8)
+    with pytest.raises(ValueError, match="binary"):
+        cd.fit_compressor(partitioned(X, (200,)), np.arange(200) % 3, budget=8)
+    with pytest.raises(TypeError, match="fitted ChromaticEncoder"):
+        cd.transform(object(), partitioned(X, (200,)))
