@@ -9,14 +9,17 @@ import scipy.sparse as sp
 
 pytest.importorskip("distributed")
 
-import dask.array as da  # noqa: E402
-from distributed import Client, LocalCluster  # noqa: E402
+import itertools
 
-import chromatic.dask as cd  # noqa: E402
-from chromatic import ChromaticCompressor, ChromaticEncoder  # noqa: E402
-from chromatic.streaming import fit_files  # noqa: E402
-from chromatic.svmlight import load_svmlight  # noqa: E402
-from conftest import load_dataset, random_sparse  # noqa: E402
+import dask.array as da
+from distributed import Client, LocalCluster
+
+import chromatic.dask as cd
+from chromatic import ChromaticCompressor, ChromaticEncoder
+from chromatic.streaming import fit_files
+from chromatic.svmlight import load_svmlight
+
+from conftest import load_dataset, random_sparse
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +96,7 @@ def test_compressor_statistics_scale_out(client):
 def write_parts(tmp_path, X, y, cuts) -> list:
     """Row ranges of ``X`` as 1-based svmlight files."""
     paths = []
-    for i, (start, stop) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
+    for i, (start, stop) in enumerate(itertools.pairwise(cuts)):
         path = tmp_path / f"part{i}.svm"
         lines = []
         for r in range(start, stop):
