@@ -3,13 +3,13 @@ machine, whatever the partitioning."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 pytest.importorskip("distributed")
-
-import itertools
 
 import dask.array as da
 from distributed import Client, LocalCluster
