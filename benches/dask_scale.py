@@ -1,0 +1,156 @@
+"""The fit on a Dask cluster: time with one and two worker processes, and what reaches the
+client.
+
+Data: a kdd12-shaped svmlight set (``write_onehot_zipf``, seed 0: 11 one-hot fields with Zipf
+value frequencies, 1-based ids) of ``--rows`` rows over ``--features`` ids, written as
+``--partitions`` files, each read on a worker as one partition. Each worker is a process with
+one thread, and the engine runs one thread per task, so the ratio measures scale-out across
+processes, not threads.
+
+Measured, best of ``--repeat`` runs each:
+
+* ``chromatic.dask.fit`` on a ``LocalCluster`` of 1 and of 2 workers (cluster start-up not
+  timed), and the streamed single-process ``fit_files`` with one engine thread, the same fit
+  without Dask;
+* the bytes each reduction delivers to the client (feature counts, pair counts), as logged by
+  ``chromatic.dask``, against the bytes of the input rows;
+* that the three fits give the same colors.
+
+The machine is shared and noisy: compare the ratios of one run. Written as JSON (``--json``)
+and a Markdown table (``--markdown``).
+
+Usage: ``python benches/dask_scale.py [--rows 1000000] [--partitions 8] [--json PATH]
+[--markdown PATH]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from distributed import Client, LocalCluster
+
+import chromatic
+import chromatic.dask as cd
+from chromatic import ChromaticEncoder
+from chromatic.datasets import write_onehot_zipf
+from chromatic.streaming import fit_files
+
+
+class GatheredBytes(logging.Handler):
+    """Collects the sizes ``chromatic.dask`` logs for what each reduction gathers."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.sizes: dict[str, int] = {}
+
+    def emit(self, record):
+        match = re.fullmatch(r"gathered (.+): (\d+) bytes", record.getMessage())
+        if match:
+            self.sizes[match.group(1)] = int(match.group(2))
+
+
+def best_time(run, repeat: int):
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = run()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--features", type=int, default=1_000_000)
+    parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--markdown", type=Path)
+    args = parser.parse_args()
+
+    logger = logging.getLogger("chromatic.dask")
+    logger.setLevel(logging.INFO)
+    gathered = GatheredBytes()
+    logger.addHandler(gathered)
+    params = {"random_state": 0, "n_jobs": 1}
+    with tempfile.TemporaryDirectory() as tmp:
+        rows_per_part = -(-args.rows // args.partitions)
+        paths = []
+        for part in range(args.partitions):
+            n_rows = min(rows_per_part, args.rows - part * rows_per_part)
+            path = Path(tmp) / f"part{part}.svm"
+            # Chunk c of the stream is seeded (0, c): the parts continue one another.
+            write_onehot_zipf(
+                path, n_rows, args.features, chunk_rows=rows_per_part, first_chunk=part
+            )
+            paths.append(path)
+        input_bytes = sum(p.stat().st_size for p in paths)
+        results = {
+            "rows": args.rows,
+            "features": args.features,
+            "partitions": args.partitions,
+            "input_bytes": input_bytes,
+            "machine": f"{platform.machine()}, {platform.python_version()}",
+            "chromatic": chromatic.__version__,
+        }
+        local_time, local = best_time(
+            lambda: fit_files(ChromaticEncoder(**params), paths), args.repeat
+        )
+        reference = ChromaticEncoder(**params)
+        fit_files(reference, paths)
+        results["streamed_fit_s"] = local_time
+        results["edges"] = reference.n_edges_
+        results["colors"] = reference.n_colors_
+        for workers in (1, 2):
+            with (
+                LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                ) as cluster,
+                Client(cluster),
+            ):
+                elapsed, encoder = best_time(lambda: cd.fit(paths, **params), args.repeat)
+            assert np.array_equal(encoder.colors_, reference.colors_)
+            assert np.array_equal(encoder.codes_, reference.codes_)
+            results[f"dask_fit_{workers}_workers_s"] = elapsed
+        results["speedup_2_workers"] = (
+            results["dask_fit_1_workers_s"] / results["dask_fit_2_workers_s"]
+        )
+        results["gathered_bytes"] = dict(gathered.sizes)
+        results["gathered_per_input_byte"] = sum(gathered.sizes.values()) / input_bytes
+        results["pair_count_bytes_per_edge"] = gathered.sizes["pair counts"] / max(
+            1, reference.n_edges_
+        )
+        del local
+
+    lines = [
+        f"| rows | partitions | streamed fit, 1 process | dask, 1 worker | dask, 2 workers | "
+        "2 vs 1 | gathered / input | pair counts per edge |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {args.rows:,} | {args.partitions} | {results['streamed_fit_s']:.1f} s | "
+        f"{results['dask_fit_1_workers_s']:.1f} s | {results['dask_fit_2_workers_s']:.1f} s | "
+        f"{results['speedup_2_workers']:.2f}x | {results['gathered_per_input_byte']:.3f} | "
+        f"{results['pair_count_bytes_per_edge']:.1f} B |",
+    ]
+    print(json.dumps(results, indent=2))
+    print("\n".join(lines))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
