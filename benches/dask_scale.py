@@ -134,7 +134,7 @@ def main() -> None:
         del local
 
     lines = [
-        f"| rows | partitions | streamed fit, 1 process | dask, 1 worker | dask, 2 workers | "
+        "| rows | partitions | streamed fit, 1 process | dask, 1 worker | dask, 2 workers | "
         "2 vs 1 | gathered / input | pair counts per edge |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
         f"| {args.rows:,} | {args.partitions} | {results['streamed_fit_s']:.1f} s | "

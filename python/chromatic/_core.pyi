@@ -14,6 +14,7 @@ __all__ = [
     "__version__",
     "assign_buckets",
     "cooccurrence_graph",
+    "count_pairs",
     "decode",
     "encode",
     "fit",
@@ -21,6 +22,7 @@ __all__ = [
     "format_binary_rows",
     "format_codes",
     "hash_rows",
+    "merge_pair_counts",
     "parse_svmlight",
     "transform_buckets",
 ]
@@ -161,6 +163,25 @@ def format_binary_rows(
 ) -> bytes:
     """svmlight lines ``label index:1 ...`` of binary CSR rows."""
 
+def count_pairs(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int64],
+    vertex_features: npt.NDArray[np.int64],
+    n_features: int,
+    *,
+    n_jobs: int | None = None,
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
+    """Pair counts of binary CSR rows over the given vertices: ascending keys ``u << 32 | v``
+    (``u < v``) and the rows holding each pair."""
+
+def merge_pair_counts(
+    keys: npt.NDArray[np.uint64],
+    weights: npt.NDArray[np.uint32],
+    other_keys: npt.NDArray[np.uint64],
+    other_weights: npt.NDArray[np.uint32],
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
+    """The sum of two pair counts."""
+
 @final
 class StreamingFit:
     """A fit over chunks of rows: ``add_statistics`` for every chunk, then ``add_edges`` for
@@ -191,6 +212,14 @@ class StreamingFit:
         n_jobs: int | None = None,
     ) -> None: ...
     def drop_leading_features(self, count: int) -> None: ...
+    def add_document_frequency(
+        self, document_frequency: npt.NDArray[np.int64], n_rows: int
+    ) -> None: ...
+    @property
+    def vertex_features(self) -> npt.NDArray[np.int64]: ...
+    def add_pair_counts(
+        self, keys: npt.NDArray[np.uint64], weights: npt.NDArray[np.uint32]
+    ) -> None: ...
     def add_edges(
         self,
         indptr: npt.NDArray[np.int64],
@@ -223,6 +252,9 @@ class ValueCounts:
         *,
         n_jobs: int | None = None,
     ) -> None: ...
+    def __getnewargs__(self) -> tuple[npt.NDArray[np.int64]]: ...
+    def __getstate__(self) -> tuple[bytes, bytes, int, int]: ...
+    def __setstate__(self, state: tuple[bytes, bytes, int, int]) -> None: ...
     def merge(self, other: ValueCounts) -> None: ...
     @property
     def value_rows(self) -> npt.NDArray[np.int64]: ...
