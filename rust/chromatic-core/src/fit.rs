@@ -103,7 +103,12 @@ pub fn feature_graph<I: IndexValue, V: StoredValue>(
     interrupt: Interrupt<'_>,
 ) -> Result<Graph> {
     let stats = FeatureStats::from_rows(matrix, interrupt)?;
-    let vocabulary = Vocabulary::new(&stats, None)?;
+    // Vertices numbered in feature order (not by frequency): the graph is the same, and its
+    // lists are renamed to feature ids in place.
+    let seen: Vec<u32> = (0..stats.n_features() as u32)
+        .filter(|&f| stats.doc_freq()[f as usize] > 0)
+        .collect();
+    let vocabulary = Vocabulary::from_vertices(&seen, matrix.n_features())?;
     let graph = build_graph(
         matrix,
         &vocabulary,
@@ -113,7 +118,7 @@ pub fn feature_graph<I: IndexValue, V: StoredValue>(
         interrupt,
     )?;
     interrupt.check()?;
-    graph.relabeled(vocabulary.vertex_features(), matrix.n_features())
+    graph.with_ascending_labels(&seen, matrix.n_features())
 }
 
 pub fn fit<I: IndexValue, V: StoredValue>(

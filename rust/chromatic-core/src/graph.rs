@@ -1037,10 +1037,11 @@ impl Graph {
         Ok(Graph::from_upper(&counts))
     }
 
-    /// The same graph with vertex `v` renamed `labels[v]`, over `n_labels` vertices (those no
-    /// vertex is renamed to are isolated). Lists stay sorted. Used to report the graph in the
-    /// caller's feature ids rather than frequency-ranked vertex ids.
-    pub fn relabeled(&self, labels: &[u32], n_labels: usize) -> Result<Graph> {
+    /// The same graph over `n_labels` vertices, vertex `v` renamed `labels[v]` (those no vertex
+    /// is renamed to are isolated). The labels must ascend, so that every list stays sorted and
+    /// the lists are renamed in place: no second copy of the edges. Used to report the graph in
+    /// the caller's feature ids.
+    pub fn with_ascending_labels(mut self, labels: &[u32], n_labels: usize) -> Result<Graph> {
         if labels.len() != self.n_vertices() {
             return Err(Error::LengthMismatch {
                 what: "labels",
@@ -1049,64 +1050,28 @@ impl Graph {
                 expected: self.n_vertices(),
             });
         }
-        const NONE: u32 = u32::MAX;
-        let mut source = vec![NONE; n_labels];
-        for (v, &label) in labels.iter().enumerate() {
-            let slot = source
-                .get_mut(label as usize)
-                .filter(|s| **s == NONE)
-                .ok_or_else(|| {
-                    Error::InvalidParameter(format!(
-                        "label {label} of vertex {v} is repeated or outside [0, {n_labels})"
-                    ))
-                })?;
-            *slot = v as u32;
+        let ascending = labels.windows(2).all(|w| w[0] < w[1]);
+        if !ascending || labels.last().is_some_and(|&l| l as usize >= n_labels) {
+            return Err(Error::InvalidParameter(format!(
+                "labels must ascend strictly within [0, {n_labels})"
+            )));
         }
+        self.neighbors
+            .par_iter_mut()
+            .for_each(|v| *v = labels[*v as usize]);
         let mut indptr = Vec::with_capacity(n_labels + 1);
         indptr.push(0usize);
-        for (l, &v) in source.iter().enumerate() {
-            let degree = if v == NONE {
-                0
-            } else {
-                self.degree(v as usize)
-            };
-            indptr.push(indptr[l] + degree);
+        let mut next = 0;
+        for label in 0..n_labels {
+            if labels.get(next) == Some(&(label as u32)) {
+                next += 1;
+            }
+            indptr.push(self.indptr[next]);
         }
-        let mut neighbors = vec![0u32; indptr[n_labels]];
-        let mut weights = vec![0u32; indptr[n_labels]];
-        let ranges = balanced_blocks(n_labels, parallel_blocks(), |l| l + indptr[l]);
-        let pieces = split_lists(&indptr, &ranges, &mut neighbors, &mut weights);
-        ranges
-            .into_par_iter()
-            .zip(pieces)
-            .for_each(|(range, (out_n, out_w))| {
-                let base = indptr[range.start];
-                let mut row: Vec<(u32, u32)> = Vec::new();
-                for l in range {
-                    let v = source[l];
-                    if v == NONE {
-                        continue;
-                    }
-                    let v = v as usize;
-                    row.clear();
-                    row.extend(
-                        self.neighbors(v)
-                            .iter()
-                            .zip(self.weights(v))
-                            .map(|(&w, &weight)| (labels[w as usize], weight)),
-                    );
-                    row.sort_unstable();
-                    let start = indptr[l] - base;
-                    for (k, &(neighbor, weight)) in row.iter().enumerate() {
-                        out_n[start + k] = neighbor;
-                        out_w[start + k] = weight;
-                    }
-                }
-            });
         Ok(Graph {
             indptr,
-            neighbors,
-            weights,
+            neighbors: self.neighbors,
+            weights: self.weights,
         })
     }
 
@@ -1438,15 +1403,17 @@ mod tests {
     #[test]
     fn relabeling_keeps_lists_sorted() {
         let g = Graph::from_edges(3, &[(0, 1, 4), (0, 2, 5)]).unwrap();
-        let r = g.relabeled(&[4, 0, 2], 5).unwrap();
+        let r = g.clone().with_ascending_labels(&[0, 2, 4], 5).unwrap();
         assert_eq!(r.n_vertices(), 5);
-        assert_eq!(r.neighbors(4), &[0, 2]);
-        assert_eq!(r.weights(4), &[4, 5]);
-        assert_eq!(r.neighbors(0), &[4]);
+        assert_eq!(r.neighbors(0), &[2, 4]);
+        assert_eq!(r.weights(0), &[4, 5]);
+        assert_eq!(r.neighbors(4), &[0]);
         assert_eq!(r.degree(1), 0);
-        assert!(g.relabeled(&[0, 0, 1], 5).is_err());
-        assert!(g.relabeled(&[0, 1, 5], 5).is_err());
-        assert!(g.relabeled(&[0, 1], 5).is_err());
+        assert_eq!(r.degree(3), 0);
+        assert!(g.clone().with_ascending_labels(&[0, 0, 1], 5).is_err());
+        assert!(g.clone().with_ascending_labels(&[2, 1, 3], 5).is_err());
+        assert!(g.clone().with_ascending_labels(&[0, 1, 5], 5).is_err());
+        assert!(g.with_ascending_labels(&[0, 1], 5).is_err());
     }
 
     #[test]
