@@ -17,7 +17,7 @@ from chromatic.streaming import (
 )
 from chromatic.svmlight import load_svmlight
 
-from conftest import load_dataset
+from conftest import load_dataset, random_sparse
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +163,50 @@ def test_a_memory_limit_shards_the_graph_with_the_same_result(two_files):
     # Too little memory for the graph's edges: a MemoryError that says what to change.
     with pytest.raises(MemoryError, match="raise min_cooccurrence or the limit"):
         fit_files(ChromaticEncoder(memory_limit="20M"), two_files, chunk_bytes=500_000)
+
+
+def test_counts_made_elsewhere_give_the_same_fit():
+    X = random_sparse(2000, 200, 10, seed=4, zipf=1.1)
+    expected = ChromaticEncoder(random_state=1, min_cooccurrence=2).fit(X)
+    encoder = ChromaticEncoder(random_state=1, min_cooccurrence=2)
+    stream = _core.StreamingFit(**encoder._engine_params())
+    parts = [X[:700], X[700:700], X[700:]]
+    for part in parts:
+        counts = np.bincount(part.indices, minlength=200).astype(np.int64)
+        stream.add_document_frequency(counts, part.shape[0])
+    vertex_features = stream.vertex_features
+    with pytest.raises(ValueError, match="statistics come before"):
+        stream.add_document_frequency(np.zeros(200, dtype=np.int64), 1)
+    keys, weights = np.zeros(0, np.uint64), np.zeros(0, np.uint32)
+    for part in parts:
+        indptr, indices = part.indptr.astype(np.int64), part.indices.astype(np.int64)
+        pairs = _core.count_pairs(indptr, indices, vertex_features, 200)
+        keys, weights = _core.merge_pair_counts(keys, weights, *pairs)
+    with pytest.raises(ValueError, match="ascend strictly"):
+        stream.add_pair_counts(keys[::-1].copy(), weights[::-1].copy())
+    stream.add_pair_counts(keys, weights)
+    encoder._set_fitted(stream.finish())
+    np.testing.assert_array_equal(encoder.colors_, expected.colors_)
+    np.testing.assert_array_equal(encoder.codes_, expected.codes_)
+    assert encoder.n_edges_ == expected.n_edges_
+    # Counts that cannot be counts of the rows, and vertices that are not a vocabulary.
+    with pytest.raises(ValueError, match="more than the 3 rows"):
+        _core.StreamingFit(**encoder._engine_params()).add_document_frequency(
+            np.array([0, 4, 1]), 3
+        )
+    with pytest.raises(ValueError, match="repeated or outside"):
+        _core.count_pairs(np.array([0, 2]), np.array([0, 1]), np.array([1, 1]), 2)
+
+
+def test_value_counts_travel_between_processes():
+    import pickle
+
+    counts = _core.ValueCounts(np.array([3, 2]))
+    codes = np.array([[1, 0], [2, 1], [2, 0]], dtype=np.int32)
+    counts.add(codes, np.array([True, False, True]))
+    copy = pickle.loads(pickle.dumps(counts))
+    np.testing.assert_array_equal(copy.value_rows, counts.value_rows)
+    copy.merge(counts)
+    np.testing.assert_array_equal(copy.value_rows, 2 * counts.value_rows)
+    with pytest.raises(ValueError, match="exceed their rows"):
+        copy.__setstate__((b"\x05\x00\x00\x00" * 5, b"\x00" * 20, 3, 0))
