@@ -108,16 +108,20 @@ def _file_rows(path: str, index: int, skip_bad_lines: bool) -> _Rows:
     return _Rows(indptr, indices.astype(np.int64), labels, int(min_index))
 
 
+def _check_row_chunks(data: da.Array) -> None:
+    if data.ndim != 2:
+        raise ValueError(f"data must be 2-D, got {data.ndim} dimensions")
+    if data.numblocks[1] != 1:
+        raise ValueError(
+            "data must be chunked by rows only (one chunk across the columns), got "
+            f"{data.numblocks[1]} column chunks; rechunk it with .rechunk({{1: -1}})"
+        )
+
+
 def _partitions(data, y=None, *, zero_based="auto", skip_bad_lines=False) -> _Partitions:
     """``data`` as partitions, with the labels ``y`` of array data split like its rows."""
     if isinstance(data, da.Array):
-        if data.ndim != 2 or data.numblocks[1] != 1:
-            raise ValueError(
-                "data must be a 2-D dask array chunked by rows only (one chunk across the "
-                f"columns); got {data.numblocks[1] if data.ndim == 2 else data.ndim} column chunks"
-                if data.ndim == 2
-                else f"data must be 2-D, got {data.ndim} dimensions"
-            )
+        _check_row_chunks(data)
         blocks = data.to_delayed().ravel()
         label_blocks = [None] * len(blocks)
         if y is not None:
@@ -418,6 +422,10 @@ def fit_compressor(
     return compressor
 
 
+def _encoded_block(block, model):
+    return _encoded(model, block)
+
+
 def _transform_rows(model, rows: _Rows, shift: int):
     return _encoded(model, _model_rows(rows, shift, model))
 
@@ -451,10 +459,9 @@ def transform(model, data, *, zero_based: bool | None = None, skip_bad_lines: bo
     width = meta.shape[1]
     shared = dask.delayed(model)
     if isinstance(data, da.Array):
-        if data.ndim != 2 or data.numblocks[1] != 1:
-            raise ValueError("data must be a 2-D dask array chunked by rows only")
+        _check_row_chunks(data)
         return data.map_blocks(
-            lambda block, model: _encoded(model, block),
+            _encoded_block,
             shared,
             chunks=(data.chunks[0], (width,)),
             dtype=meta.dtype,
