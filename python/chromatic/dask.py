@@ -68,12 +68,11 @@ class _Rows:
 @dataclass(frozen=True)
 class _Partitions:
     """Where the rows come from: a delayed ``_Rows`` per partition, the width of the feature
-    space when the data declares one, and whether the labels come with the rows."""
+    space when the data declares one, and how to read the indices."""
 
     parts: list[Delayed]
     n_features: int | None
     zero_based: bool | str
-    labelled: bool
 
 
 def _partition_error(index: int, error: Exception) -> Exception:
@@ -133,7 +132,7 @@ def _partitions(data, y=None, *, zero_based="auto", skip_bad_lines=False) -> _Pa
             dask.delayed(_array_rows)(block, labels, i)
             for i, (block, labels) in enumerate(zip(blocks, label_blocks, strict=True))
         ]
-        return _Partitions(parts, int(data.shape[1]), True, y is not None)
+        return _Partitions(parts, int(data.shape[1]), True)
     if isinstance(data, (str, os.PathLike)):
         data = [data]
     paths = [os.fspath(p) for p in data]
@@ -147,7 +146,7 @@ def _partitions(data, y=None, *, zero_based="auto", skip_bad_lines=False) -> _Pa
     parts = [
         dask.delayed(_file_rows, pure=True)(path, i, skip_bad_lines) for i, path in enumerate(paths)
     ]
-    return _Partitions(parts, None, zero_based, True)
+    return _Partitions(parts, None, zero_based)
 
 
 def _gathered(parts: list[Delayed], merge: Callable, what: str):
