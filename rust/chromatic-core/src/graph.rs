@@ -517,11 +517,11 @@ pub struct BuildPlan {
     overstatement: f64,
 }
 
-/// Bytes per feature (frequencies, vertex map) and per vertex (bounds, row pointers of the
-/// running, batch and merged counts and of the kept edges, incidence pointers, coloring) held
-/// whatever the plan, plus a pair-count accumulator per thread.
+/// Bytes per feature (frequencies, vertex map) and per vertex (bounds and a shard's copy of
+/// them, row pointers of the running, batch and merged counts and of the kept edges, incidence
+/// pointers, coloring) held whatever the plan, plus a pair-count accumulator per thread.
 const BYTES_PER_FEATURE: u64 = 8;
-const BYTES_PER_VERTEX: u64 = 64;
+const BYTES_PER_VERTEX: u64 = 72;
 /// Bytes per stored entry of a batch (vertex lists while gathered and joined, incidences).
 const BYTES_PER_BATCH_ENTRY: u64 = 16;
 /// Bytes per distinct pair while counting (running counts, a batch's counts, their merge).
