@@ -710,11 +710,11 @@ const GATHER: usize = 16;
 /// Ends every row in `VertexRows::entries`.
 const END_OF_ROW: u32 = u32::MAX;
 
-/// The rows of one batch as sorted vertex lists, each followed by `END_OF_ROW` (rows that head no
-/// pair of the shard's sources are dropped), and for each source vertex the positions in
-/// `entries` where it occurs. The vertices after such a position, up to the end marker, are exactly the larger
-/// vertices sharing that row, so counting reads one contiguous run per incidence and touches
-/// no row index.
+/// The rows of one batch as sorted vertex lists, each followed by `END_OF_ROW` (rows that head
+/// no pair of the shard's sources are dropped), and for each source vertex the positions in
+/// `entries` where it occurs. The vertices after such a position, up to the end marker, are
+/// exactly the larger vertices sharing that row, so counting reads one contiguous run per
+/// incidence and touches no row index.
 struct VertexRows {
     entries: Vec<u32>,
     vertex_ptr: Vec<usize>,
