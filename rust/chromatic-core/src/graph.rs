@@ -97,43 +97,51 @@ impl EdgeCounts {
         }
     }
 
-    /// Edge-wise sum of two upper triangles over the same vertices.
+    /// Edge-wise sum of two upper triangles over the same vertices. A first pass counts each
+    /// merged row, so that the result is written once, in parallel, into arrays of its exact
+    /// size: no growing per-thread buffers and no second copy, which keeps the merge of large
+    /// running counts at the sum of its input and output.
     fn merged(&self, other: &EdgeCounts, interrupt: Interrupt<'_>) -> Result<Self> {
-        let chunks = try_map_blocks(self.vertex_blocks(Some(other)), |vertices| {
+        let blocks = self.vertex_blocks(Some(other));
+        let lengths = try_map_blocks(blocks.clone(), |vertices| {
             let mut pacer = Pacer::new(interrupt);
-            let mut chunk = EdgeChunk::default();
+            let mut lengths = Vec::with_capacity(vertices.len());
             for u in vertices {
-                let before = chunk.neighbors.len();
-                let (an, aw) = self.row(u);
-                let (bn, bw) = other.row(u);
-                pacer.step(an.len() + bn.len())?;
-                let (mut i, mut j) = (0, 0);
-                while i < an.len() && j < bn.len() {
-                    match an[i].cmp(&bn[j]) {
-                        std::cmp::Ordering::Less => {
-                            chunk.push(an[i], aw[i]);
-                            i += 1;
-                        }
-                        std::cmp::Ordering::Greater => {
-                            chunk.push(bn[j], bw[j]);
-                            j += 1;
-                        }
-                        std::cmp::Ordering::Equal => {
-                            chunk.push(an[i], aw[i] + bw[j]);
-                            i += 1;
-                            j += 1;
-                        }
-                    }
-                }
-                chunk.neighbors.extend_from_slice(&an[i..]);
-                chunk.weights.extend_from_slice(&aw[i..]);
-                chunk.neighbors.extend_from_slice(&bn[j..]);
-                chunk.weights.extend_from_slice(&bw[j..]);
-                chunk.lengths.push((chunk.neighbors.len() - before) as u32);
+                let (a, b) = (self.row(u).0, other.row(u).0);
+                pacer.step(a.len() + b.len())?;
+                lengths.push(union_size(a, b));
             }
-            Ok(chunk)
+            Ok(lengths)
         })?;
-        Ok(EdgeCounts::assemble(self.n_vertices(), chunks))
+        let n = self.n_vertices();
+        let mut indptr = Vec::with_capacity(n + 1);
+        indptr.push(0usize);
+        for &len in lengths.iter().flatten() {
+            indptr.push(indptr[indptr.len() - 1] + len);
+        }
+        let total = indptr[n];
+        let mut neighbors = filled(total, 0u32, "merged pair counts")?;
+        let mut weights = filled(total, 0u32, "merged pair counts")?;
+        let pieces = split_lists(&indptr, &blocks, &mut neighbors, &mut weights);
+        blocks
+            .into_par_iter()
+            .zip(pieces)
+            .try_for_each(|(vertices, (out_n, out_w))| {
+                let mut pacer = Pacer::new(interrupt);
+                let mut at = 0;
+                for u in vertices {
+                    let (an, aw) = self.row(u);
+                    let (bn, bw) = other.row(u);
+                    pacer.step(an.len() + bn.len())?;
+                    at += merge_rows((an, aw), (bn, bw), &mut out_n[at..], &mut out_w[at..]);
+                }
+                Ok(())
+            })?;
+        Ok(EdgeCounts {
+            indptr,
+            neighbors,
+            weights,
+        })
     }
 
     /// Keeps the edges of weight at least `min_weight`.
@@ -167,6 +175,60 @@ impl EdgeChunk {
         self.neighbors.push(neighbor);
         self.weights.push(weight);
     }
+}
+
+/// The number of distinct entries of two ascending lists.
+fn union_size(a: &[u32], b: &[u32]) -> usize {
+    let (mut i, mut j, mut shared) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    a.len() + b.len() - shared
+}
+
+/// Writes the union of two ascending weighted lists (adding the weights of shared entries) to
+/// the front of `out_n` and `out_w`; returns its length.
+fn merge_rows(
+    (an, aw): (&[u32], &[u32]),
+    (bn, bw): (&[u32], &[u32]),
+    out_n: &mut [u32],
+    out_w: &mut [u32],
+) -> usize {
+    let (mut i, mut j, mut k) = (0, 0, 0);
+    while i < an.len() && j < bn.len() {
+        let (v, w) = match an[i].cmp(&bn[j]) {
+            std::cmp::Ordering::Less => {
+                i += 1;
+                (an[i - 1], aw[i - 1])
+            }
+            std::cmp::Ordering::Greater => {
+                j += 1;
+                (bn[j - 1], bw[j - 1])
+            }
+            std::cmp::Ordering::Equal => {
+                i += 1;
+                j += 1;
+                (an[i - 1], aw[i - 1] + bw[j - 1])
+            }
+        };
+        out_n[k] = v;
+        out_w[k] = w;
+        k += 1;
+    }
+    for (rest_n, rest_w) in [(&an[i..], &aw[i..]), (&bn[j..], &bw[j..])] {
+        out_n[k..k + rest_n.len()].copy_from_slice(rest_n);
+        out_w[k..k + rest_w.len()].copy_from_slice(rest_w);
+        k += rest_n.len();
+    }
+    k
 }
 
 /// Accumulates pair counts over any number of row batches (and matrices), then thresholds them
