@@ -594,6 +594,8 @@ const BYTES_PER_KEPT_EDGE: u64 = 8;
 pub const BYTES_PER_EDGE: u64 = 24;
 /// The largest overstatement a shard is planned for: bounds the work a narrowed shard loses.
 const MAX_OVERSTATEMENT: f64 = 4.0;
+/// The smallest batch of a memory-limited build, in stored entries.
+const MIN_BATCH_NNZ: usize = 1 << 12;
 
 impl BuildPlan {
     /// The plan that keeps an estimate of the build's working memory (beyond the input rows)
@@ -615,7 +617,7 @@ impl BuildPlan {
             )));
         }
         let batch_nnz = (available / 8 / BYTES_PER_BATCH_ENTRY)
-            .clamp(1 << 12, DEFAULT_BATCH_NNZ as u64) as usize;
+            .clamp(MIN_BATCH_NNZ as u64, DEFAULT_BATCH_NNZ as u64) as usize;
         Ok(BuildPlan {
             batch_nnz,
             available: available - batch_nnz as u64 * BYTES_PER_BATCH_ENTRY,
@@ -635,8 +637,11 @@ impl BuildPlan {
         let planned = (max_pairs as f64 * self.overstatement) as u64;
         let sources = self.bounds.shard_from(start, planned);
         let budget = self.bounds.budget(sources.clone(), max_pairs);
+        // A shard planned wider than its bounds allow counts in batches as much smaller, so that
+        // a batch's pairs stay within what the memory estimate grants a batch.
+        let batch_nnz = (self.batch_nnz as f64 / self.overstatement) as usize;
         Ok(EdgeCounter::new(self.bounds.heads.len())
-            .with_batch_nnz(self.batch_nnz)
+            .with_batch_nnz(batch_nnz.max(MIN_BATCH_NNZ))
             .with_sources(sources)?
             .with_pair_budget(budget))
     }
