@@ -9,7 +9,7 @@ model over the partitions. The models are the ordinary ``ChromaticEncoder`` and
 
 Data is a ``dask.array`` whose chunks are scipy sparse matrices, chunked by rows only (for
 example ``da.from_array(X, chunks=(100_000, -1), asarray=False)``), or a list of svmlight
-files, one partition each. Requires the ``dask`` extra (``pip install chromatic[dask]``).
+files, one partition each. Requires the ``dask`` extra (``pip install ".[dask]"`` from a checkout).
 """
 
 from __future__ import annotations
