@@ -14,6 +14,7 @@ files, one partition each. Requires the ``dask`` extra (``pip install ".[dask]"`
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import os
@@ -348,8 +349,10 @@ def _count_values(rows: _Rows, shift: int, encoder, classes, n_jobs):
 
 
 def _add_value_counts(a, b):
-    a.merge(b)
-    return a
+    # A new total: a task's inputs stay as they were, should the scheduler run it again.
+    total = copy.copy(a)
+    total.merge(b)
+    return total
 
 
 def fit_compressor(

@@ -254,8 +254,11 @@ class _BottomSample:
         self._append(rows[take], labels[take], keys[take])
 
     def merged(self, other: _BottomSample) -> _BottomSample:
-        self._append(other.rows, other.labels, other.keys)
-        return self
+        """The sample of both, as a new sample (partial results stay as they were)."""
+        union = _BottomSample(self.size)
+        for sample in (self, other):
+            union._append(sample.rows, sample.labels, sample.keys)
+        return union
 
     def _append(self, rows, labels, keys) -> None:
         width = max(self.rows.shape[1], rows.shape[1])
