@@ -39,10 +39,11 @@ from .streaming import (
     _choose_frequent,
     _fit_value_buckets,
     _kept_entries,
+    _known_rows,
     _set_compressor_parts,
     resolve_zero_based,
 )
-from .svmlight import iter_chunks
+from .svmlight import iter_chunks, joined_chunks
 
 __all__ = ["fit", "fit_compressor", "transform"]
 
@@ -100,12 +101,8 @@ def _file_rows(path: str, index: int, skip_bad_lines: bool) -> _Rows:
     except (OSError, ValueError) as error:
         # The reader's message names the file (and the line).
         raise _partition_error(index, error) from error
-    lengths = [np.diff(c.indptr) for c in chunks]
-    indptr = np.concatenate([[0], np.cumsum(np.concatenate(lengths or [[]]))]).astype(np.int64)
-    indices = np.concatenate([c.indices for c in chunks] or [np.zeros(0, np.int64)])
-    labels = np.concatenate([c.labels for c in chunks] or [np.zeros(0)])
-    min_index = min((c.min_index for c in chunks), default=np.iinfo(np.int64).max)
-    return _Rows(indptr, indices.astype(np.int64), labels, int(min_index))
+    rows = joined_chunks(chunks)
+    return _Rows(rows.indptr, rows.indices, rows.labels, int(rows.min_index))
 
 
 def _check_row_chunks(data: da.Array) -> None:
@@ -311,10 +308,7 @@ def fit(data, *, zero_based: bool | str = "auto", skip_bad_lines: bool = False, 
 def _model_rows(rows: _Rows, shift: int, model) -> sp.csr_matrix:
     """The partition's rows over the model's features (later ones were never seen in fit, and
     are ignored like them)."""
-    indices = rows.indices - shift
-    indptr, indices = _kept_entries(rows.indptr, indices, indices < model.n_features_in_)
-    values = np.ones(len(indices), dtype=np.float32)
-    return sp.csr_matrix((values, indices, indptr), shape=(rows.n_rows, model.n_features_in_))
+    return _known_rows(rows, shift, model.n_features_in_)[0]
 
 
 def _empty_output(model):

@@ -140,23 +140,32 @@ def load_svmlight(
             path, chunk_bytes=chunk_bytes, skip_bad_lines=skip_bad_lines, n_jobs=n_jobs
         )
     ]
-    min_index = min((c.min_index for c in chunks), default=np.iinfo(np.int64).max)
+    rows = joined_chunks(chunks)
     if zero_based == "auto":
-        zero_based = bool(min_index == 0)
+        zero_based = bool(rows.min_index == 0)
     shift = 0 if zero_based else 1
-    if not zero_based and min_index == 0:
+    if not zero_based and rows.min_index == 0:
         raise ValueError("index 0 found, but zero_based=False says indices start at 1")
-    indices = np.concatenate([c.indices for c in chunks]) - shift if chunks else np.zeros(0)
-    indices = indices.astype(np.int64)
-    lengths = np.concatenate([np.diff(c.indptr) for c in chunks]) if chunks else np.zeros(0)
-    indptr = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    indices, indptr, labels = rows.indices - shift, rows.indptr, rows.labels
     width = int(indices.max()) + 1 if len(indices) else 0
     if n_features is None:
         n_features = width
     elif width > n_features:
         raise ValueError(f"index {width - 1 + shift} is beyond n_features={n_features}")
-    labels = np.concatenate([c.labels for c in chunks]) if chunks else np.zeros(0)
     X = sp.csr_matrix(
         (np.ones(len(indices)), indices, indptr), shape=(len(labels), int(n_features))
     )
-    return SvmlightData(X, labels, zero_based, sum(c.skipped_lines for c in chunks))
+    return SvmlightData(X, labels, zero_based, rows.skipped_lines)
+
+
+def joined_chunks(chunks: Sequence[SvmlightChunk]) -> SvmlightChunk:
+    """The rows of ``chunks``, in order, as one chunk (int64 indices as written)."""
+    lengths = [np.diff(c.indptr) for c in chunks]
+    return SvmlightChunk(
+        labels=np.concatenate([c.labels for c in chunks] or [np.zeros(0)]),
+        indptr=np.concatenate([[0], np.cumsum(np.concatenate(lengths or [[]]))]).astype(np.int64),
+        indices=np.concatenate([c.indices for c in chunks] or [np.zeros(0)]).astype(np.int64),
+        first_line=chunks[0].first_line if chunks else 1,
+        skipped_lines=sum(c.skipped_lines for c in chunks),
+        min_index=min((c.min_index for c in chunks), default=np.iinfo(np.int64).max),
+    )
