@@ -38,10 +38,8 @@ def test_more_colors_spread_features_and_cut_test_collisions(flights_split):
         encoder = ChromaticEncoder(n_colors=m, random_state=0).fit(X_train)
         if m is not None:
             assert encoder.n_colors_ == m
-        encoder.transform(X_train)
-        assert encoder.last_collisions_ == 0, "still a proper coloring of the training rows"
-        encoder.transform(X_test)
-        collisions[m] = encoder.last_collisions_
+        assert encoder.collisions(X_train)[0] == 0, "still a proper coloring of the training rows"
+        collisions[m] = encoder.collisions(X_test)[0]
     assert collisions[4096] < collisions[256] < collisions[None]
     assert collisions[4096] * 10 < collisions[None]
 
@@ -54,15 +52,15 @@ def test_fewer_colors_than_needed_conflict_as_little_as_counted(flights_split):
     assert squeezed.n_colors_ == m
     assert squeezed.n_greedy_colors_ == greedy.n_colors_
     assert squeezed.conflict_weight_ > 0
-    squeezed.transform(X_train)
+    squeezed_collisions, _ = squeezed.collisions(X_train)
     # Every collision comes from a same-colored pair, so the pair weight bounds it.
-    assert 0 < squeezed.last_collisions_ <= squeezed.conflict_weight_
+    assert 0 < squeezed_collisions <= squeezed.conflict_weight_
     # Far fewer than folding the greedy colors onto m colors would cause.
     folded = greedy.colors_ % m
     B = binarized(X_train).tocoo()
     cells = B.row.astype(np.int64) * m + folded[B.col]
     folded_collisions = B.nnz - len(np.unique(cells))
-    assert squeezed.last_collisions_ < folded_collisions / 2
+    assert squeezed_collisions < folded_collisions / 2
 
 
 def test_fixed_colors_are_reproducible_and_thread_independent():

@@ -35,7 +35,7 @@ def assert_training_properties(X, encoder: ChromaticEncoder):
     B = binarized(X)
     codes = encoder.transform(X)
     # No training row holds two features of one color.
-    assert encoder.last_collisions_ == 0
+    assert encoder.collisions(X) == (0, 0)
     coo = B.tocoo()
     cells = coo.row.astype(np.int64) * encoder.n_colors_ + encoder.colors_[coo.col]
     assert len(np.unique(cells)) == B.nnz
@@ -86,8 +86,7 @@ def test_codes_match_a_numpy_reference(seed, k, collision):
     keep = np.minimum if collision == "most_frequent" else np.maximum
     expected, collisions, unseen = reference_codes(encoder, X_new, keep)
     np.testing.assert_array_equal(encoder.transform(X_new), expected)
-    assert encoder.last_collisions_ == collisions
-    assert encoder.last_unseen_ == unseen
+    assert encoder.collisions(X_new) == (collisions, unseen)
 
 
 def test_rows_built_to_collide():
@@ -119,8 +118,7 @@ def test_rows_built_to_collide():
     for f in range(4):
         row1_features_by_color.setdefault(encoder.colors_[f], []).append(f)
     expected_row1 = sum(len(fs) - 1 for fs in row1_features_by_color.values())
-    assert encoder.last_collisions_ == 1 + expected_row1
-    assert encoder.last_unseen_ == 2
+    assert encoder.collisions(X_new) == (1 + expected_row1, 2)
     c = encoder.colors_[2]
     assert codes[0, c] == min(encoder.codes_[2], encoder.codes_[3])
     assert not codes[2].any()
@@ -219,7 +217,7 @@ def test_explicit_zeros_unsorted_and_duplicate_indices():
     codes = encoder.transform(X)
     expected = sp.csr_matrix(np.array([[1, 0, 1], [1, 1, 0]]))
     assert (encoder.inverse_transform(codes) != expected).nnz == 0
-    assert encoder.last_collisions_ == 0
+    assert encoder.collisions(X)[0] == 0
 
 
 def test_onehot_output_is_a_permutation_of_seen_features():
@@ -266,7 +264,7 @@ def test_empty_rows_and_unseen_columns():
     assert np.all(encoder.colors_ == -1)
     new = sp.csr_matrix(np.array([[1, 0, 1, 0]]))
     assert encoder.transform(new).shape == (1, 0)
-    assert encoder.last_unseen_ == 2
+    assert encoder.collisions(new) == (0, 2)
     assert encoder.inverse_transform(np.zeros((2, 0), dtype=np.int32)).shape == (2, 4)
 
 

@@ -8,6 +8,9 @@ import scipy.sparse as sp
 from sklearn.datasets import dump_svmlight_file
 
 from chromatic import ChromaticCompressor, ChromaticEncoder, _core
+from chromatic._pipeline import bucket_columns, finish_coloring
+from chromatic.compression import fitted_buckets
+from chromatic.encoder import coloring_params, set_coloring
 from chromatic.streaming import (
     fit_compressor_files,
     fit_files,
@@ -117,7 +120,7 @@ def test_streamed_cross_fit_rates_each_fold_on_the_others(two_files):
     first = data.X[:60_000]
     for fold, table in enumerate(tables.tables):
         in_fold = np.flatnonzero(folds[:60_000] == fold)
-        tail = bucketer._encode(np.ascontiguousarray(codes[in_fold]), table)
+        tail = bucket_columns(codes[in_fold], fitted_buckets(bucketer), table)
         expected = sp.hstack([first[in_fold][:, streamed.frequent_features_], tail], format="csr")
         assert (output[in_fold] != expected).nnz == 0
 
@@ -169,7 +172,8 @@ def test_counts_made_elsewhere_give_the_same_fit():
     X = random_sparse(2000, 200, 10, seed=4, zipf=1.1)
     expected = ChromaticEncoder(random_state=1, min_cooccurrence=2).fit(X)
     encoder = ChromaticEncoder(random_state=1, min_cooccurrence=2)
-    stream = _core.StreamingFit(**encoder._engine_params())
+    params = coloring_params(encoder)
+    stream = _core.StreamingFit(**params.engine())
     parts = [X[:700], X[700:700], X[700:]]
     for part in parts:
         counts = np.bincount(part.indices, minlength=200).astype(np.int64)
@@ -185,13 +189,13 @@ def test_counts_made_elsewhere_give_the_same_fit():
     with pytest.raises(ValueError, match="ascend strictly"):
         stream.add_pair_counts(keys[::-1].copy(), weights[::-1].copy())
     stream.add_pair_counts(keys, weights)
-    encoder._set_fitted(stream.finish())
+    set_coloring(encoder, finish_coloring(stream, 200, params))
     np.testing.assert_array_equal(encoder.colors_, expected.colors_)
     np.testing.assert_array_equal(encoder.codes_, expected.codes_)
     assert encoder.n_edges_ == expected.n_edges_
     # Counts that cannot be counts of the rows, and vertices that are not a vocabulary.
     with pytest.raises(ValueError, match="more than the 3 rows"):
-        _core.StreamingFit(**encoder._engine_params()).add_document_frequency(
+        _core.StreamingFit(**params.engine()).add_document_frequency(
             np.array([0, 4, 1]), 3
         )
     with pytest.raises(ValueError, match="repeated or outside"):

@@ -7,66 +7,31 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.model_selection import StratifiedKFold
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from . import _core
 from ._input import effective_n_jobs, presence_csr, validated_sparse_input
-from .encoder import ChromaticEncoder
-
-
-def binary_labels(y) -> tuple[np.ndarray, np.ndarray]:
-    """``(classes, y == classes[1])`` for a binary target; a ValueError names anything else."""
-    if y is None:
-        raise ValueError("this estimator needs y, a binary target")
-    y = np.asarray(y)
-    if y.ndim != 1:
-        y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
-    if y.ndim != 1:
-        raise ValueError(f"y must be one-dimensional, got shape {y.shape}")
-    kind = type_of_target(y)
-    if kind != "binary":
-        raise ValueError(f"y must be a binary target (two classes), got a {kind!r} target")
-    classes = np.unique(y)
-    if len(classes) != 2:
-        raise ValueError(
-            f"y must be a binary target with two classes, got {len(classes)}: {classes}"
-        )
-    return classes, y == classes[1]
-
-
-def check_codes(X, n_columns: int | None = None) -> np.ndarray:
-    """An integer code matrix as C-contiguous int32, refusing negative or non-integer codes."""
-    codes = check_array(X, dtype=None, ensure_min_features=0)
-    if codes.dtype.kind == "f":
-        if not np.all(np.isfinite(codes)) or np.any(codes != np.round(codes)):
-            raise ValueError("codes must be whole numbers")
-    elif codes.dtype.kind not in "iub":
-        raise ValueError(f"codes must be integers, got dtype {codes.dtype}")
-    if n_columns is not None and codes.shape[1] != n_columns:
-        raise ValueError(f"codes have {codes.shape[1]} columns, but the fit saw {n_columns}")
-    negative = codes < 0
-    if np.any(negative):
-        row, col = np.argwhere(negative)[0]
-        raise ValueError(
-            f"row {row}, column {col} holds code {codes[row, col]}: codes must be >= 0"
-        )
-    if codes.size and codes.max() > np.iinfo(np.int32).max:
-        row, col = np.unravel_index(np.argmax(codes), codes.shape)
-        raise ValueError(f"row {row}, column {col} holds code {codes[row, col]}, beyond int32")
-    return np.ascontiguousarray(codes, dtype=np.int32)
-
-
-def frequent_features(counts: np.ndarray, n_frequent: int) -> np.ndarray:
-    """The ``n_frequent`` most frequent features by ``counts`` (ties to the smaller id), only
-    features seen at all."""
-    order = np.lexsort((np.arange(len(counts)), -counts))
-    return order[: min(n_frequent, int((counts > 0).sum()))].astype(np.int64)
+from ._pipeline import (
+    BucketParams,
+    Buckets,
+    Compression,
+    CompressionParams,
+    added_up,
+    assemble,
+    bucket_columns,
+    compressed_rows,
+    cross_fit_tables,
+    cross_fitted_columns,
+    cut_buckets,
+    fit_compression,
+    stratified_folds,
+)
+from ._sources import MatrixRows, add_value_counts
+from ._validation import binary_labels, check_codes
+from .encoder import ChromaticEncoder, coloring_params, fitted_coloring, set_coloring
 
 
 class SubmodularCompressor(TransformerMixin, BaseEstimator):
@@ -184,105 +149,38 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
     def fit(self, X, y):
         """Learn the buckets on all rows of ``X`` (integer codes, 0 = absent) and binary ``y``."""
         codes, classes, labels = self._validated(X, y)
-        self._fit_codes(codes, classes, labels)
+        counts = self._value_counts(codes, labels, None)
+        set_buckets(
+            self, cut_buckets(counts[0], _column_sizes(codes), bucket_params(self)), classes
+        )
         return self
 
-    def _fit_codes(self, codes, classes, labels):
-        sizes = codes.max(axis=0).astype(np.int64) + 1 if len(codes) else np.ones(codes.shape[1])
-        sizes = np.asarray(sizes, dtype=np.int64)
-        fitted = _core.fit_buckets(
-            codes,
-            labels,
-            None,
-            sizes,
-            **self._bucket_params(),
-            n_jobs=effective_n_jobs(self.n_jobs),
-        )
-        self._set_fitted(fitted, classes, sizes)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit on all rows, and encode each fold with rates from the other folds."""
+        codes, classes, labels = self._validated(X, y)
+        params = bucket_params(self)
+        folds = stratified_folds(labels, int(self.cv), bool(self.shuffle), self.random_state)
+        counts = self._value_counts(codes, labels, folds)
+        total = added_up(counts)
+        buckets = cut_buckets(total, _column_sizes(codes), params)
+        set_buckets(self, buckets, classes)
+        tables = cross_fit_tables(counts, total, buckets, params)
+        output = cross_fitted_columns(codes, buckets, folds, tables, params.n_jobs)
+        return output if self.sparse_output else output.toarray().astype(np.float32)
 
-    def _bucket_params(self) -> dict:
-        return {
-            "budget": int(self.budget),
-            "smoothing": float(self.smoothing),
-            "min_bucket_rows": int(self.min_bucket_rows),
-            "penalty": float(self.penalty),
-        }
-
-    def _set_fitted(self, fitted: dict, classes: np.ndarray, column_sizes: np.ndarray) -> None:
-        """The fitted attributes from the engine's bucket tables (`fit_buckets`)."""
-        self.classes_ = classes
-        self.n_features_in_ = len(column_sizes)
-        self.column_sizes_ = column_sizes
-        self.offsets_ = fitted["offsets"]
-        self.output_of_value_ = fitted["output_of_value"]
-        self.n_features_out_ = int(fitted["n_outputs"])
-        self.boundary_offsets_ = fitted["boundary_offsets"]
-        self.boundaries_ = fitted["boundaries"]
-        self.bucket_outputs_ = fitted["bucket_outputs"]
-
-    def _encode(self, codes: np.ndarray, output_of_value: np.ndarray):
-        indptr, indices = _core.transform_buckets(
-            codes,
-            self.offsets_,
-            output_of_value,
-            self.n_features_out_,
-            n_jobs=effective_n_jobs(self.n_jobs),
-        )
-        out = sp.csr_matrix(
-            (np.ones(len(indices)), indices, indptr),
-            shape=(codes.shape[0], self.n_features_out_),
-        )
-        return out if self.sparse_output else out.toarray().astype(np.float32)
+    def _value_counts(self, codes, labels, folds) -> list:
+        n_folds = 1 if folds is None else int(self.cv)
+        counts = [_core.ValueCounts(_column_sizes(codes)) for _ in range(n_folds)]
+        add_value_counts(counts, codes, labels, folds, effective_n_jobs(self.n_jobs))
+        return counts
 
     def transform(self, X):
         """One-hot bucket columns of ``X``: CSR float64, or dense float32."""
         check_is_fitted(self)
         codes = check_codes(X, self.n_features_in_)
-        return self._encode(codes, self.output_of_value_)
-
-    def fit_transform(self, X, y=None, **fit_params):
-        """Fit on all rows, and encode each fold with rates from the other folds."""
-        self._validate_params()
-        codes, classes, labels = self._validated(X, y)
-        self._fit_codes(codes, classes, labels)
-        folds = StratifiedKFold(
-            n_splits=int(self.cv),
-            shuffle=bool(self.shuffle),
-            random_state=self.random_state if self.shuffle else None,
-        )
-        blocks, order = [], []
-        value_rows = (
-            np.concatenate(
-                [
-                    np.bincount(codes[:, j], minlength=int(size))
-                    for j, size in enumerate(self.column_sizes_)
-                ]
-            )
-            if codes.shape[1]
-            else np.zeros(0, dtype=np.int64)
-        )
-        for train, test in folds.split(np.zeros(len(labels)), labels):
-            use_rows = np.zeros(len(labels), dtype=bool)
-            use_rows[train] = True
-            table = _core.assign_buckets(
-                codes,
-                labels,
-                use_rows,
-                self.column_sizes_,
-                self.boundary_offsets_,
-                self.boundaries_,
-                self.bucket_outputs_,
-                smoothing=float(self.smoothing),
-                n_jobs=effective_n_jobs(self.n_jobs),
-            )
-            if self.in_sample_rows is not None:
-                table = np.where(value_rows >= self.in_sample_rows, self.output_of_value_, table)
-            blocks.append(self._encode(np.ascontiguousarray(codes[test]), table))
-            order.append(test)
-        stacked = sp.vstack(blocks, format="csr") if self.sparse_output else np.vstack(blocks)
-        inverse = np.empty(len(labels), dtype=np.int64)
-        inverse[np.concatenate(order)] = np.arange(len(labels))
-        return stacked[inverse]
+        output = bucket_columns(codes, fitted_buckets(self), n_jobs=effective_n_jobs(self.n_jobs))
+        return output if self.sparse_output else output.toarray().astype(np.float32)
 
     def get_feature_names_out(self, input_features=None):
         """``{input}_b{k}``: bucket ``k`` (in rate order) of an input column."""
@@ -423,29 +321,6 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = []
         return tags
 
-    def _fit_split(self, B, y, n_frequent, seed, *, cross_fit):
-        """Fit on binary rows ``B`` with ``n_frequent`` features apart; returns the fitted parts
-        and, with ``cross_fit``, the cross-fitted output for ``B``."""
-        frequent = frequent_features(np.bincount(B.indices, minlength=B.shape[1]), n_frequent)
-        n_tail = int(self.budget) - len(frequent)
-        encoder = compressor = None
-        tail_output = None
-        if n_tail > 0:
-            tail = B.copy()
-            # Explicit zeros are absent to the encoder: the frequent features leave the graph.
-            tail.data[np.isin(tail.indices, frequent)] = 0.0
-            encoder = self._tail_encoder(seed)
-            compressor = self._tail_compressor(n_tail, seed)
-            codes = encoder.fit_transform(tail)
-            if cross_fit:
-                tail_output = compressor.fit_transform(codes, y)
-            else:
-                compressor.fit(codes, y)
-        parts = (frequent, encoder, compressor)
-        if not cross_fit:
-            return parts, None
-        return parts, self._assemble(B, frequent, tail_output)
-
     def _tail_encoder(self, seed: int) -> ChromaticEncoder:
         """The encoder of the features not kept apart."""
         return ChromaticEncoder(
@@ -473,77 +348,32 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
             n_jobs=self.n_jobs,
         )
 
-    def _assemble(self, B, frequent, tail_output):
-        blocks = [B[:, frequent]]
-        if tail_output is not None:
-            blocks.append(tail_output)
-        out = sp.hstack(blocks, format="csr", dtype=np.float64)
-        out.sort_indices()
-        return out
-
-    def _choose_n_frequent(self, B, y, seed):
-        if self.n_frequent != "auto":
-            return int(min(self.n_frequent, self.budget)), None
-        from sklearn.linear_model import LogisticRegression
-
-        rng = np.random.default_rng(seed)
-        rows = rng.permutation(B.shape[0])[: int(self.selection_rows)]
-        cut = (3 * len(rows)) // 4
-        fit_rows, val_rows = rows[:cut], rows[cut:]
-        B_fit, B_val, y_fit, y_val = B[fit_rows], B[val_rows], y[fit_rows], y[val_rows]
-        if len(np.unique(y_fit)) < 2 or len(np.unique(y_val)) < 2:
-            return 0, None
-        scores = {}
-        budget = int(self.budget)
-        for n_frequent in sorted(
-            {0, budget // 4, budget // 2, (3 * budget) // 4, budget - budget // 16}
-        ):
-            parts, Z_fit = self._fit_split(B_fit, y_fit, n_frequent, seed, cross_fit=True)
-            Z_val = self._transform_parts(B_val, *parts)
-            model = LogisticRegression(max_iter=300).fit(Z_fit, y_fit)
-            p = np.clip(model.predict_proba(Z_val)[:, 1].astype(np.float64), 1e-15, 1 - 1e-15)
-            scores[n_frequent] = float(-np.mean(y_val * np.log(p) + (1 - y_val) * np.log(1 - p)))
-        return min(scores, key=lambda k: (scores[k], k)), scores
-
-    def _transform_parts(self, B, frequent, encoder, compressor):
-        tail_output = None
-        if encoder is not None:
-            # The frequent features are unseen to the encoder, so it ignores them.
-            tail_output = compressor.transform(encoder.transform(B))
-        return self._assemble(B, frequent, tail_output)
-
-    def _fit(self, X, y, *, cross_fit):
-        self._validate_params()
-        self.classes_, labels = binary_labels(y)
-        B = presence_csr(validated_sparse_input(self, X, reset=True))
+    def _validated(self, X, y, *, reset: bool = True):
+        _, labels = binary_labels(y)
+        B = presence_csr(validated_sparse_input(self, X, reset=reset))
         if len(labels) != B.shape[0]:
             raise ValueError(f"X has {B.shape[0]} rows but y has {len(labels)}")
-        labels = labels.astype(np.int64)
-        seed = self._seed()
-        self.n_frequent_, self.selection_scores_ = self._choose_n_frequent(B, labels, seed)
-        parts, output = self._fit_split(B, labels, self.n_frequent_, seed, cross_fit=cross_fit)
-        self._set_parts(*parts)
-        return output
+        return B, np.asarray(y).reshape(-1)
 
-    def _seed(self) -> int:
-        """The seed of the coloring, the folds and the selection sample."""
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-
-    def _set_parts(self, frequent, encoder, compressor) -> None:
-        self.frequent_features_, self.encoder_, self.compressor_ = frequent, encoder, compressor
-        self.n_frequent_ = len(frequent)
-        tail = 0 if compressor is None else compressor.n_features_out_
-        self.n_features_out_ = self.n_frequent_ + tail
-
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Choose the split, color the other features of ``X`` and learn the buckets of their
         codes on all rows."""
-        self._fit(X, y, cross_fit=False)
+        B, labels = self._validated(X, y)
+        compression, _ = fit_compression(MatrixRows.of_matrix(B, labels), compression_params(self))
+        set_compression(self, compression)
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None, **fit_params):
         """Fit, and return the cross-fitted output for ``X``."""
-        return self._output(self._fit(X, y, cross_fit=True))
+        B, labels = self._validated(X, y)
+        params = compression_params(self)
+        folds = stratified_folds(labels, int(self.cv), True, params.seed)
+        rows = MatrixRows.of_matrix(B, labels, fold_of_rows=folds)
+        compression, _ = fit_compression(rows, params, cross_fit=True)
+        set_compression(self, compression)
+        return self._output(compressed_rows(compression, B, folds))
 
     def _output(self, Z):
         return Z if self.sparse_output else Z.toarray().astype(np.float32)
@@ -552,8 +382,11 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         """At most ``budget`` columns: the frequent features, then the buckets."""
         check_is_fitted(self)
         B = presence_csr(validated_sparse_input(self, X, reset=False))
-        parts = (self.frequent_features_, self.encoder_, self.compressor_)
-        return self._output(self._transform_parts(B, *parts))
+        tail = None
+        if self.encoder_ is not None:
+            # The frequent features are unseen to the encoder, so it ignores them.
+            tail = self.compressor_.transform(self.encoder_.transform(B))
+        return self._output(assemble(B, self.frequent_features_, tail))
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self)
@@ -563,3 +396,116 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
             return np.asarray(frequent, dtype=object)
         buckets = self.compressor_.get_feature_names_out(self.encoder_.get_feature_names_out())
         return np.asarray([*frequent, *buckets], dtype=object)
+
+
+def _column_sizes(codes: np.ndarray) -> np.ndarray:
+    """Values of each code column: its largest code plus one."""
+    if not len(codes):
+        return np.ones(codes.shape[1], dtype=np.int64)
+    return codes.max(axis=0).astype(np.int64) + 1
+
+
+def bucket_params(bucketer: SubmodularCompressor) -> BucketParams:
+    """The parameters of ``bucketer`` as the fit pipeline takes them, validated first."""
+    bucketer._validate_params()
+    return BucketParams(
+        budget=int(bucketer.budget),
+        cv=int(bucketer.cv),
+        smoothing=float(bucketer.smoothing),
+        min_bucket_rows=int(bucketer.min_bucket_rows),
+        in_sample_rows=None if bucketer.in_sample_rows is None else int(bucketer.in_sample_rows),
+        penalty=float(bucketer.penalty),
+        n_jobs=effective_n_jobs(bucketer.n_jobs),
+    )
+
+
+def set_buckets(bucketer: SubmodularCompressor, buckets: Buckets, classes) -> SubmodularCompressor:
+    """Makes ``bucketer`` the fitted compressor of ``buckets`` (for a target of ``classes``);
+    returns it."""
+    bucketer.classes_ = classes
+    bucketer.n_features_in_ = len(buckets.column_sizes)
+    bucketer.column_sizes_ = buckets.column_sizes
+    bucketer.offsets_ = buckets.offsets
+    bucketer.output_of_value_ = buckets.output_of_value
+    bucketer.n_features_out_ = int(buckets.n_outputs)
+    bucketer.boundary_offsets_ = buckets.boundary_offsets
+    bucketer.boundaries_ = buckets.boundaries
+    bucketer.bucket_outputs_ = buckets.bucket_outputs
+    return bucketer
+
+
+def fitted_buckets(bucketer: SubmodularCompressor) -> Buckets:
+    """The buckets of a fitted ``bucketer``."""
+    return Buckets(
+        column_sizes=bucketer.column_sizes_,
+        offsets=bucketer.offsets_,
+        output_of_value=bucketer.output_of_value_,
+        n_outputs=bucketer.n_features_out_,
+        boundary_offsets=bucketer.boundary_offsets_,
+        boundaries=bucketer.boundaries_,
+        bucket_outputs=bucketer.bucket_outputs_,
+    )
+
+
+def _seed(compressor: ChromaticCompressor) -> int:
+    """The seed of the coloring, the folds and the selection sample."""
+    return int(check_random_state(compressor.random_state).randint(np.iinfo(np.int32).max))
+
+
+def compression_params(compressor: ChromaticCompressor) -> CompressionParams:
+    """The parameters of ``compressor`` as the fit pipeline takes them (its seed drawn from
+    ``random_state``), validated first."""
+    compressor._validate_params()
+    seed = _seed(compressor)
+    return CompressionParams(
+        budget=int(compressor.budget),
+        n_frequent=compressor.n_frequent,
+        selection_rows=int(compressor.selection_rows),
+        seed=seed,
+        coloring=coloring_params(compressor._tail_encoder(seed)),
+        buckets=bucket_params(compressor._tail_compressor(int(compressor.budget), seed)),
+    )
+
+
+def set_compression(compressor: ChromaticCompressor, compression: Compression):
+    """Makes ``compressor`` the fitted compressor of ``compression``: the features kept apart,
+    then the fitted encoder and bucket compressor of the others; returns it."""
+    encoder = bucketer = None
+    if compression.coloring is not None:
+        encoder = set_coloring(compressor._tail_encoder(compression.seed), compression.coloring)
+        bucketer = compressor._tail_compressor(compression.bucket_params.budget, compression.seed)
+        set_buckets(bucketer, compression.buckets, compression.classes)
+    compressor.classes_ = compression.classes
+    compressor.n_features_in_ = compression.n_features
+    compressor.selection_scores_ = compression.selection_scores
+    set_parts(compressor, compression.frequent, encoder, bucketer)
+    return compressor
+
+
+def set_parts(compressor: ChromaticCompressor, frequent, encoder, bucketer):
+    """The fitted parts of ``compressor``: the features kept apart (most frequent first), and
+    the encoder and bucket compressor of the others (both None when the kept features take the
+    whole budget)."""
+    compressor.frequent_features_ = np.asarray(frequent, dtype=np.int64)
+    compressor.encoder_, compressor.compressor_ = encoder, bucketer
+    compressor.n_frequent_ = len(frequent)
+    tail = 0 if bucketer is None else bucketer.n_features_out_
+    compressor.n_features_out_ = compressor.n_frequent_ + tail
+    return compressor
+
+
+def fitted_compression(compressor: ChromaticCompressor, cross_fit=None) -> Compression:
+    """The tables of a fitted ``compressor`` (with the cross-fit tables of its training rows,
+    when given)."""
+    encoder, bucketer = compressor.encoder_, compressor.compressor_
+    return Compression(
+        classes=compressor.classes_,
+        n_features=compressor.n_features_in_,
+        frequent=compressor.frequent_features_,
+        selection_scores=compressor.selection_scores_,
+        coloring=None if encoder is None else fitted_coloring(encoder),
+        buckets=None if bucketer is None else fitted_buckets(bucketer),
+        bucket_params=BucketParams() if bucketer is None else bucket_params(bucketer),
+        seed=0 if cross_fit is None else cross_fit.seed,
+        cross_fit=cross_fit,
+    )

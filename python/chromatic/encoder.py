@@ -13,7 +13,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import _core
-from ._input import csr_arrays, effective_n_jobs, memory_bytes, validated_sparse_input
+from ._input import csr_arrays, effective_n_jobs, validated_sparse_input
+from ._pipeline import Coloring, ColoringParams, encode_rows, fit_coloring
+from ._sources import MatrixRows
+from ._validation import check_codes, memory_bytes
 
 STRATEGIES = ("largest_first", "smallest_last", "natural", "dsatur", "random")
 COLLISION_POLICIES = ("most_frequent", "least_frequent")
@@ -108,13 +111,6 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         Training co-occurrences of same-colored features: 0 unless ``n_colors`` is below what
         the coloring needs (or ``min_cooccurrence > 1``, whose dropped edges are not counted
         here); an upper bound on the collisions of the training rows.
-    last_collisions_ : int
-        Set by every ``transform``: features dropped in the last call because another feature of
-        the same color was present in the same row.
-    last_unseen_ : int
-        Set by every ``transform``: present features in the last call that were never seen in
-        fit (ignored). These two describe the last call only: with calls from several threads at
-        once, they belong to whichever finished last.
 
     Notes
     -----
@@ -180,8 +176,9 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = []
         return tags
 
-    def _validated_arrays(self, X, *, reset: bool):
-        return csr_arrays(validated_sparse_input(self, X, reset=reset))
+    def _rows(self, X, *, reset: bool) -> MatrixRows:
+        arrays = csr_arrays(validated_sparse_input(self, X, reset=reset))
+        return MatrixRows(*arrays.engine_args())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -196,49 +193,17 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        self._fit_arrays(self._validated_arrays(X, reset=True))
+        coloring, _ = fit_coloring(self._rows(X, reset=True), coloring_params(self))
+        set_coloring(self, coloring)
         return self
 
-    def _fit_arrays(self, arrays):
-        fitted = _core.fit(
-            *arrays.engine_args(),
-            **self._engine_params(),
-            memory_limit=memory_bytes(self.memory_limit),
-            n_jobs=effective_n_jobs(self.n_jobs),
-        )
-        self._set_fitted(fitted)
-
-    def _engine_params(self) -> dict:
-        """The fit parameters as the engine takes them (``seed`` drawn from ``random_state``)."""
-        threshold = self.dense_threshold
-        return {
-            "min_cooccurrence": int(self.min_cooccurrence),
-            "strategy": self.strategy,
-            "seed": int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max)),
-            "dense_threshold": None if threshold is None else float(threshold),
-            "n_colors": None if self.n_colors is None else int(self.n_colors),
-            "glauber_steps": None if self.glauber_steps is None else int(self.glauber_steps),
-        }
-
-    def _set_fitted(self, fitted: dict) -> None:
-        self.colors_ = fitted["colors"]
-        self.codes_ = fitted["codes"]
-        self.color_sizes_ = fitted["color_sizes"]
-        self.document_frequency_ = fitted["document_frequency"]
-        self.dense_features_ = fitted["dense_features"].astype(np.int64)
-        self.n_colors_ = len(self.color_sizes_)
-        self.field_dims_ = self.color_sizes_ + 1
-        self.n_edges_ = int(fitted["n_edges"])
-        self.max_degree_ = int(fitted["max_degree"])
-        self.n_greedy_colors_ = int(fitted["n_greedy_colors"])
-        self.conflict_weight_ = int(fitted["conflict_weight"])
-
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None, **fit_params):
         """Fit on ``X`` and encode it, validating and converting ``X`` once."""
-        self._validate_params()
-        arrays = self._validated_arrays(X, reset=True)
-        self._fit_arrays(arrays)
-        return self._encode_arrays(arrays)
+        rows = self._rows(X, reset=True)
+        coloring, _ = fit_coloring(rows, coloring_params(self))
+        set_coloring(self, coloring)
+        return self._output(self._encoded(rows)[0])
 
     def transform(self, X):
         """Encode ``X`` as one code per color (or its one-hot expansion).
@@ -253,23 +218,44 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         (n_samples, color_sizes_.sum()) when ``output="onehot"``.
         """
         check_is_fitted(self)
-        return self._encode_arrays(self._validated_arrays(X, reset=False))
+        return self._output(self._encoded(self._rows(X, reset=False))[0])
 
-    def _encode_arrays(self, arrays):
-        codes = np.zeros((arrays.n_rows, self.n_colors_), dtype=np.int32)
-        collisions, unseen = _core.encode(
-            *arrays.engine_args(),
+    def collisions(self, X) -> tuple[int, int]:
+        """What encoding ``X`` loses: ``(collisions, unseen)``.
+
+        ``collisions`` counts the present features dropped because another feature of the same
+        color was present in the same row; ``unseen`` the present features never seen in fit
+        (ignored by ``transform``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        tuple of two int
+        """
+        check_is_fitted(self)
+        _, collisions, unseen = self._encoded(self._rows(X, reset=False))
+        return collisions, unseen
+
+    def _encoded(self, rows: MatrixRows) -> tuple[np.ndarray, int, int]:
+        indptr, indices, data = rows.rows.indptr, rows.rows.indices, rows.rows.data
+        return encode_rows(
+            indptr,
+            indices,
+            data,
+            rows.rows.n_rows,
+            rows.n_features,
             self.colors_,
             self.codes_,
-            codes,
-            collision=self.collision,
-            n_jobs=effective_n_jobs(self.n_jobs),
+            self.n_colors_,
+            self.collision,
+            effective_n_jobs(self.n_jobs),
         )
-        self.last_collisions_ = int(collisions)
-        self.last_unseen_ = int(unseen)
-        if self.output == "onehot":
-            return self._onehot(codes)
-        return codes
+
+    def _output(self, codes: np.ndarray):
+        return self._onehot(codes) if self.output == "onehot" else codes
 
     def _slot_offsets(self) -> np.ndarray:
         """First one-hot column of each color."""
@@ -325,24 +311,12 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
             )
             out.sort_indices()
             return out
-        codes = check_array(X, dtype=None, ensure_min_features=0)
-        if codes.dtype.kind not in "iu":
-            if codes.dtype.kind != "f" or not np.all(np.isfinite(codes)):
-                raise ValueError("codes must be integers (or finite floats holding integers)")
-            if np.any(codes != np.round(codes)):
-                raise ValueError("codes must hold whole numbers")
-        if codes.shape[1] != self.n_colors_:
-            raise ValueError(
-                f"codes have {codes.shape[1]} columns, but this encoder has {self.n_colors_} colors"
-            )
-        too_large = codes > np.iinfo(np.int32).max
-        too_small = codes < np.iinfo(np.int32).min
-        if np.any(too_large | too_small):
-            row, col = np.argwhere(too_large | too_small)[0]
-            raise ValueError(
-                f"row {row}, color {col} holds code {codes[row, col]}, outside the int32 range"
-            )
-        codes = np.ascontiguousarray(codes, dtype=np.int32)
+        codes = check_codes(
+            X,
+            self.n_colors_,
+            noun="color",
+            fitted=f"this encoder has {self.n_colors_} colors",
+        )
         indptr, indices = _core.decode(
             codes,
             self.colors_,
@@ -365,3 +339,60 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         if self.output == "onehot":
             return np.asarray(input_names[self._slot_features()], dtype=object)
         return np.asarray([f"color{c}" for c in range(self.n_colors_)], dtype=object)
+
+
+def coloring_params(encoder: ChromaticEncoder, *, seed: int | None = None) -> ColoringParams:
+    """The parameters of ``encoder`` as the fit pipeline takes them: ``seed`` drawn from its
+    ``random_state`` (unless given), the memory limit in bytes, threads for ``n_jobs``. The
+    parameters are validated first."""
+    encoder._validate_params()
+    if seed is None:
+        seed = int(check_random_state(encoder.random_state).randint(np.iinfo(np.int32).max))
+    threshold = encoder.dense_threshold
+    return ColoringParams(
+        min_cooccurrence=int(encoder.min_cooccurrence),
+        strategy=encoder.strategy,
+        seed=seed,
+        dense_threshold=None if threshold is None else float(threshold),
+        n_colors=None if encoder.n_colors is None else int(encoder.n_colors),
+        glauber_steps=None if encoder.glauber_steps is None else int(encoder.glauber_steps),
+        memory_limit=memory_bytes(encoder.memory_limit),
+        collision=encoder.collision,
+        n_jobs=effective_n_jobs(encoder.n_jobs),
+    )
+
+
+def set_coloring(encoder: ChromaticEncoder, coloring: Coloring) -> ChromaticEncoder:
+    """Makes ``encoder`` the fitted encoder of ``coloring`` (its fitted attributes, over
+    ``coloring.n_features`` input features); returns it."""
+    encoder.n_features_in_ = coloring.n_features
+    encoder.colors_ = coloring.colors
+    encoder.codes_ = coloring.codes
+    encoder.color_sizes_ = coloring.color_sizes
+    encoder.document_frequency_ = coloring.document_frequency
+    encoder.dense_features_ = coloring.dense_features.astype(np.int64)
+    encoder.n_colors_ = len(coloring.color_sizes)
+    encoder.field_dims_ = coloring.color_sizes + 1
+    encoder.n_edges_ = int(coloring.n_edges)
+    encoder.max_degree_ = int(coloring.max_degree)
+    encoder.n_greedy_colors_ = int(coloring.n_greedy_colors)
+    encoder.conflict_weight_ = int(coloring.conflict_weight)
+    return encoder
+
+
+def fitted_coloring(encoder: ChromaticEncoder) -> Coloring:
+    """The coloring of a fitted ``encoder``, as the pipeline's tables."""
+    return Coloring(
+        colors=encoder.colors_,
+        codes=encoder.codes_,
+        color_sizes=encoder.color_sizes_,
+        document_frequency=encoder.document_frequency_,
+        dense_features=encoder.dense_features_,
+        n_edges=encoder.n_edges_,
+        max_degree=encoder.max_degree_,
+        n_greedy_colors=encoder.n_greedy_colors_,
+        conflict_weight=encoder.conflict_weight_,
+        n_features=encoder.n_features_in_,
+        collision=encoder.collision,
+        n_jobs=effective_n_jobs(encoder.n_jobs),
+    )

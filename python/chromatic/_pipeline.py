@@ -1,0 +1,534 @@
+"""The fit, one step after another, whatever the rows are: a matrix in memory, files, or the
+partitions of a Dask cluster (a row source of ``_sources``).
+
+1. ``count_features``: the document frequency of every feature (and the label classes, and a
+   sample of rows when the split of a budget is chosen on one);
+2. ``frequent_features``: the features a compressor keeps as columns of their own;
+3. ``count_graph``: the feature pairs, shard by shard under a memory limit (one pass each);
+4. ``finish_coloring``: the coloring of the graph, as tables per input feature;
+5. ``count_values``: the label counts of every code value (per fold to cross-fit);
+6. ``cut_buckets``: the submodular cut of the code values into a budget of buckets;
+7. ``cross_fit_tables``: for each fold, the buckets of the values as rated by the other folds.
+
+Each step takes counts and returns counts; the engine (``_core``) does the counting. The
+results are plain tables (``Coloring``, ``Buckets``, ``Compression``), from which the
+estimator modules build fitted estimators (``encoder.set_coloring``,
+``compression.set_buckets``, ``compression.set_compression``).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _core
+from ._input import aligned
+from ._sources import Kept, MatrixRows, RowSample, RowSource
+from ._validation import check_label_classes, resolve_zero_based
+
+# ----------------------------------------------------------------------------------------------
+# Parameters and results
+
+
+@dataclass(frozen=True)
+class ColoringParams:
+    """The parameters of a coloring, as the engine takes them (``seed`` already drawn,
+    ``memory_limit`` in bytes, ``n_jobs`` as threads or None for every core)."""
+
+    min_cooccurrence: int = 1
+    strategy: str = "largest_first"
+    seed: int = 0
+    dense_threshold: float | None = 0.1
+    n_colors: int | None = None
+    glauber_steps: int | None = None
+    memory_limit: int | None = None
+    collision: str = "most_frequent"
+    n_jobs: int | None = None
+
+    def engine(self) -> dict:
+        return {
+            "min_cooccurrence": self.min_cooccurrence,
+            "strategy": self.strategy,
+            "seed": self.seed,
+            "dense_threshold": self.dense_threshold,
+            "n_colors": self.n_colors,
+            "glauber_steps": self.glauber_steps,
+        }
+
+
+@dataclass(frozen=True)
+class Coloring:
+    """A fitted coloring: the color and code of every input feature, and what the graph was."""
+
+    colors: np.ndarray
+    codes: np.ndarray
+    color_sizes: np.ndarray
+    document_frequency: np.ndarray
+    dense_features: np.ndarray
+    n_edges: int
+    max_degree: int
+    n_greedy_colors: int
+    conflict_weight: int
+    n_features: int
+    collision: str = "most_frequent"
+    n_jobs: int | None = None
+
+    @property
+    def field_dims(self) -> np.ndarray:
+        return self.color_sizes.astype(np.int64) + 1
+
+    def encode(self, indptr, indices, data, n_rows: int) -> np.ndarray:
+        """The codes of rows (CSR arrays over this coloring's features)."""
+        return encode_rows(
+            indptr,
+            indices,
+            data,
+            n_rows,
+            self.n_features,
+            self.colors,
+            self.codes,
+            len(self.color_sizes),
+            self.collision,
+            self.n_jobs,
+        )[0]
+
+
+@dataclass(frozen=True)
+class BucketParams:
+    """The parameters of the submodular cut (``budget``: buckets at most)."""
+
+    budget: int = 1024
+    cv: int = 5
+    smoothing: float = 1.0
+    min_bucket_rows: int = 1
+    in_sample_rows: int | None = 30
+    penalty: float = 0.0
+    n_jobs: int | None = None
+
+    def engine(self) -> dict:
+        return {
+            "budget": self.budget,
+            "smoothing": self.smoothing,
+            "min_bucket_rows": self.min_bucket_rows,
+            "penalty": self.penalty,
+        }
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """Fitted buckets of code columns: the output column of every (column, value), and the
+    buckets as intervals of the positive rate (to place values rated on other rows)."""
+
+    column_sizes: np.ndarray
+    offsets: np.ndarray
+    output_of_value: np.ndarray
+    n_outputs: int
+    boundary_offsets: np.ndarray
+    boundaries: np.ndarray
+    bucket_outputs: np.ndarray
+
+    @classmethod
+    def from_engine(cls, fitted: dict, column_sizes: np.ndarray) -> Buckets:
+        return cls(
+            column_sizes=np.asarray(column_sizes, dtype=np.int64),
+            offsets=fitted["offsets"],
+            output_of_value=fitted["output_of_value"],
+            n_outputs=int(fitted["n_outputs"]),
+            boundary_offsets=fitted["boundary_offsets"],
+            boundaries=fitted["boundaries"],
+            bucket_outputs=fitted["bucket_outputs"],
+        )
+
+
+@dataclass(frozen=True)
+class CompressionParams:
+    """A compressor's parameters: the features kept apart, the coloring of the others and the
+    cut of their codes (``seed`` seeds the split's sample and the folds)."""
+
+    budget: int
+    n_frequent: int | str
+    selection_rows: int
+    seed: int
+    coloring: ColoringParams
+    buckets: BucketParams
+
+
+@dataclass(frozen=True)
+class CrossFitTables:
+    """How to encode training rows without their own labels: the row numbered ``r`` (across
+    the training rows, in order) is in fold ``row_folds(r, ...)`` (or the fold the in-memory
+    fit drew for it), and its code values are bucketed by ``tables[fold]``, the buckets of the
+    values as rated by the other folds."""
+
+    seed: int
+    tables: list
+
+
+@dataclass(frozen=True)
+class Compression:
+    """A fitted compressor: the features kept apart, the coloring and the buckets of the
+    others (None when the kept features take the whole budget)."""
+
+    classes: np.ndarray
+    n_features: int
+    frequent: np.ndarray
+    selection_scores: dict | None
+    coloring: Coloring | None
+    buckets: Buckets | None
+    bucket_params: BucketParams
+    seed: int
+    cross_fit: CrossFitTables | None = None
+
+
+@dataclass(frozen=True)
+class FitReport:
+    """What the passes over the rows found."""
+
+    rows: int
+    non_zeros: int
+    skipped_lines: int
+    zero_based: bool
+    #: Passes over the rows that counted the graph: more than one when sharded by a memory limit.
+    graph_passes: int = 1
+
+
+# ----------------------------------------------------------------------------------------------
+# The steps
+
+
+@dataclass
+class _Started:
+    fit: _core.StreamingFit
+    report: FitReport
+    classes: np.ndarray
+    sample: RowSample | None
+    shift: int
+
+
+def count_features(
+    rows: RowSource, params: ColoringParams, *, labels=False, sample_size=None, seed=0
+) -> _Started:
+    """Step 1: the statistics of every feature, and the index base of the rows."""
+    from ._engine_shim import StreamingFit  # TEMPORARY
+
+    fit = StreamingFit(**params.engine())
+    first = rows.count_features(
+        fit, labels=labels, sample_size=sample_size, seed=seed, n_jobs=params.n_jobs
+    )
+    zero_based = resolve_zero_based(rows.zero_based, first.min_index)
+    shift = 0 if zero_based else 1
+    if shift:
+        fit.drop_leading_features(shift)
+    report = FitReport(first.n_rows, first.non_zeros, first.skipped_lines, zero_based)
+    return _Started(fit, report, first.classes, first.sample, shift)
+
+
+def frequent_features(counts: np.ndarray, n_frequent: int) -> np.ndarray:
+    """Step 2: the ``n_frequent`` most frequent features by ``counts`` (ties to the smaller
+    id), only features seen at all."""
+    order = np.lexsort((np.arange(len(counts)), -counts))
+    return order[: min(n_frequent, int((counts > 0).sum()))].astype(np.int64)
+
+
+def count_graph(rows: RowSource, fit, kept: Kept, params: ColoringParams) -> int:
+    """Step 3: the pair counts of the rows' kept entries, one pass per shard: a single shard
+    without a memory limit; with one, a pass of pair bounds plans the shards. Returns the
+    number of passes that counted pairs."""
+    limited = params.memory_limit is not None
+    if limited:
+        if not rows.supports_shards:
+            raise ValueError(
+                "memory_limit bounds a fit on one machine; on a cluster, each partition's "
+                "counts are bounded by its rows. Leave memory_limit as None."
+            )
+        rows.bound_pairs(fit, kept, params.n_jobs)
+        fit.plan_shards(params.memory_limit, n_jobs=params.n_jobs)
+    passes = 0
+    while passes == 0 or not fit.graph_complete:
+        passes += 1
+        stage = "counting pairs" + (f" (pass {passes})" if limited else "")
+        rows.count_pairs(fit, kept, stage, params.n_jobs)
+        fit.end_shard(n_jobs=params.n_jobs)
+    return passes
+
+
+def finish_coloring(fit, n_features: int, params: ColoringParams) -> Coloring:
+    """Step 4: the coloring of the counted graph."""
+    fitted = fit.finish(n_jobs=params.n_jobs)
+    return Coloring(
+        colors=fitted["colors"],
+        codes=fitted["codes"],
+        color_sizes=fitted["color_sizes"],
+        document_frequency=fitted["document_frequency"],
+        dense_features=fitted["dense_features"].astype(np.int64),
+        n_edges=int(fitted["n_edges"]),
+        max_degree=int(fitted["max_degree"]),
+        n_greedy_colors=int(fitted["n_greedy_colors"]),
+        conflict_weight=int(fitted["conflict_weight"]),
+        n_features=int(n_features),
+        collision=params.collision,
+        n_jobs=params.n_jobs,
+    )
+
+
+def count_values(
+    rows: RowSource, coloring: Coloring, kept: Kept, positive_class, n_folds: int, seed: int
+) -> list:
+    """Step 5: the label counts of every code value of the rows, one ``ValueCounts`` per
+    fold."""
+    return rows.count_values(
+        coloring.encode, kept, positive_class, n_folds, seed, coloring.field_dims, coloring.n_jobs
+    )
+
+
+def added_up(counts: list):
+    """The sum of value counts (a new total: the parts stay as they were)."""
+    total = copy.copy(counts[0])
+    for part in counts[1:]:
+        total.merge(part)
+    return total
+
+
+def cut_buckets(total, column_sizes: np.ndarray, params: BucketParams) -> Buckets:
+    """Step 6: the buckets of every code column, from the label counts of its values."""
+    fitted = total.fit_buckets(**params.engine(), n_jobs=params.n_jobs)
+    return Buckets.from_engine(fitted, column_sizes)
+
+
+def cross_fit_tables(counts: list, total, buckets: Buckets, params: BucketParams) -> list:
+    """Step 7: for each fold, the output column of every value as rated on the other folds
+    (values held by at least ``in_sample_rows`` rows keep their all-row bucket)."""
+    value_rows = total.value_rows
+    tables = []
+    for fold in range(len(counts)):
+        others = added_up([part for other, part in enumerate(counts) if other != fold])
+        table = others.assign_buckets(
+            buckets.boundary_offsets,
+            buckets.boundaries,
+            buckets.bucket_outputs,
+            smoothing=float(params.smoothing),
+        )
+        if params.in_sample_rows is not None:
+            table = np.where(value_rows >= params.in_sample_rows, buckets.output_of_value, table)
+        tables.append(table.astype(np.int32))
+    return tables
+
+
+# ----------------------------------------------------------------------------------------------
+# Whole fits
+
+
+def fit_coloring(rows: RowSource, params: ColoringParams) -> tuple[Coloring, FitReport]:
+    """Steps 1, 3 and 4: the coloring of every feature of the rows."""
+    started = count_features(rows, params)
+    n_features = started.fit.n_features
+    passes = count_graph(rows, started.fit, Kept(started.shift), params)
+    coloring = finish_coloring(started.fit, n_features, params)
+    return coloring, dataclasses.replace(started.report, graph_passes=passes)
+
+
+def fit_buckets(
+    rows: RowSource,
+    coloring: Coloring,
+    kept: Kept,
+    classes,
+    params: BucketParams,
+    *,
+    n_folds: int,
+    seed: int,
+) -> tuple[Buckets, list | None]:
+    """Steps 5 to 7 over the codes of ``coloring``: the buckets, and with ``n_folds`` > 1 the
+    cross-fit table of each fold."""
+    counts = count_values(rows, coloring, kept, classes[1], n_folds, seed)
+    total = added_up(counts)
+    buckets = cut_buckets(total, coloring.field_dims, params)
+    tables = cross_fit_tables(counts, total, buckets, params) if n_folds > 1 else None
+    return buckets, tables
+
+
+def fit_compression(
+    rows: RowSource, params: CompressionParams, *, cross_fit: bool = False
+) -> tuple[Compression, FitReport]:
+    """Steps 1 to 7: the features kept apart (chosen on a sample with ``n_frequent="auto"``),
+    the coloring of the others, and the buckets of their codes."""
+    auto = params.n_frequent == "auto"
+    started = count_features(
+        rows,
+        params.coloring,
+        labels=True,
+        sample_size=int(params.selection_rows) if auto else None,
+        seed=params.seed,
+    )
+    fit, shift = started.fit, started.shift
+    check_label_classes(started.classes, complete=True)
+    n_features = fit.n_features
+    scores = None
+    if auto:
+        n_frequent, scores = choose_n_frequent(
+            started.sample, started.classes, shift, n_features, params
+        )
+    else:
+        n_frequent = int(min(params.n_frequent, params.budget))
+    frequent = frequent_features(fit.document_frequency, n_frequent)
+    n_tail = int(params.budget) - len(frequent)
+    tail_params = dataclasses.replace(params.buckets, budget=max(n_tail, 1))
+    coloring = buckets = tables = None
+    passes = 0
+    if n_tail > 0:
+        dropped = np.zeros(n_features, dtype=bool)
+        dropped[frequent] = True
+        fit.forget_features(frequent)
+        passes = count_graph(rows, fit, Kept(shift, dropped), params.coloring)
+        coloring = finish_coloring(fit, n_features, params.coloring)
+        buckets, tables = fit_buckets(
+            rows,
+            coloring,
+            Kept(shift, width=n_features),
+            started.classes,
+            tail_params,
+            n_folds=int(params.buckets.cv) if cross_fit else 1,
+            seed=params.seed,
+        )
+    compression = Compression(
+        classes=started.classes,
+        n_features=n_features,
+        frequent=frequent,
+        selection_scores=scores,
+        coloring=coloring,
+        buckets=buckets,
+        bucket_params=tail_params,
+        seed=params.seed,
+        cross_fit=None if tables is None else CrossFitTables(params.seed, tables),
+    )
+    return compression, dataclasses.replace(started.report, graph_passes=passes)
+
+
+def choose_n_frequent(
+    sample: RowSample, classes, shift: int, n_features: int, params: CompressionParams
+) -> tuple[int, dict | None]:
+    """Step 2 with ``n_frequent="auto"``: each candidate split (none, 1/4, 1/2, 3/4 or 15/16 of
+    the budget kept apart) is fitted on three quarters of the sample and scored by the log loss
+    of a logistic regression on the other quarter; the best split and the scores."""
+    from sklearn.linear_model import LogisticRegression
+
+    B = sample.rows[:, shift:]
+    B.resize((B.shape[0], n_features))
+    y = (sample.labels == classes[1]).astype(np.int64)
+    rng = np.random.default_rng(params.seed)
+    order = rng.permutation(B.shape[0])[: int(params.selection_rows)]
+    cut = (3 * len(order)) // 4
+    fit_rows, val_rows = order[:cut], order[cut:]
+    B_fit, B_val, y_fit, y_val = B[fit_rows], B[val_rows], y[fit_rows], y[val_rows]
+    if len(np.unique(y_fit)) < 2 or len(np.unique(y_val)) < 2:
+        return 0, None
+    budget = int(params.budget)
+    folds = stratified_folds(y_fit, int(params.buckets.cv), True, params.seed)
+    scores = {}
+    for n_frequent in sorted(
+        {0, budget // 4, budget // 2, (3 * budget) // 4, budget - budget // 16}
+    ):
+        candidate = dataclasses.replace(params, n_frequent=n_frequent)
+        rows = MatrixRows.of_matrix(B_fit, y_fit, fold_of_rows=folds)
+        compression, _ = fit_compression(rows, candidate, cross_fit=True)
+        Z_fit = compressed_rows(compression, B_fit, folds)
+        Z_val = compressed_rows(compression, B_val)
+        model = LogisticRegression(max_iter=300).fit(Z_fit, y_fit)
+        p = np.clip(model.predict_proba(Z_val)[:, 1].astype(np.float64), 1e-15, 1 - 1e-15)
+        scores[n_frequent] = float(-np.mean(y_val * np.log(p) + (1 - y_val) * np.log(1 - p)))
+    return min(scores, key=lambda k: (scores[k], k)), scores
+
+
+def stratified_folds(labels: np.ndarray, n_folds: int, shuffle: bool, random_state) -> np.ndarray:
+    """The fold of every row in a stratified split (scikit-learn's ``StratifiedKFold``)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    split = StratifiedKFold(
+        n_splits=n_folds, shuffle=shuffle, random_state=random_state if shuffle else None
+    )
+    folds = np.empty(len(labels), dtype=np.int64)
+    for fold, (_, test) in enumerate(split.split(np.zeros(len(labels)), labels)):
+        folds[test] = fold
+    return folds
+
+
+# ----------------------------------------------------------------------------------------------
+# Encoding with fitted tables
+
+
+def encode_rows(
+    indptr, indices, data, n_rows, n_features, colors, codes, n_colors, collision, n_jobs
+) -> tuple[np.ndarray, int, int]:
+    """``(codes, collisions, unseen)`` of CSR rows: one code per color."""
+    out = np.zeros((n_rows, n_colors), dtype=np.int32)
+    if data is None:
+        data = np.ones(len(indices), dtype=bool)
+    collisions, unseen = _core.encode(
+        aligned(indptr),
+        aligned(indices),
+        aligned(data),
+        n_features,
+        aligned(colors),
+        aligned(codes),
+        out,
+        collision=collision,
+        n_jobs=n_jobs,
+    )
+    return out, int(collisions), int(unseen)
+
+
+def bucket_columns(codes: np.ndarray, buckets: Buckets, output_of_value=None, n_jobs=None):
+    """One-hot bucket columns (CSR, float64 ones) of code rows, each value in the output
+    column ``output_of_value`` gives it (by default the buckets' own)."""
+    table = buckets.output_of_value if output_of_value is None else output_of_value
+    indptr, indices = _core.transform_buckets(
+        np.ascontiguousarray(codes, dtype=np.int32),
+        aligned(buckets.offsets),
+        aligned(table),
+        buckets.n_outputs,
+        n_jobs=n_jobs,
+    )
+    return sp.csr_matrix(
+        (np.ones(len(indices)), indices, indptr), shape=(codes.shape[0], buckets.n_outputs)
+    )
+
+
+def cross_fitted_columns(codes, buckets: Buckets, folds: np.ndarray, tables: list, n_jobs=None):
+    """Bucket columns of training rows, each row by the table of its fold."""
+    blocks, order = [], []
+    for fold, table in enumerate(tables):
+        rows = np.flatnonzero(folds == fold)
+        blocks.append(bucket_columns(codes[rows], buckets, table, n_jobs))
+        order.append(rows)
+    inverse = np.empty(len(codes), dtype=np.int64)
+    inverse[np.concatenate(order)] = np.arange(len(codes))
+    return sp.vstack(blocks, format="csr")[inverse]
+
+
+def assemble(B, frequent: np.ndarray, tail):
+    """A compressor's output: the columns of the features kept apart, then the buckets."""
+    blocks = [B[:, frequent]]
+    if tail is not None:
+        blocks.append(tail)
+    out = sp.hstack(blocks, format="csr", dtype=np.float64)
+    out.sort_indices()
+    return out
+
+
+def compressed_rows(compression: Compression, B, folds: np.ndarray | None = None):
+    """The output of a fitted compression for binary rows ``B`` (CSR over its features); with
+    ``folds`` (training rows), each row bucketed by its fold's cross-fit table."""
+    tail = None
+    if compression.coloring is not None:
+        coloring = compression.coloring
+        codes = coloring.encode(B.indptr, B.indices, None, B.shape[0])
+        if folds is None:
+            tail = bucket_columns(codes, compression.buckets, n_jobs=coloring.n_jobs)
+        else:
+            tail = cross_fitted_columns(
+                codes, compression.buckets, folds, compression.cross_fit.tables, coloring.n_jobs
+            )
+    return assemble(B, compression.frequent, tail)

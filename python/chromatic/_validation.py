@@ -1,0 +1,102 @@
+"""The checks every entry point shares: code matrices, binary labels, index bases and memory
+sizes. Each names what is wrong (row, column, value) in one message, the same wherever the
+value comes in."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils import check_array
+from sklearn.utils.multiclass import type_of_target
+
+INT32_MAX = np.iinfo(np.int32).max
+
+
+def check_codes(
+    X, n_columns: int | None = None, *, noun: str = "column", fitted: str = ""
+) -> np.ndarray:
+    """An integer code matrix as C-contiguous int32.
+
+    Whole-number floats are accepted; negative codes and codes beyond int32 are refused with
+    the row and the ``noun`` ("column", "color") that holds them. With ``n_columns``, the
+    matrix must have that many columns; ``fitted`` says what fixed that number in the message
+    (default: "the fit saw N").
+    """
+    codes = check_array(X, dtype=None, ensure_min_features=0)
+    if codes.dtype.kind == "f":
+        if not np.all(np.isfinite(codes)) or np.any(codes != np.round(codes)):
+            raise ValueError("codes must be whole numbers")
+    elif codes.dtype.kind not in "iub":
+        raise ValueError(f"codes must be integers, got dtype {codes.dtype}")
+    if n_columns is not None and codes.shape[1] != n_columns:
+        expected = fitted or f"the fit saw {n_columns}"
+        raise ValueError(f"codes have {codes.shape[1]} columns, but {expected}")
+    negative = codes < 0
+    if np.any(negative):
+        row, col = np.argwhere(negative)[0]
+        raise ValueError(
+            f"row {row}, {noun} {col} holds code {codes[row, col]}: codes must be >= 0"
+        )
+    if codes.size and codes.max() > INT32_MAX:
+        row, col = np.unravel_index(np.argmax(codes), codes.shape)
+        raise ValueError(f"row {row}, {noun} {col} holds code {codes[row, col]}, beyond int32")
+    return np.ascontiguousarray(codes, dtype=np.int32)
+
+
+def binary_labels(y) -> tuple[np.ndarray, np.ndarray]:
+    """``(classes, y == classes[1])`` for a binary target; a ValueError names anything else."""
+    if y is None:
+        raise ValueError("this estimator needs y, a binary target")
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(f"y must be one-dimensional, got shape {y.shape}")
+    kind = type_of_target(y)
+    if kind != "binary":
+        raise ValueError(f"y must be a binary target (two classes), got a {kind!r} target")
+    classes = np.unique(y)
+    if len(classes) != 2:
+        raise ValueError(
+            f"y must be a binary target with two classes, got {len(classes)}: {classes}"
+        )
+    return classes, y == classes[1]
+
+
+def check_label_classes(classes: np.ndarray, *, complete: bool) -> None:
+    """Labels read in parts (chunks, partitions) stay binary: more than two classes so far is an
+    error, and with ``complete`` (all rows read) so is fewer than two."""
+    if len(classes) > 2:
+        raise ValueError(f"the labels must be binary (two classes); found {classes[:5]}...")
+    if complete and len(classes) != 2:
+        raise ValueError(f"the labels must be binary (two classes); found {classes}")
+
+
+def resolve_zero_based(zero_based: bool | str, min_index: int) -> bool:
+    """Whether indices start at 0: ``"auto"`` says so when some index is 0 (as scikit-learn's
+    ``load_svmlight_file`` does); a declared 1-based input may not hold index 0."""
+    if zero_based == "auto":
+        return bool(min_index == 0)
+    if zero_based not in (True, False):
+        raise ValueError(f"zero_based must be True, False or 'auto', got {zero_based!r}")
+    if not zero_based and min_index == 0:
+        raise ValueError("index 0 found, but the indices were declared 1-based")
+    return bool(zero_based)
+
+
+_BYTE_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def memory_bytes(limit: int | str | None) -> int | None:
+    """A memory limit as bytes: an int, or a string such as ``"16G"``, ``"512MB"``, ``"1.5GiB"``
+    (binary units)."""
+    if limit is None or isinstance(limit, (int, np.integer)):
+        return None if limit is None else int(limit)
+    text = str(limit).strip().upper().removesuffix("B").removesuffix("I")
+    unit = text[-1:] if text[-1:] in _BYTE_UNITS and text[-1:] != "" else ""
+    try:
+        value = float(text[: len(text) - len(unit)])
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ValueError(f"memory_limit {limit!r} is not a size such as 16G, 512M or 1000000")
+    return int(value * _BYTE_UNITS[unit])
