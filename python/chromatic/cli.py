@@ -524,10 +524,10 @@ def collision_rate(args, model, metadata) -> dict:
         unseen += unknown
         kept_apart = X[:, model.frequent_features_].nnz if compressor else 0
         if encoder is not None:
-            encoder.transform(X)
-            collisions += encoder.last_collisions_
+            chunk_collisions, chunk_unseen = encoder.collisions(X)
+            collisions += chunk_collisions
             # Features kept apart are unseen to the encoder, not to the model.
-            unseen += encoder.last_unseen_ - kept_apart
+            unseen += chunk_unseen - kept_apart
         else:
             unseen += X.nnz - kept_apart
     return {

@@ -30,7 +30,8 @@ import zipfile
 
 import numpy as np
 
-from .compression import ChromaticCompressor, SubmodularCompressor
+from ._pipeline import Buckets
+from .compression import ChromaticCompressor, SubmodularCompressor, set_buckets, set_parts
 from .encoder import ChromaticEncoder
 
 FORMAT = "chromatic-model"
@@ -159,13 +160,15 @@ def _read_compressor(name: str, content: dict) -> ChromaticCompressor:
             name.rstrip("_"): content["buckets." + name.rstrip("_")] for name in _BUCKET_ARRAYS
         }
         fitted["n_outputs"] = int(content["buckets.n_outputs"])
-        buckets._set_fitted(fitted, compressor.classes_, fitted["column_sizes"])
+        set_buckets(
+            buckets, Buckets.from_engine(fitted, fitted["column_sizes"]), compressor.classes_
+        )
         if len(buckets.column_sizes_) != encoder.n_colors_:
             raise ModelFileError(
                 f"{name}: buckets of {len(buckets.column_sizes_)} columns for "
                 f"{encoder.n_colors_} colors"
             )
-    compressor._set_parts(content["frequent_features"].astype(np.int64), encoder, buckets)
+    set_parts(compressor, content["frequent_features"].astype(np.int64), encoder, buckets)
     return compressor
 
 

@@ -1,0 +1,252 @@
+"""Rows on a Dask cluster, as a row source of the fit pipeline: every partition makes its partial
+counts on a worker (features, then feature pairs, then code values), and the partial counts are
+added up in tree reductions on the workers, so what reaches the client is proportional to the
+features and the graph, never to the rows.
+
+A partition is a block of a ``dask.array`` whose chunks are scipy sparse matrices (chunked by
+rows only), or one svmlight file read on a worker.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import logging
+import os
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import dask
+import dask.array as da
+import numpy as np
+from dask.delayed import Delayed
+
+from . import _core
+from ._input import aligned, presence_csr
+from ._sources import FirstPass, Kept, Rows, RowSample, RowSource
+from ._validation import check_label_classes
+from .svmlight import iter_chunks, joined_chunks
+
+#: Partial results merged by one task of the tree reductions.
+SPLIT_EVERY = 8
+
+logger = logging.getLogger("chromatic.dask")
+
+
+def partition_error(index: int, error: Exception) -> Exception:
+    """``error`` (a ValueError or an OSError) with the partition it came from."""
+    kind = OSError if isinstance(error, OSError) else ValueError
+    return kind(f"partition {index}: {error}")
+
+
+def array_rows(block, labels, index: int) -> Rows:
+    """A block of a sparse dask array as binary rows (int64 CSR structure)."""
+    try:
+        B = presence_csr(block)
+    except ValueError as error:
+        raise partition_error(index, error) from error
+    if labels is not None and len(labels) != B.shape[0]:
+        raise ValueError(f"partition {index}: {B.shape[0]} rows but {len(labels)} labels")
+    indices = B.indices.astype(np.int64)
+    min_index = int(indices.min()) if len(indices) else np.iinfo(np.int64).max
+    labels = None if labels is None else np.asarray(labels)
+    return Rows(B.indptr.astype(np.int64), indices, None, labels, min_index=min_index)
+
+
+def file_rows(path: str, index: int, skip_bad_lines: bool) -> Rows:
+    """An svmlight file's rows (indices as written)."""
+    try:
+        chunks = list(iter_chunks(path, skip_bad_lines=skip_bad_lines, n_jobs=1))
+    except (OSError, ValueError) as error:
+        # The reader's message names the file (and the line).
+        raise partition_error(index, error) from error
+    rows = joined_chunks(chunks)
+    return Rows(rows.indptr, rows.indices, None, rows.labels, min_index=int(rows.min_index))
+
+
+def check_row_chunks(data: da.Array) -> None:
+    if data.ndim != 2:
+        raise ValueError(f"data must be 2-D, got {data.ndim} dimensions")
+    if data.numblocks[1] != 1:
+        raise ValueError(
+            "data must be chunked by rows only (one chunk across the columns), got "
+            f"{data.numblocks[1]} column chunks; rechunk it with .rechunk({{1: -1}})"
+        )
+
+
+def gathered(parts: list[Delayed], merge: Callable, what: str):
+    """The merge of all of ``parts``, computed on the workers in a tree of merges of
+    ``SPLIT_EVERY`` results each; only the final result reaches the client (its size is
+    logged to the ``chromatic.dask`` logger)."""
+    if not parts:
+        raise ValueError("data has no partitions")
+    while len(parts) > 1:
+        parts = [
+            dask.delayed(functools.reduce)(merge, parts[i : i + SPLIT_EVERY])
+            for i in range(0, len(parts), SPLIT_EVERY)
+        ]
+    result = parts[0].compute()
+    if logger.isEnabledFor(logging.INFO):
+        logger.info("gathered %s: %d bytes", what, len(pickle.dumps(result, protocol=5)))
+    return result
+
+
+@dataclass(frozen=True)
+class FeatureCounts:
+    """Rows holding each seen feature (ascending ids), and what else the first pass learns."""
+
+    features: np.ndarray
+    counts: np.ndarray
+    n_rows: int
+    min_index: int
+    classes: np.ndarray
+    sample: RowSample | None
+
+
+def count_partition_features(rows: Rows, sample_size: int | None, seed: int, index: int):
+    features, counts = np.unique(rows.indices, return_counts=True)
+    classes = np.zeros(0) if rows.labels is None else np.unique(rows.labels)
+    sample = None
+    if sample_size is not None:
+        # Keys drawn per partition: a uniform sample whatever the order of the partitions.
+        keys = np.random.default_rng([seed, index]).random(rows.n_rows)
+        sample = RowSample(sample_size)
+        sample.add(rows.indptr, rows.indices, rows.labels, keys)
+    return FeatureCounts(features, counts, rows.n_rows, rows.min_index, classes, sample)
+
+
+def add_feature_counts(a: FeatureCounts, b: FeatureCounts) -> FeatureCounts:
+    features, inverse = np.unique(np.concatenate([a.features, b.features]), return_inverse=True)
+    counts = np.bincount(inverse, weights=np.concatenate([a.counts, b.counts]))
+    classes = np.union1d(a.classes, b.classes)
+    check_label_classes(classes, complete=False)
+    sample = None if a.sample is None else a.sample.merged(b.sample)
+    return FeatureCounts(
+        features,
+        counts.astype(np.int64),
+        a.n_rows + b.n_rows,
+        min(a.min_index, b.min_index),
+        classes,
+        sample,
+    )
+
+
+def count_partition_pairs(rows: Rows, kept: Kept, vertex_features, n_features: int, n_jobs):
+    indptr, indices, _ = kept.entries(rows)
+    return _core.count_pairs(
+        aligned(indptr), aligned(indices), aligned(vertex_features), n_features, n_jobs=n_jobs
+    )
+
+
+def add_pair_counts(a, b):
+    return _core.merge_pair_counts(*map(aligned, (*a, *b)))
+
+
+def count_partition_values(rows: Rows, encode, kept: Kept, positive_class, sizes, n_jobs):
+    counts = _core.ValueCounts(aligned(sizes))
+    codes = encode(*kept.entries(rows), rows.n_rows)
+    counts.add(codes, rows.labels == positive_class, n_jobs=n_jobs)
+    return counts
+
+
+def add_value_counts(a, b):
+    # A new total: a task's inputs stay as they were, should the scheduler run it again.
+    total = copy.copy(a)
+    total.merge(b)
+    return total
+
+
+class DaskPartitions(RowSource):
+    """A delayed ``Rows`` per partition, the width of the feature space when the data declares
+    one, and how the indices are based. Pair counts cannot be sharded here: each partition's
+    counts are bounded by its rows."""
+
+    supports_shards = False
+
+    def __init__(self, parts: list[Delayed], n_features: int | None, zero_based: bool | str):
+        self.parts = parts
+        self.n_features = n_features
+        self.zero_based = zero_based
+
+    @classmethod
+    def of(cls, data, y=None, *, zero_based="auto", skip_bad_lines=False) -> DaskPartitions:
+        """``data`` (a sparse dask array, or svmlight file paths) as partitions, with the
+        labels ``y`` of array data split like its rows."""
+        if isinstance(data, da.Array):
+            check_row_chunks(data)
+            blocks = data.to_delayed().ravel()
+            label_blocks = [None] * len(blocks)
+            if y is not None:
+                y = y if isinstance(y, da.Array) else da.from_array(np.asarray(y), chunks=-1)
+                if y.shape[0] != data.shape[0]:
+                    raise ValueError(f"data has {data.shape[0]} rows but y has {y.shape[0]}")
+                label_blocks = y.rechunk((data.chunks[0],)).to_delayed().ravel()
+            parts = [
+                dask.delayed(array_rows)(block, labels, i)
+                for i, (block, labels) in enumerate(zip(blocks, label_blocks, strict=True))
+            ]
+            return cls(parts, int(data.shape[1]), True)
+        if isinstance(data, (str, os.PathLike)):
+            data = [data]
+        paths = [os.fspath(p) for p in data]
+        if not paths or not all(isinstance(p, str) for p in paths):
+            raise TypeError(
+                "data must be a dask array of sparse row blocks or a list of file paths"
+            )
+        if y is not None:
+            raise ValueError("svmlight files carry their labels; y must be None")
+        for index, path in enumerate(paths):
+            if not os.path.exists(path):
+                raise FileNotFoundError(f"partition {index}: {path} does not exist")
+        parts = [
+            dask.delayed(file_rows, pure=True)(path, i, skip_bad_lines)
+            for i, path in enumerate(paths)
+        ]
+        return cls(parts, None, zero_based)
+
+    def count_features(self, fit, *, labels, sample_size, seed, n_jobs) -> FirstPass:
+        counted = [
+            dask.delayed(count_partition_features)(part, sample_size, seed, i)
+            for i, part in enumerate(self.parts)
+        ]
+        totals = gathered(counted, add_feature_counts, "feature counts")
+        seen = int(totals.features[-1]) + 1 if len(totals.features) else 0
+        width = self.n_features if self.n_features is not None else seen
+        document_frequency = np.zeros(max(width, seen), dtype=np.int64)
+        document_frequency[totals.features] = totals.counts
+        fit.add_document_frequency(document_frequency, totals.n_rows)
+        return FirstPass(
+            n_rows=totals.n_rows,
+            non_zeros=int(totals.counts.sum()),
+            min_index=totals.min_index,
+            classes=totals.classes,
+            sample=totals.sample,
+        )
+
+    def bound_pairs(self, fit, kept, n_jobs) -> None:
+        raise ValueError("pair bounds are not counted on a cluster")
+
+    def count_pairs(self, fit, kept, stage, n_jobs) -> None:
+        vertex_features = dask.delayed(fit.vertex_features)
+        shared = dask.delayed(kept)
+        counted = [
+            dask.delayed(count_partition_pairs)(
+                part, shared, vertex_features, fit.n_features, n_jobs
+            )
+            for part in self.parts
+        ]
+        keys, weights = gathered(counted, add_pair_counts, "pair counts")
+        fit.add_pair_counts(aligned(keys), aligned(weights))
+
+    def count_values(self, encode, kept, positive_class, n_folds, seed, sizes, n_jobs) -> list:
+        if n_folds != 1:
+            raise ValueError("the values of a cluster's rows are counted for one fold only")
+        shared_encode, shared_kept = dask.delayed(encode), dask.delayed(kept)
+        counted = [
+            dask.delayed(count_partition_values)(
+                part, shared_encode, shared_kept, positive_class, sizes, n_jobs
+            )
+            for part in self.parts
+        ]
+        return [gathered(counted, add_value_counts, "value counts")]
