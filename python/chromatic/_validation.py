@@ -38,7 +38,9 @@ def check_codes(
         )
     if codes.size and codes.max() > INT32_MAX:
         row, col = np.unravel_index(np.argmax(codes), codes.shape)
-        raise ValueError(f"row {row}, {noun} {col} holds code {codes[row, col]}, beyond int32")
+        raise ValueError(
+            f"row {row}, {noun} {col} holds code {codes[row, col]}, outside the int32 range"
+        )
     return np.ascontiguousarray(codes, dtype=np.int32)
 
 
