@@ -5,16 +5,12 @@ and each color becomes one categorical column, so tens of millions of sparse col
 few dozen dense ones. Submodular feature compression [2]_ then cuts the values of each color
 into the buckets most informative about a binary target, to a budget of columns.
 
-Estimators
-----------
-ChromaticEncoder
-    One code column per color (lossless on the training rows).
-SubmodularCompressor
-    Integer code columns to a budget of one-hot bucket columns.
-ChromaticCompressor
-    Both in one: sparse binary rows to at most ``budget`` columns.
-HashingEncoder, FrequencyEncoder
-    The baselines: the hashing trick and frequency truncation.
+See Also
+--------
+ChromaticEncoder : One code column per color (lossless on the training rows).
+SubmodularCompressor : Integer code columns to a budget of one-hot bucket columns.
+ChromaticCompressor : Both in one: sparse binary rows to at most ``budget`` columns.
+HashingEncoder, FrequencyEncoder : The baselines, the hashing trick and frequency truncation.
 
 References
 ----------

@@ -168,7 +168,7 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
         return sp.csr_matrix((values, indices, indptr), shape=(arrays.n_rows, self.n_features_out_))
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output columns: ``hash0, hash1, ...``.
+        """Get the names of the output columns: ``hash0, hash1, ...``.
 
         Parameters
         ----------
@@ -312,7 +312,7 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
         return out
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output columns.
+        """Get the names of the output columns.
 
         Parameters
         ----------

@@ -103,7 +103,7 @@ def make_onehot_zipf(
     random_state : int, numpy.random.Generator or None, default=None
         Seed or generator, passed to :func:`numpy.random.default_rng`. The same seed gives the
         same matrix.
-    index_dtype : numpy integer dtype, default=numpy.int32
+    index_dtype : dtype, default=numpy.int32
         Dtype of ``indices`` and ``indptr`` (the same for both, so chromatic reads them without
         a copy); ``numpy.int32`` or ``numpy.int64``.
 
