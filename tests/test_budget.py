@@ -223,7 +223,7 @@ def test_frequency_encoder():
     before = X.copy()
     FrequencyEncoder(n_features=2).fit_transform(X)
     assert (X != before).nnz == 0 and np.array_equal(X.indptr, before.indptr)
-    with pytest.raises(ValueError, match="holds nan"):
+    with pytest.raises(ValueError, match="row 0, column 0 holds NaN"):
         enc.transform(sp.csr_matrix(np.array([[np.nan, 0, 0, 1.0]])))
 
 

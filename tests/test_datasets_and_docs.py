@@ -1,14 +1,10 @@
-"""The synthetic generator, and the examples in the docstrings."""
+"""The synthetic generator (the docstring examples run in test_doctests.py)."""
 
 from __future__ import annotations
-
-import doctest
 
 import numpy as np
 import pytest
 
-import chromatic.datasets
-import chromatic.encoder
 from chromatic import ChromaticEncoder, make_onehot_zipf
 
 
@@ -34,10 +30,3 @@ def test_onehot_zipf_is_reproducible_and_checks_its_arguments():
         make_onehot_zipf(10, 2, 3)
     with pytest.raises(ValueError, match="zipf_exponent"):
         make_onehot_zipf(10, 20, 3, zipf_exponent=-1)
-
-
-@pytest.mark.parametrize("module", [chromatic.encoder, chromatic.datasets])
-def test_docstring_examples(module):
-    failures, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert tried > 0
-    assert failures == 0

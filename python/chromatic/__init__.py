@@ -1,8 +1,37 @@
-"""chromatic: compress sparse, high-dimensional binary data by coloring the feature
-co-occurrence graph (Chromatic Learning).
+"""Compress sparse, high-dimensional binary data by coloring the feature co-occurrence graph.
 
-Features that never appear together in a training row share a color, and each color becomes one
-categorical column, so tens of millions of sparse columns become a few dozen dense ones.
+Chromatic Learning [1]_: features that never appear together in a training row share a color,
+and each color becomes one categorical column, so tens of millions of sparse columns become a
+few dozen dense ones. Submodular feature compression [2]_ then cuts the values of each color
+into the buckets most informative about a binary target, to a budget of columns.
+
+See Also
+--------
+ChromaticEncoder : One code column per color (lossless on the training rows).
+SubmodularCompressor : Integer code columns to a budget of one-hot bucket columns.
+ChromaticCompressor : Both in one: sparse binary rows to at most ``budget`` columns.
+HashingEncoder, FrequencyEncoder : The baselines, the hashing trick and frequency truncation.
+
+References
+----------
+.. [1] V. Feinberg and P. Bailis, "Chromatic Learning for Sparse Datasets",
+   arXiv:2006.03779, 2020. https://arxiv.org/abs/2006.03779
+.. [2] M. Bateni, L. Chen, H. Esfandiari, T. Fu, V. S. Mirrokni and A. Rostamizadeh,
+   "Categorical Feature Compression via Submodular Optimization", Proceedings of the 36th
+   International Conference on Machine Learning (ICML), PMLR 97, 2019. arXiv:1904.13389.
+
+Examples
+--------
+>>> import numpy as np
+>>> from chromatic import ChromaticCompressor, ChromaticEncoder, make_onehot_zipf
+>>> X = make_onehot_zipf(2000, 1000, 6, random_state=0)
+>>> X.shape
+(2000, 1000)
+>>> ChromaticEncoder(dense_threshold=None).fit_transform(X).shape
+(2000, 6)
+>>> y = (X[:, :20].sum(axis=1) > 0).astype(int)
+>>> ChromaticCompressor(budget=32, random_state=0).fit_transform(X, y).shape[1] <= 32
+True
 """
 
 from ._core import __version__

@@ -1,6 +1,8 @@
-"""The baselines chromatic is measured against, under the same budget API: the hashing trick
-and frequency truncation. Both take the same sparse input as ``ChromaticEncoder``, so a
-comparison swaps one line."""
+"""The baselines chromatic is measured against, under the same budget API.
+
+The hashing trick (`HashingEncoder`) and frequency truncation (`FrequencyEncoder`) take the same
+sparse input as `ChromaticEncoder` and `ChromaticCompressor`, so a comparison swaps one line.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +19,40 @@ from . import _core
 from ._input import csr_arrays, effective_n_jobs, presence_csr, validated_sparse_input
 
 
-class HashingEncoder(TransformerMixin, BaseEstimator):
-    """The hashing trick on feature indices: every present feature adds 1 (or, with
-    ``alternate_sign``, ±1 by a second hash bit) to the column its index hashes to.
+def _check_finite(X) -> None:
+    """Raise a ValueError naming the row and column of the first NaN or infinite value of ``X``.
 
-    Stateless apart from the input width: ``fit`` only records ``n_features_in_``.
+    ``X`` is a validated 2-D numpy array or scipy sparse matrix; the message has the engine's
+    wording (``"row 3, column 7 holds NaN: stored values must be finite"``).
+    """
+    data = X.data if sp.issparse(X) else np.asarray(X)
+    if data.dtype.kind != "f":
+        return
+    bad = ~np.isfinite(data)
+    if not bad.any():
+        return
+    if sp.issparse(X):
+        X = X.tocsr()
+        k = int(np.flatnonzero(~np.isfinite(X.data))[0])
+        row = int(np.searchsorted(X.indptr, k, side="right") - 1)
+        column, value = int(X.indices[k]), X.data[k]
+    else:
+        row, column = (int(i) for i in np.argwhere(bad)[0])
+        value = data[row, column]
+    text = "NaN" if np.isnan(value) else ("inf" if value > 0 else "-inf")
+    raise ValueError(f"row {row}, column {column} holds {text}: stored values must be finite")
+
+
+class HashingEncoder(TransformerMixin, BaseEstimator):
+    """The hashing trick on feature indices, as a baseline for a fixed number of columns.
+
+    Every present (non-zero) feature adds 1 to the output column its index hashes to, or, with
+    ``alternate_sign``, +1 or -1 by a second hash bit, so that collisions cancel out in
+    expectation. Unlike `sklearn.feature_extraction.FeatureHasher` it hashes column indices,
+    not strings, and reads the same sparse input as `ChromaticEncoder`.
+
+    Stateless apart from the input width: ``fit`` only checks ``X`` and records
+    ``n_features_in_``.
 
     Parameters
     ----------
@@ -32,7 +63,39 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
     seed : int, default=0
         Seeds the hash.
     n_jobs : int, default=None
-        Threads; ``None`` uses every core.
+        Threads; ``None`` uses every core, ``-1`` too, ``-2`` all but one.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of input features seen in `fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the input features, defined only when ``X`` has string column names.
+    n_features_out_ : int
+        Number of output columns (``n_features``).
+
+    See Also
+    --------
+    FrequencyEncoder : Frequency truncation, the other baseline.
+    ChromaticEncoder : One code column per color of the co-occurrence graph.
+    ChromaticCompressor : Chromatic Learning to a budget of columns.
+    sklearn.feature_extraction.FeatureHasher : The hashing trick on strings.
+
+    References
+    ----------
+    .. [1] V. Feinberg and P. Bailis, "Chromatic Learning for Sparse Datasets",
+       arXiv:2006.03779, 2020. https://arxiv.org/abs/2006.03779
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> from chromatic import HashingEncoder
+    >>> X = sp.csr_array([[1, 0, 1, 0, 0], [0, 1, 0, 0, 1]])
+    >>> Z = HashingEncoder(n_features=4, alternate_sign=False).fit_transform(X)
+    >>> Z.shape
+    (2, 4)
+    >>> Z.toarray().sum(axis=1)
+    array([2., 2.])
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -49,41 +112,86 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
 
     def __sklearn_tags__(self):
+        """Sparse input, no NaN, float64 output; no target."""
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = False
+        tags.target_tags.required = False
         tags.requires_fit = True
-        tags.transformer_tags.preserves_dtype = []
+        # The output is float64 whatever the input dtype.
+        tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Record the number of input features."""
-        validated_sparse_input(self, X, reset=True)
+        """Check ``X`` and record the number of input features.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows; any non-zero value is a present feature.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : HashingEncoder
+            The fitted encoder.
+        """
+        X = validated_sparse_input(self, X, reset=True)
+        _check_finite(X)
         self.n_features_out_ = int(self.n_features)
         return self
 
     def transform(self, X):
-        """CSR float64 of shape (n_samples, n_features)."""
+        """Hash the present features of every row into ``n_features`` columns.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features_in_)
+            Rows to encode; any non-zero value is a present feature.
+
+        Returns
+        -------
+        Z : scipy.sparse.csr_matrix of shape (n_samples, n_features), float64
+            The sum of the (signed) contributions of the features of each row, per column.
+        """
         check_is_fitted(self)
         arrays = csr_arrays(validated_sparse_input(self, X, reset=False))
         indptr, indices, values = _core.hash_rows(
             *arrays.engine_args(),
-            n_columns=int(self.n_features),
+            n_columns=int(self.n_features_out_),
             alternate_sign=bool(self.alternate_sign),
             seed=int(self.seed),
             n_jobs=effective_n_jobs(self.n_jobs),
         )
-        return sp.csr_matrix((values, indices, indptr), shape=(arrays.n_rows, self.n_features))
+        return sp.csr_matrix((values, indices, indptr), shape=(arrays.n_rows, self.n_features_out_))
 
     def get_feature_names_out(self, input_features=None):
+        """Get the names of the output columns: ``hash0, hash1, ...``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the names seen in `fit`: an output column mixes many inputs.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects, shape (n_features,)
+            The output column names.
+        """
         check_is_fitted(self)
-        return np.asarray([f"hash{i}" for i in range(self.n_features)], dtype=object)
+        _check_feature_names_in(self, input_features)
+        return np.asarray([f"hash{i}" for i in range(self.n_features_out_)], dtype=object)
 
 
 class FrequencyEncoder(TransformerMixin, BaseEstimator):
-    """Frequency truncation: the ``n_features - 1`` features present in most training rows keep
-    a column each (most frequent first), and one last column counts every other present
-    feature, including features never seen in fit.
+    """Frequency truncation, as a baseline for a fixed number of columns.
+
+    The ``n_features - 1`` features present in most training rows keep a column each (most
+    frequent first), and one last column counts every other present feature, including
+    features never seen in fit. When fewer features were seen, the columns between the kept
+    ones and the last stay empty.
 
     Parameters
     ----------
@@ -93,11 +201,42 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
     Attributes
     ----------
     n_features_in_ : int
+        Number of input features seen in `fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the input features, defined only when ``X`` has string column names.
     kept_features_ : ndarray of int64
         The input features with a column of their own, most frequent first (ties: smaller
         index).
     column_of_feature_ : ndarray of shape (n_features_in_,), int64
         Output column of every input feature (the last one for all others).
+    n_features_out_ : int
+        Number of output columns (``n_features``).
+
+    See Also
+    --------
+    HashingEncoder : The hashing trick, the other baseline.
+    ChromaticCompressor : Chromatic Learning to a budget of columns; it also keeps the most
+        frequent features apart, and compresses the others instead of dropping them.
+
+    References
+    ----------
+    .. [1] V. Feinberg and P. Bailis, "Chromatic Learning for Sparse Datasets",
+       arXiv:2006.03779, 2020. https://arxiv.org/abs/2006.03779
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> from chromatic import FrequencyEncoder
+    >>> X = sp.csr_array([[1, 1, 0, 0], [1, 0, 1, 0], [1, 1, 0, 1]])
+    >>> enc = FrequencyEncoder(n_features=3).fit(X)
+    >>> enc.kept_features_
+    array([0, 1])
+    >>> enc.get_feature_names_out()
+    array(['x0', 'x1', 'other'], dtype=object)
+    >>> enc.transform(X).toarray()
+    array([[1., 1., 0.],
+           [1., 0., 1.],
+           [1., 1., 1.]])
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -108,16 +247,38 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
         self.n_features = n_features
 
     def __sklearn_tags__(self):
+        """Sparse input, no NaN, float64 output; no target."""
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = []
+        tags.input_tags.allow_nan = False
+        tags.target_tags.required = False
+        # The output is float64 whatever the input dtype.
+        tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
+
+    def _presence(self, X, *, reset: bool) -> sp.csr_matrix:
+        X = validated_sparse_input(self, X, reset=reset)
+        _check_finite(X)
+        return presence_csr(X)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Rank the features by the number of training rows holding them."""
-        X = validated_sparse_input(self, X, reset=True)
-        counts = np.bincount(presence_csr(X).indices, minlength=self.n_features_in_)
+        """Rank the features by the number of training rows holding them.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows; any non-zero value is a present feature.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : FrequencyEncoder
+            The fitted encoder.
+        """
+        B = self._presence(X, reset=True)
+        counts = np.bincount(B.indices, minlength=self.n_features_in_)
         order = np.lexsort((np.arange(len(counts)), -counts))
         kept = order[: int(self.n_features) - 1]
         self.kept_features_ = kept[counts[kept] > 0].astype(np.int64)
@@ -128,9 +289,21 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """CSR float64 of shape (n_samples, n_features)."""
+        """Keep the frequent features and count the others in the last column.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features_in_)
+            Rows to encode; any non-zero value is a present feature.
+
+        Returns
+        -------
+        Z : scipy.sparse.csr_matrix of shape (n_samples, n_features), float64
+            1 in the column of each kept feature present in the row; the last column holds the
+            number of other present features.
+        """
         check_is_fitted(self)
-        B = presence_csr(validated_sparse_input(self, X, reset=False))
+        B = self._presence(X, reset=False)
         out = sp.csr_matrix(
             (np.ones(B.nnz), self.column_of_feature_[B.indices], B.indptr),
             shape=(B.shape[0], self.n_features_out_),
@@ -139,6 +312,18 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
         return out
 
     def get_feature_names_out(self, input_features=None):
+        """Get the names of the output columns.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Names of the input features; by default ``feature_names_in_``, or ``x0, x1, ...``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects, shape (n_features,)
+            The names of the kept features, ``unused{i}`` for empty columns, and ``other``.
+        """
         check_is_fitted(self)
         names = _check_feature_names_in(self, input_features)
         kept = [str(names[f]) for f in self.kept_features_]

@@ -1,4 +1,8 @@
-"""Seeded synthetic data sets shaped like the sparse binary data chromatic is built for."""
+"""Data sets shaped like the sparse binary data chromatic is built for.
+
+Seeded synthetic rows (`make_onehot_zipf`, `write_onehot_zipf`) and a cut of a real data set
+shipped with the package (`load_flights_cut`).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,10 @@ __all__ = ["load_flights_cut", "make_onehot_zipf", "write_onehot_zipf"]
 
 
 def _field_sizes(n_features: int, n_fields: int) -> np.ndarray:
-    """Sizes of ``n_fields`` contiguous blocks covering ``n_features`` ids, as equal as possible
-    (the first ``n_features % n_fields`` blocks hold one id more)."""
+    """Size ``n_fields`` contiguous blocks covering ``n_features`` ids, as equal as possible.
+
+    The first ``n_features % n_fields`` blocks hold one id more.
+    """
     sizes = np.full(n_fields, n_features // n_fields, dtype=np.int64)
     sizes[: n_features % n_fields] += 1
     return sizes
@@ -30,8 +36,11 @@ def _draw_ranks(cdf: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
 
 
 def _drop_fields(indices: np.ndarray, min_fields: int, rng) -> tuple[np.ndarray, np.ndarray]:
-    """Keeps a uniformly random number (``min_fields`` to all) of uniformly chosen fields of each
-    row of the ``(n_rows, n_fields)`` ids: CSR ``(indptr, indices)``, rows still sorted."""
+    """Keep a uniformly random number of uniformly chosen fields of each row.
+
+    Each row of the ``(n_rows, n_fields)`` ids keeps ``min_fields`` to all of its fields; the
+    result is CSR ``(indptr, indices)``, rows still sorted.
+    """
     n_rows, n_fields = indices.shape
     kept = rng.integers(min_fields, n_fields + 1, size=n_rows)
     order = np.argsort(rng.random((n_rows, n_fields)), axis=1)
@@ -94,7 +103,7 @@ def make_onehot_zipf(
     random_state : int, numpy.random.Generator or None, default=None
         Seed or generator, passed to :func:`numpy.random.default_rng`. The same seed gives the
         same matrix.
-    index_dtype : numpy integer dtype, default=numpy.int32
+    index_dtype : dtype, default=numpy.int32
         Dtype of ``indices`` and ``indptr`` (the same for both, so chromatic reads them without
         a copy); ``numpy.int32`` or ``numpy.int64``.
 
@@ -109,6 +118,17 @@ def make_onehot_zipf(
     ValueError
         If a size is out of range, ``zipf_exponent`` is negative or not finite, or the shape or
         the number of non-zeros does not fit ``index_dtype``.
+
+    See Also
+    --------
+    write_onehot_zipf : The same shape, with labels, written to a file in chunks.
+    load_flights_cut : A real data set of the same kind.
+
+    References
+    ----------
+    .. [1] V. Feinberg and P. Bailis, "Chromatic Learning for Sparse Datasets",
+       arXiv:2006.03779, 2020. https://arxiv.org/abs/2006.03779 (the ``kdd12`` shape and
+       its coloring).
 
     Examples
     --------
@@ -181,9 +201,11 @@ def write_onehot_zipf(
     random_state: int = 0,
     progress=None,
 ) -> None:
-    """Writes a ``make_onehot_zipf``-shaped data set of any size to an svmlight file, a chunk of
-    rows at a time, in memory bounded by the per-field tables and one chunk (the defaults give
-    the KDD Cup 2012 track 2 shape: 150M rows, 54M ids, 11 non-zeros a row; 1-based indices).
+    """Write a `make_onehot_zipf`-shaped labelled data set of any size to an svmlight file.
+
+    Rows are drawn and written a chunk at a time, in memory bounded by the per-field tables and
+    one chunk. The defaults give the KDD Cup 2012 track 2 shape: 150M rows, 54M ids, 11
+    non-zeros a row. Indices are 1-based.
 
     Labels are clicks of a logistic model: each id has a weight drawn from N(0, 0.6²), and a row
     is positive with probability ``sigmoid(-1.8 + sum of its ids' weights)`` (about 25%
@@ -191,8 +213,55 @@ def write_onehot_zipf(
     seeded ``(random_state, c)``, so a file is reproducible whatever else runs, and
     ``first_chunk`` continues a stream: ``first_chunk=150`` with the defaults writes the rows
     that would follow the 150M, a held-out slice from the same distribution. The file is
-    written to a temporary name and renamed when complete. ``progress(rows)`` is called after
-    every chunk.
+    written to a temporary name (``path`` + ``".partial"``) and renamed when complete.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write (replaced if it exists).
+    n_rows : int, default=150_000_000
+        Number of rows.
+    n_features : int, default=54_000_000
+        Number of feature ids, at least ``n_fields``.
+    n_fields : int, default=11
+        Number of one-hot fields, i.e. non-zeros per row.
+    zipf_exponent : float, default=1.1
+        Exponent of the rank-frequency law within each field, as in `make_onehot_zipf`.
+    chunk_rows : int, default=1_000_000
+        Rows drawn and written at a time.
+    first_chunk : int, default=0
+        Index of the first chunk, to continue the stream of another file.
+    random_state : int, default=0
+        Seeds the id permutations, the weights and every chunk.
+    progress : callable or None, default=None
+        Called as ``progress(rows)`` after every chunk, with the rows it wrote.
+
+    Returns
+    -------
+    None
+        The rows are in the file.
+
+    Raises
+    ------
+    ValueError
+        If a size is out of range.
+
+    See Also
+    --------
+    make_onehot_zipf : The same shape in memory, without labels.
+    chromatic.svmlight.load_svmlight : Read the file back.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from chromatic.datasets import write_onehot_zipf
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "zipf.svm"
+    ...     write_onehot_zipf(path, n_rows=100, n_features=50, n_fields=5, chunk_rows=40)
+    ...     lines = path.read_text().splitlines()
+    >>> len(lines), len(lines[0].split())
+    (100, 6)
     """
     import os
 
@@ -228,15 +297,30 @@ def write_onehot_zipf(
 
 
 def load_flights_cut() -> tuple[sp.csr_matrix, np.ndarray]:
-    """A cut of the ``flights`` data set shipped with the package: 100,000 US domestic flights of
-    January to June 2001 (BSD-3-Clause, from ``vega-datasets``), 14 one-hot features a row
-    (origin, destination, route, hour, weekday, month, day, distance bucket and 6 crosses),
-    labelled 1 when the departure was more than 15 minutes late (20%).
+    """Load the cut of the ``flights`` data set shipped with the package.
+
+    100,000 US domestic flights of January to June 2001 (BSD-3-Clause, from
+    ``vega-datasets``), 14 one-hot features a row (origin, destination, route, hour, weekday,
+    month, day, distance bucket and 6 crosses), labelled 1 when the departure was more than 15
+    minutes late (20%).
 
     Returns
     -------
-    X : scipy.sparse.csr_matrix of shape (100000, n_features), binary float32
+    X : scipy.sparse.csr_matrix of shape (100000, n_features), float32
+        Binary rows, exactly 14 non-zeros each.
     y : ndarray of shape (100000,), int64
+        1 for a late departure, else 0.
+
+    See Also
+    --------
+    make_onehot_zipf : Synthetic rows of any size.
+
+    Examples
+    --------
+    >>> from chromatic.datasets import load_flights_cut
+    >>> X, y = load_flights_cut()
+    >>> X.shape[0], X.nnz, float(y.mean())
+    (100000, 1400000, 0.20003)
     """
     from importlib.resources import files
 
