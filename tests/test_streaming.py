@@ -8,7 +8,8 @@ import scipy.sparse as sp
 from sklearn.datasets import dump_svmlight_file
 
 from chromatic import ChromaticCompressor, ChromaticEncoder, _core
-from chromatic._pipeline import bucket_columns, finish_coloring
+from chromatic._encoding import bucket_columns
+from chromatic._pipeline import finish_coloring
 from chromatic.compression import fitted_buckets
 from chromatic.encoder import coloring_params, set_coloring
 from chromatic.streaming import (
@@ -195,9 +196,7 @@ def test_counts_made_elsewhere_give_the_same_fit():
     assert encoder.n_edges_ == expected.n_edges_
     # Counts that cannot be counts of the rows, and vertices that are not a vocabulary.
     with pytest.raises(ValueError, match="more than the 3 rows"):
-        _core.StreamingFit(**params.engine()).add_document_frequency(
-            np.array([0, 4, 1]), 3
-        )
+        _core.StreamingFit(**params.engine()).add_document_frequency(np.array([0, 4, 1]), 3)
     with pytest.raises(ValueError, match="repeated or outside"):
         _core.count_pairs(np.array([0, 2]), np.array([0, 1]), np.array([1, 1]), 2)
 

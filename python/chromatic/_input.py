@@ -113,22 +113,3 @@ def presence_csr(X) -> sp.csr_matrix:
     B.sum_duplicates()
     B.data[:] = 1.0
     return B
-
-
-_BYTE_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
-
-
-def memory_bytes(limit: int | str | None) -> int | None:
-    """A memory limit as bytes: an int, or a string such as ``"16G"``, ``"512MB"``, ``"1.5GiB"``
-    (binary units)."""
-    if limit is None or isinstance(limit, (int, np.integer)):
-        return None if limit is None else int(limit)
-    text = str(limit).strip().upper().removesuffix("B").removesuffix("I")
-    unit = text[-1:] if text[-1:] in _BYTE_UNITS and text[-1:] != "" else ""
-    try:
-        value = float(text[: len(text) - len(unit)])
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise ValueError(f"memory_limit {limit!r} is not a size such as 16G, 512M or 1000000")
-    return int(value * _BYTE_UNITS[unit])

@@ -13,23 +13,17 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from . import _core
+from ._encoding import assemble, bucket_columns, compressed_rows, cross_fitted_columns
 from ._input import effective_n_jobs, presence_csr, validated_sparse_input
 from ._pipeline import (
-    BucketParams,
-    Buckets,
-    Compression,
-    CompressionParams,
     added_up,
-    assemble,
-    bucket_columns,
-    compressed_rows,
     cross_fit_tables,
-    cross_fitted_columns,
     cut_buckets,
     fit_compression,
     stratified_folds,
 )
 from ._sources import MatrixRows, add_value_counts
+from ._tables import BucketParams, Buckets, Compression, CompressionParams
 from ._validation import binary_labels, check_codes
 from .encoder import ChromaticEncoder, coloring_params, fitted_coloring, set_coloring
 

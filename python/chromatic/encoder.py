@@ -13,9 +13,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import _core
+from ._encoding import encode_rows
 from ._input import csr_arrays, effective_n_jobs, validated_sparse_input
-from ._pipeline import Coloring, ColoringParams, encode_rows, fit_coloring
+from ._pipeline import fit_coloring
 from ._sources import MatrixRows
+from ._tables import Coloring, ColoringParams
 from ._validation import check_codes, memory_bytes
 
 STRATEGIES = ("largest_first", "smallest_last", "natural", "dsatur", "random")

@@ -30,7 +30,7 @@ import zipfile
 
 import numpy as np
 
-from ._pipeline import Buckets
+from ._tables import Buckets
 from .compression import ChromaticCompressor, SubmodularCompressor, set_buckets, set_parts
 from .encoder import ChromaticEncoder
 

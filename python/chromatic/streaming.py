@@ -14,16 +14,11 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from ._encoding import compressed_rows, encode_rows
 from ._input import effective_n_jobs
-from ._pipeline import (
-    CrossFitTables,
-    FitReport,
-    compressed_rows,
-    encode_rows,
-    fit_coloring,
-    fit_compression,
-)
+from ._pipeline import fit_coloring, fit_compression
 from ._sources import Kept, Progress, Rows, SvmlightFiles, row_folds
+from ._tables import CrossFitTables, FitReport
 from .compression import (
     ChromaticCompressor,
     compression_params,
