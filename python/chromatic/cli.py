@@ -6,15 +6,14 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
-from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
 
 from . import _core
 from ._input import effective_n_jobs
+from ._output import atomic_output
 from .compression import ChromaticCompressor
 from .encoder import STRATEGIES, ChromaticEncoder
 from .model import ModelFileError, read_model, save_model
@@ -175,21 +174,6 @@ def report(args, summary: dict, text: str) -> None:
         print(json.dumps(summary))
     elif not args.quiet:
         print(text)
-
-
-@contextmanager
-def atomic_output(path: str):
-    """A temporary path beside ``path``, renamed to it only when the block succeeds."""
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".chromatic-", dir=directory)
-    os.close(handle)
-    try:
-        yield temporary
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def check_inputs(paths: Sequence[str]) -> None:
