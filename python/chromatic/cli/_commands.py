@@ -3,7 +3,6 @@ arguments: checking the inputs, then calling the fit pipeline, the sinks and the
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 
@@ -22,7 +21,18 @@ from ..streaming import (
     model_rows,
 )
 from ..svmlight import iter_chunks
-from ._reports import CommandError, Progress, describe, describe_text, report, written
+from ._reports import (
+    CommandError,
+    CompareTable,
+    Progress,
+    compress_text,
+    describe,
+    fit_text,
+    model_text,
+    report,
+    svmlight_text,
+    transform_text,
+)
 from ._sinks import SINKS
 
 
@@ -86,13 +96,7 @@ def run_fit(args, *, quiet: bool = False) -> dict:
     }
     if quiet:
         return summary
-    report(
-        args,
-        summary,
-        f"{stream.rows:,} rows, {model.n_features_in_:,} features "
-        f"({'0' if stream.zero_based else '1'}-based), {describe_text(summary)} -> {args.output}"
-        + (f"; skipped {stream.skipped_lines} bad lines" if stream.skipped_lines else ""),
-    )
+    report(args, summary, fit_text(summary))
     return summary
 
 
@@ -112,7 +116,7 @@ def run_transform(args) -> dict:
         for path in args.inputs
     ]
     summary = encode_files(args, model, zero_based, args.inputs, targets)
-    report(args, summary, f"{summary['rows']:,} rows -> {', '.join(targets)}: {written(summary)}")
+    report(args, summary, transform_text(summary))
     return summary
 
 
@@ -195,12 +199,7 @@ def run_compress(args) -> dict:
         "skipped_lines": stream.skipped_lines,
         "cross_fitted": tables is not None,
     }
-    report(
-        args,
-        summary,
-        f"{stream.rows:,} training rows, {describe_text(summary)}; wrote "
-        f"{len(names)} files ({written(summary)}) and the model into {args.out}",
-    )
+    report(args, summary, compress_text(summary, args.out))
     return summary
 
 
@@ -259,21 +258,7 @@ def run_inspect(args) -> dict:
     summary.update(params=model.get_params(), **metadata)
     if args.on is not None:
         summary["on"] = collision_rate(args, model, metadata)
-    text = f"model: {summary['features']:,} features"
-    if encoder is not None:
-        text += (
-            f" ({summary['seen_features']:,} colored), {describe_text(summary)} (largest: "
-            f"{summary['largest_colors']}), max degree {encoder.max_degree_:,}"
-        )
-    if isinstance(model, ChromaticCompressor):
-        text += f"; budget {model.budget}: {model.n_features_out_:,} columns, "
-        text += f"{model.n_frequent_:,} of them frequent features"
-    if args.on is not None:
-        text += (
-            f"; on {args.on}: {summary['on']['collisions_per_row']:.4f} collisions and "
-            f"{summary['on']['unseen_per_row']:.4f} unseen features per row"
-        )
-    report(args, summary, text)
+    report(args, summary, model_text(model, summary, args.on))
     return summary
 
 
@@ -303,14 +288,7 @@ def inspect_file(args) -> dict:
         "longest_row": longest,
         "skipped_lines": skipped,
     }
-    report(
-        args,
-        summary,
-        f"{args.path}: {rows:,} rows, indices up to {width - 1:,} "
-        f"({'0' if min_index == 0 else '1'}-based), "
-        f"{summary['non_zeros_per_row']:.2f} non-zeros per row "
-        f"(longest {longest})",
-    )
+    report(args, summary, svmlight_text(args.path, summary))
     return summary
 
 
@@ -338,18 +316,8 @@ def run_compare(args) -> dict:
     _, positive = binary_labels(y)
     y = positive.astype(np.int64)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=args.seed)
-    if not (args.quiet or args.json):
-        print(f"{source}, {X.shape[1]:,} features; 80/20 split; logistic regression")
-        print(f"{'budget':>7}  {'method':<10} {'log loss':>9} {'AUC':>7} {'encode':>8}")
-
-    def show(run):
-        if not (args.quiet or args.json):
-            print(
-                f"{run['budget']:>7}  {run['method']:<10} {run['log_loss']:>9.4f} "
-                f"{run['auc']:>7.4f} {run['encode_seconds']:>7.1f}s",
-                flush=True,
-            )
-
+    table = CompareTable(args)
+    table.start(source, X.shape[1])
     runs = compare(
         X_train,
         y_train,
@@ -358,9 +326,8 @@ def run_compare(args) -> dict:
         args.budgets,
         methods=("CL+SFC", "hashing", "frequency"),
         seed=args.seed,
-        on_run=show,
+        on_run=table.add,
     )
     summary = {"command": "compare", "source": source, "runs": runs}
-    if args.json:
-        print(json.dumps(summary))
+    table.finish(summary)
     return summary
