@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
+from ._output import atomic_output
 from ._tables import Buckets
 from .compression import ChromaticCompressor, SubmodularCompressor, set_buckets, set_parts
 from .encoder import ChromaticEncoder
@@ -115,16 +115,8 @@ def save_model(model: Model, path: str | os.PathLike, *, metadata: dict | None =
     )
     if hasattr(model, "feature_names_in_"):
         content["feature_names_in"] = np.asarray(model.feature_names_in_, dtype=str)
-    target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
-    handle, temporary = tempfile.mkstemp(prefix=".chromatic-", suffix=".npz", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **content)
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_output(os.fspath(path), suffix=".npz") as temporary, open(temporary, "wb") as out:
+        np.savez(out, **content)
 
 
 def load_model(path: str | os.PathLike) -> Model:

@@ -1,0 +1,7 @@
+"""``python -m chromatic.cli``: the ``chromatic`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,333 @@
+"""Running each command (fit, transform, compress, inspect, compare) from its parsed
+arguments: checking the inputs, then calling the fit pipeline, the sinks and the reports."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from .._input import effective_n_jobs
+from .._output import atomic_output
+from ..compression import ChromaticCompressor
+from ..encoder import ChromaticEncoder
+from ..model import ModelFileError, read_model, save_model
+from ..streaming import (
+    fit_compressor_files,
+    fit_files,
+    iter_compressed,
+    iter_encoded,
+    model_rows,
+)
+from ..svmlight import iter_chunks
+from ._reports import (
+    CommandError,
+    CompareTable,
+    Progress,
+    compress_text,
+    describe,
+    fit_text,
+    model_text,
+    report,
+    svmlight_text,
+    transform_text,
+)
+from ._sinks import SINKS
+
+
+def chunk_bytes(args) -> int:
+    if not args.chunk_mb > 0:
+        raise CommandError(f"--chunk-mb must be positive, got {args.chunk_mb}")
+    return max(1, int(args.chunk_mb * 2**20))
+
+
+def check_inputs(paths: Sequence[str]) -> None:
+    for path in paths:
+        if not os.path.isfile(path):
+            raise CommandError(f"{path}: no such file")
+
+
+def fit_model(args, *, cross_fit: bool = False):
+    """The model the fit options describe, fitted on ``args.train``: ``(model, stream report,
+    cross-fit tables or None)``."""
+    check_inputs(args.train)
+    coloring = {
+        "min_cooccurrence": args.min_cooccurrence,
+        "strategy": args.strategy,
+        "dense_threshold": None if args.dense_threshold <= 0 else args.dense_threshold,
+        "n_colors": args.n_colors,
+        "random_state": args.seed,
+        "memory_limit": args.memory_limit,
+        "n_jobs": args.n_jobs,
+    }
+    reading = {
+        "zero_based": args.zero_based,
+        "chunk_bytes": chunk_bytes(args),
+        "skip_bad_lines": args.skip_bad_lines,
+    }
+    progress = Progress(args)
+    try:
+        if args.budget is None:
+            encoder = ChromaticEncoder(**coloring)
+            return encoder, fit_files(encoder, args.train, **reading, progress=progress), None
+        compressor = ChromaticCompressor(
+            budget=args.budget, n_frequent=args.n_frequent, cv=args.cv, **coloring
+        )
+        stream, tables = fit_compressor_files(
+            compressor, args.train, **reading, progress=progress, cross_fit=cross_fit
+        )
+        return compressor, stream, tables
+    finally:
+        progress.close()
+
+
+def run_fit(args, *, quiet: bool = False) -> dict:
+    model, stream, _ = fit_model(args)
+    save_model(model, args.output, metadata={"zero_based": stream.zero_based})
+    summary = {
+        "command": "fit",
+        "model": args.output,
+        "rows": stream.rows,
+        **describe(model),
+        "zero_based": stream.zero_based,
+        "skipped_lines": stream.skipped_lines,
+        "graph_passes": stream.graph_passes,
+    }
+    if quiet:
+        return summary
+    report(args, summary, fit_text(summary))
+    return summary
+
+
+def run_transform(args) -> dict:
+    check_inputs(args.inputs)
+    try:
+        model, metadata = read_model(args.model)
+    except ModelFileError as error:
+        raise CommandError(str(error)) from None
+    model.set_params(n_jobs=args.n_jobs)
+    zero_based = model_zero_based(args, metadata)
+    several = len(args.inputs) > 1
+    if several and not os.path.isdir(args.output):
+        raise CommandError(f"{args.output}: with several inputs, -o must be an existing folder")
+    targets = [
+        os.path.join(args.output, os.path.basename(path)) if several else args.output
+        for path in args.inputs
+    ]
+    summary = encode_files(args, model, zero_based, args.inputs, targets)
+    report(args, summary, transform_text(summary))
+    return summary
+
+
+def encode_files(args, model, zero_based, inputs, targets, cross_fit=None) -> dict:
+    """Encode every input into its target, each written atomically. With ``cross_fit``, the
+    inputs are the training files, in the order they were fitted on."""
+    for path, target in zip(inputs, targets, strict=True):
+        if os.path.abspath(target) == os.path.abspath(path):
+            raise CommandError(f"{target}: the output would overwrite its input")
+    one_hot = isinstance(model, ChromaticCompressor)
+    width = model.n_features_out_ if one_hot else model.n_colors_
+    reading = {
+        "zero_based": zero_based,
+        "chunk_bytes": chunk_bytes(args),
+        "skip_bad_lines": args.skip_bad_lines,
+    }
+    totals = {"rows": 0} if one_hot else {"rows": 0, "collisions": 0, "unseen": 0}
+    progress = Progress(args)
+    try:
+        for path, target in zip(inputs, targets, strict=True):
+            if one_hot:
+                chunks = (
+                    (labels, output, None)
+                    for labels, output in iter_compressed(
+                        model, path, **reading, cross_fit=cross_fit, first_row=totals["rows"]
+                    )
+                )
+            else:
+                chunks = (
+                    (labels, codes, (collisions, unseen))
+                    for labels, codes, collisions, unseen in iter_encoded(model, path, **reading)
+                )
+            with atomic_output(target) as temporary:
+                sink = SINKS[args.format](temporary, width, one_hot, effective_n_jobs(model.n_jobs))
+                try:
+                    for labels, output, tally in chunks:
+                        sink.write(labels, output)
+                        totals["rows"] += len(labels)
+                        if tally is not None:
+                            totals["collisions"] += tally[0]
+                            totals["unseen"] += tally[1]
+                        progress(f"writing {os.path.basename(target)}", len(labels))
+                finally:
+                    sink.close()
+    finally:
+        progress.close()
+    return {"command": "transform", "outputs": list(targets), "columns": width, **totals}
+
+
+def run_compress(args) -> dict:
+    check_inputs([*args.train, *args.test])
+    names = [os.path.basename(p) for p in [*args.train, *args.test]]
+    if len(set(names)) != len(names) or "model.npz" in names:
+        raise CommandError(
+            "input files need distinct names, none of them model.npz: the outputs are named "
+            "after them"
+        )
+    os.makedirs(args.out, exist_ok=True)
+    model_path = os.path.join(args.out, "model.npz")
+    model, stream, tables = fit_model(args, cross_fit=True)
+    save_model(model, model_path, metadata={"zero_based": stream.zero_based})
+    model.set_params(n_jobs=args.n_jobs)
+    train_targets = [os.path.join(args.out, os.path.basename(p)) for p in args.train]
+    test_targets = [os.path.join(args.out, os.path.basename(p)) for p in args.test]
+    # Training rows are written as a model will learn from them: cross-fitted with a budget.
+    encoded = encode_files(args, model, stream.zero_based, args.train, train_targets, tables)
+    if args.test:
+        tested = encode_files(args, model, stream.zero_based, args.test, test_targets)
+        encoded = {**encoded, "outputs": encoded["outputs"] + tested["outputs"]}
+        for key in ("rows", "collisions", "unseen"):
+            if key in encoded:
+                encoded[key] += tested[key]
+    summary = {
+        **describe(model),
+        **encoded,
+        "command": "compress",
+        "model": model_path,
+        "training_rows": stream.rows,
+        "zero_based": stream.zero_based,
+        "skipped_lines": stream.skipped_lines,
+        "cross_fitted": tables is not None,
+    }
+    report(args, summary, compress_text(summary, args.out))
+    return summary
+
+
+def model_zero_based(args, metadata: dict) -> bool:
+    """The index base of files to encode: as given, else as the training files had it."""
+    if args.zero_based == "auto":
+        return bool(metadata.get("zero_based", False))
+    return bool(args.zero_based)
+
+
+def collision_rate(args, model, metadata) -> dict:
+    """How the model encodes the rows of ``args.on``: collisions and unseen features (those
+    without a place in the model) per row; for a compressor, collisions among the features
+    that are not kept apart."""
+    check_inputs([args.on])
+    zero_based = model_zero_based(args, metadata)
+    compressor = isinstance(model, ChromaticCompressor)
+    encoder = model.encoder_ if compressor else model
+    rows = collisions = unseen = 0
+    for chunk, X, unknown in model_rows(
+        model, args.on, zero_based, chunk_bytes(args), args.skip_bad_lines
+    ):
+        rows += chunk.n_rows
+        unseen += unknown
+        kept_apart = X[:, model.frequent_features_].nnz if compressor else 0
+        if encoder is not None:
+            chunk_collisions, chunk_unseen = encoder.collisions(X)
+            collisions += chunk_collisions
+            # Features kept apart are unseen to the encoder, not to the model.
+            unseen += chunk_unseen - kept_apart
+        else:
+            unseen += X.nnz - kept_apart
+    return {
+        "file": args.on,
+        "rows": rows,
+        "collisions_per_row": collisions / max(rows, 1),
+        "unseen_per_row": unseen / max(rows, 1),
+    }
+
+
+def run_inspect(args) -> dict:
+    check_inputs([args.path])
+    try:
+        model, metadata = read_model(args.path)
+    except ModelFileError:
+        return inspect_file(args)
+    encoder = model.encoder_ if isinstance(model, ChromaticCompressor) else model
+    summary = {"command": "inspect", "kind": "model", "model": type(model).__name__}
+    summary.update(describe(model))
+    if encoder is not None:
+        summary.update(
+            seen_features=int((encoder.colors_ >= 0).sum()),
+            largest_colors=encoder.color_sizes_[:10].tolist(),
+            dense_features=len(encoder.dense_features_),
+        )
+    summary.update(params=model.get_params(), **metadata)
+    if args.on is not None:
+        summary["on"] = collision_rate(args, model, metadata)
+    report(args, summary, model_text(model, summary, args.on))
+    return summary
+
+
+def inspect_file(args) -> dict:
+    """Statistics of an svmlight file, read chunk by chunk."""
+    rows = non_zeros = skipped = 0
+    longest, width = 0, 0
+    min_index = np.iinfo(np.int64).max
+    for chunk in iter_chunks(
+        args.path, chunk_bytes=chunk_bytes(args), skip_bad_lines=args.skip_bad_lines
+    ):
+        lengths = np.diff(chunk.indptr)
+        rows += chunk.n_rows
+        non_zeros += len(chunk.indices)
+        skipped += chunk.skipped_lines
+        longest = max(longest, int(lengths.max()) if len(lengths) else 0)
+        width = max(width, int(chunk.indices.max()) + 1 if len(chunk.indices) else 0)
+        min_index = min(min_index, chunk.min_index)
+    summary = {
+        "command": "inspect",
+        "kind": "svmlight",
+        "rows": rows,
+        "max_index": width - 1,
+        "zero_based": bool(min_index == 0),
+        "non_zeros": non_zeros,
+        "non_zeros_per_row": non_zeros / max(rows, 1),
+        "longest_row": longest,
+        "skipped_lines": skipped,
+    }
+    report(args, summary, svmlight_text(args.path, summary))
+    return summary
+
+
+def run_compare(args) -> dict:
+    from sklearn.model_selection import train_test_split
+
+    from ..compare import compare
+    from .._validation import binary_labels
+    from ..datasets import load_flights_cut
+    from ..svmlight import load_svmlight
+
+    if args.file is None:
+        X, y = load_flights_cut()
+        source = "flights cut (100,000 rows, shipped with chromatic)"
+    else:
+        check_inputs([args.file])
+        data = load_svmlight(
+            args.file,
+            zero_based=args.zero_based,
+            chunk_bytes=chunk_bytes(args),
+            skip_bad_lines=args.skip_bad_lines,
+        )
+        X, y = data.X, data.y
+        source = f"{args.file} ({X.shape[0]:,} rows)"
+    _, positive = binary_labels(y)
+    y = positive.astype(np.int64)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=args.seed)
+    table = CompareTable(args)
+    table.start(source, X.shape[1])
+    runs = compare(
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+        args.budgets,
+        methods=("CL+SFC", "hashing", "frequency"),
+        seed=args.seed,
+        on_run=table.add,
+    )
+    summary = {"command": "compare", "source": source, "runs": runs}
+    table.finish(summary)
+    return summary

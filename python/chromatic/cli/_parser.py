@@ -1,0 +1,185 @@
+"""The command line: the parser, its subcommands, their option groups, argument types and
+examples. Each subcommand names the function of ``_commands`` that runs it."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..encoder import STRATEGIES
+from ..svmlight import DEFAULT_CHUNK_BYTES
+from ._commands import run_compare, run_compress, run_fit, run_inspect, run_transform
+from ._sinks import SINKS
+
+EPILOG_FIT = """example:
+  chromatic fit train.svm.gz -o model.npz --min-cooccurrence 2 --memory-limit 16G
+  chromatic fit train.svm.gz -o model.npz --budget 1024     # colors, then 1024 bucket columns
+"""
+EPILOG_TRANSFORM = """example:
+  chromatic transform model.npz test.svm -o test.codes.svm
+  chromatic transform model.npz a.svm b.svm -o encoded/ --format npz
+"""
+EPILOG_COMPRESS = """example:
+  chromatic compress --train day1.svm.gz day2.svm.gz --test day3.svm.gz --out compressed/
+  chromatic compress --train day1.svm.gz --test day2.svm.gz --out small/ --budget 1024
+"""
+EPILOG_COMPARE = """example:
+  chromatic compare                      # the flights cut shipped with chromatic, about a minute
+  chromatic compare clicks.svm --budgets 256 1024
+"""
+EPILOG_INSPECT = """example:
+  chromatic inspect model.npz --on test.svm
+  chromatic inspect train.svm --json
+"""
+
+
+def zero_based_arg(text: str) -> bool | str:
+    choices = {"auto": "auto", "yes": True, "true": True, "no": False, "false": False}
+    if text.lower() not in choices:
+        raise argparse.ArgumentTypeError("expected auto, yes or no")
+    return choices[text.lower()]
+
+
+def add_reading_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--zero-based",
+        type=zero_based_arg,
+        default="auto",
+        help="indices start at 0: yes, no or auto (default: detect, and report)",
+    )
+    parser.add_argument(
+        "--chunk-mb",
+        type=float,
+        default=DEFAULT_CHUNK_BYTES / 2**20,
+        help="MiB of text parsed at a time (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--skip-bad-lines",
+        action="store_true",
+        help="skip and count malformed lines instead of stopping",
+    )
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--json", action="store_true", help="print a one-line JSON summary")
+
+
+def add_fit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--min-cooccurrence", type=int, default=1)
+    parser.add_argument("--n-colors", type=int, default=None)
+    parser.add_argument("--strategy", choices=STRATEGIES, default="largest_first")
+    parser.add_argument(
+        "--dense-threshold",
+        type=float,
+        default=0.1,
+        help="share of rows from which a feature gets its own color (0: never)",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-jobs", type=int, default=None)
+    parser.add_argument(
+        "--memory-limit",
+        default=None,
+        metavar="SIZE",
+        help="memory the graph build may use, such as 16G: when its counts would not fit, the "
+        "graph is counted in shards of vertices, one more pass over the files each",
+    )
+    budget = parser.add_argument_group(
+        "compression to a budget (needs binary labels; see ChromaticCompressor)"
+    )
+    budget.add_argument(
+        "--budget",
+        type=int,
+        default=None,
+        help="write at most this many one-hot columns: the most frequent features, then "
+        "buckets of the color codes chosen for what they tell about the label",
+    )
+    budget.add_argument(
+        "--n-frequent",
+        type=n_frequent_arg,
+        default="auto",
+        help="features that keep a column of their own: a count, or auto (default: chosen "
+        "by held-out log loss on a uniform sample of the training rows)",
+    )
+    budget.add_argument(
+        "--cv",
+        type=int,
+        default=5,
+        help="folds: compress writes each training row with buckets rated on the other folds",
+    )
+
+
+def n_frequent_arg(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected auto or a count") from None
+
+
+def add_command(commands, name: str, help: str, epilog: str, run) -> argparse.ArgumentParser:
+    """A subcommand with its example, the reading options every command shares, and its
+    handler."""
+    command = commands.add_parser(
+        name, help=help, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_reading_options(command)
+    command.set_defaults(run=run)
+    return command
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chromatic",
+        description="Compress sparse svmlight data by coloring its feature co-occurrence graph.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    fit = add_command(commands, "fit", "learn the coloring of training files", EPILOG_FIT, run_fit)
+    fit.add_argument("train", nargs="+", help="svmlight files (.gz, .bz2, .xz too)")
+    fit.add_argument("-o", "--output", required=True, help="model file to write (.npz)")
+    add_fit_options(fit)
+
+    transform = add_command(
+        commands, "transform", "encode files with a saved model", EPILOG_TRANSFORM, run_transform
+    )
+    transform.add_argument("model")
+    transform.add_argument("inputs", nargs="+")
+    transform.add_argument(
+        "-o", "--output", required=True, help="output file, or folder with several inputs"
+    )
+    transform.add_argument("--format", choices=tuple(SINKS), default="svmlight")
+    transform.add_argument("--n-jobs", type=int, default=None)
+
+    compress = add_command(
+        commands,
+        "compress",
+        "fit on training files, then encode them and test files into a folder",
+        EPILOG_COMPRESS,
+        run_compress,
+    )
+    compress.add_argument("--train", nargs="+", required=True, help="training svmlight files")
+    compress.add_argument("--test", nargs="*", default=[], help="more files to encode")
+    compress.add_argument("--out", required=True, help="folder for the encoded files and model")
+    compress.add_argument("--format", choices=tuple(SINKS), default="svmlight")
+    add_fit_options(compress)
+
+    compare_command = add_command(
+        commands,
+        "compare",
+        "Chromatic Learning against the hashing trick and frequency truncation",
+        EPILOG_COMPARE,
+        run_compare,
+    )
+    compare_command.add_argument("file", nargs="?", help="svmlight file (default: flights cut)")
+    compare_command.add_argument("--budgets", type=int, nargs="+", default=[64, 256, 1024, 4096])
+    compare_command.add_argument("--seed", type=int, default=0)
+
+    inspect = add_command(
+        commands, "inspect", "statistics of a model or svmlight file", EPILOG_INSPECT, run_inspect
+    )
+    inspect.add_argument("path")
+    inspect.add_argument(
+        "--on",
+        metavar="FILE",
+        default=None,
+        help="with a model: its collision rate on this svmlight file",
+    )
+    return parser

@@ -1,0 +1,166 @@
+"""What the command prints: progress bars, the text or JSON report of each command, the
+description of a model those share, and the one-line error a command ends with."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ..compression import ChromaticCompressor
+from ..encoder import ChromaticEncoder
+
+
+class CommandError(Exception):
+    """A problem to report in one line, with the exit status to use."""
+
+    def __init__(self, message: str, status: int = 1):
+        super().__init__(message)
+        self.status = status
+
+
+class Progress:
+    """One progress bar per stage (reading, counting, writing) on a terminal; nothing otherwise
+    or with ``--quiet`` / ``--json``."""
+
+    def __init__(self, args):
+        self.enabled = sys.stderr.isatty() and not (args.quiet or args.json)
+        self.bars: dict = {}
+
+    def __call__(self, stage: str, rows: int) -> None:
+        if not self.enabled:
+            return
+        if stage not in self.bars:
+            from tqdm import tqdm
+
+            for bar in self.bars.values():
+                bar.close()
+            self.bars[stage] = tqdm(desc=stage, unit=" rows", unit_scale=True, leave=False)
+        self.bars[stage].update(rows)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.bars.clear()
+
+
+def report(args, summary: dict, text: str) -> None:
+    if args.json:
+        print(json.dumps(summary))
+    elif not args.quiet:
+        print(text)
+
+
+def describe(model) -> dict:
+    """What a fitted encoder or compressor is, for summaries."""
+    encoder = model if isinstance(model, ChromaticEncoder) else model.encoder_
+    about = {"features": model.n_features_in_}
+    if isinstance(model, ChromaticCompressor):
+        about.update(
+            budget=model.budget,
+            columns=model.n_features_out_,
+            frequent_features=model.n_frequent_,
+        )
+    if encoder is not None:
+        about.update(
+            colors=encoder.n_colors_, edges=encoder.n_edges_, max_degree=encoder.max_degree_
+        )
+    return about
+
+
+def describe_text(about: dict) -> str:
+    text = f"{about.get('edges', 0):,} edges, {about.get('colors', 0)} colors"
+    if "budget" in about:
+        text += (
+            f", {about['columns']:,} columns ({about['frequent_features']:,} frequent features, "
+            f"{about['columns'] - about['frequent_features']:,} buckets)"
+        )
+    return text
+
+
+def written(summary: dict) -> str:
+    if "collisions" not in summary:
+        return f"{summary['columns']:,} one-hot columns"
+    rate = summary["collisions"] / max(summary["rows"], 1)
+    return (
+        f"{summary['columns']} code columns, {rate:.4f} collisions per row, "
+        f"{summary['unseen']:,} unseen features"
+    )
+
+
+def fit_text(summary: dict) -> str:
+    text = (
+        f"{summary['rows']:,} rows, {summary['features']:,} features "
+        f"({'0' if summary['zero_based'] else '1'}-based), {describe_text(summary)} -> "
+        f"{summary['model']}"
+    )
+    if summary["skipped_lines"]:
+        text += f"; skipped {summary['skipped_lines']} bad lines"
+    return text
+
+
+def transform_text(summary: dict) -> str:
+    return f"{summary['rows']:,} rows -> {', '.join(summary['outputs'])}: {written(summary)}"
+
+
+def compress_text(summary: dict, folder: str) -> str:
+    return (
+        f"{summary['training_rows']:,} training rows, {describe_text(summary)}; wrote "
+        f"{len(summary['outputs'])} files ({written(summary)}) and the model into {folder}"
+    )
+
+
+def model_text(model, summary: dict, on: str | None) -> str:
+    """``inspect`` of a model file (``summary`` also holds the file's metadata, so what the text
+    says of the model comes from the model itself)."""
+    encoder = model.encoder_ if isinstance(model, ChromaticCompressor) else model
+    text = f"model: {summary['features']:,} features"
+    if encoder is not None:
+        text += (
+            f" ({summary['seen_features']:,} colored), {describe_text(summary)} (largest: "
+            f"{summary['largest_colors']}), max degree {encoder.max_degree_:,}"
+        )
+    if isinstance(model, ChromaticCompressor):
+        text += f"; budget {model.budget}: {model.n_features_out_:,} columns, "
+        text += f"{model.n_frequent_:,} of them frequent features"
+    if on is not None:
+        text += (
+            f"; on {on}: {summary['on']['collisions_per_row']:.4f} collisions and "
+            f"{summary['on']['unseen_per_row']:.4f} unseen features per row"
+        )
+    return text
+
+
+def svmlight_text(path: str, summary: dict) -> str:
+    """``inspect`` of an svmlight file."""
+    return (
+        f"{path}: {summary['rows']:,} rows, indices up to {summary['max_index']:,} "
+        f"({'0' if summary['zero_based'] else '1'}-based), "
+        f"{summary['non_zeros_per_row']:.2f} non-zeros per row "
+        f"(longest {summary['longest_row']})"
+    )
+
+
+class CompareTable:
+    """``compare``'s table, a row printed as each run ends (runs take minutes); with ``--json``,
+    only the summary at the end."""
+
+    def __init__(self, args):
+        self.text = not (args.quiet or args.json)
+        self.json = args.json
+
+    def start(self, source: str, n_features: int) -> None:
+        if self.text:
+            print(f"{source}, {n_features:,} features; 80/20 split; logistic regression")
+            print(f"{'budget':>7}  {'method':<10} {'log loss':>9} {'AUC':>7} {'encode':>8}")
+
+    def add(self, run: dict) -> None:
+        if self.text:
+            print(
+                f"{run['budget']:>7}  {run['method']:<10} {run['log_loss']:>9.4f} "
+                f"{run['auc']:>7.4f} {run['encode_seconds']:>7.1f}s",
+                flush=True,
+            )
+
+    def finish(self, summary: dict) -> None:
+        if self.json:
+            print(json.dumps(summary))

@@ -1,0 +1,110 @@
+"""The output formats of ``transform`` and ``compress``: one sink class per ``--format``, each
+writing the encoded chunks of one input into one (temporary) file."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .. import _core
+from ._reports import CommandError
+
+
+class SvmlightSink:
+    """Writes ``label color:code ...`` lines (0-based colors, non-zero codes only), or
+    ``label column:1 ...`` for one-hot columns; the text is formatted by the engine."""
+
+    def __init__(self, path: str, n_columns: int, one_hot: bool, n_jobs):
+        self.out = open(path, "wb")
+        self.n_jobs = n_jobs
+
+    def write(self, labels: np.ndarray, output) -> None:
+        labels = np.ascontiguousarray(labels, dtype=np.float64)
+        if sp.issparse(output):
+            text = _core.format_binary_rows(
+                labels,
+                output.indptr.astype(np.int64),
+                output.indices.astype(np.int64),
+                n_jobs=self.n_jobs,
+            )
+        else:
+            text = _core.format_codes(labels, output, n_jobs=self.n_jobs)
+        self.out.write(text)
+
+    def close(self) -> None:
+        self.out.close()
+
+
+class NpzSink:
+    """Gathers the chunks into one ``.npz``: ``codes`` (int32) and ``labels``, or for one-hot
+    columns a CSR matrix as ``scipy.sparse.save_npz`` writes it (``scipy.sparse.load_npz``
+    reads it) plus ``labels``."""
+
+    def __init__(self, path: str, n_columns: int, one_hot: bool, n_jobs):
+        self.path, self.n_columns, self.one_hot = path, n_columns, one_hot
+        self.labels: list = []
+        self.outputs: list = []
+
+    def write(self, labels: np.ndarray, output) -> None:
+        self.labels.append(labels)
+        self.outputs.append(output)
+
+    def close(self) -> None:
+        labels = np.concatenate(self.labels) if self.labels else np.zeros(0)
+        with open(self.path, "wb") as out:
+            if self.one_hot:
+                empty = sp.csr_matrix((0, self.n_columns))
+                matrix = sp.vstack(self.outputs, format="csr") if self.outputs else empty
+                np.savez(
+                    out,
+                    format=np.array("csr"),
+                    shape=np.array(matrix.shape),
+                    data=matrix.data,
+                    indices=matrix.indices,
+                    indptr=matrix.indptr,
+                    labels=labels,
+                )
+            else:
+                empty = np.zeros((0, self.n_columns), np.int32)
+                codes = np.vstack(self.outputs) if self.outputs else empty
+                np.savez(out, codes=codes, labels=labels)
+
+
+class ParquetSink:
+    """Streams the chunks into a Parquet file: a ``label`` column and one int32 column per
+    color (``color0``, ...), or for one-hot columns a ``columns`` column listing each row's
+    (int32)."""
+
+    def __init__(self, path: str, n_columns: int, one_hot: bool, n_jobs):
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise CommandError(
+                "Parquet output needs pyarrow: pip install 'chromatic[parquet]'"
+            ) from None
+        self.pa = pa
+        fields = [pa.field("label", pa.float64())]
+        if one_hot:
+            fields.append(pa.field("columns", pa.list_(pa.int32())))
+        else:
+            fields += [pa.field(f"color{c}", pa.int32()) for c in range(n_columns)]
+        self.schema = pa.schema(fields)
+        self.writer = pq.ParquetWriter(path, self.schema)
+
+    def write(self, labels: np.ndarray, output) -> None:
+        pa = self.pa
+        if sp.issparse(output):
+            lists = pa.ListArray.from_arrays(
+                pa.array(output.indptr.astype(np.int32)), pa.array(output.indices.astype(np.int32))
+            )
+            columns = [pa.array(labels), lists]
+        else:
+            columns = [pa.array(labels)] + [pa.array(output[:, c]) for c in range(output.shape[1])]
+        self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema))
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+SINKS = {"svmlight": SvmlightSink, "npz": NpzSink, "parquet": ParquetSink}
