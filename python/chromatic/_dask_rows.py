@@ -78,7 +78,8 @@ def check_row_chunks(data: da.Array) -> None:
 def gathered(parts: list[Delayed], merge: Callable, what: str):
     """The merge of all of ``parts``, computed on the workers in a tree of merges of
     ``SPLIT_EVERY`` results each; only the final result reaches the client (its size is
-    logged to the ``chromatic.dask`` logger)."""
+    logged to the ``chromatic.dask`` logger).
+    """
     if not parts:
         raise ValueError("data has no partitions")
     while len(parts) > 1:
@@ -160,7 +161,8 @@ def add_value_counts(a, b):
 class DaskPartitions(RowSource):
     """A delayed ``Rows`` per partition, the width of the feature space when the data declares
     one, and how the indices are based. Pair counts cannot be sharded here: each partition's
-    counts are bounded by its rows."""
+    counts are bounded by its rows.
+    """
 
     supports_shards = False
 
@@ -172,7 +174,8 @@ class DaskPartitions(RowSource):
     @classmethod
     def of(cls, data, y=None, *, zero_based="auto", skip_bad_lines=False) -> DaskPartitions:
         """``data`` (a sparse dask array, or svmlight file paths) as partitions, with the
-        labels ``y`` of array data split like its rows."""
+        labels ``y`` of array data split like its rows.
+        """
         if isinstance(data, da.Array):
             check_row_chunks(data)
             blocks = data.to_delayed().ravel()

@@ -1,5 +1,6 @@
 """Rows through fitted tables: codes of rows, bucket columns of codes (each training row by
-its fold's table when cross-fitted), and a compressor's output assembled from both."""
+its fold's table when cross-fitted), and a compressor's output assembled from both.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ def encode_rows(
 
 def bucket_columns(codes: np.ndarray, buckets: Buckets, output_of_value=None, n_jobs=None):
     """One-hot bucket columns (CSR, float64 ones) of code rows, each value in the output
-    column ``output_of_value`` gives it (by default the buckets' own)."""
+    column ``output_of_value`` gives it (by default the buckets' own).
+    """
     table = buckets.output_of_value if output_of_value is None else output_of_value
     indptr, indices = _core.transform_buckets(
         np.ascontiguousarray(codes, dtype=np.int32),
@@ -76,7 +78,8 @@ def assemble(B, frequent: np.ndarray, tail):
 
 def compressed_rows(compression: Compression, B, folds: np.ndarray | None = None):
     """The output of a fitted compression for binary rows ``B`` (CSR over its features); with
-    ``folds`` (training rows), each row bucketed by its fold's cross-fit table."""
+    ``folds`` (training rows), each row bucketed by its fold's cross-fit table.
+    """
     tail = None
     if compression.coloring is not None:
         coloring = compression.coloring

@@ -72,7 +72,8 @@ def count_features(
 
 def frequent_features(counts: np.ndarray, n_frequent: int) -> np.ndarray:
     """Step 2: the ``n_frequent`` most frequent features by ``counts`` (ties to the smaller
-    id), only features seen at all."""
+    id), only features seen at all.
+    """
     order = np.lexsort((np.arange(len(counts)), -counts))
     return order[: min(n_frequent, int((counts > 0).sum()))].astype(np.int64)
 
@@ -80,7 +81,8 @@ def frequent_features(counts: np.ndarray, n_frequent: int) -> np.ndarray:
 def count_graph(rows: RowSource, fit, kept: Kept, params: ColoringParams) -> int:
     """Step 3: the pair counts of the rows' kept entries, one pass per shard: a single shard
     without a memory limit; with one, a pass of pair bounds plans the shards. Returns the
-    number of passes that counted pairs."""
+    number of passes that counted pairs.
+    """
     limited = params.memory_limit is not None
     if limited:
         if not rows.supports_shards:
@@ -122,7 +124,8 @@ def count_values(
     rows: RowSource, coloring: Coloring, kept: Kept, positive_class, n_folds: int, seed: int
 ) -> list:
     """Step 5: the label counts of every code value of the rows, one ``ValueCounts`` per
-    fold."""
+    fold.
+    """
     return rows.count_values(
         coloring.encode, kept, positive_class, n_folds, seed, coloring.field_dims, coloring.n_jobs
     )
@@ -144,7 +147,8 @@ def cut_buckets(total, column_sizes: np.ndarray, params: BucketParams) -> Bucket
 
 def cross_fit_tables(counts: list, total, buckets: Buckets, params: BucketParams) -> list:
     """Step 7: for each fold, the output column of every value as rated on the other folds
-    (values held by at least ``in_sample_rows`` rows keep their all-row bucket)."""
+    (values held by at least ``in_sample_rows`` rows keep their all-row bucket).
+    """
     value_rows = total.value_rows
     tables = []
     for fold in range(len(counts)):
@@ -185,7 +189,8 @@ def fit_buckets(
     seed: int,
 ) -> tuple[Buckets, list | None]:
     """Steps 5 to 7 over the codes of ``coloring``: the buckets, and with ``n_folds`` > 1 the
-    cross-fit table of each fold."""
+    cross-fit table of each fold.
+    """
     counts = count_values(rows, coloring, kept, classes[1], n_folds, seed)
     total = added_up(counts)
     buckets = cut_buckets(total, coloring.field_dims, params)
@@ -197,7 +202,8 @@ def fit_compression(
     rows: RowSource, params: CompressionParams, *, cross_fit: bool = False
 ) -> tuple[Compression, FitReport]:
     """Steps 1 to 7: the features kept apart (chosen on a sample with ``n_frequent="auto"``),
-    the coloring of the others, and the buckets of their codes."""
+    the coloring of the others, and the buckets of their codes.
+    """
     auto = params.n_frequent == "auto"
     started = count_features(
         rows,
@@ -255,7 +261,8 @@ def choose_n_frequent(
 ) -> tuple[int, dict | None]:
     """Step 2 with ``n_frequent="auto"``: each candidate split (none, 1/4, 1/2, 3/4 or 15/16 of
     the budget kept apart) is fitted on three quarters of the sample and scored by the log loss
-    of a logistic regression on the other quarter; the best split and the scores."""
+    of a logistic regression on the other quarter; the best split and the scores.
+    """
     from sklearn.linear_model import LogisticRegression
 
     B = sample.rows[:, shift:]

@@ -31,7 +31,8 @@ NO_INDEX = np.iinfo(np.int64).max
 @dataclass(frozen=True)
 class Rows:
     """A chunk (or partition) of rows: CSR structure with indices as stored, optional values
-    (explicit zeros are absent) and labels, and the number of its first row in the source."""
+    (explicit zeros are absent) and labels, and the number of its first row in the source.
+    """
 
     indptr: np.ndarray
     indices: np.ndarray
@@ -55,7 +56,8 @@ class Rows:
 class Kept:
     """Which entries of the rows a pass reads: indices shifted down by ``shift`` (1 for
     1-based input), without the features where ``dropped`` holds (kept apart from the graph)
-    and without those at or beyond ``width`` (never seen in fit)."""
+    and without those at or beyond ``width`` (never seen in fit).
+    """
 
     shift: int = 0
     dropped: np.ndarray | None = None
@@ -94,7 +96,8 @@ def kept_entries(indptr, indices, data, keep) -> tuple[np.ndarray, np.ndarray, n
 class RowSample:
     """A uniform sample of at most ``size`` rows: the rows with the smallest random keys
     (bottom-k sampling), kept as CSR with their labels. The samples of disjoint sets of rows
-    merge into a sample of their union."""
+    merge into a sample of their union.
+    """
 
     def __init__(self, size: int):
         self.size = size
@@ -153,7 +156,8 @@ class FirstPass:
 
 def row_folds(first_row: int, n_rows: int, n_folds: int, seed: int) -> np.ndarray:
     """The fold of rows ``first_row .. first_row + n_rows``: a hash of the row number and the
-    seed (SplitMix64), the same in every pass and for any chunking."""
+    seed (SplitMix64), the same in every pass and for any chunking.
+    """
     z = np.arange(first_row, first_row + n_rows, dtype=np.uint64)
     z = z + np.uint64((seed * 0x9E3779B97F4A7C15) % 2**64)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -168,7 +172,8 @@ Encode = Callable[[np.ndarray, np.ndarray, "np.ndarray | None", int], np.ndarray
 
 def add_value_counts(counts, codes, positive, folds, n_jobs) -> None:
     """Adds code rows to the value counts of their folds (``folds``: a fold per row, or None
-    for one fold)."""
+    for one fold).
+    """
     if folds is None:
         counts[0].add(codes, positive, n_jobs=n_jobs)
         return
@@ -195,7 +200,8 @@ class RowSource(ABC):
         self, fit: _core.StreamingFit, *, labels: bool, sample_size: int | None, seed: int, n_jobs
     ) -> FirstPass:
         """Adds every row to the statistics of ``fit``; with ``labels``, gathers the label
-        classes; with ``sample_size``, a uniform sample of that many rows."""
+        classes; with ``sample_size``, a uniform sample of that many rows.
+        """
 
     @abstractmethod
     def bound_pairs(self, fit: _core.StreamingFit, kept: Kept, n_jobs) -> None:
@@ -210,7 +216,8 @@ class RowSource(ABC):
         self, encode: Encode, kept: Kept, positive_class, n_folds: int, seed: int, sizes, n_jobs
     ) -> list:
         """The label counts (``_core.ValueCounts`` over columns of ``sizes`` values) of every
-        code value, one per fold of the rows (``n_folds`` 1: all rows)."""
+        code value, one per fold of the rows (``n_folds`` 1: all rows).
+        """
 
 
 class ChunkedRows(RowSource):
@@ -317,7 +324,8 @@ class MatrixRows(ChunkedRows):
 
 class SvmlightFiles(ChunkedRows):
     """svmlight files streamed from disk, chunk by chunk of about ``chunk_bytes``, every pass
-    reading them anew; memory holds one chunk at a time."""
+    reading them anew; memory holds one chunk at a time.
+    """
 
     def __init__(
         self,

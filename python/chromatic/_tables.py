@@ -1,5 +1,6 @@
 """The parameters of the fit pipeline and the fitted tables it returns: plain arrays from
-which the estimator modules build fitted estimators, and which pickle and save as they are."""
+which the estimator modules build fitted estimators, and which pickle and save as they are.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from ._encoding import encode_rows
 @dataclass(frozen=True)
 class ColoringParams:
     """The parameters of a coloring, as the engine takes them (``seed`` already drawn,
-    ``memory_limit`` in bytes, ``n_jobs`` as threads or None for every core)."""
+    ``memory_limit`` in bytes, ``n_jobs`` as threads or None for every core).
+    """
 
     min_cooccurrence: int = 1
     strategy: str = "largest_first"
@@ -97,7 +99,8 @@ class BucketParams:
 @dataclass(frozen=True)
 class Buckets:
     """Fitted buckets of code columns: the output column of every (column, value), and the
-    buckets as intervals of the positive rate (to place values rated on other rows)."""
+    buckets as intervals of the positive rate (to place values rated on other rows).
+    """
 
     column_sizes: np.ndarray
     offsets: np.ndarray
@@ -123,7 +126,8 @@ class Buckets:
 @dataclass(frozen=True)
 class CompressionParams:
     """A compressor's parameters: the features kept apart, the coloring of the others and the
-    cut of their codes (``seed`` seeds the split's sample and the folds)."""
+    cut of their codes (``seed`` seeds the split's sample and the folds).
+    """
 
     budget: int
     n_frequent: int | str
@@ -138,7 +142,8 @@ class CrossFitTables:
     """How to encode training rows without their own labels: the row numbered ``r`` (across
     the training rows, in order) is in fold ``row_folds(r, ...)`` (or the fold the in-memory
     fit drew for it), and its code values are bucketed by ``tables[fold]``, the buckets of the
-    values as rated by the other folds."""
+    values as rated by the other folds.
+    """
 
     seed: int
     tables: list
@@ -147,7 +152,8 @@ class CrossFitTables:
 @dataclass(frozen=True)
 class Compression:
     """A fitted compressor: the features kept apart, the coloring and the buckets of the
-    others (None when the kept features take the whole budget)."""
+    others (None when the kept features take the whole budget).
+    """
 
     classes: np.ndarray
     n_features: int

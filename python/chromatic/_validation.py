@@ -1,6 +1,7 @@
 """The checks every entry point shares: code matrices, binary labels, index bases and memory
 sizes. Each names what is wrong (row, column, value) in one message, the same wherever the
-value comes in."""
+value comes in.
+"""
 
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ def binary_labels(y) -> tuple[np.ndarray, np.ndarray]:
 
 def check_label_classes(classes: np.ndarray, *, complete: bool) -> None:
     """Labels read in parts (chunks, partitions) stay binary: more than two classes so far is an
-    error, and with ``complete`` (all rows read) so is fewer than two."""
+    error, and with ``complete`` (all rows read) so is fewer than two.
+    """
     if len(classes) > 2:
         raise ValueError(f"the labels must be binary (two classes); found {classes[:5]}...")
     if complete and len(classes) != 2:
@@ -75,7 +77,8 @@ def check_label_classes(classes: np.ndarray, *, complete: bool) -> None:
 
 def resolve_zero_based(zero_based: bool | str, min_index: int) -> bool:
     """Whether indices start at 0: ``"auto"`` says so when some index is 0 (as scikit-learn's
-    ``load_svmlight_file`` does); a declared 1-based input may not hold index 0."""
+    ``load_svmlight_file`` does); a declared 1-based input may not hold index 0.
+    """
     if zero_based == "auto":
         return bool(min_index == 0)
     if zero_based not in (True, False):
@@ -90,7 +93,8 @@ _BYTE_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 def memory_bytes(limit: int | str | None) -> int | None:
     """A memory limit as bytes: an int, or a string such as ``"16G"``, ``"512MB"``, ``"1.5GiB"``
-    (binary units)."""
+    (binary units).
+    """
     if limit is None or isinstance(limit, (int, np.integer)):
         return None if limit is None else int(limit)
     text = str(limit).strip().upper().removesuffix("B").removesuffix("I")

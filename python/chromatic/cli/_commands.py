@@ -295,8 +295,8 @@ def inspect_file(args) -> dict:
 def run_compare(args) -> dict:
     from sklearn.model_selection import train_test_split
 
-    from ..compare import compare
     from .._validation import binary_labels
+    from ..compare import compare
     from ..datasets import load_flights_cut
     from ..svmlight import load_svmlight
 
