@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -69,3 +71,16 @@ def test_unreadable_files_get_clear_errors(tmp_path):
         load_model(future)
     with pytest.raises(ValueError, match="fitted ChromaticEncoder"):
         save_model(ChromaticEncoder(), tmp_path / "unfitted.npz")
+
+
+@pytest.mark.parametrize("kind", ["encoder", "compressor"])
+def test_models_saved_by_the_first_format_load_and_encode_the_same(kind):
+    # Written by the release that introduced format version 1, with its outputs for the rows.
+    folder = Path(__file__).parent / "data"
+    X = random_sparse(400, 60, 6, seed=11, zipf=1.2)
+    model = load_model(folder / f"{kind}-v1.npz")
+    expected = np.load(folder / "outputs-v1.npz")
+    if kind == "encoder":
+        np.testing.assert_array_equal(model.transform(X), expected["codes"])
+    else:
+        np.testing.assert_array_equal(model.transform(X).toarray(), expected["columns"])
