@@ -205,10 +205,14 @@ class StreamingFit:
     def forget_features(self, features: npt.NDArray[np.int64]) -> None: ...
     def add_statistics(
         self,
-        indptr: npt.NDArray[np.int64],
-        indices: npt.NDArray[np.int64],
+        indptr: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int32] | npt.NDArray[np.int64],
         n_features: int,
         *,
+        data: npt.NDArray[np.float64]
+        | npt.NDArray[np.float32]
+        | npt.NDArray[np.bool_]
+        | None = None,
         n_jobs: int | None = None,
     ) -> None: ...
     def drop_leading_features(self, count: int) -> None: ...
@@ -222,16 +226,24 @@ class StreamingFit:
     ) -> None: ...
     def add_edges(
         self,
-        indptr: npt.NDArray[np.int64],
-        indices: npt.NDArray[np.int64],
+        indptr: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int32] | npt.NDArray[np.int64],
         *,
+        data: npt.NDArray[np.float64]
+        | npt.NDArray[np.float32]
+        | npt.NDArray[np.bool_]
+        | None = None,
         n_jobs: int | None = None,
     ) -> None: ...
     def add_pair_bounds(
         self,
-        indptr: npt.NDArray[np.int64],
-        indices: npt.NDArray[np.int64],
+        indptr: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int32] | npt.NDArray[np.int64],
         *,
+        data: npt.NDArray[np.float64]
+        | npt.NDArray[np.float32]
+        | npt.NDArray[np.bool_]
+        | None = None,
         n_jobs: int | None = None,
     ) -> None: ...
     def plan_shards(self, memory_limit: int, *, n_jobs: int | None = None) -> None: ...

@@ -358,15 +358,16 @@ impl StreamingFit {
         self.stats.forget(features.as_slice()?).map_err(to_py_err)
     }
 
-    /// First pass: counts the features of a chunk of binary rows (int64 CSR structure), widening
+    /// First pass: counts the features of a chunk of rows (CSR, as `fit` takes them), widening
     /// the feature range to `n_features` when needed.
-    #[pyo3(signature = (indptr, indices, n_features, *, n_jobs=None))]
-    fn add_statistics(
+    #[pyo3(signature = (indptr, indices, n_features, *, data=None, n_jobs=None))]
+    fn add_statistics<'py>(
         &mut self,
-        py: Python<'_>,
-        indptr: PyReadonlyArray1<'_, i64>,
-        indices: PyReadonlyArray1<'_, i64>,
+        py: Python<'py>,
+        indptr: IndexArray<'py>,
+        indices: IndexArray<'py>,
         n_features: usize,
+        data: Option<ValueArray<'py>>,
         n_jobs: Option<i64>,
     ) -> PyResult<()> {
         if self.graph.is_some() {
@@ -375,10 +376,12 @@ impl StreamingFit {
             ));
         }
         self.stats.grow(n_features).map_err(to_py_err)?;
-        let matrix = chunk_matrix(&indptr, &indices, self.stats.n_features())?;
+        let n_jobs = n_jobs_arg(n_jobs)?;
         let stats = &mut self.stats;
-        run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
-            stats.merge(&core::FeatureStats::from_rows(&matrix, interrupt)?)
+        with_matrix!(&indptr, &indices, &data, stats.n_features(), |m| {
+            run_detached(py, n_jobs, |interrupt| {
+                stats.merge(&core::FeatureStats::from_rows(&m, interrupt)?)
+            })
         })
     }
 
@@ -445,12 +448,13 @@ impl StreamingFit {
 
     /// Optional pass before the graph passes: bounds the pairs each vertex heads, from which
     /// `plan_shards` plans the graph passes (indices below `n_features`).
-    #[pyo3(signature = (indptr, indices, *, n_jobs=None))]
-    fn add_pair_bounds(
+    #[pyo3(signature = (indptr, indices, *, data=None, n_jobs=None))]
+    fn add_pair_bounds<'py>(
         &mut self,
-        py: Python<'_>,
-        indptr: PyReadonlyArray1<'_, i64>,
-        indices: PyReadonlyArray1<'_, i64>,
+        py: Python<'py>,
+        indptr: IndexArray<'py>,
+        indices: IndexArray<'py>,
+        data: Option<ValueArray<'py>>,
         n_jobs: Option<i64>,
     ) -> PyResult<()> {
         let passes = self.graph_passes()?;
@@ -463,13 +467,15 @@ impl StreamingFit {
             passes.bounds =
                 Some(core::PairBounds::new(passes.vocabulary.n_vertices()).map_err(to_py_err)?);
         }
-        let matrix = chunk_matrix(&indptr, &indices, passes.vocabulary.n_features())?;
+        let n_jobs = n_jobs_arg(n_jobs)?;
         let (bounds, vocabulary) = (
             passes.bounds.as_mut().expect("set above"),
             &passes.vocabulary,
         );
-        run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
-            bounds.add_rows(&matrix, vocabulary, interrupt)
+        with_matrix!(&indptr, &indices, &data, vocabulary.n_features(), |m| {
+            run_detached(py, n_jobs, |interrupt| {
+                bounds.add_rows(&m, vocabulary, interrupt)
+            })
         })
     }
 
@@ -501,23 +507,26 @@ impl StreamingFit {
 
     /// A graph pass: counts the feature pairs of a chunk (indices below `n_features`) for the
     /// current shard.
-    #[pyo3(signature = (indptr, indices, *, n_jobs=None))]
-    fn add_edges(
+    #[pyo3(signature = (indptr, indices, *, data=None, n_jobs=None))]
+    fn add_edges<'py>(
         &mut self,
-        py: Python<'_>,
-        indptr: PyReadonlyArray1<'_, i64>,
-        indices: PyReadonlyArray1<'_, i64>,
+        py: Python<'py>,
+        indptr: IndexArray<'py>,
+        indices: IndexArray<'py>,
+        data: Option<ValueArray<'py>>,
         n_jobs: Option<i64>,
     ) -> PyResult<()> {
+        let n_jobs = n_jobs_arg(n_jobs)?;
         let passes = self.graph_passes()?;
         passes.open_shard().map_err(to_py_err)?;
-        let matrix = chunk_matrix(&indptr, &indices, passes.vocabulary.n_features())?;
         let (counter, vocabulary) = (
             passes.counter.as_mut().expect("opened above"),
             &passes.vocabulary,
         );
-        run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
-            counter.add_rows(&matrix, vocabulary, interrupt)
+        with_matrix!(&indptr, &indices, &data, vocabulary.n_features(), |m| {
+            run_detached(py, n_jobs, |interrupt| {
+                counter.add_rows(&m, vocabulary, interrupt)
+            })
         })
     }
 
