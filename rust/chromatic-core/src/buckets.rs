@@ -10,51 +10,12 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use crate::csr::{balanced_blocks, parallel_blocks};
-use crate::decode::SparseRows;
 use crate::error::{Error, Result};
 use crate::interrupt::{Interrupt, POLL_INTERVAL};
+use crate::matrix::{CodeMatrix, SparseRows};
+use crate::parallel::{balanced_blocks, parallel_blocks};
 use crate::parallel::{concat, filled, split_mut, try_map_blocks};
 use crate::statistics::MAX_ROWS;
-
-/// A row-major `(n_rows, n_columns)` matrix of non-negative integer codes.
-#[derive(Clone, Copy, Debug)]
-pub struct CodeMatrix<'a> {
-    values: &'a [i32],
-    n_rows: usize,
-    n_columns: usize,
-}
-
-impl<'a> CodeMatrix<'a> {
-    pub fn new(values: &'a [i32], n_rows: usize, n_columns: usize) -> Result<Self> {
-        if Some(values.len()) != n_rows.checked_mul(n_columns) {
-            return Err(Error::LengthMismatch {
-                what: "codes",
-                len: values.len(),
-                expected_from: "n_rows × n_columns",
-                expected: n_rows.saturating_mul(n_columns),
-            });
-        }
-        Ok(CodeMatrix {
-            values,
-            n_rows,
-            n_columns,
-        })
-    }
-
-    #[inline]
-    pub(crate) fn row(&self, r: usize) -> &[i32] {
-        &self.values[r * self.n_columns..(r + 1) * self.n_columns]
-    }
-
-    pub fn n_rows(&self) -> usize {
-        self.n_rows
-    }
-
-    pub fn n_columns(&self) -> usize {
-        self.n_columns
-    }
-}
 
 fn negative_code(row: usize, column: usize, code: i32) -> Error {
     Error::NegativeCode {
@@ -115,25 +76,25 @@ impl ValueStats {
         use_row: Option<&[bool]>,
         interrupt: Interrupt<'_>,
     ) -> Result<()> {
-        if labels.len() != codes.n_rows || use_row.is_some_and(|u| u.len() != codes.n_rows) {
+        if labels.len() != codes.n_rows() || use_row.is_some_and(|u| u.len() != codes.n_rows()) {
             return Err(Error::LengthMismatch {
                 what: "labels (and row selection)",
                 len: labels.len(),
                 expected_from: "codes (rows)",
-                expected: codes.n_rows,
+                expected: codes.n_rows(),
             });
         }
-        if self.n_columns() != codes.n_columns {
+        if self.n_columns() != codes.n_columns() {
             return Err(Error::LengthMismatch {
                 what: "column_sizes",
                 len: self.n_columns(),
                 expected_from: "codes (columns)",
-                expected: codes.n_columns,
+                expected: codes.n_columns(),
             });
         }
         let selected = |r: usize| use_row.is_none_or(|u| u[r]);
         let (mut n_rows, mut n_positives) = (0u64, 0u64);
-        for r in (0..codes.n_rows).filter(|&r| selected(r)) {
+        for r in (0..codes.n_rows()).filter(|&r| selected(r)) {
             n_rows += 1;
             n_positives += u64::from(labels[r]);
         }
@@ -146,7 +107,7 @@ impl ValueStats {
         let offsets = &self.offsets;
         let size = |j: usize| offsets[j + 1] - offsets[j];
         // Checked first, so that an error leaves the counts as they were.
-        let blocks = balanced_blocks(codes.n_rows, parallel_blocks(), |r| r);
+        let blocks = balanced_blocks(codes.n_rows(), parallel_blocks(), |r| r);
         try_map_blocks(blocks, |rows| {
             for r in rows.filter(|&r| selected(r)) {
                 if r % POLL_INTERVAL == 0 {
@@ -171,7 +132,7 @@ impl ValueStats {
         // Parallel over columns, each block adding to its part of the tables while reading its
         // part of every row: no per-thread copies of the (possibly huge) tables, and no
         // dependence on the thread count.
-        let blocks = balanced_blocks(codes.n_columns, parallel_blocks(), |j| offsets[j] + j);
+        let blocks = balanced_blocks(codes.n_columns(), parallel_blocks(), |j| offsets[j] + j);
         let lengths: Vec<usize> = blocks
             .iter()
             .map(|c| offsets[c.end] - offsets[c.start])
@@ -679,15 +640,15 @@ impl<'a> BucketTables<'a> {
         codes: &CodeMatrix<'_>,
         interrupt: Interrupt<'_>,
     ) -> Result<SparseRows> {
-        if codes.n_columns != self.n_columns() {
+        if codes.n_columns() != self.n_columns() {
             return Err(Error::LengthMismatch {
                 what: "code columns",
-                len: codes.n_columns,
+                len: codes.n_columns(),
                 expected_from: "the fitted compressor",
                 expected: self.n_columns(),
             });
         }
-        let blocks = balanced_blocks(codes.n_rows, parallel_blocks(), |r| r);
+        let blocks = balanced_blocks(codes.n_rows(), parallel_blocks(), |r| r);
         let parts = try_map_blocks(blocks, |rows| {
             let mut lengths = Vec::with_capacity(rows.len());
             let mut indices: Vec<i64> = Vec::new();
@@ -712,7 +673,7 @@ impl<'a> BucketTables<'a> {
             }
             Ok((lengths, indices))
         })?;
-        let mut indptr = Vec::with_capacity(codes.n_rows + 1);
+        let mut indptr = Vec::with_capacity(codes.n_rows() + 1);
         indptr.push(0i64);
         for (lengths, _) in &parts {
             for &len in lengths {

@@ -1,17 +1,11 @@
 //! Decoding codes back into the sparse binary rows they stand for.
 
-use crate::csr::{balanced_blocks, parallel_blocks};
 use crate::encoder::{EncoderTables, NO_COLOR};
 use crate::error::{Error, Result};
 use crate::interrupt::{Interrupt, POLL_INTERVAL};
+use crate::matrix::SparseRows;
+use crate::parallel::{balanced_blocks, parallel_blocks};
 use crate::parallel::{concat, try_map_blocks};
-
-/// Binary CSR rows: `indices[indptr[r]..indptr[r + 1]]` are the features of row `r`, ascending.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SparseRows {
-    pub indptr: Vec<i64>,
-    pub indices: Vec<i64>,
-}
 
 const EMPTY_SLOT: u32 = u32::MAX;
 

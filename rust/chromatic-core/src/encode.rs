@@ -2,10 +2,11 @@
 
 use rayon::prelude::*;
 
-use crate::csr::{CsrMatrix, IndexValue, StoredValue, parallel_blocks};
 use crate::encoder::EncoderTables;
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
+use crate::matrix::{CsrMatrix, IndexValue, StoredValue};
+use crate::parallel::parallel_blocks;
 use crate::parallel::{for_each_row, split_mut};
 
 /// Which feature a code keeps when a row holds several features of one color.

@@ -139,8 +139,8 @@ impl<'a> EncoderTables<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::csr::CsrMatrix;
     use crate::interrupt::Interrupt;
+    use crate::matrix::CsrMatrix;
     use crate::statistics::FeatureStats;
 
     #[test]

@@ -1,11 +1,11 @@
 //! The whole fit: rows → statistics → graph → colors → encoder.
 
 use crate::coloring::{Strategy, color};
-use crate::csr::{CsrMatrix, IndexValue, StoredValue};
 use crate::encoder::Encoder;
 use crate::error::Result;
 use crate::graph::{BuildPlan, DEFAULT_BATCH_NNZ, EdgeCounter, Graph, PairBounds, ShardedGraph};
 use crate::interrupt::Interrupt;
+use crate::matrix::{CsrMatrix, IndexValue, StoredValue};
 use crate::recoloring::with_n_colors;
 use crate::statistics::FeatureStats;
 use crate::vocabulary::Vocabulary;

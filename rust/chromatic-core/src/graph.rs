@@ -11,10 +11,11 @@ use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use rayon::prelude::*;
 
-use crate::csr::{CsrMatrix, IndexValue, StoredValue, balanced_blocks, parallel_blocks};
 use crate::error::{Error, Result};
 use crate::interrupt::{Interrupt, Pacer};
+use crate::matrix::{CsrMatrix, IndexValue, StoredValue};
 use crate::pairs::{PairCounts, key_pair, pair_key};
+use crate::parallel::{balanced_blocks, parallel_blocks};
 use crate::parallel::{concat, filled, for_each_row, split_mut, try_map_blocks};
 use crate::statistics::MAX_ROWS;
 use crate::vocabulary::{NOT_A_VERTEX, Vocabulary};

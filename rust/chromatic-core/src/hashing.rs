@@ -1,9 +1,10 @@
 //! The hashing trick on feature indices, the baseline chromatic is measured against: every
 //! present feature adds ±1 to the column its index hashes to.
 
-use crate::csr::{CsrMatrix, IndexValue, StoredValue, parallel_blocks};
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
+use crate::matrix::{CsrMatrix, IndexValue, StoredValue};
+use crate::parallel::parallel_blocks;
 use crate::parallel::{concat, for_each_row, try_map_blocks};
 
 /// CSR rows with values: `indices[indptr[r]..indptr[r + 1]]` ascending, `values` alongside.

@@ -3,7 +3,7 @@
 //! categorical column.
 //!
 //! Data flows one way, one module per step:
-//! [`csr`] rows → [`statistics`] → [`vocabulary`] → [`graph`] → [`coloring`] (and
+//! [`matrix`] rows → [`statistics`] → [`vocabulary`] → [`graph`] → [`coloring`] (and
 //! [`recoloring`] to a fixed number of colors) → [`encoder`] → [`encode`] codes (and back with
 //! [`decode`]) → [`buckets`] (submodular compression to a budget). [`fit`] runs the whole fit;
 //! [`pairs`] carries partial pair counts between processes; [`hashing`] is the hashing-trick
@@ -11,7 +11,6 @@
 
 pub mod buckets;
 pub mod coloring;
-pub mod csr;
 pub mod decode;
 pub mod encode;
 pub mod encoder;
@@ -20,6 +19,7 @@ pub mod fit;
 pub mod graph;
 pub mod hashing;
 pub mod interrupt;
+pub mod matrix;
 pub mod pairs;
 mod parallel;
 pub mod recoloring;
@@ -27,12 +27,9 @@ pub mod statistics;
 pub mod svmlight;
 pub mod vocabulary;
 
-pub use buckets::{
-    BucketParams, BucketTables, Buckets, CodeMatrix, RateBuckets, ValueStats, fit_buckets,
-};
+pub use buckets::{BucketParams, BucketTables, Buckets, RateBuckets, ValueStats, fit_buckets};
 pub use coloring::{Coloring, Strategy, color};
-pub use csr::{CsrMatrix, IndexValue, StoredValue};
-pub use decode::{SparseRows, decode};
+pub use decode::decode;
 pub use encode::{Codes, CollisionPolicy, Tally, encode, encode_into};
 pub use encoder::{Encoder, EncoderTables};
 pub use error::{Error, Result};
@@ -40,6 +37,7 @@ pub use fit::{FitParams, Fitted, build_graph, color_graph, feature_graph, fit, v
 pub use graph::{BuildPlan, EdgeCounter, Graph, PairBounds, ShardedGraph};
 pub use hashing::{HashedRows, hash_rows};
 pub use interrupt::Interrupt;
+pub use matrix::{CodeMatrix, CsrMatrix, IndexValue, SparseRows, StoredValue};
 pub use pairs::PairCounts;
 pub use recoloring::{FixedColoring, with_n_colors};
 pub use statistics::FeatureStats;

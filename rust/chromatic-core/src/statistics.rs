@@ -5,9 +5,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use rayon::prelude::*;
 
-use crate::csr::{CsrMatrix, IndexValue, StoredValue, parallel_blocks};
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
+use crate::matrix::{CsrMatrix, IndexValue, StoredValue};
+use crate::parallel::parallel_blocks;
 use crate::parallel::{filled, for_each_row, try_map_blocks};
 
 /// Per-thread counter arrays are used while they hold at most this many counters in all (1 GiB).

@@ -5,10 +5,10 @@
 
 use rayon::prelude::*;
 
-use crate::buckets::CodeMatrix;
-use crate::csr::{balanced_blocks, parallel_blocks};
 use crate::error::{Error, Result};
 use crate::interrupt::{Interrupt, POLL_INTERVAL};
+use crate::matrix::CodeMatrix;
+use crate::parallel::{balanced_blocks, parallel_blocks};
 use crate::parallel::{concat, try_map_blocks};
 
 /// The rows of a chunk: labels, CSR structure (present features only: an explicit value of 0

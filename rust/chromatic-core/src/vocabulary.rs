@@ -104,8 +104,8 @@ impl Vocabulary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::csr::CsrMatrix;
     use crate::interrupt::Interrupt;
+    use crate::matrix::CsrMatrix;
 
     #[test]
     fn dense_features_are_not_vertices() {

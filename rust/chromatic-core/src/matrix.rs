@@ -1,4 +1,5 @@
-//! Borrowed CSR input: validation of the structure and presence semantics of stored values.
+//! The matrices several steps share: borrowed CSR input (validation of its structure and the
+//! presence semantics of stored values), row-major code matrices, and binary CSR rows as output.
 //!
 //! The engine never copies the caller's arrays. Structure (`indptr`) is checked once when the view
 //! is built; column indices and stored values are checked by whichever pass reads them first, so
@@ -7,6 +8,7 @@
 use std::ops::Range;
 
 use crate::error::{Error, Result};
+use crate::parallel::balanced_blocks;
 
 /// Integer types accepted for `indptr` and `indices`.
 pub trait IndexValue: Copy + Send + Sync + 'static {
@@ -215,51 +217,50 @@ impl<'a, I: IndexValue, V: StoredValue> CsrMatrix<'a, I, V> {
     }
 }
 
-/// Cuts `0..n` into at most `target` contiguous, non-empty ranges of similar cost, where
-/// `cumulative(i)` is the (monotone) cost of items `0..i`.
-pub(crate) fn balanced_blocks(
-    n: usize,
-    target: usize,
-    cumulative: impl Fn(usize) -> usize,
-) -> Vec<Range<usize>> {
-    if n == 0 {
-        return Vec::new();
-    }
-    let target = target.clamp(1, n);
-    let total = cumulative(n);
-    let mut blocks = Vec::with_capacity(target);
-    let mut start = 0;
-    for b in 1..=target {
-        let goal = ((total as u128 * b as u128) / target as u128) as usize;
-        // First item boundary whose cumulative cost reaches the goal.
-        let (mut lo, mut hi) = (start, n);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if cumulative(mid) < goal {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        let end = if b == target {
-            n
-        } else {
-            lo.max(start + 1).min(n)
-        };
-        if end > start {
-            blocks.push(start..end);
-            start = end;
-        }
-        if start == n {
-            break;
-        }
-    }
-    blocks
+/// A row-major `(n_rows, n_columns)` matrix of non-negative integer codes.
+#[derive(Clone, Copy, Debug)]
+pub struct CodeMatrix<'a> {
+    values: &'a [i32],
+    n_rows: usize,
+    n_columns: usize,
 }
 
-/// How many blocks a parallel pass over rows should use: a few per thread for load balance.
-pub(crate) fn parallel_blocks() -> usize {
-    rayon::current_num_threads() * 4
+impl<'a> CodeMatrix<'a> {
+    pub fn new(values: &'a [i32], n_rows: usize, n_columns: usize) -> Result<Self> {
+        if Some(values.len()) != n_rows.checked_mul(n_columns) {
+            return Err(Error::LengthMismatch {
+                what: "codes",
+                len: values.len(),
+                expected_from: "n_rows × n_columns",
+                expected: n_rows.saturating_mul(n_columns),
+            });
+        }
+        Ok(CodeMatrix {
+            values,
+            n_rows,
+            n_columns,
+        })
+    }
+
+    #[inline]
+    pub(crate) fn row(&self, r: usize) -> &[i32] {
+        &self.values[r * self.n_columns..(r + 1) * self.n_columns]
+    }
+
+    pub fn n_rows(&self) -> usize {
+        self.n_rows
+    }
+
+    pub fn n_columns(&self) -> usize {
+        self.n_columns
+    }
+}
+
+/// Binary CSR rows: `indices[indptr[r]..indptr[r + 1]]` are the features of row `r`, ascending.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SparseRows {
+    pub indptr: Vec<i64>,
+    pub indices: Vec<i64>,
 }
 
 #[cfg(test)]
@@ -336,22 +337,5 @@ mod tests {
             m.row_features(0, &mut out).err(),
             Some(Error::IndexOutOfRange { index: -2, .. })
         ));
-    }
-
-    #[test]
-    fn balanced_blocks_cover_everything_once() {
-        for n in [1usize, 2, 7, 100] {
-            for target in [1usize, 3, 8, 200] {
-                let blocks = balanced_blocks(n, target, |i| i * i);
-                assert_eq!(blocks.first().unwrap().start, 0);
-                assert_eq!(blocks.last().unwrap().end, n);
-                for pair in blocks.windows(2) {
-                    assert_eq!(pair[0].end, pair[1].start);
-                }
-                assert!(blocks.iter().all(|b| !b.is_empty()));
-                assert!(blocks.len() <= target.max(1));
-            }
-        }
-        assert!(balanced_blocks(0, 4, |i| i).is_empty());
     }
 }
