@@ -58,6 +58,10 @@ pub enum Error {
     MemoryLimit(String),
     #[error("cannot allocate {bytes} bytes for {what}")]
     OutOfMemory { what: &'static str, bytes: usize },
+    #[error("{what} must be in [0, 2^32)")]
+    OutOfBounds { what: &'static str },
+    #[error("{0}")]
+    OutOfOrder(&'static str),
     #[error("interrupted")]
     Interrupted,
 }

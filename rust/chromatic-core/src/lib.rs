@@ -32,8 +32,13 @@ pub use decode::decode;
 pub use encode::{Codes, CollisionPolicy, Tally, encode, encode_into};
 pub use encoder::{Encoder, EncoderTables};
 pub use error::{Error, Result};
-pub use fit::{FitParams, Fitted, build_graph, color_graph, feature_graph, fit, vocabulary_for};
-pub use graph::{BuildPlan, EdgeCounter, Graph, PairBounds, PairCounts, ShardedGraph};
+pub use fit::{
+    FitParams, FitStream, Fitted, build_graph, color_graph, feature_graph, fit, vocabulary_for,
+};
+pub use graph::{
+    BuildPlan, EdgeCounter, Graph, GraphBuilder, PairBounds, PairCounts, ShardedGraph, count_pairs,
+    key_pair, pair_key,
+};
 pub use hashing::{HashedRows, hash_rows};
 pub use interrupt::Interrupt;
 pub use matrix::{CodeMatrix, CsrMatrix, IndexValue, SparseRows, StoredValue};

@@ -224,81 +224,13 @@ fn fitted_dict(py: Python<'_>, fitted: core::Fitted) -> PyResult<Bound<'_, PyDic
     Ok(out)
 }
 
-/// A fit over rows that arrive in chunks (files streamed from disk): a first pass adds every
-/// chunk to the statistics, then one pass per shard of the graph (one shard unless a memory
-/// limit asks for more: a pass of pair bounds plans them), then `finish` colors it.
+/// A fit over rows that arrive in chunks (files streamed from disk, or one matrix in memory): a
+/// first pass adds every chunk to the statistics, then one pass per shard of the graph (one shard
+/// unless a memory limit asks for more: a pass of pair bounds plans them), then `finish` colors
+/// it.
 #[pyclass(module = "chromatic._core")]
 struct StreamingFit {
-    stats: core::FeatureStats,
-    graph: Option<GraphPasses>,
-    params: core::FitParams,
-}
-
-/// The graph passes of a streamed fit.
-struct GraphPasses {
-    vocabulary: core::Vocabulary,
-    bounds: Option<core::PairBounds>,
-    plan: Option<core::BuildPlan>,
-    /// The shard being counted, and the shards done.
-    counter: Option<core::EdgeCounter>,
-    built: core::ShardedGraph,
-}
-
-impl GraphPasses {
-    fn new(stats: &core::FeatureStats, params: &core::FitParams) -> PyResult<Self> {
-        let vocabulary = core::vocabulary_for(stats, params).map_err(to_py_err)?;
-        let n_vertices = vocabulary.n_vertices();
-        Ok(GraphPasses {
-            vocabulary,
-            bounds: None,
-            plan: None,
-            counter: None,
-            built: core::ShardedGraph::new(n_vertices),
-        })
-    }
-
-    /// Opens the next shard for counting unless one is open: planned beside the edges kept so
-    /// far, or every vertex left without a plan.
-    fn open_shard(&mut self) -> core::Result<()> {
-        if self.counter.is_some() {
-            return Ok(());
-        }
-        let start = self.built.next_vertex();
-        let n_vertices = self.vocabulary.n_vertices();
-        self.counter = Some(match &self.plan {
-            None => core::EdgeCounter::new(n_vertices).with_sources(start..n_vertices)?,
-            Some(plan) => plan.next_shard(start, self.built.n_edges())?,
-        });
-        Ok(())
-    }
-
-    fn complete(&self) -> bool {
-        self.built.next_vertex() == self.vocabulary.n_vertices()
-    }
-
-    /// Keeps the open shard's edges of at least `min_cooccurrence` rows (a pass over no rows
-    /// still covers its shard).
-    fn end_shard(
-        &mut self,
-        min_cooccurrence: u32,
-        interrupt: core::Interrupt<'_>,
-    ) -> core::Result<()> {
-        self.open_shard()?;
-        let counter = self.counter.take().expect("opened above");
-        if let Some(plan) = &mut self.plan {
-            plan.learn(&counter);
-        }
-        self.built.add_shard(counter, min_cooccurrence, interrupt)
-    }
-}
-
-fn chunk_matrix<'a>(
-    indptr: &'a PyReadonlyArray1<'_, i64>,
-    indices: &'a PyReadonlyArray1<'_, i64>,
-    n_features: usize,
-) -> PyResult<core::CsrMatrix<'a, i64, f64>> {
-    core::CsrMatrix::new(indptr.as_slice()?, indices.as_slice()?, None, n_features)
-        .map_err(to_py_err)
+    stream: core::FitStream,
 }
 
 #[pymethods]
@@ -315,9 +247,7 @@ impl StreamingFit {
         glauber_steps: Option<u64>,
     ) -> PyResult<Self> {
         Ok(StreamingFit {
-            stats: core::FeatureStats::empty(0),
-            graph: None,
-            params: core::FitParams {
+            stream: core::FitStream::new(core::FitParams {
                 min_cooccurrence,
                 strategy: core::Strategy::from_name(strategy, seed).map_err(to_py_err)?,
                 dense_threshold,
@@ -325,37 +255,29 @@ impl StreamingFit {
                 glauber_steps,
                 seed,
                 ..core::FitParams::default()
-            },
+            }),
         })
     }
 
     /// Features seen so far (the largest index plus one).
     #[getter]
     fn n_features(&self) -> usize {
-        self.stats.n_features()
+        self.stream.stats().n_features()
     }
 
     /// Rows holding each feature so far.
     #[getter]
     fn document_frequency<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
-        let counts: Vec<i64> = self
-            .stats
-            .doc_freq()
-            .iter()
-            .map(|&d| i64::from(d))
-            .collect();
+        let doc_freq = self.stream.stats().doc_freq();
+        let counts: Vec<i64> = doc_freq.iter().map(|&d| i64::from(d)).collect();
         counts.into_pyarray(py)
     }
 
     /// Between the passes: treats `features` as never seen, so they stay out of the graph and
     /// the encoder (the caller leaves them out of the graph pass's chunks too).
     fn forget_features(&mut self, features: PyReadonlyArray1<'_, i64>) -> PyResult<()> {
-        if self.graph.is_some() {
-            return Err(PyValueError::new_err(
-                "features are forgotten before the graph pass",
-            ));
-        }
-        self.stats.forget(features.as_slice()?).map_err(to_py_err)
+        let features = features.as_slice()?;
+        self.stream.forget_features(features).map_err(to_py_err)
     }
 
     /// First pass: counts the features of a chunk of rows (CSR, as `fit` takes them), widening
@@ -370,18 +292,11 @@ impl StreamingFit {
         data: Option<ValueArray<'py>>,
         n_jobs: Option<i64>,
     ) -> PyResult<()> {
-        if self.graph.is_some() {
-            return Err(PyValueError::new_err(
-                "statistics come before the graph pass",
-            ));
-        }
-        self.stats.grow(n_features).map_err(to_py_err)?;
+        self.stream.widen(n_features).map_err(to_py_err)?;
         let n_jobs = n_jobs_arg(n_jobs)?;
-        let stats = &mut self.stats;
-        with_matrix!(&indptr, &indices, &data, stats.n_features(), |m| {
-            run_detached(py, n_jobs, |interrupt| {
-                stats.merge(&core::FeatureStats::from_rows(&m, interrupt)?)
-            })
+        let stream = &mut self.stream;
+        with_matrix!(&indptr, &indices, &data, stream.stats().n_features(), |m| {
+            run_detached(py, n_jobs, |interrupt| stream.add_statistics(&m, interrupt))
         })
     }
 
@@ -392,28 +307,18 @@ impl StreamingFit {
         document_frequency: PyReadonlyArray1<'_, i64>,
         n_rows: u64,
     ) -> PyResult<()> {
-        if self.graph.is_some() {
-            return Err(PyValueError::new_err(
-                "statistics come before the graph pass",
-            ));
-        }
-        let counts = document_frequency
-            .as_slice()?
-            .iter()
-            .map(|&d| u32::try_from(d))
-            .collect::<Result<Vec<u32>, _>>()
-            .map_err(|_| PyValueError::new_err("document frequencies must be in [0, 2^32)"))?;
-        self.stats.grow(counts.len()).map_err(to_py_err)?;
-        let mut other = core::FeatureStats::from_counts(counts, n_rows).map_err(to_py_err)?;
-        other.grow(self.stats.n_features()).map_err(to_py_err)?;
-        self.stats.merge(&other).map_err(to_py_err)
+        let document_frequency = document_frequency.as_slice()?;
+        self.stream
+            .add_document_frequency(document_frequency, n_rows)
+            .map_err(to_py_err)
     }
 
     /// The feature of every graph vertex, by vertex id: what `count_pairs` needs to count
     /// rows elsewhere with the same vertex ids. Ends the statistics.
     #[getter]
     fn vertex_features<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<i64>>> {
-        let features = self.graph_passes()?.vocabulary.vertex_features();
+        let graph = self.stream.graph().map_err(to_py_err)?;
+        let features = graph.vocabulary().vertex_features();
         let features: Vec<i64> = features.iter().map(|&f| i64::from(f)).collect();
         Ok(features.into_pyarray(py))
     }
@@ -427,23 +332,16 @@ impl StreamingFit {
         weights: PyReadonlyArray1<'_, u32>,
     ) -> PyResult<()> {
         let pairs = pair_counts_arg(&keys, &weights)?;
-        let passes = self.graph_passes()?;
-        if passes.plan.is_some() {
-            return Err(PyValueError::new_err(
-                "pair counts from elsewhere cannot join a sharded build",
-            ));
-        }
-        passes.open_shard().map_err(to_py_err)?;
-        let counter = passes.counter.as_mut().expect("opened above");
+        let graph = self.stream.graph().map_err(to_py_err)?;
         run_detached(py, None, |interrupt| {
-            counter.add_pair_counts(&pairs, interrupt)
+            graph.add_pair_counts(&pairs, interrupt)
         })
     }
 
     /// Forgets the first `count` features (never seen): for 1-based files, whose chunks then
     /// come to the graph pass with their indices shifted down by `count`.
     fn drop_leading_features(&mut self, count: usize) -> PyResult<()> {
-        self.stats.drop_leading(count).map_err(to_py_err)
+        self.stream.drop_leading_features(count).map_err(to_py_err)
     }
 
     /// Optional pass before the graph passes: bounds the pairs each vertex heads, from which
@@ -457,26 +355,15 @@ impl StreamingFit {
         data: Option<ValueArray<'py>>,
         n_jobs: Option<i64>,
     ) -> PyResult<()> {
-        let passes = self.graph_passes()?;
-        if passes.plan.is_some() {
-            return Err(PyValueError::new_err(
-                "pair bounds come before the shards are planned",
-            ));
-        }
-        if passes.bounds.is_none() {
-            passes.bounds =
-                Some(core::PairBounds::new(passes.vocabulary.n_vertices()).map_err(to_py_err)?);
-        }
         let n_jobs = n_jobs_arg(n_jobs)?;
-        let (bounds, vocabulary) = (
-            passes.bounds.as_mut().expect("set above"),
-            &passes.vocabulary,
-        );
-        with_matrix!(&indptr, &indices, &data, vocabulary.n_features(), |m| {
-            run_detached(py, n_jobs, |interrupt| {
-                bounds.add_rows(&m, vocabulary, interrupt)
-            })
-        })
+        let graph = self.stream.graph().map_err(to_py_err)?;
+        with_matrix!(
+            &indptr,
+            &indices,
+            &data,
+            graph.vocabulary().n_features(),
+            |m| { run_detached(py, n_jobs, |interrupt| graph.add_pair_bounds(&m, interrupt)) }
+        )
     }
 
     /// Plans the graph passes to keep the build under `memory_limit` bytes, from the pair
@@ -485,24 +372,14 @@ impl StreamingFit {
     #[pyo3(signature = (memory_limit, *, n_jobs=None))]
     fn plan_shards(&mut self, memory_limit: u64, n_jobs: Option<i64>) -> PyResult<()> {
         let threads = n_jobs_arg(n_jobs)?.unwrap_or_else(rayon::current_num_threads);
-        let n_features = self.stats.n_features();
-        let passes = self.graph_passes()?;
-        let Some(bounds) = passes.bounds.take() else {
-            return Err(PyValueError::new_err(
-                "planning shards needs the pair bounds first",
-            ));
-        };
-        passes.plan = Some(
-            core::BuildPlan::for_limit(bounds, n_features, threads, memory_limit)
-                .map_err(to_py_err)?,
-        );
-        Ok(())
+        let graph = self.stream.graph().map_err(to_py_err)?;
+        graph.plan_shards(memory_limit, threads).map_err(to_py_err)
     }
 
     /// Whether the graph passes have covered every vertex.
     #[getter]
     fn graph_complete(&mut self) -> PyResult<bool> {
-        Ok(self.graph_passes()?.complete())
+        Ok(self.stream.graph().map_err(to_py_err)?.complete())
     }
 
     /// A graph pass: counts the feature pairs of a chunk (indices below `n_features`) for the
@@ -517,27 +394,22 @@ impl StreamingFit {
         n_jobs: Option<i64>,
     ) -> PyResult<()> {
         let n_jobs = n_jobs_arg(n_jobs)?;
-        let passes = self.graph_passes()?;
-        passes.open_shard().map_err(to_py_err)?;
-        let (counter, vocabulary) = (
-            passes.counter.as_mut().expect("opened above"),
-            &passes.vocabulary,
-        );
-        with_matrix!(&indptr, &indices, &data, vocabulary.n_features(), |m| {
-            run_detached(py, n_jobs, |interrupt| {
-                counter.add_rows(&m, vocabulary, interrupt)
-            })
-        })
+        let graph = self.stream.graph().map_err(to_py_err)?;
+        with_matrix!(
+            &indptr,
+            &indices,
+            &data,
+            graph.vocabulary().n_features(),
+            |m| { run_detached(py, n_jobs, |interrupt| graph.add_rows(&m, interrupt)) }
+        )
     }
 
     /// Ends a graph pass: keeps the shard's edges of at least `min_cooccurrence` rows.
     #[pyo3(signature = (*, n_jobs=None))]
     fn end_shard(&mut self, py: Python<'_>, n_jobs: Option<i64>) -> PyResult<()> {
-        let min_cooccurrence = self.params.min_cooccurrence;
-        let passes = self.graph_passes()?;
-        run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
-            passes.end_shard(min_cooccurrence, interrupt)
-        })
+        let n_jobs = n_jobs_arg(n_jobs)?;
+        let graph = self.stream.graph().map_err(to_py_err)?;
+        run_detached(py, n_jobs, |interrupt| graph.end_pass(interrupt))
     }
 
     /// Colors the graph and returns the fitted tables (as `fit` does); the stream is spent.
@@ -547,35 +419,10 @@ impl StreamingFit {
         py: Python<'py>,
         n_jobs: Option<i64>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let stats = std::mem::replace(&mut self.stats, core::FeatureStats::empty(0));
-        let mut passes = match self.graph.take() {
-            Some(passes) => passes,
-            None => GraphPasses::new(&stats, &self.params)?,
-        };
-        let params = &self.params;
-        let fitted = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
-            // An open shard is ended; without a plan, one more covers the vertices left (all of
-            // them when no rows came to the graph pass).
-            if passes.counter.is_some() || passes.plan.is_none() && !passes.complete() {
-                passes.end_shard(params.min_cooccurrence, interrupt)?;
-            }
-            if let Some(plan) = &passes.plan {
-                plan.check_edges(passes.built.n_edges())?;
-            }
-            let built = std::mem::replace(&mut passes.built, core::ShardedGraph::new(0));
-            let graph = built.finish(interrupt)?;
-            core::color_graph(stats, &passes.vocabulary, &graph, params, interrupt)
-        })?;
+        let n_jobs = n_jobs_arg(n_jobs)?;
+        let stream = &mut self.stream;
+        let fitted = run_detached(py, n_jobs, |interrupt| stream.finish(interrupt))?;
         fitted_dict(py, fitted)
-    }
-}
-
-impl StreamingFit {
-    fn graph_passes(&mut self) -> PyResult<&mut GraphPasses> {
-        if self.graph.is_none() {
-            self.graph = Some(GraphPasses::new(&self.stats, &self.params)?);
-        }
-        Ok(self.graph.as_mut().expect("set above"))
     }
 }
 
@@ -1136,18 +983,12 @@ fn count_pairs<'py>(
     n_features: usize,
     n_jobs: Option<i64>,
 ) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)> {
-    let matrix = chunk_matrix(&indptr, &indices, n_features)?;
-    let features = vertex_features
-        .as_slice()?
-        .iter()
-        .map(|&f| u32::try_from(f))
-        .collect::<Result<Vec<u32>, _>>()
-        .map_err(|_| PyValueError::new_err("vertex features must be in [0, 2^32)"))?;
+    let (indptr, indices) = (indptr.as_slice()?, indices.as_slice()?);
+    let matrix =
+        core::CsrMatrix::<i64, f64>::new(indptr, indices, None, n_features).map_err(to_py_err)?;
+    let vertex_features = vertex_features.as_slice()?;
     let pairs = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
-        let vocabulary = core::Vocabulary::from_vertices(&features, n_features)?;
-        let mut counter = core::EdgeCounter::new(vocabulary.n_vertices());
-        counter.add_rows(&matrix, &vocabulary, interrupt)?;
-        Ok(counter.pair_counts())
+        core::count_pairs(&matrix, vertex_features, interrupt)
     })?;
     Ok(pair_counts_result(py, pairs))
 }

@@ -10,14 +10,16 @@
 //! One file per part: [`counts`] (pair counts and their merge), [`kernel`] (the pair-counting
 //! kernel), [`counter`] (one shard's counter and its pair budget), [`shards`] (the graph kept
 //! shard by shard, pair bounds and the plan of a memory limit), [`symmetric`] (the graph that
-//! coloring reads).
+//! coloring reads) and [`builder`] (the whole build, pass after pass).
 
+pub mod builder;
 pub mod counter;
 pub mod counts;
 mod kernel;
 pub mod shards;
 pub mod symmetric;
 
+pub use builder::{GraphBuilder, count_pairs};
 pub use counter::{EdgeCounter, PairBudget};
 pub use counts::{EdgeCounts, PairCounts, key_pair, pair_key};
 pub use shards::{BYTES_PER_EDGE, BuildPlan, PairBounds, ShardedGraph};
