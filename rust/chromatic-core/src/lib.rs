@@ -37,7 +37,7 @@ pub use fit::{
 };
 pub use graph::{
     BuildPlan, EdgeCounter, Graph, GraphBuilder, PairBounds, PairCounts, ShardedGraph, count_pairs,
-    key_pair, pair_key,
+    key_pair, merge_pair_counts, pair_key,
 };
 pub use hashing::{HashedRows, hash_rows};
 pub use interrupt::Interrupt;

@@ -631,22 +631,23 @@ impl ValueCounts {
 
     /// Pickling: the column sizes for `__new__`, then the counts (`__getstate__`).
     fn __getnewargs__<'py>(&self, py: Python<'py>) -> (Bound<'py, PyArray1<i64>>,) {
-        let sizes: Vec<i64> = self.stats.parts().0.iter().map(|&s| s as i64).collect();
+        let sizes = self.stats.column_sizes();
+        let sizes: Vec<i64> = sizes.iter().map(|&s| s as i64).collect();
         (sizes.into_pyarray(py),)
     }
 
-    /// The counts as bytes (not arrays: a receiving process may place an array's buffer
-    /// unaligned, and the counts are read back whatever the alignment).
+    /// The counts as bytes (see `ValueStats::to_le_bytes`).
     fn __getstate__<'py>(
         &self,
         py: Python<'py>,
     ) -> (Bound<'py, PyBytes>, Bound<'py, PyBytes>, u64, u64) {
-        let (_, rows, positives, n_rows, n_positives) = self.stats.parts();
-        let bytes = |counts: &[u32]| {
-            let raw: Vec<u8> = counts.iter().flat_map(|c| c.to_le_bytes()).collect();
-            PyBytes::new(py, &raw)
-        };
-        (bytes(rows), bytes(positives), n_rows, n_positives)
+        let (rows, positives, n_rows, n_positives) = self.stats.to_le_bytes();
+        (
+            PyBytes::new(py, &rows),
+            PyBytes::new(py, &positives),
+            n_rows,
+            n_positives,
+        )
     }
 
     fn __setstate__(
@@ -654,17 +655,11 @@ impl ValueCounts {
         state: (Bound<'_, PyBytes>, Bound<'_, PyBytes>, u64, u64),
     ) -> PyResult<()> {
         let (rows, positives, n_rows, n_positives) = state;
-        let (rows, positives) = (rows.as_bytes(), positives.as_bytes());
-        let counts = |raw: &[u8]| -> Vec<u32> {
-            raw.chunks_exact(4)
-                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect()
-        };
-        let sizes = self.stats.parts().0;
-        self.stats = core::ValueStats::from_parts(
+        let sizes = self.stats.column_sizes();
+        self.stats = core::ValueStats::from_le_bytes(
             &sizes,
-            counts(rows),
-            counts(positives),
+            rows.as_bytes(),
+            positives.as_bytes(),
             n_rows,
             n_positives,
         )
@@ -1003,11 +998,11 @@ fn merge_pair_counts<'py>(
     other_keys: PyReadonlyArray1<'py, u64>,
     other_weights: PyReadonlyArray1<'py, u32>,
 ) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)> {
-    let (a, b) = (
-        pair_counts_arg(&keys, &weights)?,
-        pair_counts_arg(&other_keys, &other_weights)?,
-    );
-    let merged = py.detach(|| a.merged(&b)).map_err(to_py_err)?;
+    let (keys, weights) = (keys.as_slice()?, weights.as_slice()?);
+    let (other_keys, other_weights) = (other_keys.as_slice()?, other_weights.as_slice()?);
+    let merged = py
+        .detach(|| core::merge_pair_counts(keys, weights, other_keys, other_weights))
+        .map_err(to_py_err)?;
     Ok(pair_counts_result(py, merged))
 }
 

@@ -189,9 +189,8 @@ impl ValueStats {
     /// The counts as plain parts: value sizes of the columns, rows and positive rows of each
     /// value, and the totals (to move them between processes).
     pub fn parts(&self) -> (Vec<usize>, &[u32], &[u32], u64, u64) {
-        let sizes = self.offsets.windows(2).map(|w| w[1] - w[0]).collect();
         (
-            sizes,
+            self.column_sizes(),
             &self.rows,
             &self.positives,
             self.n_rows,
@@ -230,6 +229,56 @@ impl ValueStats {
         (stats.rows, stats.positives) = (rows, positives);
         (stats.n_rows, stats.n_positives) = (n_rows, n_positives);
         Ok(stats)
+    }
+
+    /// Value sizes of the columns.
+    pub fn column_sizes(&self) -> Vec<usize> {
+        self.offsets.windows(2).map(|w| w[1] - w[0]).collect()
+    }
+
+    /// The counts as they pickle: rows and positive rows of each value as little-endian `u32`
+    /// bytes (bytes, not arrays: a receiving process may place an array's buffer unaligned, and
+    /// bytes read back whatever the alignment), then the totals of rows and positive rows. With
+    /// [`column_sizes`](Self::column_sizes), [`from_le_bytes`](Self::from_le_bytes) reads them
+    /// back.
+    pub fn to_le_bytes(&self) -> (Vec<u8>, Vec<u8>, u64, u64) {
+        let bytes = |counts: &[u32]| counts.iter().flat_map(|c| c.to_le_bytes()).collect();
+        (
+            bytes(&self.rows),
+            bytes(&self.positives),
+            self.n_rows,
+            self.n_positives,
+        )
+    }
+
+    /// The counts from [`to_le_bytes`](Self::to_le_bytes), checked to be whole counts of the
+    /// columns' values and counts of `n_rows` rows.
+    pub fn from_le_bytes(
+        column_sizes: &[usize],
+        rows: &[u8],
+        positives: &[u8],
+        n_rows: u64,
+        n_positives: u64,
+    ) -> Result<Self> {
+        let counts = |raw: &[u8]| -> Result<Vec<u32>> {
+            if raw.len() % 4 != 0 {
+                return Err(Error::InvalidParameter(format!(
+                    "value counts of {} bytes are not whole 4-byte counts",
+                    raw.len()
+                )));
+            }
+            Ok(raw
+                .chunks_exact(4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect())
+        };
+        ValueStats::from_parts(
+            column_sizes,
+            counts(rows)?,
+            counts(positives)?,
+            n_rows,
+            n_positives,
+        )
     }
 
     /// Rows holding each value, column after column.

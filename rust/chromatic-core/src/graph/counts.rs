@@ -263,32 +263,7 @@ impl PairCounts {
     /// Checks that the keys ascend strictly, name pairs `u < v`, and that every weight is
     /// positive.
     pub fn new(keys: Vec<u64>, weights: Vec<u32>) -> Result<Self> {
-        if keys.len() != weights.len() {
-            return Err(Error::LengthMismatch {
-                what: "pair weights",
-                len: weights.len(),
-                expected_from: "pair keys",
-                expected: keys.len(),
-            });
-        }
-        if let Some(i) = keys.windows(2).position(|w| w[0] >= w[1]) {
-            return Err(Error::InvalidParameter(format!(
-                "pair keys must ascend strictly; key {} is {} after {}",
-                i + 1,
-                keys[i + 1],
-                keys[i]
-            )));
-        }
-        if let Some(i) = (0..keys.len()).find(|&i| {
-            let (u, v) = key_pair(keys[i]);
-            u >= v || weights[i] == 0
-        }) {
-            let (u, v) = key_pair(keys[i]);
-            return Err(Error::InvalidParameter(format!(
-                "pair {i} is ({u}, {v}) of weight {}: pairs need u < v and a positive weight",
-                weights[i]
-            )));
-        }
+        check_pairs(&keys, &weights)?;
         Ok(PairCounts { keys, weights })
     }
 
@@ -329,43 +304,106 @@ impl PairCounts {
 
     /// The counts of both: one sorted merge, adding the weights of pairs in both.
     pub fn merged(&self, other: &PairCounts) -> Result<PairCounts> {
-        let (a, b) = (self, other);
-        let mut keys = Vec::with_capacity(a.len() + b.len());
-        let mut weights = Vec::with_capacity(a.len() + b.len());
-        let (mut i, mut j) = (0, 0);
-        while i < a.len() && j < b.len() {
-            match a.keys[i].cmp(&b.keys[j]) {
-                std::cmp::Ordering::Less => {
-                    keys.push(a.keys[i]);
-                    weights.push(a.weights[i]);
-                    i += 1;
-                }
-                std::cmp::Ordering::Greater => {
-                    keys.push(b.keys[j]);
-                    weights.push(b.weights[j]);
-                    j += 1;
-                }
-                std::cmp::Ordering::Equal => {
-                    let sum = a.weights[i].checked_add(b.weights[j]).ok_or_else(|| {
-                        let (u, v) = key_pair(a.keys[i]);
-                        Error::InvalidParameter(format!(
-                            "pair ({u}, {v}) is counted in more than {} rows",
-                            u32::MAX
-                        ))
-                    })?;
-                    keys.push(a.keys[i]);
-                    weights.push(sum);
-                    i += 1;
-                    j += 1;
-                }
+        merge_sorted((&self.keys, &self.weights), (&other.keys, &other.weights))
+    }
+}
+
+/// Refuses pair counts whose keys do not ascend strictly or name no pair `u < v`, or with a weight
+/// of 0.
+fn check_pairs(keys: &[u64], weights: &[u32]) -> Result<()> {
+    if keys.len() != weights.len() {
+        return Err(Error::LengthMismatch {
+            what: "pair weights",
+            len: weights.len(),
+            expected_from: "pair keys",
+            expected: keys.len(),
+        });
+    }
+    if let Some(i) = keys.windows(2).position(|w| w[0] >= w[1]) {
+        return Err(Error::InvalidParameter(format!(
+            "pair keys must ascend strictly; key {} is {} after {}",
+            i + 1,
+            keys[i + 1],
+            keys[i]
+        )));
+    }
+    if let Some(i) = (0..keys.len()).find(|&i| {
+        let (u, v) = key_pair(keys[i]);
+        u >= v || weights[i] == 0
+    }) {
+        let (u, v) = key_pair(keys[i]);
+        return Err(Error::InvalidParameter(format!(
+            "pair {i} is ({u}, {v}) of weight {}: pairs need u < v and a positive weight",
+            weights[i]
+        )));
+    }
+    Ok(())
+}
+
+/// The sum of two pair counts given as arrays (ascending keys `u << 32 | v` and the rows holding
+/// each pair), each checked as [`PairCounts::new`] does, with no copy of either.
+///
+/// # Examples
+///
+/// ```
+/// use chromatic_core::{merge_pair_counts, pair_key};
+///
+/// let (a, b) = ([pair_key(0, 1), pair_key(1, 2)], [pair_key(1, 2)]);
+/// let sum = merge_pair_counts(&a, &[1, 2], &b, &[3])?;
+/// assert_eq!(sum.weights(), &[1, 5]);
+/// # Ok::<(), chromatic_core::Error>(())
+/// ```
+pub fn merge_pair_counts(
+    keys: &[u64],
+    weights: &[u32],
+    other_keys: &[u64],
+    other_weights: &[u32],
+) -> Result<PairCounts> {
+    check_pairs(keys, weights)?;
+    check_pairs(other_keys, other_weights)?;
+    merge_sorted((keys, weights), (other_keys, other_weights))
+}
+
+/// One sorted merge of two valid pair counts.
+fn merge_sorted(
+    (a_keys, a_weights): (&[u64], &[u32]),
+    (b_keys, b_weights): (&[u64], &[u32]),
+) -> Result<PairCounts> {
+    let mut keys = Vec::with_capacity(a_keys.len() + b_keys.len());
+    let mut weights = Vec::with_capacity(a_keys.len() + b_keys.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a_keys.len() && j < b_keys.len() {
+        match a_keys[i].cmp(&b_keys[j]) {
+            std::cmp::Ordering::Less => {
+                keys.push(a_keys[i]);
+                weights.push(a_weights[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                keys.push(b_keys[j]);
+                weights.push(b_weights[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                let sum = a_weights[i].checked_add(b_weights[j]).ok_or_else(|| {
+                    let (u, v) = key_pair(a_keys[i]);
+                    Error::InvalidParameter(format!(
+                        "pair ({u}, {v}) is counted in more than {} rows",
+                        u32::MAX
+                    ))
+                })?;
+                keys.push(a_keys[i]);
+                weights.push(sum);
+                i += 1;
+                j += 1;
             }
         }
-        keys.extend_from_slice(&a.keys[i..]);
-        weights.extend_from_slice(&a.weights[i..]);
-        keys.extend_from_slice(&b.keys[j..]);
-        weights.extend_from_slice(&b.weights[j..]);
-        Ok(PairCounts { keys, weights })
     }
+    keys.extend_from_slice(&a_keys[i..]);
+    weights.extend_from_slice(&a_weights[i..]);
+    keys.extend_from_slice(&b_keys[j..]);
+    weights.extend_from_slice(&b_weights[j..]);
+    Ok(PairCounts { keys, weights })
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub mod symmetric;
 
 pub use builder::{GraphBuilder, count_pairs};
 pub use counter::{EdgeCounter, PairBudget};
-pub use counts::{EdgeCounts, PairCounts, key_pair, pair_key};
+pub use counts::{EdgeCounts, PairCounts, key_pair, merge_pair_counts, pair_key};
 pub use shards::{BYTES_PER_EDGE, BuildPlan, PairBounds, ShardedGraph};
 pub use symmetric::Graph;
 
