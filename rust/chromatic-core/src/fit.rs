@@ -10,10 +10,12 @@ use crate::recoloring::with_n_colors;
 use crate::statistics::FeatureStats;
 use crate::vocabulary::Vocabulary;
 
+/// What a fit aims for.
 #[derive(Clone, Debug)]
 pub struct FitParams {
     /// Edges held by fewer rows are dropped (k >= 1).
     pub min_cooccurrence: u32,
+    /// The order in which the greedy coloring takes the vertices.
     pub strategy: Strategy,
     /// Share of rows from which a feature gets a color of its own; `None` for never.
     pub dense_threshold: Option<f64>,
@@ -49,12 +51,17 @@ impl Default for FitParams {
 /// A fitted encoder and what the fit saw on the way.
 #[derive(Clone, Debug)]
 pub struct Fitted {
+    /// The fitted tables.
     pub encoder: Encoder,
+    /// Rows holding each feature.
     pub doc_freq: Vec<u32>,
     /// Features that got a color of their own.
     pub dense_features: Vec<u32>,
+    /// Graph vertices (features seen and not dense).
     pub n_vertices: usize,
+    /// Graph edges kept.
     pub n_edges: usize,
+    /// The largest degree of the graph.
     pub max_degree: usize,
     /// Colors the greedy coloring needed for the graph (before any recoloring to `n_colors`).
     pub n_greedy_colors: usize,
@@ -116,6 +123,24 @@ pub fn feature_graph<I: IndexValue, V: StoredValue>(
     graph.with_ascending_labels(&seen, matrix.n_features())
 }
 
+/// The whole fit: statistics, graph (in passes, see [`GraphBuilder`]), colors, encoder.
+///
+/// # Examples
+///
+/// ```
+/// use chromatic_core::{CsrMatrix, FitParams, Interrupt, fit};
+///
+/// // Features 0 and 1 never share a row, so they can share a color; 2 meets both.
+/// let (indptr, indices) = ([0i64, 2, 4, 5], [0i64, 2, 1, 2, 0]);
+/// let rows = CsrMatrix::<i64, f64>::new(&indptr, &indices, None, 3)?;
+/// let params = FitParams { dense_threshold: None, ..FitParams::default() };
+/// let fitted = fit(&rows, &params, Interrupt::never())?;
+/// let colors = &fitted.encoder.feature_color;
+/// assert_eq!(colors[0], colors[1]);
+/// assert_ne!(colors[0], colors[2]);
+/// assert_eq!(fitted.n_edges, 2);
+/// # Ok::<(), chromatic_core::Error>(())
+/// ```
 pub fn fit<I: IndexValue, V: StoredValue>(
     matrix: &CsrMatrix<'_, I, V>,
     params: &FitParams,

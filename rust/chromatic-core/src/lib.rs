@@ -3,11 +3,15 @@
 //! categorical column.
 //!
 //! Data flows one way, one module per step:
-//! [`matrix`] rows → [`statistics`] → [`vocabulary`] → [`graph`] → [`coloring`] (and
-//! [`recoloring`] to a fixed number of colors) → [`encoder`] → [`encode`] codes (and back with
-//! [`decode`]) → [`buckets`] (submodular compression to a budget). [`fit`] runs the whole fit;
-//! [`pairs`] carries partial pair counts between processes; [`hashing`] is the hashing-trick
-//! baseline.
+//! [`matrix`] rows → [`statistics`] → [`vocabulary`] → [`graph`] (pair [`graph::counts`], the
+//! counting kernel, the [`graph::counter`], [`graph::shards`] and their plan,
+//! the [`graph::symmetric`] graph, all driven pass by pass by the [`GraphBuilder`]) →
+//! [`coloring`] (and [`recoloring`] to a fixed number of colors) → [`encoder`] → [`encode`](mod@encode) codes
+//! (and back with [`decode`](mod@decode)) → [`buckets`] (value [`buckets::stats`], the greedy
+//! [`buckets::cut`], [`buckets::tables`]: submodular compression to a budget). [`fit`](mod@fit) runs the
+//! whole fit, in memory or over chunks ([`FitStream`]); [`hashing`] is the hashing-trick
+//! baseline; [`svmlight`] reads and writes text; `parallel` holds the helpers of the parallel
+//! passes and [`interrupt`] lets a caller stop them.
 
 pub mod buckets;
 pub mod coloring;

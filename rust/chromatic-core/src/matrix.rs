@@ -12,6 +12,7 @@ use crate::parallel::balanced_blocks;
 
 /// Integer types accepted for `indptr` and `indices`.
 pub trait IndexValue: Copy + Send + Sync + 'static {
+    /// The value as `i64`.
     fn to_i64(self) -> i64;
 }
 
@@ -31,14 +32,18 @@ impl IndexValue for i64 {
 
 /// What a stored value says about its entry.
 pub enum Presence {
+    /// The entry is there.
     Present,
+    /// The entry is absent (an explicit zero).
     Absent,
+    /// The value is NaN or infinite: an error.
     NonFinite(f64),
 }
 
 /// Element types accepted for stored values: any non-zero is present, an explicit zero is absent,
 /// NaN and infinities are errors.
 pub trait StoredValue: Copy + Send + Sync + 'static {
+    /// What the value says about its entry.
     fn presence(self) -> Presence;
 }
 
@@ -87,6 +92,21 @@ pub struct CsrMatrix<'a, I, V> {
 
 impl<'a, I: IndexValue, V: StoredValue> CsrMatrix<'a, I, V> {
     /// Checks the row pointers (start at 0, monotone, end at `indices.len()`) and the lengths.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use chromatic_core::CsrMatrix;
+    ///
+    /// // Two rows over three features: {0, 2} and {1}, with `f64` values (an explicit zero is absent).
+    /// let (indptr, indices, values) = ([0i32, 2, 3], [0i32, 2, 1], [1.0, 0.0, 5.0]);
+    /// let rows = CsrMatrix::new(&indptr, &indices, Some(&values[..]), 3)?;
+    /// let mut features = Vec::new();
+    /// rows.row_features(0, &mut features)?;
+    /// assert_eq!(features, [0]);
+    /// assert!(CsrMatrix::<i32, f64>::new(&[0, 2], &[0], None, 3).is_err());
+    /// # Ok::<(), chromatic_core::Error>(())
+    /// ```
     pub fn new(
         indptr: &'a [I],
         indices: &'a [I],
@@ -134,14 +154,17 @@ impl<'a, I: IndexValue, V: StoredValue> CsrMatrix<'a, I, V> {
         })
     }
 
+    /// Rows.
     pub fn n_rows(&self) -> usize {
         self.indptr.len() - 1
     }
 
+    /// Features (columns).
     pub fn n_features(&self) -> usize {
         self.n_features
     }
 
+    /// Stored entries.
     pub fn nnz(&self) -> usize {
         self.indices.len()
     }
@@ -226,6 +249,7 @@ pub struct CodeMatrix<'a> {
 }
 
 impl<'a> CodeMatrix<'a> {
+    /// Checks that `values` holds `n_rows` rows of `n_columns` codes.
     pub fn new(values: &'a [i32], n_rows: usize, n_columns: usize) -> Result<Self> {
         if Some(values.len()) != n_rows.checked_mul(n_columns) {
             return Err(Error::LengthMismatch {
@@ -247,10 +271,12 @@ impl<'a> CodeMatrix<'a> {
         &self.values[r * self.n_columns..(r + 1) * self.n_columns]
     }
 
+    /// Rows.
     pub fn n_rows(&self) -> usize {
         self.n_rows
     }
 
+    /// Code columns.
     pub fn n_columns(&self) -> usize {
         self.n_columns
     }
@@ -259,7 +285,9 @@ impl<'a> CodeMatrix<'a> {
 /// Binary CSR rows: `indices[indptr[r]..indptr[r + 1]]` are the features of row `r`, ascending.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SparseRows {
+    /// Row pointers (`n_rows + 1`).
     pub indptr: Vec<i64>,
+    /// The features of every row.
     pub indices: Vec<i64>,
 }
 

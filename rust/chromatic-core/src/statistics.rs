@@ -173,18 +173,22 @@ impl FeatureStats {
         Ok(())
     }
 
+    /// Rows counted.
     pub fn n_rows(&self) -> u64 {
         self.n_rows
     }
 
+    /// Features (the largest index seen plus one, or wider).
     pub fn n_features(&self) -> usize {
         self.doc_freq.len()
     }
 
+    /// Rows holding each feature.
     pub fn doc_freq(&self) -> &[u32] {
         &self.doc_freq
     }
 
+    /// Rows holding each feature, moved out.
     pub fn into_doc_freq(self) -> Vec<u32> {
         self.doc_freq
     }

@@ -16,7 +16,6 @@ use crate::runtime::{n_jobs_arg, run_detached};
 #[pyfunction]
 #[pyo3(signature = (codes, labels, use_rows, column_sizes, *, budget, smoothing,
                     min_bucket_rows, penalty, n_jobs=None))]
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn fit_buckets<'py>(
     py: Python<'py>,
     codes: PyReadonlyArray2<'py, i32>,
@@ -198,7 +197,6 @@ impl ValueCounts {
 #[pyfunction]
 #[pyo3(signature = (codes, labels, use_rows, column_sizes, boundary_offsets, boundaries,
                     bucket_outputs, *, smoothing, n_jobs=None))]
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn assign_buckets<'py>(
     py: Python<'py>,
     codes: PyReadonlyArray2<'py, i32>,
@@ -229,7 +227,6 @@ pub(crate) fn assign_buckets<'py>(
 /// One-hot bucket columns of a C-contiguous int32 code matrix: CSR `(indptr, indices)`.
 #[pyfunction]
 #[pyo3(signature = (codes, offsets, output_of_value, n_outputs, *, n_jobs=None))]
-#[allow(clippy::type_complexity)]
 pub(crate) fn transform_buckets<'py>(
     py: Python<'py>,
     codes: PyReadonlyArray2<'py, i32>,

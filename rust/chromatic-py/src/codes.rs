@@ -15,11 +15,10 @@ use crate::runtime::{n_jobs_arg, run_detached};
 /// Encodes a CSR matrix into `out`, a zero-filled C-contiguous `(n_rows, n_colors)` int32
 /// array; returns the number of collisions and of unseen features. The caller allocates `out`
 /// (numpy backs large arrays with huge pages, which makes first writes cheap, and reports a
-/// failed allocation as MemoryError).
+/// failed allocation as `MemoryError`).
 #[pyfunction]
 #[pyo3(signature = (indptr, indices, data, n_features, feature_color, feature_code, out, *,
                     collision, n_jobs=None))]
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn encode<'py>(
     py: Python<'py>,
     indptr: IndexArray<'py>,
@@ -57,7 +56,6 @@ pub(crate) fn encode<'py>(
 /// `(indptr, indices)`.
 #[pyfunction]
 #[pyo3(signature = (codes, feature_color, feature_code, color_sizes, *, n_jobs=None))]
-#[allow(clippy::type_complexity)]
 pub(crate) fn decode<'py>(
     py: Python<'py>,
     codes: PyReadonlyArray2<'py, i32>,
@@ -88,7 +86,6 @@ pub(crate) fn decode<'py>(
 #[pyfunction]
 #[pyo3(signature = (indptr, indices, data, n_features, *, n_columns, alternate_sign, seed,
                     n_jobs=None))]
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub(crate) fn hash_rows<'py>(
     py: Python<'py>,
     indptr: IndexArray<'py>,

@@ -15,7 +15,6 @@ use crate::runtime::{n_jobs_arg, run_detached};
 #[pyo3(signature = (indptr, indices, data, n_features, *, min_cooccurrence, strategy, seed,
                     dense_threshold, n_colors=None, glauber_steps=None, memory_limit=None,
                     n_jobs=None))]
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn fit<'py>(
     py: Python<'py>,
     indptr: IndexArray<'py>,
@@ -274,7 +273,6 @@ impl StreamingFit {
 /// keys `u << 32 | v` (`u < v`) and the rows holding each pair.
 #[pyfunction]
 #[pyo3(signature = (indptr, indices, vertex_features, n_features, *, n_jobs=None))]
-#[allow(clippy::type_complexity)]
 pub(crate) fn count_pairs<'py>(
     py: Python<'py>,
     indptr: PyReadonlyArray1<'py, i64>,
@@ -295,7 +293,6 @@ pub(crate) fn count_pairs<'py>(
 
 /// The sum of two pair counts from `count_pairs` (a sorted merge).
 #[pyfunction]
-#[allow(clippy::type_complexity)]
 pub(crate) fn merge_pair_counts<'py>(
     py: Python<'py>,
     keys: PyReadonlyArray1<'py, u64>,
@@ -315,7 +312,6 @@ pub(crate) fn merge_pair_counts<'py>(
 /// features, with sorted rows.
 #[pyfunction]
 #[pyo3(signature = (indptr, indices, data, n_features, *, min_cooccurrence, n_jobs=None))]
-#[allow(clippy::type_complexity)]
 pub(crate) fn cooccurrence_graph<'py>(
     py: Python<'py>,
     indptr: IndexArray<'py>,

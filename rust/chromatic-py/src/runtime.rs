@@ -19,7 +19,7 @@ pub(crate) fn thread_pool(n_threads: usize) -> PyResult<Arc<rayon::ThreadPool>> 
     let mut pools = POOLS
         .get_or_init(Default::default)
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(pool) = pools.get(&n_threads) {
         return Ok(Arc::clone(pool));
     }
@@ -37,7 +37,7 @@ const SIGNAL_POLL: Duration = Duration::from_millis(50);
 
 /// Runs `work` without the GIL on a worker thread (in a pool of `n_jobs` threads, or rayon's
 /// global pool), while this thread wakes up regularly to let Python handle signals. On
-/// KeyboardInterrupt the engine is told to stop and the interrupt is raised once it has.
+/// `KeyboardInterrupt` the engine is told to stop and the interrupt is raised once it has.
 pub(crate) fn run_detached<T, F>(py: Python<'_>, n_jobs: Option<usize>, work: F) -> PyResult<T>
 where
     T: Send,
@@ -47,6 +47,9 @@ where
 }
 
 /// `run_detached`, with engine errors turned into Python exceptions by `to_error`.
+// `Python::check_signals` cannot stand for its closure: `Python::attach` needs a function of
+// every GIL lifetime.
+#[allow(clippy::redundant_closure_for_method_calls)]
 pub(crate) fn run_detached_with<T, F>(
     py: Python<'_>,
     n_jobs: Option<usize>,

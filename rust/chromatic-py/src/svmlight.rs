@@ -13,7 +13,6 @@ use crate::runtime::{n_jobs_arg, run_detached, run_detached_with};
 /// `(labels, indptr, indices, skipped_lines, min_index)` with indices as written.
 #[pyfunction]
 #[pyo3(signature = (text, first_line, *, skip_bad_lines, n_jobs=None, path=None))]
-#[allow(clippy::type_complexity)]
 pub(crate) fn parse_svmlight<'py>(
     py: Python<'py>,
     text: &Bound<'py, PyBytes>,

@@ -125,12 +125,15 @@ const MIN_GAIN: f64 = 1e-9;
 pub struct Buckets {
     /// Values of column `j` are at `offsets[j]..offsets[j + 1]` of `output_of_value`.
     pub offsets: Vec<i64>,
+    /// The output column of every (column, value), -1 for the reference bucket.
     pub output_of_value: Vec<i32>,
+    /// Output columns in all.
     pub n_outputs: usize,
     /// The same buckets as intervals of rates, to place values by rates measured on other rows.
     pub by_rate: RateBuckets,
 }
 
+/// What `fit_buckets` aims for.
 pub struct BucketParams {
     /// Output columns at most.
     pub budget: usize,
@@ -139,13 +142,33 @@ pub struct BucketParams {
     /// Rows a bucket must hold at least.
     pub min_bucket_rows: u32,
     /// Smallest gain (nats of label information over all rows) a cut must bring: with
-    /// `penalty` λ, λ·ln(n_rows)/2, the Bayesian information criterion's price of one more
+    /// `penalty` λ, `λ·ln(n_rows)/2`, the Bayesian information criterion's price of one more
     /// parameter when λ = 1. Without it, cuts among rare values keep "gaining" on noise.
     pub penalty: f64,
 }
 
 /// Chooses the cuts greedily across all columns until `budget` output columns exist or no cut
 /// gains information.
+///
+/// # Examples
+///
+/// ```
+/// use chromatic_core::{BucketParams, CodeMatrix, Interrupt, ValueStats, fit_buckets};
+///
+/// // One code column with values 0..3: value 1 always comes with a positive label, 2 never.
+/// let codes = [1, 2, 1, 2, 0, 1];
+/// let labels = [true, false, true, false, false, true];
+/// let codes = CodeMatrix::new(&codes, 6, 1)?;
+/// let stats = ValueStats::from_codes(&codes, &labels, None, &[3], Interrupt::never())?;
+/// let params = BucketParams { budget: 1, smoothing: 0.0, min_bucket_rows: 1, penalty: 0.0 };
+/// let buckets = fit_buckets(&stats, &params, Interrupt::never())?;
+/// assert_eq!(buckets.n_outputs, 1);
+/// // Value 1 gets the output column; 0 and 2 share the reference bucket.
+/// assert_eq!(buckets.output_of_value, [-1, 0, -1]);
+/// # Ok::<(), chromatic_core::Error>(())
+/// ```
+// One greedy loop over the heap of candidate cuts, clearer whole than cut in pieces.
+#[allow(clippy::too_many_lines)]
 pub fn fit_buckets(
     stats: &ValueStats,
     params: &BucketParams,

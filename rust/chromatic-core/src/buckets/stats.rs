@@ -286,6 +286,7 @@ impl ValueStats {
         &self.rows
     }
 
+    /// Code columns.
     pub fn n_columns(&self) -> usize {
         self.offsets.len() - 1
     }

@@ -13,8 +13,11 @@ use crate::parallel::{concat, try_map_blocks};
 /// is output column `outputs[boundary_offsets[j] + j + b]` (-1 for the reference bucket).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RateBuckets {
+    /// Where each column's boundaries start in `boundaries` (one more entry than columns).
     pub boundary_offsets: Vec<i64>,
+    /// The rates between buckets, ascending within each column.
     pub boundaries: Vec<f64>,
+    /// The output column of every bucket, -1 for the reference bucket.
     pub outputs: Vec<i32>,
 }
 
@@ -46,7 +49,7 @@ impl RateBuckets {
                 .boundaries
                 .get(start..end)
                 .ok_or_else(|| Error::InvalidModel("rate bucket offsets out of range".into()))?;
-            let outputs = &self.outputs[start + j..end + j + 1];
+            let outputs = &self.outputs[(start + j)..=(end + j)];
             for v in 1..stats.offsets[j + 1] - stats.offsets[j] {
                 let k = stats.offsets[j] + v;
                 if stats.rows[k] == 0 {
@@ -61,6 +64,7 @@ impl RateBuckets {
 }
 
 impl Buckets {
+    /// The tables that transform code rows, borrowed.
     pub fn tables(&self) -> BucketTables<'_> {
         BucketTables {
             offsets: &self.offsets,
@@ -92,7 +96,7 @@ impl<'a> BucketTables<'a> {
         }
         if let Some(bad) = output_of_value
             .iter()
-            .find(|&&o| o < -1 || o as i64 >= n_outputs as i64)
+            .find(|&&o| o < -1 || i64::from(o) >= n_outputs as i64)
         {
             return Err(Error::InvalidModel(format!(
                 "bucket table holds output column {bad}, outside [-1, {n_outputs})"
@@ -105,10 +109,12 @@ impl<'a> BucketTables<'a> {
         })
     }
 
+    /// Code columns.
     pub fn n_columns(&self) -> usize {
         self.offsets.len() - 1
     }
 
+    /// Output columns.
     pub fn n_outputs(&self) -> usize {
         self.n_outputs
     }

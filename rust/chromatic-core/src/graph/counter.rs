@@ -36,6 +36,7 @@ pub struct PairBudget {
 }
 
 impl EdgeCounter {
+    /// A counter of every pair over `n_vertices` vertices.
     pub fn new(n_vertices: usize) -> Self {
         EdgeCounter {
             counts: EdgeCounts::empty(n_vertices),
@@ -58,6 +59,7 @@ impl EdgeCounter {
         Ok(self)
     }
 
+    /// The source vertices whose pairs are counted.
     pub fn sources(&self) -> Range<usize> {
         self.sources.clone()
     }
@@ -69,6 +71,7 @@ impl EdgeCounter {
 
     /// Bounds the distinct pairs held while counting: a shard whose counts outgrow the budget
     /// is narrowed to its first sources (the budget's heads must start at the first source).
+    #[must_use]
     pub fn with_pair_budget(mut self, budget: PairBudget) -> Self {
         self.pair_budget = Some(budget);
         self
@@ -118,11 +121,13 @@ impl EdgeCounter {
     }
 
     /// Sets how many stored entries one batch may hold (at least 1).
+    #[must_use]
     pub fn with_batch_nnz(mut self, batch_nnz: usize) -> Self {
         self.batch_nnz = batch_nnz.max(1);
         self
     }
 
+    /// Vertices.
     pub fn n_vertices(&self) -> usize {
         self.counts.n_vertices()
     }

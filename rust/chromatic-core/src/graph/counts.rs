@@ -273,22 +273,27 @@ impl PairCounts {
         PairCounts { keys, weights }
     }
 
+    /// Pairs counted.
     pub fn len(&self) -> usize {
         self.keys.len()
     }
 
+    /// Whether no pair is counted.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
 
+    /// The keys `u << 32 | v`, ascending.
     pub fn keys(&self) -> &[u64] {
         &self.keys
     }
 
+    /// The rows holding each pair.
     pub fn weights(&self) -> &[u32] {
         &self.weights
     }
 
+    /// The keys and the weights.
     pub fn into_parts(self) -> (Vec<u64>, Vec<u32>) {
         (self.keys, self.weights)
     }

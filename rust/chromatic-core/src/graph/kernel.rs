@@ -138,7 +138,7 @@ impl VertexRows {
                             }
                         }
                         touched.sort_unstable();
-                        for &v in touched.iter() {
+                        for &v in &touched {
                             let slot = &mut accumulator[v as usize];
                             chunk.push(v, *slot);
                             *slot = 0;

@@ -7,7 +7,7 @@
 //! into the running total, so memory is linear in |V| + |E| plus one bounded batch, and the result
 //! does not depend on the batching or the number of threads.
 //!
-//! One file per part: [`counts`] (pair counts and their merge), [`kernel`] (the pair-counting
+//! One file per part: [`counts`] (pair counts and their merge), `kernel` (the pair-counting
 //! kernel), [`counter`] (one shard's counter and its pair budget), [`shards`] (the graph kept
 //! shard by shard, pair bounds and the plan of a memory limit), [`symmetric`] (the graph that
 //! coloring reads) and [`builder`] (the whole build, pass after pass).

@@ -24,6 +24,7 @@ pub struct ShardedGraph {
 }
 
 impl ShardedGraph {
+    /// No shard yet over `n_vertices` vertices.
     pub fn new(n_vertices: usize) -> Self {
         ShardedGraph {
             upper: EdgeCounts {
@@ -123,6 +124,7 @@ impl ShardedGraph {
 /// `EdgeCounter::with_pair_budget`).
 #[derive(Debug)]
 pub struct BuildPlan {
+    /// Stored entries per counting batch.
     pub batch_nnz: usize,
     /// Bytes for counting and kept edges: the limit less what the vertices and a batch hold.
     available: u64,
@@ -234,6 +236,7 @@ pub struct PairBounds {
 }
 
 impl PairBounds {
+    /// No rows yet over `n_vertices` vertices.
     pub fn new(n_vertices: usize) -> Result<Self> {
         let mut heads = Vec::new();
         heads

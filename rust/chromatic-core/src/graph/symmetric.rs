@@ -130,6 +130,21 @@ impl Graph {
         Graph::from_edges(n_vertices, &edges)
     }
 
+    /// A graph from an explicit undirected edge list `(u, v, weight)`; duplicate edges add up and
+    /// self-loops are refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use chromatic_core::Graph;
+    ///
+    /// let graph = Graph::from_edges(3, &[(2, 0, 1), (0, 1, 2), (1, 0, 3)])?;
+    /// assert_eq!(graph.neighbors(0), &[1, 2]);
+    /// assert_eq!(graph.weights(0), &[5, 1]);
+    /// assert_eq!(graph.n_edges(), 2);
+    /// assert!(Graph::from_edges(3, &[(1, 1, 1)]).is_err());
+    /// # Ok::<(), chromatic_core::Error>(())
+    /// ```
     pub fn from_edges(n_vertices: usize, edges: &[(u32, u32, u32)]) -> Result<Self> {
         let mut upper: Vec<(u32, u32, u32)> = Vec::with_capacity(edges.len());
         for &(a, b, w) in edges {
@@ -197,6 +212,7 @@ impl Graph {
         })
     }
 
+    /// Vertices.
     pub fn n_vertices(&self) -> usize {
         self.indptr.len() - 1
     }
@@ -206,11 +222,13 @@ impl Graph {
         self.neighbors.len() / 2
     }
 
+    /// Neighbours of `u`.
     #[inline]
     pub fn degree(&self, u: usize) -> usize {
         self.indptr[u + 1] - self.indptr[u]
     }
 
+    /// The largest degree (0 without vertices).
     pub fn max_degree(&self) -> usize {
         (0..self.n_vertices())
             .map(|u| self.degree(u))
@@ -218,11 +236,13 @@ impl Graph {
             .unwrap_or(0)
     }
 
+    /// The neighbours of `u`, ascending.
     #[inline]
     pub fn neighbors(&self, u: usize) -> &[u32] {
         &self.neighbors[self.indptr[u]..self.indptr[u + 1]]
     }
 
+    /// The weights of the edges of `u`, in the order of its neighbours.
     #[inline]
     pub fn weights(&self, u: usize) -> &[u32] {
         &self.weights[self.indptr[u]..self.indptr[u + 1]]

@@ -36,7 +36,7 @@ fn csr(rows: &[Vec<u32>]) -> (Vec<i64>, Vec<i64>) {
     let mut indptr = vec![0i64];
     let mut indices = Vec::new();
     for row in rows {
-        indices.extend(row.iter().map(|&x| x as i64));
+        indices.extend(row.iter().map(|&x| i64::from(x)));
         indptr.push(indices.len() as i64);
     }
     (indptr, indices)
@@ -46,8 +46,8 @@ fn pseudo_random_rows(n_rows: usize, n_features: u32, seed: u64) -> Vec<Vec<u32>
     let mut state = seed;
     let mut next = move || {
         state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (state >> 33) as u32
     };
     (0..n_rows)
@@ -311,4 +311,51 @@ fn relabeling_keeps_lists_sorted() {
 fn zero_threshold_is_refused() {
     let counter = EdgeCounter::new(3);
     assert!(counter.finish(0, Interrupt::never()).is_err());
+}
+
+#[test]
+fn builder_passes_give_the_same_graph_with_or_without_a_memory_limit() {
+    let n = 60;
+    let rows = pseudo_random_rows(500, n, 13);
+    let (indptr, indices) = csr(&rows);
+    let m = CsrMatrix::<i64, f64>::new(&indptr, &indices, None, n as usize).unwrap();
+    let stats = FeatureStats::from_rows(&m, Interrupt::never()).unwrap();
+    let vocab = Vocabulary::new(&stats, None).unwrap();
+    let never = Interrupt::never();
+    let mut whole = GraphBuilder::new(vocab.clone(), 2).unwrap();
+    // No rows: one pass at `finish` covers every vertex.
+    whole.add_rows(&m, never).unwrap();
+    let expected = whole.finish(never).unwrap();
+    let mut sharded = GraphBuilder::new(vocab.clone(), 2).unwrap();
+    // Two chunks per pass.
+    let half = indptr.len() / 2;
+    let (ip1, ix1) = csr(&rows[..half - 1]);
+    let (ip2, ix2) = csr(&rows[half - 1..]);
+    let m1 = CsrMatrix::<i64, f64>::new(&ip1, &ix1, None, n as usize).unwrap();
+    let m2 = CsrMatrix::<i64, f64>::new(&ip2, &ix2, None, n as usize).unwrap();
+    sharded.add_pair_bounds(&m1, never).unwrap();
+    sharded.add_pair_bounds(&m2, never).unwrap();
+    // Plenty of memory: one pass.
+    sharded.plan_shards(1 << 30, 2).unwrap();
+    assert!(sharded.add_pair_bounds(&m, never).is_err());
+    assert!(
+        sharded
+            .add_pair_counts(&PairCounts::default(), never)
+            .is_err()
+    );
+    let mut passes = 0;
+    while !sharded.complete() {
+        sharded.add_rows(&m1, never).unwrap();
+        sharded.add_rows(&m2, never).unwrap();
+        sharded.end_pass(never).unwrap();
+        passes += 1;
+    }
+    assert_eq!(passes, 1);
+    assert_eq!(sharded.finish(never).unwrap(), expected);
+    let mut unplanned = GraphBuilder::new(vocab.clone(), 2).unwrap();
+    assert!(matches!(
+        unplanned.plan_shards(1 << 30, 2),
+        Err(Error::OutOfOrder(_))
+    ));
+    assert!(GraphBuilder::new(vocab, 0).is_err());
 }
