@@ -1,6 +1,6 @@
 """The compiled engine. Arrays are borrowed, never copied: pass C-contiguous int32/int64
 ``indptr``/``indices`` of one dtype, and float64, float32 or bool ``data`` (or ``None`` when every
-stored entry is present)."""
+stored entry is present). Input the engine refuses raises ``ChromaticError`` (a ``ValueError``)."""
 
 from typing import Any, final
 
@@ -8,8 +8,10 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "ChromaticError",
     "ColoringGraph",
     "StreamingFit",
+    "SvmlightError",
     "ValueCounts",
     "__version__",
     "assign_buckets",
@@ -28,6 +30,17 @@ __all__ = [
 ]
 
 __version__: str
+
+class ChromaticError(ValueError):
+    """Input the engine refuses; the message names the row, column, file or line where it
+    applies."""
+
+class SvmlightError(ChromaticError):
+    """A malformed svmlight line: ``path`` (the file, or None) and ``line`` (1-based) say where,
+    and the message reads ``PATH:LINE: what is wrong`` (``line LINE: ...`` without a path)."""
+
+    path: str | None
+    line: int
 
 def fit(
     indptr: npt.NDArray[np.int32] | npt.NDArray[np.int64],
@@ -142,9 +155,11 @@ def parse_svmlight(
     *,
     skip_bad_lines: bool,
     n_jobs: int | None = None,
+    path: str | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64], int, int]:
     """Parse whole svmlight lines: ``(labels, indptr, indices, skipped_lines, min_index)``,
-    indices as written; a malformed line raises ``ValueError("line N: ...")`` unless skipped."""
+    indices as written; a malformed line raises ``SvmlightError("PATH:N: ...")`` (``"line N:
+    ..."`` without ``path``) unless skipped."""
 
 def format_codes(
     labels: npt.NDArray[np.float64],
@@ -205,10 +220,14 @@ class StreamingFit:
     def forget_features(self, features: npt.NDArray[np.int64]) -> None: ...
     def add_statistics(
         self,
-        indptr: npt.NDArray[np.int64],
-        indices: npt.NDArray[np.int64],
+        indptr: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int32] | npt.NDArray[np.int64],
         n_features: int,
         *,
+        data: npt.NDArray[np.float64]
+        | npt.NDArray[np.float32]
+        | npt.NDArray[np.bool_]
+        | None = None,
         n_jobs: int | None = None,
     ) -> None: ...
     def drop_leading_features(self, count: int) -> None: ...
@@ -222,16 +241,24 @@ class StreamingFit:
     ) -> None: ...
     def add_edges(
         self,
-        indptr: npt.NDArray[np.int64],
-        indices: npt.NDArray[np.int64],
+        indptr: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int32] | npt.NDArray[np.int64],
         *,
+        data: npt.NDArray[np.float64]
+        | npt.NDArray[np.float32]
+        | npt.NDArray[np.bool_]
+        | None = None,
         n_jobs: int | None = None,
     ) -> None: ...
     def add_pair_bounds(
         self,
-        indptr: npt.NDArray[np.int64],
-        indices: npt.NDArray[np.int64],
+        indptr: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int32] | npt.NDArray[np.int64],
         *,
+        data: npt.NDArray[np.float64]
+        | npt.NDArray[np.float32]
+        | npt.NDArray[np.bool_]
+        | None = None,
         n_jobs: int | None = None,
     ) -> None: ...
     def plan_shards(self, memory_limit: int, *, n_jobs: int | None = None) -> None: ...

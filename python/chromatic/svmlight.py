@@ -9,7 +9,6 @@ import bz2
 import gzip
 import lzma
 import os
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -17,19 +16,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
+from ._core import SvmlightError as SvmlightError  # re-exported: malformed lines raise it
 from ._input import effective_n_jobs
 
 DEFAULT_CHUNK_BYTES = 64 << 20
-_LINE_ERROR = re.compile(r"^line (\d+): (.*)$", re.S)
-
-
-class SvmlightError(ValueError):
-    """A malformed line: the message reads ``FILE:LINE: what is wrong``."""
-
-    def __init__(self, path: str, line: int, message: str):
-        super().__init__(f"{path}:{line}: {message}")
-        self.path = path
-        self.line = line
 
 
 def open_binary(path: str | os.PathLike):
@@ -71,18 +61,14 @@ def iter_chunks(
     if chunk_bytes < 1:
         raise ValueError(f"chunk_bytes must be >= 1, got {chunk_bytes}")
     name = os.fspath(path)
+    shown = os.fsdecode(name)
     threads = effective_n_jobs(n_jobs)
 
     def parse(text: bytes, first_line: int) -> SvmlightChunk:
-        try:
-            labels, indptr, indices, skipped, min_index = _core.parse_svmlight(
-                text, first_line, skip_bad_lines=skip_bad_lines, n_jobs=threads
-            )
-        except ValueError as error:
-            match = _LINE_ERROR.match(str(error))
-            if match is None:
-                raise
-            raise SvmlightError(name, int(match.group(1)), match.group(2)) from None
+        # A malformed line raises SvmlightError ("FILE:LINE: what is wrong", a ValueError).
+        labels, indptr, indices, skipped, min_index = _core.parse_svmlight(
+            text, first_line, skip_bad_lines=skip_bad_lines, n_jobs=threads, path=shown
+        )
         return SvmlightChunk(labels, indptr, indices, first_line, skipped, min_index)
 
     line = 1

@@ -27,7 +27,10 @@ pub enum Strategy {
     /// DSATUR: always the vertex with the most distinct neighbour colors (then largest degree).
     Dsatur,
     /// A uniformly random order from the seed.
-    Random { seed: u64 },
+    Random {
+        /// Seeds the order.
+        seed: u64,
+    },
 }
 
 impl Strategy {
@@ -50,12 +53,28 @@ impl Strategy {
 /// A proper coloring: `colors[v]` is the color of vertex `v`, colors are `0..n_colors`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Coloring {
+    /// The color of every vertex.
     pub colors: Vec<u32>,
+    /// Colors used.
     pub n_colors: usize,
 }
 
 const UNCOLORED: u32 = u32::MAX;
 
+/// A proper greedy coloring of `graph`, vertices taken in the order of `strategy`.
+///
+/// # Examples
+///
+/// ```
+/// use chromatic_core::{Graph, Interrupt, Strategy, color};
+///
+/// // A triangle and an isolated vertex.
+/// let graph = Graph::from_edges(4, &[(0, 1, 1), (1, 2, 1), (0, 2, 1)])?;
+/// let coloring = color(&graph, Strategy::LargestFirst, Interrupt::never())?;
+/// assert_eq!(coloring.n_colors, 3);
+/// assert_ne!(coloring.colors[0], coloring.colors[1]);
+/// # Ok::<(), chromatic_core::Error>(())
+/// ```
 pub fn color(graph: &Graph, strategy: Strategy, interrupt: Interrupt<'_>) -> Result<Coloring> {
     match strategy {
         Strategy::LargestFirst => greedy(graph, &largest_first_order(graph), interrupt),

@@ -1,17 +1,11 @@
 //! Decoding codes back into the sparse binary rows they stand for.
 
-use crate::csr::{balanced_blocks, parallel_blocks};
 use crate::encoder::{EncoderTables, NO_COLOR};
 use crate::error::{Error, Result};
 use crate::interrupt::{Interrupt, POLL_INTERVAL};
+use crate::matrix::SparseRows;
+use crate::parallel::{balanced_blocks, parallel_blocks};
 use crate::parallel::{concat, try_map_blocks};
-
-/// Binary CSR rows: `indices[indptr[r]..indptr[r + 1]]` are the features of row `r`, ascending.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SparseRows {
-    pub indptr: Vec<i64>,
-    pub indices: Vec<i64>,
-}
 
 const EMPTY_SLOT: u32 = u32::MAX;
 
@@ -79,6 +73,24 @@ impl CodeBook {
 }
 
 /// Decodes a row-major `(n_rows, n_colors)` code matrix. Every code must be 0 or name a feature.
+///
+/// # Examples
+///
+/// ```
+/// use chromatic_core::{CollisionPolicy, CsrMatrix, FitParams, Interrupt, decode, encode, fit};
+///
+/// let (indptr, indices) = ([0i64, 2, 4, 5], [0i64, 2, 1, 2, 0]);
+/// let rows = CsrMatrix::<i64, f64>::new(&indptr, &indices, None, 3)?;
+/// let params = FitParams { dense_threshold: None, ..FitParams::default() };
+/// let encoder = fit(&rows, &params, Interrupt::never())?.encoder;
+/// let tables = encoder.tables();
+/// let codes = encode(&rows, &tables, CollisionPolicy::MostFrequent, Interrupt::never())?;
+/// let sizes: Vec<i64> = encoder.color_sizes.iter().map(|&s| i64::from(s)).collect();
+/// let back = decode(&codes.values, codes.n_rows, &tables, &sizes, Interrupt::never())?;
+/// assert_eq!(back.indptr, indptr);
+/// assert_eq!(back.indices, [0, 2, 1, 2, 0]);
+/// # Ok::<(), chromatic_core::Error>(())
+/// ```
 pub fn decode(
     codes: &[i32],
     n_rows: usize,

@@ -2,10 +2,11 @@
 
 use rayon::prelude::*;
 
-use crate::csr::{CsrMatrix, IndexValue, StoredValue, parallel_blocks};
 use crate::encoder::EncoderTables;
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
+use crate::matrix::{CsrMatrix, IndexValue, StoredValue};
+use crate::parallel::parallel_blocks;
 use crate::parallel::{for_each_row, split_mut};
 
 /// Which feature a code keeps when a row holds several features of one color.
@@ -18,6 +19,7 @@ pub enum CollisionPolicy {
 }
 
 impl CollisionPolicy {
+    /// Parses a policy name: `"most_frequent"` or `"least_frequent"`.
     pub fn from_name(name: &str) -> Result<Self> {
         match name {
             "most_frequent" => Ok(CollisionPolicy::MostFrequent),
@@ -32,9 +34,13 @@ impl CollisionPolicy {
 /// Row-major `(n_rows, n_colors)` codes, 0 for "no feature of this color".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Codes {
+    /// Row-major `(n_rows, n_colors)` codes.
     pub values: Vec<i32>,
+    /// Rows.
     pub n_rows: usize,
+    /// Colors (code columns).
     pub n_colors: usize,
+    /// What encoding met on the way.
     pub tally: Tally,
 }
 
@@ -48,6 +54,21 @@ pub struct Tally {
 }
 
 /// Encodes every row into a new code matrix.
+///
+/// # Examples
+///
+/// ```
+/// use chromatic_core::{CollisionPolicy, CsrMatrix, FitParams, Interrupt, encode, fit};
+///
+/// let (indptr, indices) = ([0i64, 2, 4, 5], [0i64, 2, 1, 2, 0]);
+/// let rows = CsrMatrix::<i64, f64>::new(&indptr, &indices, None, 3)?;
+/// let params = FitParams { dense_threshold: None, ..FitParams::default() };
+/// let encoder = fit(&rows, &params, Interrupt::never())?.encoder;
+/// let codes = encode(&rows, &encoder.tables(), CollisionPolicy::MostFrequent, Interrupt::never())?;
+/// assert_eq!((codes.n_rows, codes.n_colors), (3, 2));
+/// assert_eq!(codes.tally.collisions, 0);
+/// # Ok::<(), chromatic_core::Error>(())
+/// ```
 pub fn encode<I: IndexValue, V: StoredValue>(
     matrix: &CsrMatrix<'_, I, V>,
     tables: &EncoderTables<'_>,

@@ -10,10 +10,14 @@ use crate::vocabulary::Vocabulary;
 /// Color of a feature never seen in training.
 pub const NO_COLOR: i32 = -1;
 
+/// A fitted encoder: the color and code of every feature, and the size of every color.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Encoder {
+    /// The color of every feature (`NO_COLOR` for a feature never seen in training).
     pub feature_color: Vec<i32>,
+    /// The code of every feature within its color (1-based; 0 is "none of the color").
     pub feature_code: Vec<i32>,
+    /// Features of every color.
     pub color_sizes: Vec<u32>,
 }
 
@@ -70,10 +74,12 @@ impl Encoder {
         })
     }
 
+    /// Colors (code columns).
     pub fn n_colors(&self) -> usize {
         self.color_sizes.len()
     }
 
+    /// The tables, borrowed.
     pub fn tables(&self) -> EncoderTables<'_> {
         EncoderTables {
             feature_color: &self.feature_color,
@@ -92,6 +98,7 @@ pub struct EncoderTables<'a> {
 }
 
 impl<'a> EncoderTables<'a> {
+    /// Checks the tables: the same length, colors in `[0, n_colors)` or `NO_COLOR`, codes >= 1.
     pub fn new(feature_color: &'a [i32], feature_code: &'a [i32], n_colors: usize) -> Result<Self> {
         if feature_code.len() != feature_color.len() {
             return Err(Error::LengthMismatch {
@@ -108,10 +115,12 @@ impl<'a> EncoderTables<'a> {
         })
     }
 
+    /// Features the tables cover.
     pub fn n_features(&self) -> usize {
         self.feature_color.len()
     }
 
+    /// Colors (code columns).
     pub fn n_colors(&self) -> usize {
         self.n_colors
     }
@@ -139,8 +148,8 @@ impl<'a> EncoderTables<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::csr::CsrMatrix;
     use crate::interrupt::Interrupt;
+    use crate::matrix::CsrMatrix;
     use crate::statistics::FeatureStats;
 
     #[test]

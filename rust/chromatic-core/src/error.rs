@@ -4,62 +4,141 @@
 /// that a caller can point the user at it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
+    /// The row pointers are empty.
     #[error("indptr is empty: a CSR matrix needs n_rows + 1 row pointers")]
     EmptyIndptr,
+    /// The row pointers do not start at 0.
     #[error("indptr[0] is {first}: the first row pointer must be 0")]
-    IndptrStart { first: i64 },
+    IndptrStart {
+        /// The first row pointer.
+        first: i64,
+    },
+    /// The last row pointer is not the number of stored entries.
     #[error("indptr[-1] is {last} but indices has {nnz} entries")]
-    IndptrEnd { last: i64, nnz: usize },
+    IndptrEnd {
+        /// The last row pointer.
+        last: i64,
+        /// Stored entries.
+        nnz: usize,
+    },
+    /// A row ends before it starts.
     #[error("indptr is not monotone: row {row} starts at {start} and ends at {end}")]
-    IndptrDecreasing { row: usize, start: i64, end: i64 },
+    IndptrDecreasing {
+        /// The row (0-based).
+        row: usize,
+        /// Where the row starts.
+        start: i64,
+        /// Where the row ends.
+        end: i64,
+    },
+    /// Two arrays that go together differ in length.
     #[error("{what} has {len} entries but {expected_from} has {expected}")]
     LengthMismatch {
+        /// What is wrong.
         what: &'static str,
+        /// Its length.
         len: usize,
+        /// What sets the expected length.
         expected_from: &'static str,
+        /// The expected length.
         expected: usize,
     },
+    /// A column index outside the features.
     #[error("row {row} holds column index {index}, outside [0, {n_features})")]
     IndexOutOfRange {
+        /// The row (0-based).
         row: usize,
+        /// The column index.
         index: i64,
+        /// Number of features.
         n_features: usize,
     },
+    /// A stored value is NaN or infinite.
     #[error("row {row}, column {column} holds {value}: stored values must be finite")]
     NonFinite {
+        /// The row (0-based).
         row: usize,
+        /// The column (0-based).
         column: usize,
+        /// The value.
         value: f64,
     },
+    /// More features than the engine handles.
     #[error("{n_features} features exceed the engine's limit of {limit}")]
-    TooManyFeatures { n_features: usize, limit: usize },
+    TooManyFeatures {
+        /// Number of features.
+        n_features: usize,
+        /// The engine's limit.
+        limit: usize,
+    },
+    /// More rows than the engine counts in one fit.
     #[error("{n_rows} rows exceed the engine's limit of {limit} rows per fit")]
-    TooManyRows { n_rows: u64, limit: u64 },
+    TooManyRows {
+        /// Number of rows.
+        n_rows: u64,
+        /// The engine's limit.
+        limit: u64,
+    },
+    /// A code beyond the size of its color.
     #[error("row {row}, color {color} holds code {code}, outside [0, {size}]")]
     CodeOutOfRange {
+        /// The row (0-based).
         row: usize,
+        /// The color (0-based).
         color: usize,
+        /// The code.
         code: i64,
+        /// The largest code of the color.
         size: usize,
     },
+    /// A negative code.
     #[error("row {row}, column {column} holds code {code}: codes must be >= 0")]
     NegativeCode {
+        /// The row (0-based).
         row: usize,
+        /// The column (0-based).
         column: usize,
+        /// The code.
         code: i64,
     },
+    /// Fitted tables that do not fit together.
     #[error("invalid encoder tables: {0}")]
     InvalidModel(String),
+    /// A parameter, or a call, the engine refuses.
     #[error("invalid parameter: {0}")]
     InvalidParameter(String),
+    /// A malformed line of text input.
     #[error("line {line}: {message}")]
-    Parse { line: u64, message: String },
+    Parse {
+        /// The line (1-based, in the whole file).
+        line: u64,
+        /// What is wrong with the line.
+        message: String,
+    },
+    /// A memory limit too small for the work.
     #[error("memory limit: {0}")]
     MemoryLimit(String),
+    /// An allocation failed.
     #[error("cannot allocate {bytes} bytes for {what}")]
-    OutOfMemory { what: &'static str, bytes: usize },
+    OutOfMemory {
+        /// What is wrong.
+        what: &'static str,
+        /// Bytes asked for.
+        bytes: usize,
+    },
+    /// Integers outside `[0, 2^32)` where counts or ids are expected.
+    #[error("{what} must be in [0, 2^32)")]
+    OutOfBounds {
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// A step of a pass-by-pass build called out of its order.
+    #[error("{0}")]
+    OutOfOrder(&'static str),
+    /// The caller asked the engine to stop.
     #[error("interrupted")]
     Interrupted,
 }
 
+/// The result of every fallible engine call.
 pub type Result<T> = std::result::Result<T, Error>;

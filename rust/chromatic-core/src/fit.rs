@@ -1,19 +1,21 @@
 //! The whole fit: rows → statistics → graph → colors → encoder.
 
 use crate::coloring::{Strategy, color};
-use crate::csr::{CsrMatrix, IndexValue, StoredValue};
 use crate::encoder::Encoder;
-use crate::error::Result;
-use crate::graph::{BuildPlan, DEFAULT_BATCH_NNZ, EdgeCounter, Graph, PairBounds, ShardedGraph};
+use crate::error::{Error, Result};
+use crate::graph::{DEFAULT_BATCH_NNZ, Graph, GraphBuilder};
 use crate::interrupt::Interrupt;
+use crate::matrix::{CsrMatrix, IndexValue, StoredValue};
 use crate::recoloring::with_n_colors;
 use crate::statistics::FeatureStats;
 use crate::vocabulary::Vocabulary;
 
+/// What a fit aims for.
 #[derive(Clone, Debug)]
 pub struct FitParams {
     /// Edges held by fewer rows are dropped (k >= 1).
     pub min_cooccurrence: u32,
+    /// The order in which the greedy coloring takes the vertices.
     pub strategy: Strategy,
     /// Share of rows from which a feature gets a color of its own; `None` for never.
     pub dense_threshold: Option<f64>,
@@ -49,12 +51,17 @@ impl Default for FitParams {
 /// A fitted encoder and what the fit saw on the way.
 #[derive(Clone, Debug)]
 pub struct Fitted {
+    /// The fitted tables.
     pub encoder: Encoder,
+    /// Rows holding each feature.
     pub doc_freq: Vec<u32>,
     /// Features that got a color of their own.
     pub dense_features: Vec<u32>,
+    /// Graph vertices (features seen and not dense).
     pub n_vertices: usize,
+    /// Graph edges kept.
     pub n_edges: usize,
+    /// The largest degree of the graph.
     pub max_degree: usize,
     /// Colors the greedy coloring needed for the graph (before any recoloring to `n_colors`).
     pub n_greedy_colors: usize,
@@ -73,27 +80,28 @@ pub fn build_graph<I: IndexValue, V: StoredValue>(
     memory_limit: Option<u64>,
     interrupt: Interrupt<'_>,
 ) -> Result<Graph> {
-    let n_vertices = vocabulary.n_vertices();
-    let Some(limit) = memory_limit else {
-        let mut counter = EdgeCounter::new(n_vertices).with_batch_nnz(batch_nnz);
-        counter.add_rows(matrix, vocabulary, interrupt)?;
-        return counter.finish(min_cooccurrence, interrupt);
-    };
-    let mut bounds = PairBounds::new(n_vertices)?;
-    bounds.add_rows(matrix, vocabulary, interrupt)?;
-    let threads = rayon::current_num_threads();
-    let mut plan = BuildPlan::for_limit(bounds, matrix.n_features(), threads, limit)?;
-    let mut graph = ShardedGraph::new(n_vertices);
-    while graph.next_vertex() < n_vertices {
-        let mut counter = plan
-            .next_shard(graph.next_vertex(), graph.n_edges())?
-            .with_batch_nnz(plan.batch_nnz.min(batch_nnz));
-        counter.add_rows(matrix, vocabulary, interrupt)?;
-        plan.learn(&counter);
-        graph.add_shard(counter, min_cooccurrence, interrupt)?;
+    let mut builder =
+        GraphBuilder::new(vocabulary.clone(), min_cooccurrence)?.with_batch_nnz(batch_nnz);
+    build(&mut builder, matrix, memory_limit, interrupt)
+}
+
+/// Runs every pass of `builder` over the rows of `matrix`: the pair bounds and a plan first with
+/// a `memory_limit`.
+fn build<I: IndexValue, V: StoredValue>(
+    builder: &mut GraphBuilder,
+    matrix: &CsrMatrix<'_, I, V>,
+    memory_limit: Option<u64>,
+    interrupt: Interrupt<'_>,
+) -> Result<Graph> {
+    if let Some(limit) = memory_limit {
+        builder.add_pair_bounds(matrix, interrupt)?;
+        builder.plan_shards(limit, rayon::current_num_threads())?;
     }
-    plan.check_edges(graph.n_edges())?;
-    graph.finish(interrupt)
+    while !builder.complete() {
+        builder.add_rows(matrix, interrupt)?;
+        builder.end_pass(interrupt)?;
+    }
+    builder.finish(interrupt)
 }
 
 /// The co-occurrence graph of every feature of `matrix` (none treated as dense), in feature ids.
@@ -109,18 +117,30 @@ pub fn feature_graph<I: IndexValue, V: StoredValue>(
         .filter(|&f| stats.doc_freq()[f as usize] > 0)
         .collect();
     let vocabulary = Vocabulary::from_vertices(&seen, matrix.n_features())?;
-    let graph = build_graph(
-        matrix,
-        &vocabulary,
-        min_cooccurrence,
-        DEFAULT_BATCH_NNZ,
-        None,
-        interrupt,
-    )?;
+    let mut builder = GraphBuilder::new(vocabulary, min_cooccurrence)?;
+    let graph = build(&mut builder, matrix, None, interrupt)?;
     interrupt.check()?;
     graph.with_ascending_labels(&seen, matrix.n_features())
 }
 
+/// The whole fit: statistics, graph (in passes, see [`GraphBuilder`]), colors, encoder.
+///
+/// # Examples
+///
+/// ```
+/// use chromatic_core::{CsrMatrix, FitParams, Interrupt, fit};
+///
+/// // Features 0 and 1 never share a row, so they can share a color; 2 meets both.
+/// let (indptr, indices) = ([0i64, 2, 4, 5], [0i64, 2, 1, 2, 0]);
+/// let rows = CsrMatrix::<i64, f64>::new(&indptr, &indices, None, 3)?;
+/// let params = FitParams { dense_threshold: None, ..FitParams::default() };
+/// let fitted = fit(&rows, &params, Interrupt::never())?;
+/// let colors = &fitted.encoder.feature_color;
+/// assert_eq!(colors[0], colors[1]);
+/// assert_ne!(colors[0], colors[2]);
+/// assert_eq!(fitted.n_edges, 2);
+/// # Ok::<(), chromatic_core::Error>(())
+/// ```
 pub fn fit<I: IndexValue, V: StoredValue>(
     matrix: &CsrMatrix<'_, I, V>,
     params: &FitParams,
@@ -128,15 +148,10 @@ pub fn fit<I: IndexValue, V: StoredValue>(
 ) -> Result<Fitted> {
     let stats = FeatureStats::from_rows(matrix, interrupt)?;
     let vocabulary = vocabulary_for(&stats, params)?;
-    let graph = build_graph(
-        matrix,
-        &vocabulary,
-        params.min_cooccurrence,
-        params.batch_nnz,
-        params.memory_limit,
-        interrupt,
-    )?;
-    color_graph(stats, &vocabulary, &graph, params, interrupt)
+    let mut builder =
+        GraphBuilder::new(vocabulary, params.min_cooccurrence)?.with_batch_nnz(params.batch_nnz);
+    let graph = build(&mut builder, matrix, params.memory_limit, interrupt)?;
+    color_graph(stats, builder.vocabulary(), &graph, params, interrupt)
 }
 
 /// The vertices of a fit: dense features apart, unless `n_colors` leaves no room for them.
@@ -188,3 +203,115 @@ pub fn color_graph(
         conflict_weight,
     })
 }
+
+/// A fit over rows that come in chunks (files streamed from disk, partitions counted elsewhere,
+/// or one matrix in memory): a first pass adds every chunk to the statistics, then the graph
+/// passes of the [`GraphBuilder`] (the statistics end with the first of them), then
+/// [`finish`](Self::finish) colors the graph.
+pub struct FitStream {
+    params: FitParams,
+    stats: FeatureStats,
+    graph: Option<GraphBuilder>,
+}
+
+impl FitStream {
+    /// A stream over no rows and no features yet.
+    pub fn new(params: FitParams) -> Self {
+        FitStream {
+            params,
+            stats: FeatureStats::empty(0),
+            graph: None,
+        }
+    }
+
+    /// The statistics so far.
+    pub fn stats(&self) -> &FeatureStats {
+        &self.stats
+    }
+
+    fn check_statistics(&self, refusal: &'static str) -> Result<()> {
+        match self.graph {
+            Some(_) => Err(Error::OutOfOrder(refusal)),
+            None => Ok(()),
+        }
+    }
+
+    /// Widens the feature range to `n_features` (when it is wider): chunks of the first pass
+    /// come over at least this many features.
+    pub fn widen(&mut self, n_features: usize) -> Result<()> {
+        self.check_statistics(STATISTICS_FIRST)?;
+        self.stats.grow(n_features)
+    }
+
+    /// First pass: counts the features of a chunk of rows (over the features so far, after
+    /// [`widen`](Self::widen)).
+    pub fn add_statistics<I: IndexValue, V: StoredValue>(
+        &mut self,
+        matrix: &CsrMatrix<'_, I, V>,
+        interrupt: Interrupt<'_>,
+    ) -> Result<()> {
+        self.check_statistics(STATISTICS_FIRST)?;
+        self.stats
+            .merge(&FeatureStats::from_rows(matrix, interrupt)?)
+    }
+
+    /// First pass, counted elsewhere: adds `n_rows` rows in which feature `f` is held by
+    /// `document_frequency[f]` rows.
+    pub fn add_document_frequency(
+        &mut self,
+        document_frequency: &[i64],
+        n_rows: u64,
+    ) -> Result<()> {
+        self.check_statistics(STATISTICS_FIRST)?;
+        let counts = document_frequency
+            .iter()
+            .map(|&d| u32::try_from(d))
+            .collect::<std::result::Result<Vec<u32>, _>>()
+            .map_err(|_| Error::OutOfBounds {
+                what: "document frequencies",
+            })?;
+        self.stats.grow(counts.len())?;
+        let mut other = FeatureStats::from_counts(counts, n_rows)?;
+        other.grow(self.stats.n_features())?;
+        self.stats.merge(&other)
+    }
+
+    /// Between the passes: treats `features` as never seen, so they stay out of the graph and
+    /// the encoder (the caller leaves them out of the graph passes' chunks too).
+    pub fn forget_features(&mut self, features: &[i64]) -> Result<()> {
+        self.check_statistics("features are forgotten before the graph pass")?;
+        self.stats.forget(features)
+    }
+
+    /// Forgets the first `count` features (never seen): for 1-based files, whose chunks then
+    /// come to the graph passes with their indices shifted down by `count`.
+    pub fn drop_leading_features(&mut self, count: usize) -> Result<()> {
+        self.stats.drop_leading(count)
+    }
+
+    /// The graph build, over the vertices the statistics give: its first call ends the
+    /// statistics.
+    pub fn graph(&mut self) -> Result<&mut GraphBuilder> {
+        if self.graph.is_none() {
+            let vocabulary = vocabulary_for(&self.stats, &self.params)?;
+            self.graph = Some(GraphBuilder::new(vocabulary, self.params.min_cooccurrence)?);
+        }
+        Ok(self.graph.as_mut().expect("set above"))
+    }
+
+    /// Colors the graph and returns the fit (as [`fit`] does); the stream is spent.
+    pub fn finish(&mut self, interrupt: Interrupt<'_>) -> Result<Fitted> {
+        let stats = std::mem::replace(&mut self.stats, FeatureStats::empty(0));
+        let mut graph = match self.graph.take() {
+            Some(graph) => graph,
+            None => GraphBuilder::new(
+                vocabulary_for(&stats, &self.params)?,
+                self.params.min_cooccurrence,
+            )?,
+        };
+        let built = graph.finish(interrupt)?;
+        color_graph(stats, graph.vocabulary(), &built, &self.params, interrupt)
+    }
+}
+
+const STATISTICS_FIRST: &str = "statistics come before the graph pass";

@@ -15,10 +15,12 @@ pub struct Interrupt<'a> {
 }
 
 impl<'a> Interrupt<'a> {
+    /// Stops the engine when `flag` is set.
     pub fn new(flag: &'a AtomicBool) -> Self {
         Interrupt { flag: Some(flag) }
     }
 
+    /// Never stops the engine.
     pub fn never() -> Self {
         Interrupt { flag: None }
     }

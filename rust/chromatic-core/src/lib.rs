@@ -3,15 +3,18 @@
 //! categorical column.
 //!
 //! Data flows one way, one module per step:
-//! [`csr`] rows → [`statistics`] → [`vocabulary`] → [`graph`] → [`coloring`] (and
-//! [`recoloring`] to a fixed number of colors) → [`encoder`] → [`encode`] codes (and back with
-//! [`decode`]) → [`buckets`] (submodular compression to a budget). [`fit`] runs the whole fit;
-//! [`pairs`] carries partial pair counts between processes; [`hashing`] is the hashing-trick
-//! baseline.
+//! [`matrix`] rows → [`statistics`] → [`vocabulary`] → [`graph`] (pair [`graph::counts`], the
+//! counting kernel, the [`graph::counter`], [`graph::shards`] and their plan,
+//! the [`graph::symmetric`] graph, all driven pass by pass by the [`GraphBuilder`]) →
+//! [`coloring`] (and [`recoloring`] to a fixed number of colors) → [`encoder`] → [`encode`](mod@encode) codes
+//! (and back with [`decode`](mod@decode)) → [`buckets`] (value [`buckets::stats`], the greedy
+//! [`buckets::cut`], [`buckets::tables`]: submodular compression to a budget). [`fit`](mod@fit) runs the
+//! whole fit, in memory or over chunks ([`FitStream`]); [`hashing`] is the hashing-trick
+//! baseline; [`svmlight`] reads and writes text; `parallel` holds the helpers of the parallel
+//! passes and [`interrupt`] lets a caller stop them.
 
 pub mod buckets;
 pub mod coloring;
-pub mod csr;
 pub mod decode;
 pub mod encode;
 pub mod encoder;
@@ -20,27 +23,29 @@ pub mod fit;
 pub mod graph;
 pub mod hashing;
 pub mod interrupt;
-pub mod pairs;
+pub mod matrix;
 mod parallel;
 pub mod recoloring;
 pub mod statistics;
 pub mod svmlight;
 pub mod vocabulary;
 
-pub use buckets::{
-    BucketParams, BucketTables, Buckets, CodeMatrix, RateBuckets, ValueStats, fit_buckets,
-};
+pub use buckets::{BucketParams, BucketTables, Buckets, RateBuckets, ValueStats, fit_buckets};
 pub use coloring::{Coloring, Strategy, color};
-pub use csr::{CsrMatrix, IndexValue, StoredValue};
-pub use decode::{SparseRows, decode};
+pub use decode::decode;
 pub use encode::{Codes, CollisionPolicy, Tally, encode, encode_into};
 pub use encoder::{Encoder, EncoderTables};
 pub use error::{Error, Result};
-pub use fit::{FitParams, Fitted, build_graph, color_graph, feature_graph, fit, vocabulary_for};
-pub use graph::{BuildPlan, EdgeCounter, Graph, PairBounds, ShardedGraph};
+pub use fit::{
+    FitParams, FitStream, Fitted, build_graph, color_graph, feature_graph, fit, vocabulary_for,
+};
+pub use graph::{
+    BuildPlan, EdgeCounter, Graph, GraphBuilder, PairBounds, PairCounts, ShardedGraph, count_pairs,
+    key_pair, merge_pair_counts, pair_key,
+};
 pub use hashing::{HashedRows, hash_rows};
 pub use interrupt::Interrupt;
-pub use pairs::PairCounts;
+pub use matrix::{CodeMatrix, CsrMatrix, IndexValue, SparseRows, StoredValue};
 pub use recoloring::{FixedColoring, with_n_colors};
 pub use statistics::FeatureStats;
 pub use svmlight::{ParsedRows, format_binary_rows, format_codes, parse_rows};

@@ -4,9 +4,9 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use crate::csr::{CsrMatrix, IndexValue, StoredValue};
 use crate::error::{Error, Result};
 use crate::interrupt::{Interrupt, POLL_INTERVAL};
+use crate::matrix::{CsrMatrix, IndexValue, StoredValue};
 
 /// Runs `f` on every block in parallel and returns the outputs in block order. When blocks fail,
 /// the error of the first failing block is returned, so the reported row does not depend on
@@ -74,4 +74,73 @@ pub(crate) fn split_mut<T>(
         buffer = tail;
     }
     pieces
+}
+
+/// Cuts `0..n` into at most `target` contiguous, non-empty ranges of similar cost, where
+/// `cumulative(i)` is the (monotone) cost of items `0..i`.
+pub(crate) fn balanced_blocks(
+    n: usize,
+    target: usize,
+    cumulative: impl Fn(usize) -> usize,
+) -> Vec<Range<usize>> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let target = target.clamp(1, n);
+    let total = cumulative(n);
+    let mut blocks = Vec::with_capacity(target);
+    let mut start = 0;
+    for b in 1..=target {
+        let goal = ((total as u128 * b as u128) / target as u128) as usize;
+        // First item boundary whose cumulative cost reaches the goal.
+        let (mut lo, mut hi) = (start, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if cumulative(mid) < goal {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let end = if b == target {
+            n
+        } else {
+            lo.max(start + 1).min(n)
+        };
+        if end > start {
+            blocks.push(start..end);
+            start = end;
+        }
+        if start == n {
+            break;
+        }
+    }
+    blocks
+}
+
+/// How many blocks a parallel pass over rows should use: a few per thread for load balance.
+pub(crate) fn parallel_blocks() -> usize {
+    rayon::current_num_threads() * 4
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balanced_blocks_cover_everything_once() {
+        for n in [1usize, 2, 7, 100] {
+            for target in [1usize, 3, 8, 200] {
+                let blocks = balanced_blocks(n, target, |i| i * i);
+                assert_eq!(blocks.first().unwrap().start, 0);
+                assert_eq!(blocks.last().unwrap().end, n);
+                for pair in blocks.windows(2) {
+                    assert_eq!(pair[0].end, pair[1].start);
+                }
+                assert!(blocks.iter().all(|b| !b.is_empty()));
+                assert!(blocks.len() <= target.max(1));
+            }
+        }
+        assert!(balanced_blocks(0, 4, |i| i).is_empty());
+    }
 }

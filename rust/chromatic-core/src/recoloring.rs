@@ -25,6 +25,7 @@ use crate::interrupt::{Interrupt, Pacer};
 /// A coloring with a fixed number of colors, and what it costs on the training rows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FixedColoring {
+    /// The coloring with the colors asked for.
     pub coloring: Coloring,
     /// Total weight of the edges whose ends share a color: an upper bound on the training
     /// collisions (a row holding three features of one color counts two collisions, three pairs).
@@ -78,7 +79,7 @@ pub fn with_n_colors(
     })
 }
 
-/// SplitMix64: a counter-based stream, so every (seed, sweep, vertex) gets its own draws.
+/// `SplitMix64`: a counter-based stream, so every (seed, sweep, vertex) gets its own draws.
 struct Stream(u64);
 
 impl Stream {
@@ -123,7 +124,7 @@ fn glauber(
     for sweep in 0..sweeps {
         interrupt.check()?;
         // The classes at the start of the sweep, by counting sort.
-        class_start.iter_mut().for_each(|s| *s = 0);
+        class_start.fill(0);
         for c in &colors {
             class_start[c.load(Ordering::Relaxed) as usize + 1] += 1;
         }
@@ -148,7 +149,7 @@ fn glauber(
                         pacer.step(graph.degree(v))?;
                         *stamp = stamp.wrapping_add(1);
                         if *stamp == 0 {
-                            used.iter_mut().for_each(|u| *u = 0);
+                            used.fill(0);
                             *stamp = 1;
                         }
                         for &w in graph.neighbors(v) {

@@ -5,9 +5,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use rayon::prelude::*;
 
-use crate::csr::{CsrMatrix, IndexValue, StoredValue, parallel_blocks};
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
+use crate::matrix::{CsrMatrix, IndexValue, StoredValue};
+use crate::parallel::parallel_blocks;
 use crate::parallel::{filled, for_each_row, try_map_blocks};
 
 /// Per-thread counter arrays are used while they hold at most this many counters in all (1 GiB).
@@ -172,18 +173,22 @@ impl FeatureStats {
         Ok(())
     }
 
+    /// Rows counted.
     pub fn n_rows(&self) -> u64 {
         self.n_rows
     }
 
+    /// Features (the largest index seen plus one, or wider).
     pub fn n_features(&self) -> usize {
         self.doc_freq.len()
     }
 
+    /// Rows holding each feature.
     pub fn doc_freq(&self) -> &[u32] {
         &self.doc_freq
     }
 
+    /// Rows holding each feature, moved out.
     pub fn into_doc_freq(self) -> Vec<u32> {
         self.doc_freq
     }

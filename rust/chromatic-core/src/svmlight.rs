@@ -5,19 +5,23 @@
 
 use rayon::prelude::*;
 
-use crate::buckets::CodeMatrix;
-use crate::csr::{balanced_blocks, parallel_blocks};
 use crate::error::{Error, Result};
 use crate::interrupt::{Interrupt, POLL_INTERVAL};
+use crate::matrix::CodeMatrix;
+use crate::parallel::{balanced_blocks, parallel_blocks};
 use crate::parallel::{concat, try_map_blocks};
 
 /// The rows of a chunk: labels, CSR structure (present features only: an explicit value of 0
 /// is absent), and how many malformed lines were skipped.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParsedRows {
+    /// The label of every row.
     pub labels: Vec<f64>,
+    /// Row pointers.
     pub indptr: Vec<i64>,
+    /// Indices of every row, as written.
     pub indices: Vec<i64>,
+    /// Malformed lines skipped.
     pub skipped_lines: u64,
     /// Smallest index seen (`i64::MAX` when none), to tell 0-based files from 1-based ones.
     pub min_index: i64,
@@ -30,7 +34,7 @@ fn parse_line(line: &[u8], indices: &mut Vec<i64>) -> std::result::Result<Option
         None => line,
     };
     let mut tokens = line
-        .split(|b| b.is_ascii_whitespace())
+        .split(u8::is_ascii_whitespace)
         .filter(|t| !t.is_empty());
     let Some(label) = tokens.next() else {
         return Ok(None); // blank or comment-only line: no row
@@ -101,6 +105,20 @@ fn lossy(bytes: &[u8]) -> String {
 /// Parses `text`, whole lines, whose first line is line `first_line` of its file (1-based, for
 /// messages). A malformed line is an error naming its line, or, with `skip_bad_lines`, is
 /// skipped and counted.
+///
+/// # Examples
+///
+/// ```
+/// use chromatic_core::{Error, Interrupt, parse_rows};
+///
+/// let rows = parse_rows(b"1 3:1 7:1\n0 2:1 # a comment\n", 1, false, Interrupt::never())?;
+/// assert_eq!(rows.labels, [1.0, 0.0]);
+/// assert_eq!(rows.indptr, [0, 2, 3]);
+/// assert_eq!(rows.indices, [3, 7, 2]);
+/// let bad = parse_rows(b"1 3:1\nx 1:1\n", 10, false, Interrupt::never());
+/// assert!(matches!(bad, Err(Error::Parse { line: 11, .. })));
+/// # Ok::<(), chromatic_core::Error>(())
+/// ```
 pub fn parse_rows(
     text: &[u8],
     first_line: u64,
@@ -123,7 +141,11 @@ pub fn parse_rows(
     starts.push(text.len());
     let line_counts: Vec<u64> = starts
         .par_windows(2)
-        .map(|w| text[w[0]..w[1]].iter().filter(|&&b| b == b'\n').count() as u64)
+        // One byte count per piece: not worth a dependency (`bytecount`).
+        .map(
+            #[allow(clippy::naive_bytecount)]
+            |w| text[w[0]..w[1]].iter().filter(|&&b| b == b'\n').count() as u64,
+        )
         .collect();
     let mut first_lines = vec![first_line];
     for count in &line_counts[..line_counts.len() - 1] {
@@ -313,6 +335,8 @@ pub fn format_binary_rows(
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
 
     fn parse(text: &str, skip: bool) -> Result<ParsedRows> {
@@ -392,7 +416,7 @@ mod tests {
     fn pieces_and_line_numbers_survive_large_inputs() {
         let mut text = String::new();
         for r in 0..300_000 {
-            text.push_str(&format!("{} {}:1 {}:1\n", r % 2, r % 1000, 1000 + r % 7));
+            writeln!(text, "{} {}:1 {}:1", r % 2, r % 1000, 1000 + r % 7).unwrap();
         }
         text.push_str("1 oops\n");
         let err = parse(&text, false).unwrap_err();

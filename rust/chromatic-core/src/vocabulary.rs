@@ -9,6 +9,8 @@ use crate::statistics::FeatureStats;
 /// Marks a feature that is not a vertex (never seen, or dense).
 pub const NOT_A_VERTEX: u32 = u32::MAX;
 
+/// The features of a fit as graph vertices: seen features in frequency order, dense features
+/// apart, and the vertex of every feature.
 #[derive(Clone, Debug)]
 pub struct Vocabulary {
     /// Seen features in frequency order: the dense ones first, then vertex 0, 1, ...
@@ -72,10 +74,12 @@ impl Vocabulary {
         })
     }
 
+    /// Features.
     pub fn n_features(&self) -> usize {
         self.vertex_of.len()
     }
 
+    /// Vertices.
     pub fn n_vertices(&self) -> usize {
         self.ranked.len() - self.n_dense
     }
@@ -85,6 +89,7 @@ impl Vocabulary {
         &self.ranked
     }
 
+    /// The dense features (their own colors, outside the graph).
     pub fn dense_features(&self) -> &[u32] {
         &self.ranked[..self.n_dense]
     }
@@ -104,8 +109,8 @@ impl Vocabulary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::csr::CsrMatrix;
     use crate::interrupt::Interrupt;
+    use crate::matrix::CsrMatrix;
 
     #[test]
     fn dense_features_are_not_vertices() {
@@ -126,7 +131,7 @@ mod tests {
         assert!(Vocabulary::new(&stats, Some(0.0)).is_err());
         // Exactly 7 of 100 rows is a share of 0.07, though 0.07 * 100 rounds above 7.
         let indptr: Vec<i32> = (0..=100).collect();
-        let indices: Vec<i32> = (0..100).map(|r| if r < 7 { 0 } else { 1 }).collect();
+        let indices: Vec<i32> = (0..100).map(|r| i32::from(r >= 7)).collect();
         let m = CsrMatrix::<i32, f64>::new(&indptr, &indices, None, 2).unwrap();
         let stats = FeatureStats::from_rows(&m, Interrupt::never()).unwrap();
         let vocab = Vocabulary::new(&stats, Some(0.07)).unwrap();

@@ -1,4 +1,5 @@
-//! Borrowed CSR input: validation of the structure and presence semantics of stored values.
+//! The matrices several steps share: borrowed CSR input (validation of its structure and the
+//! presence semantics of stored values), row-major code matrices, and binary CSR rows as output.
 //!
 //! The engine never copies the caller's arrays. Structure (`indptr`) is checked once when the view
 //! is built; column indices and stored values are checked by whichever pass reads them first, so
@@ -7,9 +8,11 @@
 use std::ops::Range;
 
 use crate::error::{Error, Result};
+use crate::parallel::balanced_blocks;
 
 /// Integer types accepted for `indptr` and `indices`.
 pub trait IndexValue: Copy + Send + Sync + 'static {
+    /// The value as `i64`.
     fn to_i64(self) -> i64;
 }
 
@@ -29,14 +32,18 @@ impl IndexValue for i64 {
 
 /// What a stored value says about its entry.
 pub enum Presence {
+    /// The entry is there.
     Present,
+    /// The entry is absent (an explicit zero).
     Absent,
+    /// The value is NaN or infinite: an error.
     NonFinite(f64),
 }
 
 /// Element types accepted for stored values: any non-zero is present, an explicit zero is absent,
 /// NaN and infinities are errors.
 pub trait StoredValue: Copy + Send + Sync + 'static {
+    /// What the value says about its entry.
     fn presence(self) -> Presence;
 }
 
@@ -85,6 +92,21 @@ pub struct CsrMatrix<'a, I, V> {
 
 impl<'a, I: IndexValue, V: StoredValue> CsrMatrix<'a, I, V> {
     /// Checks the row pointers (start at 0, monotone, end at `indices.len()`) and the lengths.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use chromatic_core::CsrMatrix;
+    ///
+    /// // Two rows over three features: {0, 2} and {1}, with `f64` values (an explicit zero is absent).
+    /// let (indptr, indices, values) = ([0i32, 2, 3], [0i32, 2, 1], [1.0, 0.0, 5.0]);
+    /// let rows = CsrMatrix::new(&indptr, &indices, Some(&values[..]), 3)?;
+    /// let mut features = Vec::new();
+    /// rows.row_features(0, &mut features)?;
+    /// assert_eq!(features, [0]);
+    /// assert!(CsrMatrix::<i32, f64>::new(&[0, 2], &[0], None, 3).is_err());
+    /// # Ok::<(), chromatic_core::Error>(())
+    /// ```
     pub fn new(
         indptr: &'a [I],
         indices: &'a [I],
@@ -132,14 +154,17 @@ impl<'a, I: IndexValue, V: StoredValue> CsrMatrix<'a, I, V> {
         })
     }
 
+    /// Rows.
     pub fn n_rows(&self) -> usize {
         self.indptr.len() - 1
     }
 
+    /// Features (columns).
     pub fn n_features(&self) -> usize {
         self.n_features
     }
 
+    /// Stored entries.
     pub fn nnz(&self) -> usize {
         self.indices.len()
     }
@@ -215,51 +240,55 @@ impl<'a, I: IndexValue, V: StoredValue> CsrMatrix<'a, I, V> {
     }
 }
 
-/// Cuts `0..n` into at most `target` contiguous, non-empty ranges of similar cost, where
-/// `cumulative(i)` is the (monotone) cost of items `0..i`.
-pub(crate) fn balanced_blocks(
-    n: usize,
-    target: usize,
-    cumulative: impl Fn(usize) -> usize,
-) -> Vec<Range<usize>> {
-    if n == 0 {
-        return Vec::new();
-    }
-    let target = target.clamp(1, n);
-    let total = cumulative(n);
-    let mut blocks = Vec::with_capacity(target);
-    let mut start = 0;
-    for b in 1..=target {
-        let goal = ((total as u128 * b as u128) / target as u128) as usize;
-        // First item boundary whose cumulative cost reaches the goal.
-        let (mut lo, mut hi) = (start, n);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if cumulative(mid) < goal {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        let end = if b == target {
-            n
-        } else {
-            lo.max(start + 1).min(n)
-        };
-        if end > start {
-            blocks.push(start..end);
-            start = end;
-        }
-        if start == n {
-            break;
-        }
-    }
-    blocks
+/// A row-major `(n_rows, n_columns)` matrix of non-negative integer codes.
+#[derive(Clone, Copy, Debug)]
+pub struct CodeMatrix<'a> {
+    values: &'a [i32],
+    n_rows: usize,
+    n_columns: usize,
 }
 
-/// How many blocks a parallel pass over rows should use: a few per thread for load balance.
-pub(crate) fn parallel_blocks() -> usize {
-    rayon::current_num_threads() * 4
+impl<'a> CodeMatrix<'a> {
+    /// Checks that `values` holds `n_rows` rows of `n_columns` codes.
+    pub fn new(values: &'a [i32], n_rows: usize, n_columns: usize) -> Result<Self> {
+        if Some(values.len()) != n_rows.checked_mul(n_columns) {
+            return Err(Error::LengthMismatch {
+                what: "codes",
+                len: values.len(),
+                expected_from: "n_rows × n_columns",
+                expected: n_rows.saturating_mul(n_columns),
+            });
+        }
+        Ok(CodeMatrix {
+            values,
+            n_rows,
+            n_columns,
+        })
+    }
+
+    #[inline]
+    pub(crate) fn row(&self, r: usize) -> &[i32] {
+        &self.values[r * self.n_columns..(r + 1) * self.n_columns]
+    }
+
+    /// Rows.
+    pub fn n_rows(&self) -> usize {
+        self.n_rows
+    }
+
+    /// Code columns.
+    pub fn n_columns(&self) -> usize {
+        self.n_columns
+    }
+}
+
+/// Binary CSR rows: `indices[indptr[r]..indptr[r + 1]]` are the features of row `r`, ascending.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SparseRows {
+    /// Row pointers (`n_rows + 1`).
+    pub indptr: Vec<i64>,
+    /// The features of every row.
+    pub indices: Vec<i64>,
 }
 
 #[cfg(test)]
@@ -336,22 +365,5 @@ mod tests {
             m.row_features(0, &mut out).err(),
             Some(Error::IndexOutOfRange { index: -2, .. })
         ));
-    }
-
-    #[test]
-    fn balanced_blocks_cover_everything_once() {
-        for n in [1usize, 2, 7, 100] {
-            for target in [1usize, 3, 8, 200] {
-                let blocks = balanced_blocks(n, target, |i| i * i);
-                assert_eq!(blocks.first().unwrap().start, 0);
-                assert_eq!(blocks.last().unwrap().end, n);
-                for pair in blocks.windows(2) {
-                    assert_eq!(pair[0].end, pair[1].start);
-                }
-                assert!(blocks.iter().all(|b| !b.is_empty()));
-                assert!(blocks.len() <= target.max(1));
-            }
-        }
-        assert!(balanced_blocks(0, 4, |i| i).is_empty());
     }
 }

@@ -1,0 +1,181 @@
+//! The pair-counting kernel: a batch of rows as sorted vertex lists with the incidences of each
+//! source vertex, and the row-by-row product that counts the pairs of the sources.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use super::counts::{EdgeChunk, EdgeCounts};
+use crate::error::{Error, Result};
+use crate::interrupt::{Interrupt, Pacer};
+use crate::matrix::{CsrMatrix, IndexValue, StoredValue};
+use crate::parallel::{
+    balanced_blocks, concat, filled, for_each_row, parallel_blocks, try_map_blocks,
+};
+use crate::vocabulary::{NOT_A_VERTEX, Vocabulary};
+
+/// Rows whose first entries are loaded together while counting pairs.
+const GATHER: usize = 16;
+
+/// Ends every row in `VertexRows::entries`.
+const END_OF_ROW: u32 = u32::MAX;
+
+/// The rows of one batch as sorted vertex lists, each followed by `END_OF_ROW` (rows that head
+/// no pair of the shard's sources are dropped), and for each source vertex the positions in
+/// `entries` where it occurs. The vertices after such a position, up to the end marker, are
+/// exactly the larger vertices sharing that row, so counting reads one contiguous run per
+/// incidence and touches no row index.
+pub(super) struct VertexRows {
+    entries: Vec<u32>,
+    vertex_ptr: Vec<usize>,
+    positions: Vec<u32>,
+}
+
+impl VertexRows {
+    pub(super) fn build<I: IndexValue, V: StoredValue>(
+        matrix: &CsrMatrix<'_, I, V>,
+        rows: Range<usize>,
+        vocabulary: &Vocabulary,
+        sources: &Range<usize>,
+        interrupt: Interrupt<'_>,
+    ) -> Result<Self> {
+        let blocks = matrix.row_blocks(rows, parallel_blocks());
+        let parts = try_map_blocks(blocks, |block| {
+            let mut entries = Vec::new();
+            for_each_row(matrix, block, interrupt, |_, features| {
+                let before = entries.len();
+                entries.extend(
+                    features
+                        .iter()
+                        .map(|&f| vocabulary.vertex_of(f))
+                        .filter(|&v| v != NOT_A_VERTEX),
+                );
+                let row = &mut entries[before..];
+                row.sort_unstable();
+                // A row adds pairs to the shard only if a vertex below its largest is a source.
+                let heads = &row[..row.len().saturating_sub(1)];
+                let first_source = heads.partition_point(|&v| (v as usize) < sources.start);
+                if heads
+                    .get(first_source)
+                    .is_some_and(|&v| (v as usize) < sources.end)
+                {
+                    entries.push(END_OF_ROW);
+                } else {
+                    entries.truncate(before);
+                }
+                Ok(())
+            })?;
+            Ok(entries)
+        })?;
+        let entries = concat(parts.iter().map(Vec::as_slice));
+        drop(parts);
+        if entries.len() >= END_OF_ROW as usize {
+            return Err(Error::InvalidParameter(format!(
+                "a batch of {} vertex entries is too large; lower the batch size",
+                entries.len()
+            )));
+        }
+        interrupt.check()?;
+        let (vertex_ptr, positions) = incidence(&entries, sources);
+        Ok(VertexRows {
+            entries,
+            vertex_ptr,
+            positions,
+        })
+    }
+
+    /// Counts, for every vertex `u`, the rows it shares with each vertex `v > u`.
+    pub(super) fn count_pairs(
+        &self,
+        n_vertices: usize,
+        sources: &Range<usize>,
+        interrupt: Interrupt<'_>,
+    ) -> Result<EdgeCounts> {
+        let first = sources.start;
+        let blocks: Vec<Range<usize>> = balanced_blocks(sources.len(), parallel_blocks(), |i| {
+            // Work per vertex: its incidences times a typical row length, plus one.
+            i + self.vertex_ptr[i] * 8
+        })
+        .into_iter()
+        .map(|b| b.start + first..b.end + first)
+        .collect();
+        let chunks: Vec<Result<EdgeChunk>> = blocks
+            .into_par_iter()
+            .map_init(
+                || filled(n_vertices, 0u32, "a pair-count accumulator"),
+                |accumulator, vertices| {
+                    let accumulator = accumulator.as_mut().map_err(|e| e.clone())?;
+                    let mut touched = Vec::new();
+                    let mut chunk = EdgeChunk::default();
+                    let mut pacer = Pacer::new(interrupt);
+                    for u in vertices {
+                        let here = self.vertex_ptr[u - first]..self.vertex_ptr[u - first + 1];
+                        // Each incidence costs about one row's length.
+                        pacer.step(here.len() * 16)?;
+                        // The rows of a vertex lie far apart in `entries`. Loading the first
+                        // vertex of a group of rows before walking any of them lets the processor
+                        // fetch the group's cache lines in parallel rather than one at a time.
+                        for group in self.positions[here].chunks(GATHER) {
+                            let mut first = [END_OF_ROW; GATHER];
+                            for (slot, &position) in first.iter_mut().zip(group) {
+                                *slot = self.entries[position as usize + 1];
+                            }
+                            for (&v0, &position) in first.iter().zip(group) {
+                                if v0 == END_OF_ROW {
+                                    continue;
+                                }
+                                let rest = &self.entries[position as usize + 2..];
+                                for &v in std::iter::once(&v0).chain(rest) {
+                                    if v == END_OF_ROW {
+                                        break;
+                                    }
+                                    let slot = &mut accumulator[v as usize];
+                                    if *slot == 0 {
+                                        touched.push(v);
+                                    }
+                                    *slot += 1;
+                                }
+                            }
+                        }
+                        touched.sort_unstable();
+                        for &v in &touched {
+                            let slot = &mut accumulator[v as usize];
+                            chunk.push(v, *slot);
+                            *slot = 0;
+                        }
+                        chunk.lengths.push(touched.len() as u32);
+                        touched.clear();
+                    }
+                    Ok(chunk)
+                },
+            )
+            .collect();
+        let chunks = chunks.into_iter().collect::<Result<Vec<_>>>()?;
+        Ok(EdgeCounts::assemble_from(n_vertices, first, chunks))
+    }
+}
+
+/// For every vertex of `sources` (indexed from its start), the positions in `entries` where it
+/// occurs (counting sort, ascending).
+fn incidence(entries: &[u32], sources: &Range<usize>) -> (Vec<usize>, Vec<u32>) {
+    let source_index = |v: u32| {
+        let i = (v as usize).wrapping_sub(sources.start);
+        (v != END_OF_ROW && i < sources.len()).then_some(i)
+    };
+    let mut vertex_ptr = vec![0usize; sources.len() + 1];
+    for i in entries.iter().filter_map(|&v| source_index(v)) {
+        vertex_ptr[i + 1] += 1;
+    }
+    for i in 0..sources.len() {
+        vertex_ptr[i + 1] += vertex_ptr[i];
+    }
+    let mut cursor = vertex_ptr[..sources.len()].to_vec();
+    let mut positions = vec![0u32; vertex_ptr[sources.len()]];
+    for (position, &v) in entries.iter().enumerate() {
+        if let Some(i) = source_index(v) {
+            positions[cursor[i]] = position as u32;
+            cursor[i] += 1;
+        }
+    }
+    (vertex_ptr, positions)
+}
