@@ -56,9 +56,7 @@ def count_features(
     rows: RowSource, params: ColoringParams, *, labels=False, sample_size=None, seed=0
 ) -> _Started:
     """Step 1: the statistics of every feature, and the index base of the rows."""
-    from ._engine_shim import StreamingFit  # TEMPORARY
-
-    fit = StreamingFit(**params.engine())
+    fit = _core.StreamingFit(**params.engine())
     first = rows.count_features(
         fit, labels=labels, sample_size=sample_size, seed=seed, n_jobs=params.n_jobs
     )
