@@ -213,3 +213,22 @@ def test_arbitrary_arrays_never_crash_the_engine(indptr, indices, values, n_feat
         collision="most_frequent",
     )
     _core.decode(codes, fitted["colors"], fitted["codes"], fitted["color_sizes"])
+
+
+def test_engine_errors_have_a_type(tmp_path):
+    from chromatic import ChromaticError
+    from chromatic.svmlight import SvmlightError, load_svmlight
+
+    bad = tmp_path / "bad.svm"
+    bad.write_text("1 1:1\n0 x:1\n")
+    with pytest.raises(SvmlightError) as caught:
+        load_svmlight(bad)
+    error = caught.value
+    assert isinstance(error, ChromaticError) and isinstance(error, ValueError)
+    assert (error.path, error.line) == (str(bad), 2)
+    assert str(error).startswith(f"{bad}:2: ")
+    X = sp.csr_matrix(
+        (np.array([1.0, np.nan]), np.array([0, 1]), np.array([0, 1, 2])), shape=(2, 2)
+    )
+    with pytest.raises(ChromaticError, match="row 1, column 1 holds NaN"):
+        ChromaticEncoder().fit(X)

@@ -34,7 +34,7 @@ Examples
 True
 """
 
-from ._core import __version__
+from ._core import ChromaticError, __version__
 from .baselines import FrequencyEncoder, HashingEncoder
 from .compression import ChromaticCompressor, SubmodularCompressor
 from .datasets import make_onehot_zipf
@@ -45,6 +45,7 @@ from .model import load_model, save_model
 __all__ = [
     "ChromaticCompressor",
     "ChromaticEncoder",
+    "ChromaticError",
     "FrequencyEncoder",
     "HashingEncoder",
     "SubmodularCompressor",

@@ -75,14 +75,18 @@ def check_label_classes(classes: np.ndarray, *, complete: bool) -> None:
         raise ValueError(f"the labels must be binary (two classes); found {classes}")
 
 
+def check_index_base(zero_based) -> None:
+    """Refuse an index base other than True, False or "auto"."""
+    if zero_based != "auto" and zero_based not in (True, False):
+        raise ValueError(f"zero_based must be True, False or 'auto', got {zero_based!r}")
+
+
 def resolve_zero_based(zero_based: bool | str, min_index: int) -> bool:
     """Whether indices start at 0: ``"auto"`` says so when some index is 0 (as scikit-learn's
-    ``load_svmlight_file`` does); a declared 1-based input may not hold index 0.
-    """
+    ``load_svmlight_file`` does); a declared 1-based input may not hold index 0."""
+    check_index_base(zero_based)
     if zero_based == "auto":
         return bool(min_index == 0)
-    if zero_based not in (True, False):
-        raise ValueError(f"zero_based must be True, False or 'auto', got {zero_based!r}")
     if not zero_based and min_index == 0:
         raise ValueError("index 0 found, but the indices were declared 1-based")
     return bool(zero_based)

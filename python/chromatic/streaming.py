@@ -19,6 +19,7 @@ from ._input import effective_n_jobs
 from ._pipeline import fit_coloring, fit_compression
 from ._sources import Kept, Progress, Rows, SvmlightFiles, row_folds
 from ._tables import CrossFitTables, FitReport
+from ._validation import resolve_zero_based
 from .compression import (
     ChromaticCompressor,
     compression_params,
@@ -113,8 +114,10 @@ def model_rows(
         skip_bad_lines=skip_bad_lines,
         n_jobs=effective_n_jobs(model.n_jobs),
     ):
-        if not zero_based and chunk.min_index == 0:
-            raise ValueError(f"{os.fspath(path)}: index 0 found in a 1-based file")
+        try:
+            resolve_zero_based(zero_based, chunk.min_index)
+        except ValueError as error:
+            raise ValueError(f"{os.fspath(path)}: {error}") from None
         rows = Rows(chunk.indptr, chunk.indices, labels=chunk.labels)
         X = kept.csr(rows, model.n_features_in_)
         yield rows, X, len(chunk.indices) - X.nnz

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from . import _core
 from ._core import SvmlightError as SvmlightError  # re-exported: malformed lines raise it
 from ._input import effective_n_jobs
+from ._validation import check_index_base, resolve_zero_based
 
 DEFAULT_CHUNK_BYTES = 64 << 20
 
@@ -117,8 +118,7 @@ def load_svmlight(
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    if zero_based not in (True, False, "auto"):
-        raise ValueError(f"zero_based must be True, False or 'auto', got {zero_based!r}")
+    check_index_base(zero_based)
     chunks = [
         chunk
         for path in paths
@@ -127,11 +127,8 @@ def load_svmlight(
         )
     ]
     rows = joined_chunks(chunks)
-    if zero_based == "auto":
-        zero_based = bool(rows.min_index == 0)
+    zero_based = resolve_zero_based(zero_based, rows.min_index)
     shift = 0 if zero_based else 1
-    if not zero_based and rows.min_index == 0:
-        raise ValueError("index 0 found, but zero_based=False says indices start at 1")
     indices, indptr, labels = rows.indices - shift, rows.indptr, rows.labels
     width = int(indices.max()) + 1 if len(indices) else 0
     if n_features is None:
