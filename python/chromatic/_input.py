@@ -90,23 +90,37 @@ def effective_n_jobs(n_jobs: int | None) -> int | None:
     return None if n_jobs >= cores else int(n_jobs)
 
 
-def presence_csr(X) -> sp.csr_matrix:
-    """``X`` as a binary CSR matrix (sorted, duplicates and explicit zeros removed), with a
-    ValueError naming the row and column of a NaN or infinite value."""
-    arrays = csr_arrays(X)
+def check_finite(arrays: CsrArrays) -> None:
+    """Refuse a NaN or infinite stored value, naming its row and column in the engine's words.
+
+    The engine's own message is "row 3, column 7 holds NaN: stored values must be finite"; this
+    one is the same, so that a value is named alike whichever side finds it.
+    """
     data = arrays.data
-    if data.dtype.kind == "f":
-        bad = ~np.isfinite(data)
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            row = int(np.searchsorted(arrays.indptr, k, side="right") - 1)
-            raise ValueError(
-                f"row {row}, column {arrays.indices[k]} holds {data[k]}: stored values must be "
-                "finite"
-            )
+    if data.dtype.kind != "f":
+        return
+    bad = ~np.isfinite(data)
+    if not bad.any():
+        return
+    k = int(np.flatnonzero(bad)[0])
+    row = int(np.searchsorted(arrays.indptr, k, side="right") - 1)
+    value = data[k]
+    text = "NaN" if np.isnan(value) else ("inf" if value > 0 else "-inf")
+    raise ValueError(
+        f"row {row}, column {arrays.indices[k]} holds {text}: stored values must be finite"
+    )
+
+
+def presence_csr(X) -> sp.csr_matrix:
+    """Return ``X`` as a binary CSR matrix, sorted, without duplicates or explicit zeros.
+
+    A NaN or infinite value is a ValueError naming its row and column (``check_finite``).
+    """
+    arrays = csr_arrays(X)
+    check_finite(arrays)
     # Copies of the structure: the clean-up below works in place and must not touch the input.
     B = sp.csr_matrix(
-        ((data != 0).astype(np.float64), arrays.indices.copy(), arrays.indptr.copy()),
+        ((arrays.data != 0).astype(np.float64), arrays.indices.copy(), arrays.indptr.copy()),
         shape=(arrays.n_rows, arrays.n_features),
     )
     B.eliminate_zeros()

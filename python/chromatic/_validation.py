@@ -13,16 +13,21 @@ INT32_MAX = np.iinfo(np.int32).max
 
 
 def check_codes(
-    X, n_columns: int | None = None, *, noun: str = "column", fitted: str = ""
+    X,
+    n_columns: int | None = None,
+    *,
+    min_columns: int = 0,
+    noun: str = "column",
+    fitted: str = "",
 ) -> np.ndarray:
-    """An integer code matrix as C-contiguous int32.
+    """Return an integer code matrix as C-contiguous int32.
 
     Whole-number floats are accepted; negative codes and codes beyond int32 are refused with
-    the row and the ``noun`` ("column", "color") that holds them. With ``n_columns``, the
-    matrix must have that many columns; ``fitted`` says what fixed that number in the message
-    (default: "the fit saw N").
+    the row and the ``noun`` ("column", "color") that holds them. The matrix must have at least
+    ``min_columns`` columns (scikit-learn's message), and with ``n_columns`` exactly that many;
+    ``fitted`` says what fixed that number in the message (default: "the fit saw N").
     """
-    codes = check_array(X, dtype=None, ensure_min_features=0)
+    codes = check_array(X, dtype=None, ensure_min_features=min_columns)
     if codes.dtype.kind == "f":
         if not np.all(np.isfinite(codes)) or np.any(codes != np.round(codes)):
             raise ValueError("codes must be whole numbers")
@@ -45,22 +50,30 @@ def check_codes(
     return np.ascontiguousarray(codes, dtype=np.int32)
 
 
-def binary_labels(y) -> tuple[np.ndarray, np.ndarray]:
-    """``(classes, y == classes[1])`` for a binary target; a ValueError names anything else."""
+def binary_labels(y, *, owner: str = "this estimator") -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(classes, y == classes[1])`` for a binary target.
+
+    Anything else is a ValueError that says what ``y`` is, in the words scikit-learn's checks
+    look for: ``owner`` "requires y to be passed, but the target y is None", "got 1 class",
+    "Unknown label type".
+    """
     if y is None:
-        raise ValueError("this estimator needs y, a binary target")
+        raise ValueError(
+            f"{owner} requires y to be passed, but the target y is None; y must be a binary target"
+        )
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.ravel()
     if y.ndim != 1:
         raise ValueError(f"y must be one-dimensional, got shape {y.shape}")
-    kind = type_of_target(y)
+    kind = type_of_target(y, input_name="y", raise_unknown=True)
     if kind != "binary":
         raise ValueError(f"y must be a binary target (two classes), got a {kind!r} target")
     classes = np.unique(y)
     if len(classes) != 2:
+        noun = "class" if len(classes) == 1 else "classes"
         raise ValueError(
-            f"y must be a binary target with two classes, got {len(classes)}: {classes}"
+            f"y must be a binary target with two classes, got {len(classes)} {noun}: {classes}"
         )
     return classes, y == classes[1]
 

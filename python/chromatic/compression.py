@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils import check_random_state
+from sklearn.utils import ClassifierTags, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
@@ -128,13 +128,19 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        # A binary target; scikit-learn reads this from classifier tags only.
+        tags.classifier_tags = ClassifierTags(multi_class=False)
+        # Codes are non-negative integers.
+        tags.input_tags.positive_only = True
         tags.transformer_tags.preserves_dtype = []
         return tags
 
     def _validated(self, X, y):
-        validate_data(self, X, reset=True, dtype=None, ensure_min_features=0, skip_check_array=True)
-        codes = check_codes(X)
-        classes, labels = binary_labels(y)
+        validate_data(self, X, reset=True, dtype=None, skip_check_array=True)
+        # y first, as ChromaticCompressor does: a missing or one-class target is named as such
+        # whatever X holds.
+        classes, labels = binary_labels(y, owner=type(self).__name__)
+        codes = check_codes(X, min_columns=1)
         if len(labels) != codes.shape[0]:
             raise ValueError(f"X has {codes.shape[0]} rows but y has {len(labels)}")
         return codes, classes, labels
@@ -312,6 +318,8 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.target_tags.required = True
+        # A binary target; scikit-learn reads this from classifier tags only.
+        tags.classifier_tags = ClassifierTags(multi_class=False)
         tags.transformer_tags.preserves_dtype = []
         return tags
 
@@ -343,7 +351,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         )
 
     def _validated(self, X, y, *, reset: bool = True):
-        _, labels = binary_labels(y)
+        _, labels = binary_labels(y, owner=type(self).__name__)
         B = presence_csr(validated_sparse_input(self, X, reset=reset))
         if len(labels) != B.shape[0]:
             raise ValueError(f"X has {B.shape[0]} rows but y has {len(labels)}")
@@ -465,7 +473,9 @@ def set_compression(compressor: ChromaticCompressor, compression: Compression):
     """Makes ``compressor`` the fitted compressor of ``compression``: the features kept apart,
     then the fitted encoder and bucket compressor of the others; returns it."""
     encoder = bucketer = None
-    if compression.coloring is not None:
+    # An encoder without colors (no feature but those kept apart seen in fit) encodes nothing:
+    # no tail, as when the kept features take the whole budget.
+    if compression.coloring is not None and len(compression.coloring.color_sizes):
         encoder = set_coloring(compressor._tail_encoder(compression.seed), compression.coloring)
         bucketer = compressor._tail_compressor(compression.bucket_params.budget, compression.seed)
         set_buckets(bucketer, compression.buckets, compression.classes)

@@ -14,7 +14,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import _core
 from ._encoding import encode_rows
-from ._input import csr_arrays, effective_n_jobs, validated_sparse_input
+from ._input import check_finite, csr_arrays, effective_n_jobs, validated_sparse_input
 from ._pipeline import fit_coloring
 from ._sources import MatrixRows
 from ._tables import Coloring, ColoringParams
@@ -180,6 +180,10 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
 
     def _rows(self, X, *, reset: bool) -> MatrixRows:
         arrays = csr_arrays(validated_sparse_input(self, X, reset=reset))
+        if reset:
+            # The engine's encode checks the values of new rows; the fit's engine object reads
+            # presence only, so the training values are checked here, in the engine's words.
+            check_finite(arrays)
         return MatrixRows(*arrays.engine_args())
 
     @_fit_context(prefer_skip_nested_validation=True)
