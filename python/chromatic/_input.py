@@ -1,5 +1,8 @@
-"""Turning user input into the borrowed CSR arrays the engine reads, without copying when the
-input is already CSR with int32/int64 indices and float32/float64/bool values."""
+"""Turn user input into the borrowed CSR arrays the engine reads.
+
+Nothing is copied when the input is already CSR with int32/int64 indices and
+float32/float64/bool values.
+"""
 
 from __future__ import annotations
 
@@ -26,9 +29,11 @@ class CsrArrays:
 
 
 def validated_sparse_input(estimator, X, *, reset: bool):
-    """``X`` checked by scikit-learn's ``validate_data`` for ``estimator`` (shape, feature count
-    and names), as CSR when sparse. Non-finite values pass: the engine reports them by row and
-    column."""
+    """Check ``X`` with scikit-learn's ``validate_data`` for ``estimator``; CSR when sparse.
+
+    This checks the shape, the feature count and names. Non-finite values pass: the engine (or
+    ``check_finite``) reports them by row and column.
+    """
     return validate_data(
         estimator,
         X,
@@ -63,8 +68,11 @@ def csr_arrays(X) -> CsrArrays:
 
 
 def aligned(array: np.ndarray) -> np.ndarray:
-    """``array`` as the engine borrows it: C-contiguous and aligned (arrays received from other
-    processes may sit unaligned in a message buffer); copied only when it is not."""
+    """Return ``array`` as the engine borrows it: C-contiguous and aligned.
+
+    Arrays received from other processes may sit unaligned in a message buffer; only those
+    are copied.
+    """
     return np.require(array, requirements=["C", "A"])
 
 
@@ -77,9 +85,11 @@ def available_cores() -> int:
 
 
 def effective_n_jobs(n_jobs: int | None) -> int | None:
-    """Threads for the engine, ``None`` for its shared pool over every core. As in joblib,
-    ``-1`` means all cores and ``-2`` all but one; counts above the available cores are capped,
-    since more threads than cores only add overhead."""
+    """Return the threads for the engine, ``None`` for its shared pool over every core.
+
+    As in joblib, ``-1`` means all cores and ``-2`` all but one; counts above the available
+    cores are capped, since more threads than cores only add overhead.
+    """
     if n_jobs is None:
         return None
     if n_jobs == 0:

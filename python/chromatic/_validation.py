@@ -1,6 +1,7 @@
-"""The checks every entry point shares: code matrices, binary labels, index bases and memory
-sizes. Each names what is wrong (row, column, value) in one message, the same wherever the
-value comes in.
+"""The checks every entry point shares: code matrices, binary labels, index bases, memory sizes.
+
+Each names what is wrong (row, column, value) in one message, the same wherever the value comes
+in.
 """
 
 from __future__ import annotations
@@ -79,8 +80,10 @@ def binary_labels(y, *, owner: str = "this estimator") -> tuple[np.ndarray, np.n
 
 
 def check_label_classes(classes: np.ndarray, *, complete: bool) -> None:
-    """Labels read in parts (chunks, partitions) stay binary: more than two classes so far is an
-    error, and with ``complete`` (all rows read) so is fewer than two.
+    """Check that labels read in parts (chunks, partitions) stay binary.
+
+    More than two classes so far is an error, and with ``complete`` (all rows read) so is
+    fewer than two.
     """
     if len(classes) > 2:
         raise ValueError(f"the labels must be binary (two classes); found {classes[:5]}...")
@@ -89,8 +92,10 @@ def check_label_classes(classes: np.ndarray, *, complete: bool) -> None:
 
 
 def resolve_zero_based(zero_based: bool | str, min_index: int) -> bool:
-    """Whether indices start at 0: ``"auto"`` says so when some index is 0 (as scikit-learn's
-    ``load_svmlight_file`` does); a declared 1-based input may not hold index 0.
+    """Decide whether indices start at 0.
+
+    ``"auto"`` says so when some index is 0 (as scikit-learn's ``load_svmlight_file`` does); a
+    declared 1-based input may not hold index 0.
     """
     if zero_based == "auto":
         return bool(min_index == 0)
@@ -105,8 +110,10 @@ _BYTE_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
 def memory_bytes(limit: int | str | None) -> int | None:
-    """A memory limit as bytes: an int, or a string such as ``"16G"``, ``"512MB"``, ``"1.5GiB"``
-    (binary units).
+    """Read a memory limit as bytes.
+
+    The limit is an int, or a string such as ``"16G"``, ``"512MB"``, ``"1.5GiB"`` (binary
+    units).
     """
     if limit is None or isinstance(limit, (int, np.integer)):
         return None if limit is None else int(limit)

@@ -9,9 +9,9 @@ An encoder adds its fitted arrays ``colors``, ``codes``, ``color_sizes``,
 ``document_frequency``, ``dense_features`` (plus ``feature_names_in`` when fitted on named
 columns) and the scalars ``n_edges``, ``max_degree``, ``n_greedy_colors``, ``conflict_weight``.
 
-A compressor adds ``classes``, ``frequent_features`` and, when some of the budget goes to
-other features, the encoder of those as above with names prefixed ``encoder.`` (its parameters
-in ``encoder.params``) and the buckets of its codes as ``buckets.params`` and
+A compressor adds ``classes``, ``frequent_features`` and, when some of the budget goes to other
+features seen in fit, the encoder of those as above with names prefixed ``encoder.`` (its
+parameters in ``encoder.params``) and the buckets of its codes as ``buckets.params`` and
 ``buckets.column_sizes``, ``buckets.offsets``, ``buckets.output_of_value``,
 ``buckets.n_outputs``, ``buckets.boundary_offsets``, ``buckets.boundaries``,
 ``buckets.bucket_outputs``.
