@@ -150,7 +150,7 @@ def test_dense_float32_output_for_neural_networks():
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda c, y: (c, None), "needs y"),
+        (lambda c, y: (c, None), "requires y to be passed"),
         (lambda c, y: (c, np.arange(len(y)) % 3), "binary"),
         (lambda c, y: (c, np.zeros(len(y))), "binary"),
         (lambda c, y: (c - 1, y), "codes must be >= 0"),
@@ -174,6 +174,26 @@ def test_compressor_parameter_checks_and_transform_width():
     comp = SubmodularCompressor(budget=8).fit(codes, y)
     with pytest.raises(ValueError, match="codes have 2 columns"):
         comp.transform(codes[:, :2])
+
+
+def test_compressor_codes_need_a_column():
+    codes, y = codes_and_labels(12)
+    with pytest.raises(ValueError, match=r"0 feature\(s\) \(shape=\(12, 0\)\)"):
+        SubmodularCompressor(budget=8).fit(codes[:, :0], y)
+
+
+def test_no_tail_when_only_kept_features_were_seen():
+    # Two features seen, both kept apart: the others have no colors, so there is nothing to
+    # compress, and the output is the kept features' columns, in fit and in transform alike.
+    X = sp.csr_matrix(np.tile([[1, 0, 0], [0, 1, 0]], (20, 1)).astype(float))
+    y = np.tile([0, 1], 20)
+    comp = ChromaticCompressor(budget=8, n_frequent=2, random_state=0)
+    Z = comp.fit_transform(X, y)
+    assert comp.encoder_ is None and comp.compressor_ is None
+    assert comp.n_features_out_ == 2 == Z.shape[1]
+    np.testing.assert_array_equal(Z.toarray(), X[:, :2].toarray())
+    np.testing.assert_array_equal(comp.transform(X).toarray(), Z.toarray())
+    assert list(comp.get_feature_names_out()) == ["x0", "x1"]
 
 
 # --- the whole method and the baselines ------------------------------------------------------

@@ -142,7 +142,7 @@ def test_bad_partitions_are_named(client, tmp_path):
         cd.fit([*paths, tmp_path / "missing.svm"])
     bad = X.astype(np.float64)
     bad.data[bad.indptr[150]] = np.nan
-    with pytest.raises(ValueError, match=r"partition 1: row 50, column \d+ holds nan"):
+    with pytest.raises(ValueError, match=r"partition 1: row 50, column \d+ holds NaN"):
         cd.fit(partitioned(bad, (100, 100, 100)))
 
 

@@ -9,7 +9,8 @@ import pytest
 
 FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 
-# The public modules; the estimator modules must show at least one example.
+# The public modules; those of the estimators and of the fits over files, clusters and model
+# files must show at least one example.
 MODULES = [
     "chromatic",
     "chromatic.baselines",
@@ -23,10 +24,14 @@ MODULES = [
     "chromatic.streaming",
     "chromatic.svmlight",
 ]
-ESTIMATOR_MODULES = {"chromatic.baselines", "chromatic.compression", "chromatic.encoder"}
-# Estimator modules whose examples are still to be written (the module is being rewritten).
-# Strict: once the examples exist, the entry must go.
-PENDING_EXAMPLES = {"chromatic.compression"}
+SHOWS_EXAMPLES = {
+    "chromatic.baselines",
+    "chromatic.compression",
+    "chromatic.dask",
+    "chromatic.encoder",
+    "chromatic.model",
+    "chromatic.streaming",
+}
 
 
 def run_doctests(module) -> tuple[int, int, str]:
@@ -39,23 +44,12 @@ def run_doctests(module) -> tuple[int, int, str]:
     return failed, attempted, "".join(report)
 
 
-def module_param(name: str):
-    marks = []
-    if name in PENDING_EXAMPLES:
-        marks.append(
-            pytest.mark.xfail(
-                strict=True, reason=f"{name} has no Examples yet: it is being rewritten"
-            )
-        )
-    return pytest.param(name, marks=marks, id=name)
-
-
-@pytest.mark.parametrize("name", [module_param(name) for name in MODULES])
+@pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
     if name == "chromatic.dask":
         pytest.importorskip("dask")
     module = importlib.import_module(name)
     failed, attempted, report = run_doctests(module)
     assert failed == 0, f"{failed} of {attempted} examples of {name} failed:\n{report}"
-    if name in ESTIMATOR_MODULES:
+    if name in SHOWS_EXAMPLES:
         assert attempted > 0, f"{name} shows no example"

@@ -1,7 +1,8 @@
-"""Rows on a Dask cluster, as a row source of the fit pipeline: every partition makes its partial
-counts on a worker (features, then feature pairs, then code values), and the partial counts are
-added up in tree reductions on the workers, so what reaches the client is proportional to the
-features and the graph, never to the rows.
+"""Rows on a Dask cluster, as a row source of the fit pipeline.
+
+Every partition makes its partial counts on a worker (features, then feature pairs, then code
+values), and the partial counts are added up in tree reductions on the workers, so what reaches
+the client is proportional to the features and the graph, never to the rows.
 
 A partition is a block of a ``dask.array`` whose chunks are scipy sparse matrices (chunked by
 rows only), or one svmlight file read on a worker.
@@ -41,7 +42,7 @@ def partition_error(index: int, error: Exception) -> Exception:
 
 
 def array_rows(block, labels, index: int) -> Rows:
-    """A block of a sparse dask array as binary rows (int64 CSR structure)."""
+    """Read a block of a sparse dask array as binary rows (int64 CSR structure)."""
     try:
         B = presence_csr(block)
     except ValueError as error:
@@ -55,7 +56,7 @@ def array_rows(block, labels, index: int) -> Rows:
 
 
 def file_rows(path: str, index: int, skip_bad_lines: bool) -> Rows:
-    """An svmlight file's rows (indices as written)."""
+    """Read an svmlight file's rows (indices as written)."""
     try:
         chunks = list(iter_chunks(path, skip_bad_lines=skip_bad_lines, n_jobs=1))
     except (OSError, ValueError) as error:
@@ -76,9 +77,10 @@ def check_row_chunks(data: da.Array) -> None:
 
 
 def gathered(parts: list[Delayed], merge: Callable, what: str):
-    """The merge of all of ``parts``, computed on the workers in a tree of merges of
-    ``SPLIT_EVERY`` results each; only the final result reaches the client (its size is
-    logged to the ``chromatic.dask`` logger).
+    """Merge all of ``parts`` on the workers, in a tree of merges of ``SPLIT_EVERY`` each.
+
+    Only the final result reaches the client (its size is logged to the ``chromatic.dask``
+    logger).
     """
     if not parts:
         raise ValueError("data has no partitions")
@@ -159,9 +161,11 @@ def add_value_counts(a, b):
 
 
 class DaskPartitions(RowSource):
-    """A delayed ``Rows`` per partition, the width of the feature space when the data declares
-    one, and how the indices are based. Pair counts cannot be sharded here: each partition's
-    counts are bounded by its rows.
+    """The partitions of a cluster as a row source.
+
+    It holds a delayed ``Rows`` per partition, the width of the feature space when the data
+    declares one, and how the indices are based. Pair counts cannot be sharded here: each
+    partition's counts are bounded by its rows.
     """
 
     supports_shards = False
@@ -173,8 +177,9 @@ class DaskPartitions(RowSource):
 
     @classmethod
     def of(cls, data, y=None, *, zero_based="auto", skip_bad_lines=False) -> DaskPartitions:
-        """``data`` (a sparse dask array, or svmlight file paths) as partitions, with the
-        labels ``y`` of array data split like its rows.
+        """Split ``data`` (a sparse dask array, or svmlight file paths) into partitions.
+
+        The labels ``y`` of array data are split like its rows.
         """
         if isinstance(data, da.Array):
             check_row_chunks(data)

@@ -1,5 +1,7 @@
-"""Rows through fitted tables: codes of rows, bucket columns of codes (each training row by
-its fold's table when cross-fitted), and a compressor's output assembled from both.
+"""Rows through fitted tables: codes of rows, bucket columns of codes, a compressor's output.
+
+Cross-fitted training rows take the bucket table of their fold; a compressor's output is
+assembled from the columns of the features kept apart and the buckets.
 """
 
 from __future__ import annotations
@@ -38,8 +40,10 @@ def encode_rows(
 
 
 def bucket_columns(codes: np.ndarray, buckets: Buckets, output_of_value=None, n_jobs=None):
-    """One-hot bucket columns (CSR, float64 ones) of code rows, each value in the output
-    column ``output_of_value`` gives it (by default the buckets' own).
+    """Return the one-hot bucket columns (CSR, float64 ones) of code rows.
+
+    Each value goes to the output column ``output_of_value`` gives it (by default the
+    buckets' own).
     """
     table = buckets.output_of_value if output_of_value is None else output_of_value
     indptr, indices = _core.transform_buckets(
@@ -67,7 +71,7 @@ def cross_fitted_columns(codes, buckets: Buckets, folds: np.ndarray, tables: lis
 
 
 def assemble(B, frequent: np.ndarray, tail):
-    """A compressor's output: the columns of the features kept apart, then the buckets."""
+    """Join a compressor's output: the columns of the features kept apart, then the buckets."""
     blocks = [B[:, frequent]]
     if tail is not None:
         blocks.append(tail)
@@ -77,8 +81,9 @@ def assemble(B, frequent: np.ndarray, tail):
 
 
 def compressed_rows(compression: Compression, B, folds: np.ndarray | None = None):
-    """The output of a fitted compression for binary rows ``B`` (CSR over its features); with
-    ``folds`` (training rows), each row bucketed by its fold's cross-fit table.
+    """Return the output of a fitted compression for binary rows ``B`` (CSR over its features).
+
+    With ``folds`` (training rows), each row is bucketed by its fold's cross-fit table.
     """
     tail = None
     if compression.coloring is not None:

@@ -1,5 +1,8 @@
-"""Turning user input into the borrowed CSR arrays the engine reads, without copying when the
-input is already CSR with int32/int64 indices and float32/float64/bool values."""
+"""Turn user input into the borrowed CSR arrays the engine reads.
+
+Nothing is copied when the input is already CSR with int32/int64 indices and
+float32/float64/bool values.
+"""
 
 from __future__ import annotations
 
@@ -26,9 +29,11 @@ class CsrArrays:
 
 
 def validated_sparse_input(estimator, X, *, reset: bool):
-    """``X`` checked by scikit-learn's ``validate_data`` for ``estimator`` (shape, feature count
-    and names), as CSR when sparse. Non-finite values pass: the engine reports them by row and
-    column."""
+    """Check ``X`` with scikit-learn's ``validate_data`` for ``estimator``; CSR when sparse.
+
+    This checks the shape, the feature count and names. Non-finite values pass: the engine (or
+    ``check_finite``) reports them by row and column.
+    """
     return validate_data(
         estimator,
         X,
@@ -63,8 +68,11 @@ def csr_arrays(X) -> CsrArrays:
 
 
 def aligned(array: np.ndarray) -> np.ndarray:
-    """``array`` as the engine borrows it: C-contiguous and aligned (arrays received from other
-    processes may sit unaligned in a message buffer); copied only when it is not."""
+    """Return ``array`` as the engine borrows it: C-contiguous and aligned.
+
+    Arrays received from other processes may sit unaligned in a message buffer; only those
+    are copied.
+    """
     return np.require(array, requirements=["C", "A"])
 
 
@@ -77,9 +85,11 @@ def available_cores() -> int:
 
 
 def effective_n_jobs(n_jobs: int | None) -> int | None:
-    """Threads for the engine, ``None`` for its shared pool over every core. As in joblib,
-    ``-1`` means all cores and ``-2`` all but one; counts above the available cores are capped,
-    since more threads than cores only add overhead."""
+    """Return the threads for the engine, ``None`` for its shared pool over every core.
+
+    As in joblib, ``-1`` means all cores and ``-2`` all but one; counts above the available
+    cores are capped, since more threads than cores only add overhead.
+    """
     if n_jobs is None:
         return None
     if n_jobs == 0:
@@ -90,23 +100,37 @@ def effective_n_jobs(n_jobs: int | None) -> int | None:
     return None if n_jobs >= cores else int(n_jobs)
 
 
-def presence_csr(X) -> sp.csr_matrix:
-    """``X`` as a binary CSR matrix (sorted, duplicates and explicit zeros removed), with a
-    ValueError naming the row and column of a NaN or infinite value."""
-    arrays = csr_arrays(X)
+def check_finite(arrays: CsrArrays) -> None:
+    """Refuse a NaN or infinite stored value, naming its row and column in the engine's words.
+
+    The engine's own message is "row 3, column 7 holds NaN: stored values must be finite"; this
+    one is the same, so that a value is named alike whichever side finds it.
+    """
     data = arrays.data
-    if data.dtype.kind == "f":
-        bad = ~np.isfinite(data)
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            row = int(np.searchsorted(arrays.indptr, k, side="right") - 1)
-            raise ValueError(
-                f"row {row}, column {arrays.indices[k]} holds {data[k]}: stored values must be "
-                "finite"
-            )
+    if data.dtype.kind != "f":
+        return
+    bad = ~np.isfinite(data)
+    if not bad.any():
+        return
+    k = int(np.flatnonzero(bad)[0])
+    row = int(np.searchsorted(arrays.indptr, k, side="right") - 1)
+    value = data[k]
+    text = "NaN" if np.isnan(value) else ("inf" if value > 0 else "-inf")
+    raise ValueError(
+        f"row {row}, column {arrays.indices[k]} holds {text}: stored values must be finite"
+    )
+
+
+def presence_csr(X) -> sp.csr_matrix:
+    """Return ``X`` as a binary CSR matrix, sorted, without duplicates or explicit zeros.
+
+    A NaN or infinite value is a ValueError naming its row and column (``check_finite``).
+    """
+    arrays = csr_arrays(X)
+    check_finite(arrays)
     # Copies of the structure: the clean-up below works in place and must not touch the input.
     B = sp.csr_matrix(
-        ((data != 0).astype(np.float64), arrays.indices.copy(), arrays.indptr.copy()),
+        ((arrays.data != 0).astype(np.float64), arrays.indices.copy(), arrays.indptr.copy()),
         shape=(arrays.n_rows, arrays.n_features),
     )
     B.eliminate_zeros()

@@ -1,5 +1,7 @@
-"""The fit, one step after another, whatever the rows are: a matrix in memory, files, or the
-partitions of a Dask cluster (a row source of ``_sources``).
+"""The fit, one step after another, whatever the rows are.
+
+The rows are a row source of ``_sources``: a matrix in memory, files, or the partitions of a
+Dask cluster.
 
 1. ``count_features``: the document frequency of every feature (and the label classes, and a
    sample of rows when the split of a budget is chosen on one);
@@ -69,17 +71,19 @@ def count_features(
 
 
 def frequent_features(counts: np.ndarray, n_frequent: int) -> np.ndarray:
-    """Step 2: the ``n_frequent`` most frequent features by ``counts`` (ties to the smaller
-    id), only features seen at all.
+    """Step 2: pick the ``n_frequent`` most frequent features by ``counts``.
+
+    Ties go to the smaller id; only features seen at all are picked.
     """
     order = np.lexsort((np.arange(len(counts)), -counts))
     return order[: min(n_frequent, int((counts > 0).sum()))].astype(np.int64)
 
 
 def count_graph(rows: RowSource, fit, kept: Kept, params: ColoringParams) -> int:
-    """Step 3: the pair counts of the rows' kept entries, one pass per shard: a single shard
-    without a memory limit; with one, a pass of pair bounds plans the shards. Returns the
-    number of passes that counted pairs.
+    """Step 3: count the pairs of the rows' kept entries, one pass per shard.
+
+    Without a memory limit there is a single shard; with one, a pass of pair bounds plans the
+    shards. Returns the number of passes that counted pairs.
     """
     limited = params.memory_limit is not None
     if limited:
@@ -121,16 +125,14 @@ def finish_coloring(fit, n_features: int, params: ColoringParams) -> Coloring:
 def count_values(
     rows: RowSource, coloring: Coloring, kept: Kept, positive_class, n_folds: int, seed: int
 ) -> list:
-    """Step 5: the label counts of every code value of the rows, one ``ValueCounts`` per
-    fold.
-    """
+    """Step 5: count the labels of every code value of the rows, one ``ValueCounts`` per fold."""
     return rows.count_values(
         coloring.encode, kept, positive_class, n_folds, seed, coloring.field_dims, coloring.n_jobs
     )
 
 
 def added_up(counts: list):
-    """The sum of value counts (a new total: the parts stay as they were)."""
+    """Add up value counts into a new total; the parts stay as they were."""
     total = copy.copy(counts[0])
     for part in counts[1:]:
         total.merge(part)
@@ -144,8 +146,9 @@ def cut_buckets(total, column_sizes: np.ndarray, params: BucketParams) -> Bucket
 
 
 def cross_fit_tables(counts: list, total, buckets: Buckets, params: BucketParams) -> list:
-    """Step 7: for each fold, the output column of every value as rated on the other folds
-    (values held by at least ``in_sample_rows`` rows keep their all-row bucket).
+    """Step 7: for each fold, place every value in an output column by its rate on the others.
+
+    Values held by at least ``in_sample_rows`` rows keep their all-row bucket.
     """
     value_rows = total.value_rows
     tables = []
@@ -168,7 +171,7 @@ def cross_fit_tables(counts: list, total, buckets: Buckets, params: BucketParams
 
 
 def fit_coloring(rows: RowSource, params: ColoringParams) -> tuple[Coloring, FitReport]:
-    """Steps 1, 3 and 4: the coloring of every feature of the rows."""
+    """Run steps 1, 3 and 4: color every feature of the rows."""
     started = count_features(rows, params)
     n_features = started.fit.n_features
     passes = count_graph(rows, started.fit, Kept(started.shift), params)
@@ -186,8 +189,9 @@ def fit_buckets(
     n_folds: int,
     seed: int,
 ) -> tuple[Buckets, list | None]:
-    """Steps 5 to 7 over the codes of ``coloring``: the buckets, and with ``n_folds`` > 1 the
-    cross-fit table of each fold.
+    """Run steps 5 to 7 over the codes of ``coloring``: cut the buckets.
+
+    With ``n_folds`` > 1, also return the cross-fit table of each fold.
     """
     counts = count_values(rows, coloring, kept, classes[1], n_folds, seed)
     total = added_up(counts)
@@ -199,8 +203,9 @@ def fit_buckets(
 def fit_compression(
     rows: RowSource, params: CompressionParams, *, cross_fit: bool = False
 ) -> tuple[Compression, FitReport]:
-    """Steps 1 to 7: the features kept apart (chosen on a sample with ``n_frequent="auto"``),
-    the coloring of the others, and the buckets of their codes.
+    """Run steps 1 to 7: the features kept apart, the coloring of the others, their buckets.
+
+    With ``n_frequent="auto"``, the features kept apart are chosen on a sample.
     """
     auto = params.n_frequent == "auto"
     started = count_features(
@@ -257,9 +262,11 @@ def fit_compression(
 def choose_n_frequent(
     sample: RowSample, classes, shift: int, n_features: int, params: CompressionParams
 ) -> tuple[int, dict | None]:
-    """Step 2 with ``n_frequent="auto"``: each candidate split (none, 1/4, 1/2, 3/4 or 15/16 of
-    the budget kept apart) is fitted on three quarters of the sample and scored by the log loss
-    of a logistic regression on the other quarter; the best split and the scores.
+    """Step 2 with ``n_frequent="auto"``: choose the split of the budget on the sample.
+
+    Each candidate split (none, 1/4, 1/2, 3/4 or 15/16 of the budget kept apart) is fitted on
+    three quarters of the sample and scored by the log loss of a logistic regression on the
+    other quarter. Returns the best split and the scores.
     """
     from sklearn.linear_model import LogisticRegression
 
@@ -291,7 +298,7 @@ def choose_n_frequent(
 
 
 def stratified_folds(labels: np.ndarray, n_folds: int, shuffle: bool, random_state) -> np.ndarray:
-    """The fold of every row in a stratified split (scikit-learn's ``StratifiedKFold``)."""
+    """Draw the fold of every row in a stratified split (scikit-learn's ``StratifiedKFold``)."""
     from sklearn.model_selection import StratifiedKFold
 
     split = StratifiedKFold(

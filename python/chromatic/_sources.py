@@ -30,8 +30,10 @@ NO_INDEX = np.iinfo(np.int64).max
 
 @dataclass(frozen=True)
 class Rows:
-    """A chunk (or partition) of rows: CSR structure with indices as stored, optional values
-    (explicit zeros are absent) and labels, and the number of its first row in the source.
+    """A chunk (or partition) of rows.
+
+    It holds the CSR structure with indices as stored, optional values (explicit zeros are
+    absent) and labels, and the number of its first row in the source.
     """
 
     indptr: np.ndarray
@@ -54,9 +56,11 @@ class Rows:
 
 @dataclass(frozen=True)
 class Kept:
-    """Which entries of the rows a pass reads: indices shifted down by ``shift`` (1 for
-    1-based input), without the features where ``dropped`` holds (kept apart from the graph)
-    and without those at or beyond ``width`` (never seen in fit).
+    """Which entries of the rows a pass reads.
+
+    Indices are shifted down by ``shift`` (1 for 1-based input), without the features where
+    ``dropped`` holds (kept apart from the graph) and without those at or beyond ``width``
+    (never seen in fit).
     """
 
     shift: int = 0
@@ -78,7 +82,7 @@ class Kept:
         return kept_entries(rows.indptr, indices, rows.data, keep)
 
     def csr(self, rows: Rows, n_features: int) -> sp.csr_matrix:
-        """The kept entries as a binary CSR matrix over ``n_features`` columns."""
+        """Return the kept entries as a binary CSR matrix over ``n_features`` columns."""
         indptr, indices, data = self.entries(rows)
         values = np.ones(len(indices), dtype=np.float32) if data is None else data
         return sp.csr_matrix((values, indices, indptr), shape=(rows.n_rows, n_features))
@@ -94,9 +98,10 @@ def kept_entries(indptr, indices, data, keep) -> tuple[np.ndarray, np.ndarray, n
 
 
 class RowSample:
-    """A uniform sample of at most ``size`` rows: the rows with the smallest random keys
-    (bottom-k sampling), kept as CSR with their labels. The samples of disjoint sets of rows
-    merge into a sample of their union.
+    """A uniform sample of at most ``size`` rows.
+
+    The sample holds the rows with the smallest random keys (bottom-k sampling), as CSR with
+    their labels. The samples of disjoint sets of rows merge into a sample of their union.
     """
 
     def __init__(self, size: int):
@@ -123,7 +128,7 @@ class RowSample:
         return sample
 
     def merged(self, other: RowSample) -> RowSample:
-        """The sample of both, as a new sample (partial results stay as they were)."""
+        """Merge into a new sample of both; partial results stay as they were."""
         union = RowSample(self.size)
         for sample in (self, other):
             union.append(sample.rows, sample.labels, sample.keys)
@@ -155,8 +160,10 @@ class FirstPass:
 
 
 def row_folds(first_row: int, n_rows: int, n_folds: int, seed: int) -> np.ndarray:
-    """The fold of rows ``first_row .. first_row + n_rows``: a hash of the row number and the
-    seed (SplitMix64), the same in every pass and for any chunking.
+    """Return the fold of rows ``first_row .. first_row + n_rows``.
+
+    The fold is a hash of the row number and the seed (SplitMix64), the same in every pass and
+    for any chunking.
     """
     z = np.arange(first_row, first_row + n_rows, dtype=np.uint64)
     z = z + np.uint64((seed * 0x9E3779B97F4A7C15) % 2**64)
@@ -171,8 +178,9 @@ Encode = Callable[[np.ndarray, np.ndarray, "np.ndarray | None", int], np.ndarray
 
 
 def add_value_counts(counts, codes, positive, folds, n_jobs) -> None:
-    """Adds code rows to the value counts of their folds (``folds``: a fold per row, or None
-    for one fold).
+    """Add code rows to the value counts of their folds.
+
+    ``folds`` holds a fold per row, or is None for one fold.
     """
     if folds is None:
         counts[0].add(codes, positive, n_jobs=n_jobs)
@@ -199,24 +207,28 @@ class RowSource(ABC):
     def count_features(
         self, fit: _core.StreamingFit, *, labels: bool, sample_size: int | None, seed: int, n_jobs
     ) -> FirstPass:
-        """Adds every row to the statistics of ``fit``; with ``labels``, gathers the label
-        classes; with ``sample_size``, a uniform sample of that many rows.
+        """Add every row to the statistics of ``fit``.
+
+        With ``labels``, gather the label classes; with ``sample_size``, a uniform sample of
+        that many rows.
         """
 
     @abstractmethod
     def bound_pairs(self, fit: _core.StreamingFit, kept: Kept, n_jobs) -> None:
-        """A pass that bounds the pairs each vertex heads, to plan the shards."""
+        """Bound the pairs each vertex heads in one pass, to plan the shards."""
 
     @abstractmethod
     def count_pairs(self, fit: _core.StreamingFit, kept: Kept, stage: str, n_jobs) -> None:
-        """A pass that counts the feature pairs of the open shard."""
+        """Count the feature pairs of the open shard in one pass."""
 
     @abstractmethod
     def count_values(
         self, encode: Encode, kept: Kept, positive_class, n_folds: int, seed: int, sizes, n_jobs
     ) -> list:
-        """The label counts (``_core.ValueCounts`` over columns of ``sizes`` values) of every
-        code value, one per fold of the rows (``n_folds`` 1: all rows).
+        """Count the labels of every code value, one count per fold of the rows.
+
+        A count is a ``_core.ValueCounts`` over columns of ``sizes`` values; ``n_folds`` 1
+        means all rows.
         """
 
 
@@ -227,10 +239,10 @@ class ChunkedRows(RowSource):
 
     @abstractmethod
     def chunks(self) -> Iterator[Rows]:
-        """The rows, in order, chunk by chunk."""
+        """Yield the rows, in order, chunk by chunk."""
 
     def folds(self, rows: Rows, n_folds: int, seed: int) -> np.ndarray:
-        """The fold of each row of a chunk (a hash of its number: any chunking agrees)."""
+        """Return the fold of each row of a chunk (a hash of its number: any chunking agrees)."""
         return row_folds(rows.first_row, rows.n_rows, n_folds, seed)
 
     def passed(self, stage: str, rows: Rows) -> None:
@@ -294,7 +306,7 @@ class MatrixRows(ChunkedRows):
 
     @classmethod
     def of_matrix(cls, X, labels=None, fold_of_rows=None) -> MatrixRows:
-        """A scipy CSR matrix's rows, its arrays borrowed as they are."""
+        """Read a scipy CSR matrix's rows, its arrays borrowed as they are."""
         return cls(X.indptr, X.indices, X.data, X.shape[1], labels, fold_of_rows)
 
     def chunks(self) -> Iterator[Rows]:
@@ -323,8 +335,9 @@ class MatrixRows(ChunkedRows):
 
 
 class SvmlightFiles(ChunkedRows):
-    """svmlight files streamed from disk, chunk by chunk of about ``chunk_bytes``, every pass
-    reading them anew; memory holds one chunk at a time.
+    """svmlight files streamed from disk, chunk by chunk of about ``chunk_bytes``.
+
+    Every pass reads them anew; memory holds one chunk at a time.
     """
 
     def __init__(

@@ -1,5 +1,7 @@
-"""The parameters of the fit pipeline and the fitted tables it returns: plain arrays from
-which the estimator modules build fitted estimators, and which pickle and save as they are.
+"""The parameters of the fit pipeline and the fitted tables it returns.
+
+The tables are plain arrays from which the estimator modules build fitted estimators, and which
+pickle and save as they are.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from ._encoding import encode_rows
 
 @dataclass(frozen=True)
 class ColoringParams:
-    """The parameters of a coloring, as the engine takes them (``seed`` already drawn,
-    ``memory_limit`` in bytes, ``n_jobs`` as threads or None for every core).
+    """The parameters of a coloring, as the engine takes them.
+
+    ``seed`` is already drawn, ``memory_limit`` in bytes, ``n_jobs`` in threads or None for
+    every core.
     """
 
     min_cooccurrence: int = 1
@@ -60,7 +64,7 @@ class Coloring:
         return self.color_sizes.astype(np.int64) + 1
 
     def encode(self, indptr, indices, data, n_rows: int) -> np.ndarray:
-        """The codes of rows (CSR arrays over this coloring's features)."""
+        """Encode rows (CSR arrays over this coloring's features) as codes."""
         return encode_rows(
             indptr,
             indices,
@@ -98,8 +102,10 @@ class BucketParams:
 
 @dataclass(frozen=True)
 class Buckets:
-    """Fitted buckets of code columns: the output column of every (column, value), and the
-    buckets as intervals of the positive rate (to place values rated on other rows).
+    """Fitted buckets of code columns.
+
+    They hold the output column of every (column, value), and the buckets as intervals of the
+    positive rate (to place values rated on other rows).
     """
 
     column_sizes: np.ndarray
@@ -125,8 +131,10 @@ class Buckets:
 
 @dataclass(frozen=True)
 class CompressionParams:
-    """A compressor's parameters: the features kept apart, the coloring of the others and the
-    cut of their codes (``seed`` seeds the split's sample and the folds).
+    """A compressor's parameters.
+
+    They say how many features are kept apart, how the others are colored and how their codes
+    are cut (``seed`` seeds the split's sample and the folds).
     """
 
     budget: int
@@ -139,10 +147,11 @@ class CompressionParams:
 
 @dataclass(frozen=True)
 class CrossFitTables:
-    """How to encode training rows without their own labels: the row numbered ``r`` (across
-    the training rows, in order) is in fold ``row_folds(r, ...)`` (or the fold the in-memory
-    fit drew for it), and its code values are bucketed by ``tables[fold]``, the buckets of the
-    values as rated by the other folds.
+    """How to encode training rows without their own labels.
+
+    The row numbered ``r`` (across the training rows, in order) is in fold
+    ``row_folds(r, ...)`` (or the fold the in-memory fit drew for it), and its code values are
+    bucketed by ``tables[fold]``, the buckets of the values as rated by the other folds.
     """
 
     seed: int
@@ -151,8 +160,10 @@ class CrossFitTables:
 
 @dataclass(frozen=True)
 class Compression:
-    """A fitted compressor: the features kept apart, the coloring and the buckets of the
-    others (None when the kept features take the whole budget).
+    """A fitted compressor.
+
+    It holds the features kept apart, and the coloring and the buckets of the others (None
+    when the kept features take the whole budget).
     """
 
     classes: np.ndarray

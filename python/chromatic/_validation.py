@@ -1,6 +1,7 @@
-"""The checks every entry point shares: code matrices, binary labels, index bases and memory
-sizes. Each names what is wrong (row, column, value) in one message, the same wherever the
-value comes in.
+"""The checks every entry point shares: code matrices, binary labels, index bases, memory sizes.
+
+Each names what is wrong (row, column, value) in one message, the same wherever the value comes
+in.
 """
 
 from __future__ import annotations
@@ -13,16 +14,21 @@ INT32_MAX = np.iinfo(np.int32).max
 
 
 def check_codes(
-    X, n_columns: int | None = None, *, noun: str = "column", fitted: str = ""
+    X,
+    n_columns: int | None = None,
+    *,
+    min_columns: int = 0,
+    noun: str = "column",
+    fitted: str = "",
 ) -> np.ndarray:
-    """An integer code matrix as C-contiguous int32.
+    """Return an integer code matrix as C-contiguous int32.
 
     Whole-number floats are accepted; negative codes and codes beyond int32 are refused with
-    the row and the ``noun`` ("column", "color") that holds them. With ``n_columns``, the
-    matrix must have that many columns; ``fitted`` says what fixed that number in the message
-    (default: "the fit saw N").
+    the row and the ``noun`` ("column", "color") that holds them. The matrix must have at least
+    ``min_columns`` columns (scikit-learn's message), and with ``n_columns`` exactly that many;
+    ``fitted`` says what fixed that number in the message (default: "the fit saw N").
     """
-    codes = check_array(X, dtype=None, ensure_min_features=0)
+    codes = check_array(X, dtype=None, ensure_min_features=min_columns)
     if codes.dtype.kind == "f":
         if not np.all(np.isfinite(codes)) or np.any(codes != np.round(codes)):
             raise ValueError("codes must be whole numbers")
@@ -45,29 +51,39 @@ def check_codes(
     return np.ascontiguousarray(codes, dtype=np.int32)
 
 
-def binary_labels(y) -> tuple[np.ndarray, np.ndarray]:
-    """``(classes, y == classes[1])`` for a binary target; a ValueError names anything else."""
+def binary_labels(y, *, owner: str = "this estimator") -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(classes, y == classes[1])`` for a binary target.
+
+    Anything else is a ValueError that says what ``y`` is, in the words scikit-learn's checks
+    look for: ``owner`` "requires y to be passed, but the target y is None", "got 1 class",
+    "Unknown label type".
+    """
     if y is None:
-        raise ValueError("this estimator needs y, a binary target")
+        raise ValueError(
+            f"{owner} requires y to be passed, but the target y is None; y must be a binary target"
+        )
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.ravel()
     if y.ndim != 1:
         raise ValueError(f"y must be one-dimensional, got shape {y.shape}")
-    kind = type_of_target(y)
+    kind = type_of_target(y, input_name="y", raise_unknown=True)
     if kind != "binary":
         raise ValueError(f"y must be a binary target (two classes), got a {kind!r} target")
     classes = np.unique(y)
     if len(classes) != 2:
+        noun = "class" if len(classes) == 1 else "classes"
         raise ValueError(
-            f"y must be a binary target with two classes, got {len(classes)}: {classes}"
+            f"y must be a binary target with two classes, got {len(classes)} {noun}: {classes}"
         )
     return classes, y == classes[1]
 
 
 def check_label_classes(classes: np.ndarray, *, complete: bool) -> None:
-    """Labels read in parts (chunks, partitions) stay binary: more than two classes so far is an
-    error, and with ``complete`` (all rows read) so is fewer than two.
+    """Check that labels read in parts (chunks, partitions) stay binary.
+
+    More than two classes so far is an error, and with ``complete`` (all rows read) so is
+    fewer than two.
     """
     if len(classes) > 2:
         raise ValueError(f"the labels must be binary (two classes); found {classes[:5]}...")
@@ -82,8 +98,11 @@ def check_index_base(zero_based) -> None:
 
 
 def resolve_zero_based(zero_based: bool | str, min_index: int) -> bool:
-    """Whether indices start at 0: ``"auto"`` says so when some index is 0 (as scikit-learn's
-    ``load_svmlight_file`` does); a declared 1-based input may not hold index 0."""
+    """Decide whether indices start at 0.
+
+    ``"auto"`` says so when some index is 0 (as scikit-learn's ``load_svmlight_file`` does); a
+    declared 1-based input may not hold index 0.
+    """
     check_index_base(zero_based)
     if zero_based == "auto":
         return bool(min_index == 0)
@@ -96,8 +115,10 @@ _BYTE_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
 def memory_bytes(limit: int | str | None) -> int | None:
-    """A memory limit as bytes: an int, or a string such as ``"16G"``, ``"512MB"``, ``"1.5GiB"``
-    (binary units).
+    """Read a memory limit as bytes.
+
+    The limit is an int, or a string such as ``"16G"``, ``"512MB"``, ``"1.5GiB"`` (binary
+    units).
     """
     if limit is None or isinstance(limit, (int, np.integer)):
         return None if limit is None else int(limit)

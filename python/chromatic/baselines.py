@@ -16,31 +16,13 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import _core
-from ._input import csr_arrays, effective_n_jobs, presence_csr, validated_sparse_input
-
-
-def _check_finite(X) -> None:
-    """Raise a ValueError naming the row and column of the first NaN or infinite value of ``X``.
-
-    ``X`` is a validated 2-D numpy array or scipy sparse matrix; the message has the engine's
-    wording (``"row 3, column 7 holds NaN: stored values must be finite"``).
-    """
-    data = X.data if sp.issparse(X) else np.asarray(X)
-    if data.dtype.kind != "f":
-        return
-    bad = ~np.isfinite(data)
-    if not bad.any():
-        return
-    if sp.issparse(X):
-        X = X.tocsr()
-        k = int(np.flatnonzero(~np.isfinite(X.data))[0])
-        row = int(np.searchsorted(X.indptr, k, side="right") - 1)
-        column, value = int(X.indices[k]), X.data[k]
-    else:
-        row, column = (int(i) for i in np.argwhere(bad)[0])
-        value = data[row, column]
-    text = "NaN" if np.isnan(value) else ("inf" if value > 0 else "-inf")
-    raise ValueError(f"row {row}, column {column} holds {text}: stored values must be finite")
+from ._input import (
+    check_finite,
+    csr_arrays,
+    effective_n_jobs,
+    presence_csr,
+    validated_sparse_input,
+)
 
 
 class HashingEncoder(TransformerMixin, BaseEstimator):
@@ -138,8 +120,7 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
         self : HashingEncoder
             The fitted encoder.
         """
-        X = validated_sparse_input(self, X, reset=True)
-        _check_finite(X)
+        check_finite(csr_arrays(validated_sparse_input(self, X, reset=True)))
         self.n_features_out_ = int(self.n_features)
         return self
 
@@ -257,9 +238,7 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
         return tags
 
     def _presence(self, X, *, reset: bool) -> sp.csr_matrix:
-        X = validated_sparse_input(self, X, reset=reset)
-        _check_finite(X)
-        return presence_csr(X)
+        return presence_csr(validated_sparse_input(self, X, reset=reset))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

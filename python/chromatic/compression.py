@@ -1,5 +1,8 @@
-"""Compression of code columns to a budget of one-hot columns: `SubmodularCompressor`, and
-`ChromaticCompressor`, the whole method (coloring, then compression) as one estimator."""
+"""Compression to a budget of one-hot columns chosen for what they tell about a binary target.
+
+`SubmodularCompressor` compresses integer code columns (submodular feature compression);
+`ChromaticCompressor` is the whole method, coloring then compression, as one estimator.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils import check_random_state
+from sklearn.utils import ClassifierTags, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
@@ -29,10 +32,10 @@ from .encoder import ChromaticEncoder, coloring_params, fitted_coloring, set_col
 
 
 class SubmodularCompressor(TransformerMixin, BaseEstimator):
-    """Compress integer code columns to at most ``budget`` one-hot columns chosen for what they
-    tell about a binary target (submodular feature compression, Bateni et al., 2019).
+    """Compress integer code columns to at most ``budget`` one-hot bucket columns.
 
-    For every column, its values (with the "absent" value 0) are sorted by their rate of
+    Submodular feature compression [2]_ keeps of each column what it tells about a binary
+    target. For every column, its values (with the "absent" value 0) are sorted by their rate of
     positive labels and cut into contiguous buckets. The cuts are chosen greedily across all
     columns, each by its gain in mutual information with the target, until the output holds
     ``budget`` columns or no cut gains anything. The bucket holding value 0 is each column's
@@ -80,12 +83,49 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
     Attributes
     ----------
     n_features_in_ : int
+        Number of code columns seen in `fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the columns, defined only when ``X`` has string column names.
     classes_ : ndarray of shape (2,)
         The target's classes; the second is "positive".
     column_sizes_ : ndarray of shape (n_features_in_,), int64
         Values of each column seen in fit (its largest code plus one).
     n_features_out_ : int
         Output columns (at most ``budget``).
+
+    See Also
+    --------
+    ChromaticEncoder : Sparse binary features to one code column per color: this input.
+    ChromaticCompressor : Both steps in one estimator, on sparse binary input.
+    sklearn.preprocessing.TargetEncoder : Cross-fitted target statistics of categories.
+
+    Notes
+    -----
+    ``X`` holds non-negative integer codes, ``0`` meaning "absent", such as those of
+    ``ChromaticEncoder`` [1]_ (whole-number floats are accepted). Anything else, continuous
+    values included, is refused rather than rounded, since made-up codes would be bucketed as
+    if they were categories.
+
+    References
+    ----------
+    .. [1] V. Feinberg and P. Bailis, "Chromatic Learning for Sparse Datasets",
+       arXiv:2006.03779, 2020. https://arxiv.org/abs/2006.03779
+    .. [2] M. Bateni, L. Chen, H. Esfandiari, T. Fu, V. S. Mirrokni and A. Rostamizadeh,
+       "Categorical Feature Compression via Submodular Optimization", ICML 2019,
+       arXiv:1904.13389. https://arxiv.org/abs/1904.13389
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chromatic import SubmodularCompressor
+    >>> codes = np.array([[1, 0], [1, 2], [2, 1], [2, 2], [3, 0], [3, 1], [1, 1], [2, 0]])
+    >>> y = np.array([1, 1, 0, 0, 0, 0, 1, 0])
+    >>> comp = SubmodularCompressor(budget=2).fit(codes, y)
+    >>> comp.n_features_out_
+    2
+    >>> comp.transform([[1, 0], [3, 2]]).toarray()
+    array([[0., 0.],
+           [1., 1.]])
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -126,22 +166,42 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
 
     def __sklearn_tags__(self):
+        """Declare a binary target, non-negative codes and a float output."""
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        # A binary target; scikit-learn reads this from classifier tags only.
+        tags.classifier_tags = ClassifierTags(multi_class=False)
+        # Codes are non-negative integers.
+        tags.input_tags.positive_only = True
         tags.transformer_tags.preserves_dtype = []
         return tags
 
     def _validated(self, X, y):
-        validate_data(self, X, reset=True, dtype=None, ensure_min_features=0, skip_check_array=True)
-        codes = check_codes(X)
-        classes, labels = binary_labels(y)
+        validate_data(self, X, reset=True, dtype=None, skip_check_array=True)
+        # y first, as ChromaticCompressor does: a missing or one-class target is named as such
+        # whatever X holds.
+        classes, labels = binary_labels(y, owner=type(self).__name__)
+        codes = check_codes(X, min_columns=1)
         if len(labels) != codes.shape[0]:
             raise ValueError(f"X has {codes.shape[0]} rows but y has {len(labels)}")
         return codes, classes, labels
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
-        """Learn the buckets on all rows of ``X`` (integer codes, 0 = absent) and binary ``y``."""
+        """Learn the buckets of every column on all rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Non-negative integer codes, 0 = absent.
+        y : array-like of shape (n_samples,)
+            Binary target.
+
+        Returns
+        -------
+        self : SubmodularCompressor
+            The fitted compressor.
+        """
         codes, classes, labels = self._validated(X, y)
         counts = self._value_counts(codes, labels, None)
         set_buckets(
@@ -151,7 +211,26 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None, **fit_params):
-        """Fit on all rows, and encode each fold with rates from the other folds."""
+        """Fit on all rows, and encode each fold with rates from the other folds.
+
+        The buckets are those of ``fit``; only the placing of the rare values of the training
+        rows differs from ``fit(X, y).transform(X)`` (see ``in_sample_rows``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Non-negative integer codes, 0 = absent.
+        y : array-like of shape (n_samples,)
+            Binary target.
+        **fit_params : dict
+            Ignored.
+
+        Returns
+        -------
+        Z : {sparse matrix, ndarray} of shape (n_samples, n_features_out_)
+            The cross-fitted one-hot buckets of the training rows: CSR float64, or a dense
+            float32 array when ``sparse_output=False``.
+        """
         codes, classes, labels = self._validated(X, y)
         params = bucket_params(self)
         folds = stratified_folds(labels, int(self.cv), bool(self.shuffle), self.random_state)
@@ -170,14 +249,38 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
         return counts
 
     def transform(self, X):
-        """One-hot bucket columns of ``X``: CSR float64, or dense float32."""
+        """Encode code rows as one-hot bucket columns.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+            Non-negative integer codes, 0 = absent; values not seen in fit go to the
+            reference bucket of their column.
+
+        Returns
+        -------
+        Z : {sparse matrix, ndarray} of shape (n_samples, n_features_out_)
+            One column per bucket except each column's reference bucket: CSR float64, or a
+            dense float32 array when ``sparse_output=False``.
+        """
         check_is_fitted(self)
         codes = check_codes(X, self.n_features_in_)
         output = bucket_columns(codes, fitted_buckets(self), n_jobs=effective_n_jobs(self.n_jobs))
         return output if self.sparse_output else output.toarray().astype(np.float32)
 
     def get_feature_names_out(self, input_features=None):
-        """``{input}_b{k}``: bucket ``k`` (in rate order) of an input column."""
+        """Get the names of the output columns: ``{input}_b{k}``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Names of the code columns; by default those seen in `fit`, or ``x0, x1, ...``.
+
+        Returns
+        -------
+        names : ndarray of str objects, shape (n_features_out_,)
+            Bucket ``k`` (in the order of the positive rate) of an input column.
+        """
         check_is_fitted(self)
         names = _check_feature_names_in(self, input_features)
         out = np.empty(self.n_features_out_, dtype=object)
@@ -190,10 +293,11 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
 
 
 class ChromaticCompressor(TransformerMixin, BaseEstimator):
-    """Chromatic Learning to a budget: the most frequent features keep columns of their own, and
-    the rest of the budget goes to ``ChromaticEncoder`` (one code column per color of the
-    feature co-occurrence graph) followed by ``SubmodularCompressor`` (the most informative
-    buckets of those columns).
+    """Compress sparse binary features to at most ``budget`` columns (Chromatic Learning).
+
+    The most frequent features keep columns of their own, and the rest of the budget goes to
+    ``ChromaticEncoder`` (one code column per color of the feature co-occurrence graph [1]_)
+    followed by ``SubmodularCompressor`` (the most informative buckets of those columns [2]_).
 
     ``ChromaticCompressor(budget=1024)`` in front of a ``LogisticRegression`` turns millions of
     sparse binary columns into 1024. ``fit_transform`` cross-fits the compression (see
@@ -230,14 +334,57 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         Features with a column of their own (the first output columns).
     frequent_features_ : ndarray of int64
         Those features, most frequent first.
-    selection_scores_ : dict
-        ``{n_frequent: validation log loss}`` of the candidates, when ``n_frequent="auto"``.
+    selection_scores_ : dict or None
+        ``{n_frequent: validation log loss}`` of the candidates, when ``n_frequent="auto"``
+        (``None`` otherwise, or when the sample lacks one of the classes).
     encoder_ : ChromaticEncoder or None
+        The coloring of the other features; ``None`` when the frequent features take the whole
+        budget, or when no other feature was seen in fit (nothing left to encode).
     compressor_ : SubmodularCompressor or None
-        ``None`` when the frequent features take the whole budget.
+        The buckets of the encoder's codes; ``None`` exactly when ``encoder_`` is.
     n_features_in_ : int
+        Number of input features seen in `fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the input features, defined only when ``X`` has string column names.
     n_features_out_ : int
+        Output columns: ``n_frequent_`` plus the buckets, at most ``budget``.
     classes_ : ndarray of shape (2,)
+        The target's classes; the second is "positive".
+
+    See Also
+    --------
+    ChromaticEncoder : The lossless step alone: one code column per color.
+    SubmodularCompressor : The compression step alone, on integer codes.
+    HashingEncoder : The hashing trick, a baseline for the same budget.
+    FrequencyEncoder : Frequency truncation, the other baseline.
+
+    Notes
+    -----
+    Any non-zero value is a present feature; NaN and infinities are errors. ``y`` must be a
+    binary target. The paper's logistic regression on 1024 columns of this method beat the
+    hashing trick and frequency truncation at 262,144 columns on kdd12 [1]_.
+
+    References
+    ----------
+    .. [1] V. Feinberg and P. Bailis, "Chromatic Learning for Sparse Datasets",
+       arXiv:2006.03779, 2020. https://arxiv.org/abs/2006.03779
+    .. [2] M. Bateni, L. Chen, H. Esfandiari, T. Fu, V. S. Mirrokni and A. Rostamizadeh,
+       "Categorical Feature Compression via Submodular Optimization", ICML 2019,
+       arXiv:1904.13389. https://arxiv.org/abs/1904.13389
+
+    Examples
+    --------
+    >>> from chromatic import ChromaticCompressor, make_onehot_zipf
+    >>> X = make_onehot_zipf(400, 60, 3, random_state=0)
+    >>> y = (X[:, :5].sum(axis=1) > 0).astype(int)
+    >>> comp = ChromaticCompressor(budget=8, n_frequent=2, random_state=0)
+    >>> Z = comp.fit_transform(X, y)
+    >>> Z.shape
+    (400, 8)
+    >>> comp.frequent_features_
+    array([45, 22])
+    >>> comp.get_feature_names_out()[:3]
+    array(['x45', 'x22', 'color0_b1'], dtype=object)
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -309,14 +456,17 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def __sklearn_tags__(self):
+        """Declare sparse input, a binary target and a float output."""
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.target_tags.required = True
+        # A binary target; scikit-learn reads this from classifier tags only.
+        tags.classifier_tags = ClassifierTags(multi_class=False)
         tags.transformer_tags.preserves_dtype = []
         return tags
 
     def _tail_encoder(self, seed: int) -> ChromaticEncoder:
-        """The encoder of the features not kept apart."""
+        """Make the encoder of the features not kept apart."""
         return ChromaticEncoder(
             min_cooccurrence=self.min_cooccurrence,
             strategy=self.strategy,
@@ -329,7 +479,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         )
 
     def _tail_compressor(self, n_tail: int, seed: int) -> SubmodularCompressor:
-        """The compressor of their codes, to ``n_tail`` columns."""
+        """Make the compressor of their codes, to ``n_tail`` columns."""
         return SubmodularCompressor(
             budget=n_tail,
             cv=self.cv,
@@ -343,7 +493,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         )
 
     def _validated(self, X, y, *, reset: bool = True):
-        _, labels = binary_labels(y)
+        _, labels = binary_labels(y, owner=type(self).__name__)
         B = presence_csr(validated_sparse_input(self, X, reset=reset))
         if len(labels) != B.shape[0]:
             raise ValueError(f"X has {B.shape[0]} rows but y has {len(labels)}")
@@ -351,8 +501,22 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
-        """Choose the split, color the other features of ``X`` and learn the buckets of their
-        codes on all rows."""
+        """Choose the split, color the other features and learn the buckets of their codes.
+
+        Every step uses all rows (``n_frequent="auto"`` chooses on a sample of them).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows; any non-zero value is a present feature.
+        y : array-like of shape (n_samples,)
+            Binary target.
+
+        Returns
+        -------
+        self : ChromaticCompressor
+            The fitted compressor.
+        """
         B, labels = self._validated(X, y)
         compression, _ = fit_compression(MatrixRows.of_matrix(B, labels), compression_params(self))
         set_compression(self, compression)
@@ -360,7 +524,26 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None, **fit_params):
-        """Fit, and return the cross-fitted output for ``X``."""
+        """Fit, and return the cross-fitted output of the training rows.
+
+        The fitted model is that of ``fit``; the rare code values of each fold of rows are
+        bucketed by rates from the other folds, so that no row is encoded with its own label.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows; any non-zero value is a present feature.
+        y : array-like of shape (n_samples,)
+            Binary target.
+        **fit_params : dict
+            Ignored.
+
+        Returns
+        -------
+        Z : {sparse matrix, ndarray} of shape (n_samples, n_features_out_)
+            The frequent features' columns, then the buckets: CSR float64, or a dense float32
+            array when ``sparse_output=False``.
+        """
         B, labels = self._validated(X, y)
         params = compression_params(self)
         folds = stratified_folds(labels, int(self.cv), True, params.seed)
@@ -373,7 +556,18 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         return Z if self.sparse_output else Z.toarray().astype(np.float32)
 
     def transform(self, X):
-        """At most ``budget`` columns: the frequent features, then the buckets."""
+        """Encode rows as at most ``budget`` columns: the frequent features, then the buckets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features_in_)
+            Rows to encode; features never seen in fit are ignored.
+
+        Returns
+        -------
+        Z : {sparse matrix, ndarray} of shape (n_samples, n_features_out_)
+            CSR float64, or a dense float32 array when ``sparse_output=False``.
+        """
         check_is_fitted(self)
         B = presence_csr(validated_sparse_input(self, X, reset=False))
         tail = None
@@ -383,6 +577,21 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         return self._output(assemble(B, self.frequent_features_, tail))
 
     def get_feature_names_out(self, input_features=None):
+        """Get the names of the output columns.
+
+        A frequent feature's column carries its name; a bucket is named
+        ``color{c}_b{k}`` (bucket ``k`` of color ``c``).
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Names of the input features; by default those seen in `fit`, or ``x0, x1, ...``.
+
+        Returns
+        -------
+        names : ndarray of str objects, shape (n_features_out_,)
+            The name of every output column.
+        """
         check_is_fitted(self)
         names = _check_feature_names_in(self, input_features)
         frequent = [str(names[f]) for f in self.frequent_features_]
@@ -393,14 +602,14 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
 
 
 def _column_sizes(codes: np.ndarray) -> np.ndarray:
-    """Values of each code column: its largest code plus one."""
+    """Count the values of each code column: its largest code plus one."""
     if not len(codes):
         return np.ones(codes.shape[1], dtype=np.int64)
     return codes.max(axis=0).astype(np.int64) + 1
 
 
 def bucket_params(bucketer: SubmodularCompressor) -> BucketParams:
-    """The parameters of ``bucketer`` as the fit pipeline takes them, validated first."""
+    """Return the parameters of ``bucketer`` as the fit pipeline takes them, validated first."""
     bucketer._validate_params()
     return BucketParams(
         budget=int(bucketer.budget),
@@ -414,8 +623,10 @@ def bucket_params(bucketer: SubmodularCompressor) -> BucketParams:
 
 
 def set_buckets(bucketer: SubmodularCompressor, buckets: Buckets, classes) -> SubmodularCompressor:
-    """Makes ``bucketer`` the fitted compressor of ``buckets`` (for a target of ``classes``);
-    returns it."""
+    """Make ``bucketer`` the fitted compressor of ``buckets`` (for a target of ``classes``).
+
+    Returns ``bucketer``.
+    """
     bucketer.classes_ = classes
     bucketer.n_features_in_ = len(buckets.column_sizes)
     bucketer.column_sizes_ = buckets.column_sizes
@@ -429,7 +640,7 @@ def set_buckets(bucketer: SubmodularCompressor, buckets: Buckets, classes) -> Su
 
 
 def fitted_buckets(bucketer: SubmodularCompressor) -> Buckets:
-    """The buckets of a fitted ``bucketer``."""
+    """Return the buckets of a fitted ``bucketer``."""
     return Buckets(
         column_sizes=bucketer.column_sizes_,
         offsets=bucketer.offsets_,
@@ -442,13 +653,15 @@ def fitted_buckets(bucketer: SubmodularCompressor) -> Buckets:
 
 
 def _seed(compressor: ChromaticCompressor) -> int:
-    """The seed of the coloring, the folds and the selection sample."""
+    """Draw the seed of the coloring, the folds and the selection sample."""
     return int(check_random_state(compressor.random_state).randint(np.iinfo(np.int32).max))
 
 
 def compression_params(compressor: ChromaticCompressor) -> CompressionParams:
-    """The parameters of ``compressor`` as the fit pipeline takes them (its seed drawn from
-    ``random_state``), validated first."""
+    """Return the parameters of ``compressor`` as the fit pipeline takes them, validated first.
+
+    The seed is drawn from ``random_state``.
+    """
     compressor._validate_params()
     seed = _seed(compressor)
     return CompressionParams(
@@ -462,10 +675,15 @@ def compression_params(compressor: ChromaticCompressor) -> CompressionParams:
 
 
 def set_compression(compressor: ChromaticCompressor, compression: Compression):
-    """Makes ``compressor`` the fitted compressor of ``compression``: the features kept apart,
-    then the fitted encoder and bucket compressor of the others; returns it."""
+    """Make ``compressor`` the fitted compressor of ``compression``.
+
+    It gets the features kept apart, then the fitted encoder and bucket compressor of the
+    others; returns ``compressor``.
+    """
     encoder = bucketer = None
-    if compression.coloring is not None:
+    # An encoder without colors (no feature but those kept apart seen in fit) encodes nothing:
+    # no tail, as when the kept features take the whole budget.
+    if compression.coloring is not None and len(compression.coloring.color_sizes):
         encoder = set_coloring(compressor._tail_encoder(compression.seed), compression.coloring)
         bucketer = compressor._tail_compressor(compression.bucket_params.budget, compression.seed)
         set_buckets(bucketer, compression.buckets, compression.classes)
@@ -477,9 +695,11 @@ def set_compression(compressor: ChromaticCompressor, compression: Compression):
 
 
 def set_parts(compressor: ChromaticCompressor, frequent, encoder, bucketer):
-    """The fitted parts of ``compressor``: the features kept apart (most frequent first), and
-    the encoder and bucket compressor of the others (both None when the kept features take the
-    whole budget)."""
+    """Set the fitted parts of ``compressor``.
+
+    These are the features kept apart (most frequent first), and the encoder and bucket
+    compressor of the others (both None when there are no others to encode).
+    """
     compressor.frequent_features_ = np.asarray(frequent, dtype=np.int64)
     compressor.encoder_, compressor.compressor_ = encoder, bucketer
     compressor.n_frequent_ = len(frequent)
@@ -489,8 +709,10 @@ def set_parts(compressor: ChromaticCompressor, frequent, encoder, bucketer):
 
 
 def fitted_compression(compressor: ChromaticCompressor, cross_fit=None) -> Compression:
-    """The tables of a fitted ``compressor`` (with the cross-fit tables of its training rows,
-    when given)."""
+    """Return the tables of a fitted ``compressor``.
+
+    With ``cross_fit``, they include the cross-fit tables of its training rows.
+    """
     encoder, bucketer = compressor.encoder_, compressor.compressor_
     return Compression(
         classes=compressor.classes_,

@@ -1,4 +1,4 @@
-"""`ChromaticEncoder`: the scikit-learn face of the engine."""
+"""`ChromaticEncoder`: sparse binary features as one code column per color, losslessly."""
 
 from __future__ import annotations
 
@@ -25,14 +25,13 @@ COLLISION_POLICIES = ("most_frequent", "least_frequent")
 
 
 class ChromaticEncoder(TransformerMixin, BaseEstimator):
-    """Encode sparse binary features as one categorical column per color of their
-    co-occurrence graph (Chromatic Learning).
+    """Encode sparse binary features as one code column per color (Chromatic Learning).
 
     Two features that appear together in a training row are adjacent in the co-occurrence
-    graph; a greedy coloring gives adjacent features different colors. Features of one color
-    never share a training row, so a row is losslessly described by one code per color: which of
-    the color's features it holds (``1..size``, numbered by training frequency), or ``0`` for
-    none. Millions of sparse columns become a few dozen categorical ones.
+    graph; a greedy coloring gives adjacent features different colors [1]_. Features of one
+    color never share a training row, so a row is losslessly described by one code per color:
+    which of the color's features it holds (``1..size``, numbered by training frequency), or
+    ``0`` for none. Millions of sparse columns become a few dozen categorical ones.
 
     Any non-zero value is read as "present"; explicit zeros are absent; NaN and infinities are
     errors.
@@ -114,11 +113,29 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         the coloring needs (or ``min_cooccurrence > 1``, whose dropped edges are not counted
         here); an upper bound on the collisions of the training rows.
 
+    See Also
+    --------
+    ChromaticCompressor : The codes compressed further, to a budget of columns.
+    SubmodularCompressor : Compression of these codes for a binary target.
+    HashingEncoder : The hashing trick, a baseline for a fixed width.
+    sklearn.preprocessing.OneHotEncoder : One-hot columns of the codes, for linear models.
+
     Notes
     -----
     With the default ``dense_threshold=0.1``, a feature in at least a tenth of the rows gets its
     own color, so on tiny inputs (10 rows or fewer) every seen feature does; pass
     ``dense_threshold=None`` to color them all.
+
+    The codes of several colors compressed to a fixed budget of columns for a binary target
+    (submodular feature compression [2]_) are ``ChromaticCompressor``.
+
+    References
+    ----------
+    .. [1] V. Feinberg and P. Bailis, "Chromatic Learning for Sparse Datasets",
+       arXiv:2006.03779, 2020. https://arxiv.org/abs/2006.03779
+    .. [2] M. Bateni, L. Chen, H. Esfandiari, T. Fu, V. S. Mirrokni and A. Rostamizadeh,
+       "Categorical Feature Compression via Submodular Optimization", ICML 2019,
+       arXiv:1904.13389. https://arxiv.org/abs/1904.13389
 
     Examples
     --------
@@ -131,6 +148,8 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
     >>> codes = enc.transform(X)
     >>> bool((enc.inverse_transform(codes) != X).nnz == 0)
     True
+    >>> enc.collisions(sp.csr_array([[1, 1, 0, 0]]))
+    (1, 0)
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -171,6 +190,7 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def __sklearn_tags__(self):
+        """Declare sparse input without NaN, and integer codes whatever the input dtype."""
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.input_tags.allow_nan = False
@@ -179,6 +199,7 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         return tags
 
     def _rows(self, X, *, reset: bool) -> MatrixRows:
+        # The engine checks the values (NaN and infinities, by row and column) as it reads them.
         arrays = csr_arrays(validated_sparse_input(self, X, reset=reset))
         return MatrixRows(*arrays.engine_args())
 
@@ -189,11 +210,14 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : ignored
+            Training rows; any non-zero value is a present feature.
+        y : None
+            Ignored.
 
         Returns
         -------
-        self
+        self : ChromaticEncoder
+            The fitted encoder.
         """
         coloring, _ = fit_coloring(self._rows(X, reset=True), coloring_params(self))
         set_coloring(self, coloring)
@@ -201,7 +225,23 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None, **fit_params):
-        """Fit on ``X`` and encode it, validating and converting ``X`` once."""
+        """Fit on ``X`` and encode it, validating and converting ``X`` once.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows; any non-zero value is a present feature.
+        y : None
+            Ignored.
+        **fit_params : dict
+            Ignored.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, n_colors_), int32, or sparse matrix
+            As ``transform`` gives them: the rows are encoded losslessly when
+            ``min_cooccurrence=1`` and ``n_colors`` is not below what the coloring needs.
+        """
         rows = self._rows(X, reset=True)
         coloring, _ = fit_coloring(rows, coloring_params(self))
         set_coloring(self, coloring)
@@ -210,32 +250,41 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Encode ``X`` as one code per color (or its one-hot expansion).
 
+        Nothing on the encoder changes; ``collisions(X)`` counts what the encoding loses.
+
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features_in_)
+            Rows to encode; any non-zero value is a present feature.
 
         Returns
         -------
-        ndarray of shape (n_samples, n_colors_), int32, or a CSR matrix of shape
-        (n_samples, color_sizes_.sum()) when ``output="onehot"``.
+        codes : ndarray of shape (n_samples, n_colors_), int32, or sparse matrix
+            One code per color (0 = none of its features), or, with ``output="onehot"``, a
+            CSR matrix of shape (n_samples, color_sizes_.sum()) with one column per feature
+            seen in fit.
         """
         check_is_fitted(self)
         return self._output(self._encoded(self._rows(X, reset=False))[0])
 
     def collisions(self, X) -> tuple[int, int]:
-        """What encoding ``X`` loses: ``(collisions, unseen)``.
+        """Count what encoding ``X`` loses: ``(collisions, unseen)``.
 
-        ``collisions`` counts the present features dropped because another feature of the same
-        color was present in the same row; ``unseen`` the present features never seen in fit
-        (ignored by ``transform``).
+        ``transform`` keeps one feature per color and row and ignores features never seen in
+        fit; this says how many present features that drops, without changing the encoder.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features_in_)
+            Rows as ``transform`` takes them.
 
         Returns
         -------
-        tuple of two int
+        collisions : int
+            Present features dropped because another feature of the same color was present
+            in the same row (the one ``collision`` keeps).
+        unseen : int
+            Present features never seen in fit.
         """
         check_is_fitted(self)
         _, collisions, unseen = self._encoded(self._rows(X, reset=False))
@@ -273,7 +322,7 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         )
 
     def _slot_features(self) -> np.ndarray:
-        """The input feature behind each one-hot column."""
+        """Map each one-hot column to the input feature behind it."""
         seen = np.flatnonzero(self.colors_ >= 0)
         slots = self._slot_offsets()[self.colors_[seen]] + self.codes_[seen] - 1
         features = np.empty(int(self.color_sizes_.sum()), dtype=np.int64)
@@ -288,12 +337,13 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_colors_), or the CSR output of ``transform``
-            when ``output="onehot"``.
+        X : array-like of shape (n_samples, n_colors_), or sparse matrix
+            Codes, or the CSR output of ``transform`` when ``output="onehot"``.
 
         Returns
         -------
-        scipy.sparse.csr_matrix of shape (n_samples, n_features_in_), float64 ones.
+        X_original : scipy.sparse.csr_matrix of shape (n_samples, n_features_in_)
+            Float64 ones where a feature is present.
         """
         check_is_fitted(self)
         n_features = self.n_features_in_
@@ -335,6 +385,16 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
 
         ``output="codes"``: ``color0, color1, ...``. ``output="onehot"``: each column stands for
         exactly one input feature, so it carries that feature's name.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Names of the input features; by default those seen in `fit`, or ``x0, x1, ...``.
+
+        Returns
+        -------
+        names : ndarray of str objects
+            The name of every output column.
         """
         check_is_fitted(self)
         input_names = _check_feature_names_in(self, input_features)
@@ -344,9 +404,11 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
 
 
 def coloring_params(encoder: ChromaticEncoder, *, seed: int | None = None) -> ColoringParams:
-    """The parameters of ``encoder`` as the fit pipeline takes them: ``seed`` drawn from its
-    ``random_state`` (unless given), the memory limit in bytes, threads for ``n_jobs``. The
-    parameters are validated first."""
+    """Return the parameters of ``encoder`` as the fit pipeline takes them, validated first.
+
+    ``seed`` is drawn from its ``random_state`` (unless given), the memory limit is in bytes,
+    ``n_jobs`` in threads.
+    """
     encoder._validate_params()
     if seed is None:
         seed = int(check_random_state(encoder.random_state).randint(np.iinfo(np.int32).max))
@@ -365,8 +427,10 @@ def coloring_params(encoder: ChromaticEncoder, *, seed: int | None = None) -> Co
 
 
 def set_coloring(encoder: ChromaticEncoder, coloring: Coloring) -> ChromaticEncoder:
-    """Makes ``encoder`` the fitted encoder of ``coloring`` (its fitted attributes, over
-    ``coloring.n_features`` input features); returns it."""
+    """Make ``encoder`` the fitted encoder of ``coloring``; return it.
+
+    It gets the fitted attributes of ``coloring``, over ``coloring.n_features`` input features.
+    """
     encoder.n_features_in_ = coloring.n_features
     encoder.colors_ = coloring.colors
     encoder.codes_ = coloring.codes
@@ -383,7 +447,7 @@ def set_coloring(encoder: ChromaticEncoder, coloring: Coloring) -> ChromaticEnco
 
 
 def fitted_coloring(encoder: ChromaticEncoder) -> Coloring:
-    """The coloring of a fitted ``encoder``, as the pipeline's tables."""
+    """Return the coloring of a fitted ``encoder``, as the pipeline's tables."""
     return Coloring(
         colors=encoder.colors_,
         codes=encoder.codes_,

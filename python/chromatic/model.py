@@ -1,5 +1,4 @@
-"""The model file: a fitted ``ChromaticEncoder`` or ``ChromaticCompressor`` as a versioned
-``.npz``.
+"""The model file: a fitted ``ChromaticEncoder`` or ``ChromaticCompressor`` as a versioned npz.
 
 Layout (format version 1): ``format`` = ``"chromatic-model"``, ``version`` = 1, ``kind`` =
 ``"ChromaticEncoder"`` or ``"ChromaticCompressor"``, ``params`` (the constructor parameters as
@@ -10,15 +9,30 @@ An encoder adds its fitted arrays ``colors``, ``codes``, ``color_sizes``,
 ``document_frequency``, ``dense_features`` (plus ``feature_names_in`` when fitted on named
 columns) and the scalars ``n_edges``, ``max_degree``, ``n_greedy_colors``, ``conflict_weight``.
 
-A compressor adds ``classes``, ``frequent_features`` and, when some of the budget goes to the
-other features, the encoder of those as above with names prefixed ``encoder.`` (its parameters
-in ``encoder.params``) and the buckets of its codes as ``buckets.params`` and
+A compressor adds ``classes``, ``frequent_features`` and, when some of the budget goes to other
+features seen in fit, the encoder of those as above with names prefixed ``encoder.`` (its
+parameters in ``encoder.params``) and the buckets of its codes as ``buckets.params`` and
 ``buckets.column_sizes``, ``buckets.offsets``, ``buckets.output_of_value``,
 ``buckets.n_outputs``, ``buckets.boundary_offsets``, ``buckets.boundaries``,
 ``buckets.bucket_outputs``.
 
 Readers refuse versions they do not know. Files are written to a temporary name and renamed, so a
 failure never leaves a half-written model.
+
+Examples
+--------
+>>> import os, tempfile
+>>> import scipy.sparse as sp
+>>> from chromatic import ChromaticEncoder, load_model, save_model
+>>> X = sp.csr_array([[1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 0, 1]])
+>>> encoder = ChromaticEncoder(dense_threshold=None).fit(X)
+>>> tmp = tempfile.TemporaryDirectory()
+>>> path = os.path.join(tmp.name, "model.npz")
+>>> save_model(encoder, path, metadata={"zero_based": True})
+>>> loaded = load_model(path)
+>>> bool((loaded.transform(X) == encoder.transform(X)).all())
+True
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations
@@ -95,8 +109,23 @@ def _compressor_content(compressor: ChromaticCompressor) -> dict:
 
 
 def save_model(model: Model, path: str | os.PathLike, *, metadata: dict | None = None) -> None:
-    """Write a fitted encoder or compressor to ``path`` (atomically), with optional JSON
-    ``metadata`` (for example how the training files were indexed)."""
+    """Write a fitted encoder or compressor to a model file, atomically.
+
+    Parameters
+    ----------
+    model : fitted ChromaticEncoder or ChromaticCompressor
+        The model to save.
+    path : str or path-like
+        The file to write (an ``.npz``); it appears whole or not at all.
+    metadata : dict or None, default=None
+        JSON-serialisable facts saved with the model, for example how the training files
+        were indexed (``{"zero_based": False}``).
+
+    See Also
+    --------
+    load_model : Read the model back.
+    read_model : Read the model back with its metadata.
+    """
     if isinstance(model, ChromaticEncoder) and hasattr(model, "colors_"):
         content = _encoder_content(model)
     elif isinstance(model, ChromaticCompressor) and hasattr(model, "frequent_features_"):
@@ -120,7 +149,28 @@ def save_model(model: Model, path: str | os.PathLike, *, metadata: dict | None =
 
 
 def load_model(path: str | os.PathLike) -> Model:
-    """Read an encoder or compressor written by ``save_model`` (or the ``chromatic`` command)."""
+    """Read an encoder or compressor written by ``save_model`` (or the ``chromatic`` command).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The model file.
+
+    Returns
+    -------
+    model : ChromaticEncoder or ChromaticCompressor
+        The fitted model, ready to ``transform``.
+
+    Raises
+    ------
+    ModelFileError
+        When the file is missing, not a model file, incomplete, or of another format version.
+
+    See Also
+    --------
+    read_model : The model and the metadata saved with it.
+    save_model : Write a model file.
+    """
     return read_model(path)[0]
 
 
@@ -165,7 +215,25 @@ def _read_compressor(name: str, content: dict) -> ChromaticCompressor:
 
 
 def read_model(path: str | os.PathLike) -> tuple[Model, dict]:
-    """The encoder or compressor in ``path`` and the metadata saved with it."""
+    """Read the encoder or compressor in ``path`` and the metadata saved with it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The model file.
+
+    Returns
+    -------
+    model : ChromaticEncoder or ChromaticCompressor
+        The fitted model.
+    metadata : dict
+        The metadata given to ``save_model`` (empty when none was).
+
+    Raises
+    ------
+    ModelFileError
+        When the file is missing, not a model file, incomplete, or of another format version.
+    """
     name = os.fspath(path)
     try:
         with np.load(name, allow_pickle=False) as stored:

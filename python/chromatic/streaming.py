@@ -1,9 +1,38 @@
-"""Fitting and encoding svmlight files chunk by chunk, in memory bounded by the model and one
-chunk: a first pass over the files counts the features, a second counts their pairs, then the
-graph is colored; encoding is one more pass. With a budget (``ChromaticCompressor``), a third
-pass counts the labels of every code value, and the buckets are cut from those counts.
+"""Fit and encode svmlight files chunk by chunk, in memory bounded by the model and one chunk.
 
-The fit is the same pipeline as the in-memory one, reading the files as its row source.
+A first pass over the files counts the features, a second counts their pairs, then the graph is
+colored [1]_; encoding is one more pass. With a budget (``ChromaticCompressor``), a third pass
+counts the labels of every code value, and the buckets are cut from those counts [2]_.
+
+The fit is the same pipeline as the in-memory one, reading the files as its row source, so the
+fitted model is the same as that of ``fit`` on the loaded rows.
+
+References
+----------
+.. [1] V. Feinberg and P. Bailis, "Chromatic Learning for Sparse Datasets",
+   arXiv:2006.03779, 2020. https://arxiv.org/abs/2006.03779
+.. [2] M. Bateni, L. Chen, H. Esfandiari, T. Fu, V. S. Mirrokni and A. Rostamizadeh,
+   "Categorical Feature Compression via Submodular Optimization", ICML 2019,
+   arXiv:1904.13389. https://arxiv.org/abs/1904.13389
+
+Examples
+--------
+>>> import os, tempfile
+>>> from chromatic import ChromaticEncoder
+>>> from chromatic.streaming import fit_files, iter_encoded
+>>> tmp = tempfile.TemporaryDirectory()
+>>> path = os.path.join(tmp.name, "train.svm")
+>>> with open(path, "w") as f:
+...     for line in ["1 0:1 2:1", "0 1:1 3:1", "1 0:1 3:1", "0 1:1 2:1"]:
+...         print(line, file=f)
+>>> encoder = ChromaticEncoder(dense_threshold=None)
+>>> report = fit_files(encoder, [path])
+>>> report.rows, report.zero_based, encoder.n_colors_
+(4, True, 2)
+>>> for labels, codes, collisions, unseen in iter_encoded(encoder, path, zero_based=True):
+...     print(labels, codes.tolist(), collisions, unseen)
+[1. 0. 1. 0.] [[1, 1], [2, 2], [1, 2], [2, 1]] 0 0
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations
@@ -54,9 +83,37 @@ def fit_files(
     skip_bad_lines: bool = False,
     progress: Progress | None = None,
 ) -> StreamReport:
-    """Fit ``encoder`` (its parameters as given) on the rows of svmlight ``paths``, streaming
-    them twice (once more per extra shard of the graph under a ``memory_limit``). Equal to
-    ``encoder.fit(load_svmlight(paths).X)``."""
+    """Fit ``encoder`` on the rows of svmlight files, streaming them.
+
+    The files are read twice (once more per extra shard of the graph under a
+    ``memory_limit``), one chunk at a time; the result equals
+    ``encoder.fit(load_svmlight(paths).X)``.
+
+    Parameters
+    ----------
+    encoder : ChromaticEncoder
+        Fitted in place, with its parameters as given.
+    paths : sequence of str or path-like
+        The svmlight files, read in order as one set of rows.
+    zero_based : bool or "auto", default="auto"
+        Whether the indices start at 0; ``"auto"`` says so when some index is 0.
+    chunk_bytes : int, default=DEFAULT_CHUNK_BYTES
+        Bytes of a file read at a time.
+    skip_bad_lines : bool, default=False
+        Skip malformed lines (counted in the report) rather than fail.
+    progress : callable or None, default=None
+        Called as ``progress(stage, bytes_read)`` while reading.
+
+    Returns
+    -------
+    report : StreamReport
+        Rows, non-zeros, skipped lines, the index base and the graph passes.
+
+    See Also
+    --------
+    iter_encoded : Encode a file chunk by chunk with the fitted encoder.
+    chromatic.dask.fit : The same fit over the partitions of a Dask cluster.
+    """
     params = coloring_params(encoder)
     rows = SvmlightFiles(
         paths,
@@ -81,12 +138,63 @@ def fit_compressor_files(
     progress: Progress | None = None,
     cross_fit: bool = False,
 ) -> tuple[StreamReport, CrossFitTables | None]:
-    """Fit ``compressor`` (its parameters as given) on the rows and binary labels of svmlight
-    ``paths``, streaming them three times: features (and, with ``n_frequent="auto"``, a
-    uniform sample of ``selection_rows`` rows to choose the split on), feature pairs, then the
-    labels of every code value. With a fixed ``n_frequent``, equal to
-    ``compressor.fit(X, y)`` on the same rows. With ``cross_fit``, also returns the tables
-    that encode the training rows without their own labels (see ``iter_compressed``)."""
+    """Fit ``compressor`` on the rows and binary labels of svmlight files, streaming them.
+
+    The files are read three times: features (and, with ``n_frequent="auto"``, a uniform
+    sample of ``selection_rows`` rows to choose the split on), feature pairs, then the labels
+    of every code value. With a fixed ``n_frequent``, the result equals
+    ``compressor.fit(X, y)`` on the same rows.
+
+    Parameters
+    ----------
+    compressor : ChromaticCompressor
+        Fitted in place, with its parameters as given.
+    paths : sequence of str or path-like
+        The svmlight files, read in order as one set of rows; their labels must be binary.
+    zero_based : bool or "auto", default="auto"
+        Whether the indices start at 0; ``"auto"`` says so when some index is 0.
+    chunk_bytes : int, default=DEFAULT_CHUNK_BYTES
+        Bytes of a file read at a time.
+    skip_bad_lines : bool, default=False
+        Skip malformed lines (counted in the report) rather than fail.
+    progress : callable or None, default=None
+        Called as ``progress(stage, bytes_read)`` while reading.
+    cross_fit : bool, default=False
+        Also count the value labels per fold, to encode the training rows without their own
+        labels.
+
+    Returns
+    -------
+    report : StreamReport
+        Rows, non-zeros, skipped lines, the index base and the graph passes.
+    cross_fit_tables : CrossFitTables or None
+        With ``cross_fit`` (and buckets to place values in), the tables that
+        ``iter_compressed`` encodes the training rows with.
+
+    See Also
+    --------
+    iter_compressed : Encode a file chunk by chunk with the fitted compressor.
+    chromatic.dask.fit_compressor : The same fit over the partitions of a Dask cluster.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from chromatic import ChromaticCompressor
+    >>> from chromatic.streaming import fit_compressor_files, iter_compressed
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "train.svm")
+    >>> with open(path, "w") as f:
+    ...     for line in ["1 0:1 2:1", "0 1:1 3:1", "1 0:1 3:1", "0 1:1 2:1"]:
+    ...         print(line, file=f)
+    >>> compressor = ChromaticCompressor(budget=4, n_frequent=1, random_state=0)
+    >>> report, tables = fit_compressor_files(compressor, [path], cross_fit=True)
+    >>> compressor.n_features_out_
+    2
+    >>> for labels, columns in iter_compressed(compressor, path, zero_based=True, cross_fit=tables):
+    ...     print(labels, columns.toarray().tolist())
+    [1. 0. 1. 0.] [[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]]
+    >>> tmp.cleanup()
+    """
     params = compression_params(compressor)
     rows = SvmlightFiles(
         paths,
@@ -104,9 +212,30 @@ def fit_compressor_files(
 def model_rows(
     model, path, zero_based: bool, chunk_bytes: int, skip_bad_lines: bool
 ) -> Iterator[tuple[Rows, sp.csr_matrix, int]]:
-    """``(chunk, X, unknown)`` for each chunk of ``path``: ``X`` its binary rows over the
-    model's features, ``unknown`` how many entries lay beyond them (features never seen in
-    fit, ignored like them)."""
+    """Read ``path`` chunk by chunk as rows over the features of a fitted model.
+
+    Parameters
+    ----------
+    model : fitted ChromaticEncoder or ChromaticCompressor
+        Gives the width of the rows and the threads of the parser.
+    path : str or path-like
+        An svmlight file.
+    zero_based : bool
+        Whether its indices start at 0 (as the files the model was fitted on).
+    chunk_bytes : int
+        Bytes read at a time.
+    skip_bad_lines : bool
+        Skip malformed lines rather than fail.
+
+    Yields
+    ------
+    chunk : Rows
+        The chunk as parsed, labels included.
+    X : scipy.sparse.csr_matrix of shape (n_rows, model.n_features_in_)
+        Its binary rows over the model's features.
+    unknown : int
+        Entries beyond those features: features never seen in fit, ignored like them.
+    """
     kept = Kept(0 if zero_based else 1, width=model.n_features_in_)
     for chunk in iter_chunks(
         path,
@@ -131,8 +260,33 @@ def iter_encoded(
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     skip_bad_lines: bool = False,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, int, int]]:
-    """``(labels, codes, collisions, unseen)`` for each chunk of ``path``. Indices beyond the
-    model's features are features never seen in fit, and are ignored like them."""
+    """Encode an svmlight file chunk by chunk with a fitted encoder.
+
+    Parameters
+    ----------
+    encoder : fitted ChromaticEncoder
+        The encoder.
+    path : str or path-like
+        An svmlight file.
+    zero_based : bool
+        Whether its indices start at 0 (as the files the encoder was fitted on).
+    chunk_bytes : int, default=DEFAULT_CHUNK_BYTES
+        Bytes read at a time.
+    skip_bad_lines : bool, default=False
+        Skip malformed lines rather than fail.
+
+    Yields
+    ------
+    labels : ndarray of float64
+        The labels of the chunk's rows.
+    codes : ndarray of shape (n_rows, n_colors_), int32
+        Their codes, as ``encoder.transform`` gives them.
+    collisions : int
+        Present features dropped because another feature of the same color was in the row.
+    unseen : int
+        Present features never seen in fit (indices beyond the model's features included),
+        ignored.
+    """
     threads = effective_n_jobs(encoder.n_jobs)
     for rows, X, unknown in model_rows(encoder, path, zero_based, chunk_bytes, skip_bad_lines):
         codes, collisions, unseen = encode_rows(
@@ -160,9 +314,34 @@ def iter_compressed(
     cross_fit: CrossFitTables | None = None,
     first_row: int = 0,
 ) -> Iterator[tuple[np.ndarray, sp.csr_matrix]]:
-    """``(labels, columns)`` for each chunk of ``path``: the compressor's output (binary CSR).
-    With ``cross_fit`` (from ``fit_compressor_files``), the rows are training rows numbered
-    from ``first_row``, encoded without their own labels."""
+    """Encode an svmlight file chunk by chunk with a fitted compressor.
+
+    Parameters
+    ----------
+    compressor : fitted ChromaticCompressor
+        The compressor.
+    path : str or path-like
+        An svmlight file.
+    zero_based : bool
+        Whether its indices start at 0 (as the files the compressor was fitted on).
+    chunk_bytes : int, default=DEFAULT_CHUNK_BYTES
+        Bytes read at a time.
+    skip_bad_lines : bool, default=False
+        Skip malformed lines rather than fail.
+    cross_fit : CrossFitTables or None, default=None
+        From ``fit_compressor_files``: the rows are then training rows, each encoded by the
+        table of its fold so that no row is encoded with its own label.
+    first_row : int, default=0
+        With ``cross_fit``, the number of the file's first row among the training rows (the
+        fold of a row is a hash of that number).
+
+    Yields
+    ------
+    labels : ndarray of float64
+        The labels of the chunk's rows.
+    columns : scipy.sparse.csr_matrix of shape (n_rows, n_features_out_)
+        Their output columns, binary.
+    """
     row = first_row
     fitted = None if cross_fit is None else fitted_compression(compressor, cross_fit)
     for rows, X, _ in model_rows(compressor, path, zero_based, chunk_bytes, skip_bad_lines):

@@ -17,6 +17,12 @@ __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``chromatic`` command; return its exit status.
+
+    0 on success; 1 for bad input or a failed read or write; 2 for a malformed svmlight file;
+    a command's own status for its errors; 130 when interrupted. An error is one line on
+    stderr.
+    """
     args = build_parser().parse_args(argv)
     try:
         args.run(args)

@@ -1,5 +1,7 @@
-"""Running each command (fit, transform, compress, inspect, compare) from its parsed
-arguments: checking the inputs, then calling the fit pipeline, the sinks and the reports."""
+"""Run each command (fit, transform, compress, inspect, compare) from its parsed arguments.
+
+Each checks its inputs, then calls the fit pipeline, the sinks and the reports.
+"""
 
 from __future__ import annotations
 
@@ -49,8 +51,10 @@ def check_inputs(paths: Sequence[str]) -> None:
 
 
 def fit_model(args, *, cross_fit: bool = False):
-    """The model the fit options describe, fitted on ``args.train``: ``(model, stream report,
-    cross-fit tables or None)``."""
+    """Fit the model the fit options describe on ``args.train``.
+
+    Returns ``(model, stream report, cross-fit tables or None)``.
+    """
     check_inputs(args.train)
     coloring = {
         "min_cooccurrence": args.min_cooccurrence,
@@ -121,8 +125,10 @@ def run_transform(args) -> dict:
 
 
 def encode_files(args, model, zero_based, inputs, targets, cross_fit=None) -> dict:
-    """Encode every input into its target, each written atomically. With ``cross_fit``, the
-    inputs are the training files, in the order they were fitted on."""
+    """Encode every input into its target, each written atomically.
+
+    With ``cross_fit``, the inputs are the training files, in the order they were fitted on.
+    """
     for path, target in zip(inputs, targets, strict=True):
         if os.path.abspath(target) == os.path.abspath(path):
             raise CommandError(f"{target}: the output would overwrite its input")
@@ -204,16 +210,18 @@ def run_compress(args) -> dict:
 
 
 def model_zero_based(args, metadata: dict) -> bool:
-    """The index base of files to encode: as given, else as the training files had it."""
+    """Decide the index base of files to encode: as given, else as the training files had it."""
     if args.zero_based == "auto":
         return bool(metadata.get("zero_based", False))
     return bool(args.zero_based)
 
 
 def collision_rate(args, model, metadata) -> dict:
-    """How the model encodes the rows of ``args.on``: collisions and unseen features (those
-    without a place in the model) per row; for a compressor, collisions among the features
-    that are not kept apart."""
+    """Measure how the model encodes the rows of ``args.on``.
+
+    That is collisions and unseen features (those without a place in the model) per row; for a
+    compressor, collisions among the features that are not kept apart.
+    """
     check_inputs([args.on])
     zero_based = model_zero_based(args, metadata)
     compressor = isinstance(model, ChromaticCompressor)

@@ -1,5 +1,7 @@
-"""The command line: the parser, its subcommands, their option groups, argument types and
-examples. Each subcommand names the function of ``_commands`` that runs it."""
+"""The command line: the parser, its subcommands, option groups, argument types and examples.
+
+Each subcommand names the function of ``_commands`` that runs it.
+"""
 
 from __future__ import annotations
 
@@ -115,8 +117,7 @@ def n_frequent_arg(text: str) -> int | str:
 
 
 def add_command(commands, name: str, help: str, epilog: str, run) -> argparse.ArgumentParser:
-    """A subcommand with its example, the reading options every command shares, and its
-    handler."""
+    """Add a subcommand with its example, the reading options every command shares, its handler."""
     command = commands.add_parser(
         name, help=help, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -1,5 +1,8 @@
-"""What the command prints: progress bars, the text or JSON report of each command, the
-description of a model those share, and the one-line error a command ends with."""
+"""What the command prints: progress bars, reports, and the error a command ends with.
+
+Each command has a text or a JSON report; they share the description of a model. An error is
+one line.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +22,10 @@ class CommandError(Exception):
 
 
 class Progress:
-    """One progress bar per stage (reading, counting, writing) on a terminal; nothing otherwise
-    or with ``--quiet`` / ``--json``."""
+    """One progress bar per stage (reading, counting, writing) on a terminal.
+
+    Nothing is shown otherwise, or with ``--quiet`` / ``--json``.
+    """
 
     def __init__(self, args):
         self.enabled = sys.stderr.isatty() and not (args.quiet or args.json)
@@ -51,7 +56,7 @@ def report(args, summary: dict, text: str) -> None:
 
 
 def describe(model) -> dict:
-    """What a fitted encoder or compressor is, for summaries."""
+    """Describe a fitted encoder or compressor, for summaries."""
     encoder = model if isinstance(model, ChromaticEncoder) else model.encoder_
     about = {"features": model.n_features_in_}
     if isinstance(model, ChromaticCompressor):
@@ -110,8 +115,11 @@ def compress_text(summary: dict, folder: str) -> str:
 
 
 def model_text(model, summary: dict, on: str | None) -> str:
-    """``inspect`` of a model file (``summary`` also holds the file's metadata, so what the text
-    says of the model comes from the model itself)."""
+    """Print the ``inspect`` report of a model file.
+
+    ``summary`` also holds the file's metadata, so what the text says of the model comes from
+    the model itself.
+    """
     encoder = model.encoder_ if isinstance(model, ChromaticCompressor) else model
     text = f"model: {summary['features']:,} features"
     if encoder is not None:
@@ -141,8 +149,10 @@ def svmlight_text(path: str, summary: dict) -> str:
 
 
 class CompareTable:
-    """``compare``'s table, a row printed as each run ends (runs take minutes); with ``--json``,
-    only the summary at the end."""
+    """The table of ``compare``, a row printed as each run ends (runs take minutes).
+
+    With ``--json``, only the summary at the end is printed.
+    """
 
     def __init__(self, args):
         self.text = not (args.quiet or args.json)

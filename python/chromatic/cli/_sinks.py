@@ -1,5 +1,7 @@
-"""The output formats of ``transform`` and ``compress``: one sink class per ``--format``, each
-writing the encoded chunks of one input into one (temporary) file."""
+"""The output formats of ``transform`` and ``compress``: one sink class per ``--format``.
+
+Each sink writes the encoded chunks of one input into one (temporary) file.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +13,11 @@ from ._reports import CommandError
 
 
 class SvmlightSink:
-    """Writes ``label color:code ...`` lines (0-based colors, non-zero codes only), or
-    ``label column:1 ...`` for one-hot columns; the text is formatted by the engine."""
+    """Write svmlight lines: ``label color:code ...``, or ``label column:1 ...`` for one-hot.
+
+    Colors are 0-based, and only non-zero codes are written; the text is formatted by the
+    engine.
+    """
 
     def __init__(self, path: str, n_columns: int, one_hot: bool, n_jobs):
         self.out = open(path, "wb")
@@ -36,9 +41,11 @@ class SvmlightSink:
 
 
 class NpzSink:
-    """Gathers the chunks into one ``.npz``: ``codes`` (int32) and ``labels``, or for one-hot
-    columns a CSR matrix as ``scipy.sparse.save_npz`` writes it (``scipy.sparse.load_npz``
-    reads it) plus ``labels``."""
+    """Gather the chunks into one ``.npz``.
+
+    It holds ``codes`` (int32) and ``labels``, or for one-hot columns a CSR matrix as
+    ``scipy.sparse.save_npz`` writes it (``scipy.sparse.load_npz`` reads it) plus ``labels``.
+    """
 
     def __init__(self, path: str, n_columns: int, one_hot: bool, n_jobs):
         self.path, self.n_columns, self.one_hot = path, n_columns, one_hot
@@ -71,9 +78,11 @@ class NpzSink:
 
 
 class ParquetSink:
-    """Streams the chunks into a Parquet file: a ``label`` column and one int32 column per
-    color (``color0``, ...), or for one-hot columns a ``columns`` column listing each row's
-    (int32)."""
+    """Stream the chunks into a Parquet file.
+
+    It has a ``label`` column and one int32 column per color (``color0``, ...), or for one-hot
+    columns a ``columns`` column listing each row's (int32).
+    """
 
     def __init__(self, path: str, n_columns: int, one_hot: bool, n_jobs):
         try:
