@@ -13,23 +13,23 @@ FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 # files must show at least one example.
 MODULES = [
     "chromatic",
-    "chromatic.baselines",
-    "chromatic.compare",
-    "chromatic.compression",
+    "chromatic._baselines",
+    "chromatic._compare",
+    "chromatic._compression",
     "chromatic.dask",
     "chromatic.datasets",
-    "chromatic.encoder",
+    "chromatic._encoder",
     "chromatic.graph",
-    "chromatic.model",
+    "chromatic._model",
     "chromatic.streaming",
     "chromatic.svmlight",
 ]
 SHOWS_EXAMPLES = {
-    "chromatic.baselines",
-    "chromatic.compression",
+    "chromatic._baselines",
+    "chromatic._compression",
     "chromatic.dask",
-    "chromatic.encoder",
-    "chromatic.model",
+    "chromatic._encoder",
+    "chromatic._model",
     "chromatic.streaming",
 }
 

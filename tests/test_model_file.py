@@ -7,8 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chromatic import ChromaticCompressor, ChromaticEncoder, load_model, save_model
-from chromatic.model import ModelFileError
+from chromatic import (
+    ChromaticCompressor,
+    ChromaticEncoder,
+    ModelFileError,
+    load_model,
+    save_model,
+)
 
 from conftest import load_dataset, random_sparse
 

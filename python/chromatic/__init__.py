@@ -34,13 +34,13 @@ Examples
 True
 """
 
+from ._baselines import FrequencyEncoder, HashingEncoder
+from ._compression import ChromaticCompressor, SubmodularCompressor
 from ._core import ChromaticError, __version__
-from .baselines import FrequencyEncoder, HashingEncoder
-from .compression import ChromaticCompressor, SubmodularCompressor
+from ._encoder import ChromaticEncoder
+from ._model import ModelFileError, load_model, save_model
 from .datasets import make_onehot_zipf
-from .encoder import ChromaticEncoder
 from .graph import cooccurrence_graph
-from .model import load_model, save_model
 
 __all__ = [
     "ChromaticCompressor",
@@ -48,6 +48,7 @@ __all__ = [
     "ChromaticError",
     "FrequencyEncoder",
     "HashingEncoder",
+    "ModelFileError",
     "SubmodularCompressor",
     "__version__",
     "cooccurrence_graph",

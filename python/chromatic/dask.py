@@ -46,13 +46,13 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from ._compression import ChromaticCompressor, compression_params, set_compression
 from ._dask_rows import DaskPartitions, check_row_chunks
+from ._encoder import ChromaticEncoder, coloring_params, set_coloring
 from ._input import aligned
 from ._pipeline import fit_coloring, fit_compression
 from ._sources import Kept, Rows
 from ._validation import binary_labels
-from .compression import ChromaticCompressor, compression_params, set_compression
-from .encoder import ChromaticEncoder, coloring_params, set_coloring
 
 __all__ = ["fit", "fit_compressor", "transform"]
 

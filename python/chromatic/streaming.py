@@ -43,19 +43,19 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from ._compression import (
+    ChromaticCompressor,
+    compression_params,
+    fitted_compression,
+    set_compression,
+)
+from ._encoder import ChromaticEncoder, coloring_params, set_coloring
 from ._encoding import compressed_rows, encode_rows
 from ._input import effective_n_jobs
 from ._pipeline import fit_coloring, fit_compression
 from ._sources import Kept, Progress, Rows, SvmlightFiles, row_folds
 from ._tables import CrossFitTables, FitReport
 from ._validation import resolve_zero_based
-from .compression import (
-    ChromaticCompressor,
-    compression_params,
-    fitted_compression,
-    set_compression,
-)
-from .encoder import ChromaticEncoder, coloring_params, set_coloring
 from .svmlight import DEFAULT_CHUNK_BYTES, iter_chunks
 
 __all__ = [

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._compression import ChromaticCompressor
+from .._encoder import ChromaticEncoder
 from .._input import effective_n_jobs
+from .._model import ModelFileError, read_model, save_model
 from .._output import atomic_output
-from ..compression import ChromaticCompressor
-from ..encoder import ChromaticEncoder
-from ..model import ModelFileError, read_model, save_model
 from ..streaming import (
     fit_compressor_files,
     fit_files,
@@ -303,8 +303,8 @@ def inspect_file(args) -> dict:
 def run_compare(args) -> dict:
     from sklearn.model_selection import train_test_split
 
+    from .._compare import compare
     from .._validation import binary_labels
-    from ..compare import compare
     from ..datasets import load_flights_cut
     from ..svmlight import load_svmlight
 

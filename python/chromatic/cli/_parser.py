@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..encoder import STRATEGIES
+from .._encoder import STRATEGIES
 from ..svmlight import DEFAULT_CHUNK_BYTES
 from ._commands import run_compare, run_compress, run_fit, run_inspect, run_transform
 from ._sinks import SINKS

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import sys
 
-from ..compression import ChromaticCompressor
-from ..encoder import ChromaticEncoder
+from .._compression import ChromaticCompressor
+from .._encoder import ChromaticEncoder
 
 
 class CommandError(Exception):

@@ -43,10 +43,10 @@ import zipfile
 
 import numpy as np
 
+from ._compression import ChromaticCompressor, SubmodularCompressor, set_buckets, set_parts
+from ._encoder import ChromaticEncoder
 from ._output import atomic_output
 from ._tables import Buckets
-from .compression import ChromaticCompressor, SubmodularCompressor, set_buckets, set_parts
-from .encoder import ChromaticEncoder
 
 FORMAT = "chromatic-model"
 VERSION = 1

@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from . import _core
+from ._encoder import ChromaticEncoder, coloring_params, fitted_coloring, set_coloring
 from ._encoding import assemble, bucket_columns, compressed_rows, cross_fitted_columns
 from ._input import effective_n_jobs, presence_csr, validated_sparse_input
 from ._pipeline import (
@@ -28,7 +29,6 @@ from ._pipeline import (
 from ._sources import MatrixRows, add_value_counts
 from ._tables import BucketParams, Buckets, Compression, CompressionParams
 from ._validation import binary_labels, check_codes
-from .encoder import ChromaticEncoder, coloring_params, fitted_coloring, set_coloring
 
 
 class SubmodularCompressor(TransformerMixin, BaseEstimator):

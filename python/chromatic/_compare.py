@@ -14,8 +14,8 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from .baselines import FrequencyEncoder, HashingEncoder
-from .compression import ChromaticCompressor
+from ._baselines import FrequencyEncoder, HashingEncoder
+from ._compression import ChromaticCompressor
 
 METHODS = ("CL+SFC", "CL+SFC 50%", "hashing", "frequency")
 EPS = 1e-15
@@ -39,7 +39,7 @@ def row_log_loss(y, p) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from chromatic.compare import row_log_loss
+    >>> from chromatic._compare import row_log_loss
     >>> row_log_loss(np.array([1, 0]), np.array([0.5, 0.5])).round(4)
     array([0.6931, 0.6931])
     """
@@ -112,7 +112,7 @@ def encode(method: str, budget: int, X_train, y_train, X_test, seed: int):
     --------
     >>> import numpy as np
     >>> from chromatic import make_onehot_zipf
-    >>> from chromatic.compare import encode
+    >>> from chromatic._compare import encode
     >>> X = make_onehot_zipf(200, 100, 4, random_state=0)
     >>> y = np.arange(200) % 2
     >>> Z_train, y_fit, Z_test, _ = encode("frequency", 8, X[:150], y[:150], X[150:], seed=0)
@@ -157,7 +157,7 @@ def paired_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     Examples
     --------
     >>> import numpy as np
-    >>> from chromatic.compare import paired_interval
+    >>> from chromatic._compare import paired_interval
     >>> paired_interval(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 2.0]))
     (1.0, 1.0, 1.0)
     """
@@ -226,7 +226,7 @@ def compare(
     --------
     >>> import numpy as np
     >>> from chromatic import make_onehot_zipf
-    >>> from chromatic.compare import compare
+    >>> from chromatic._compare import compare
     >>> X = make_onehot_zipf(400, 200, 4, random_state=0)
     >>> y = (X[:, :10].sum(axis=1) > 0).astype(int)
     >>> runs = compare(X[:300], y[:300], X[300:], y[300:], [8], methods=["CL+SFC", "hashing"])
