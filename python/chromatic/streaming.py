@@ -102,7 +102,7 @@ def fit_files(
     skip_bad_lines : bool, default=False
         Skip malformed lines (counted in the report) rather than fail.
     progress : callable or None, default=None
-        Called as ``progress(stage, bytes_read)`` while reading.
+        Called as ``progress(stage, rows)`` after each chunk of a pass.
 
     Returns
     -------
@@ -158,7 +158,7 @@ def fit_compressor_files(
     skip_bad_lines : bool, default=False
         Skip malformed lines (counted in the report) rather than fail.
     progress : callable or None, default=None
-        Called as ``progress(stage, bytes_read)`` while reading.
+        Called as ``progress(stage, rows)`` after each chunk of a pass.
     cross_fit : bool, default=False
         Also count the value labels per fold, to encode the training rows without their own
         labels.
