@@ -1,7 +1,11 @@
-"""Reading svmlight / libsvm files (``label [qid:N] index[:value] ... [# comment]``) a chunk at a
-time, plain or compressed (``.gz``, ``.bz2``, ``.xz``), with the Rust parser. Memory is bounded by
-one chunk, so a file larger than memory can be streamed; ``load_svmlight`` gathers the chunks of
-files that do fit."""
+"""Read svmlight / libsvm files with the engine's parser, a chunk at a time.
+
+Lines are ``label [qid:N] index[:value] ... [# comment]``; files may be plain or compressed
+(``.gz``, ``.bz2``, ``.xz``). Memory is bounded by one chunk, so a file larger than memory can be
+streamed (``iter_chunks``); ``load_svmlight`` gathers the chunks of files that do fit. A malformed
+line raises ``SvmlightError`` (a ``chromatic.ChromaticError``, hence a ``ValueError``) with the
+file in ``.path`` and the line in ``.line``.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ DEFAULT_CHUNK_BYTES = 64 << 20
 
 
 def open_binary(path: str | os.PathLike):
-    """``path`` opened for reading bytes, decompressing ``.gz``, ``.bz2`` and ``.xz``."""
+    """Open ``path`` for reading bytes, decompressing ``.gz``, ``.bz2`` and ``.xz``."""
     name = os.fspath(path)
     if name.endswith(".gz"):
         return gzip.open(name, "rb")
@@ -48,6 +52,7 @@ class SvmlightChunk:
 
     @property
     def n_rows(self) -> int:
+        """Rows of the chunk."""
         return len(self.labels)
 
 
@@ -58,7 +63,39 @@ def iter_chunks(
     skip_bad_lines: bool = False,
     n_jobs: int | None = None,
 ) -> Iterator[SvmlightChunk]:
-    """The file's rows, chunk by chunk of about ``chunk_bytes`` (whole lines)."""
+    r"""Read a file's rows chunk by chunk, each of whole lines and about ``chunk_bytes`` bytes.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file (``.gz``, ``.bz2`` and ``.xz`` are decompressed).
+    chunk_bytes : int, default=DEFAULT_CHUNK_BYTES (64 MiB)
+        Bytes read at a time; a chunk holds the whole lines among them.
+    skip_bad_lines : bool, default=False
+        Skip malformed lines (counted in ``skipped_lines``) rather than raise.
+    n_jobs : int or None, default=None
+        Threads of the parser; ``None`` for every core.
+
+    Yields
+    ------
+    SvmlightChunk
+        Labels and CSR structure of the chunk's rows, indices as written.
+
+    Raises
+    ------
+    SvmlightError
+        A malformed line, with ``.path`` and ``.line``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from chromatic.svmlight import iter_chunks
+    >>> path = os.path.join(tempfile.mkdtemp(), "rows.svm")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("1 1:1 3:1\n0 2:1\n1 3:1\n")
+    >>> [chunk.n_rows for chunk in iter_chunks(path, chunk_bytes=12)]
+    [1, 2]
+    """
     if chunk_bytes < 1:
         raise ValueError(f"chunk_bytes must be >= 1, got {chunk_bytes}")
     name = os.fspath(path)
@@ -110,11 +147,44 @@ def load_svmlight(
     skip_bad_lines: bool = False,
     n_jobs: int | None = None,
 ) -> SvmlightData:
-    """Read one or more svmlight files into one binary CSR matrix.
+    r"""Read one or more svmlight files into one binary CSR matrix.
 
-    ``zero_based="auto"`` treats the indices as 0-based when some index is 0, else as 1-based
-    (as scikit-learn's ``load_svmlight_file`` does); ``n_features`` defaults to the largest
-    index plus one. Values are read as presence: a written 0 is absent.
+    Values are read as presence: a written 0 is absent.
+
+    Parameters
+    ----------
+    paths : str, os.PathLike or sequence of them
+        The files, read in order.
+    zero_based : bool or "auto", default="auto"
+        Whether indices start at 0; ``"auto"`` says so when some index is 0, else 1-based (as
+        scikit-learn's ``load_svmlight_file`` does).
+    n_features : int or None, default=None
+        Columns of ``X``; ``None`` for the largest index plus one.
+    chunk_bytes, skip_bad_lines, n_jobs
+        As in ``iter_chunks``.
+
+    Returns
+    -------
+    SvmlightData
+        ``X`` (CSR, float64 ones), ``y`` (the labels), ``zero_based`` (as decided) and
+        ``skipped_lines``.
+
+    See Also
+    --------
+    iter_chunks : The rows of a file chunk by chunk, for files larger than memory.
+    chromatic.streaming.fit_files : Fit an encoder on files without loading them.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from chromatic.svmlight import load_svmlight
+    >>> path = os.path.join(tempfile.mkdtemp(), "rows.svm")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("1 1:1 3:1\n0 2:1\n")
+    >>> data = load_svmlight(path)
+    >>> data.X.toarray(), data.y, data.zero_based
+    (array([[1., 0., 1.],
+           [0., 1., 0.]]), array([1., 0.]), False)
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -142,7 +212,7 @@ def load_svmlight(
 
 
 def joined_chunks(chunks: Sequence[SvmlightChunk]) -> SvmlightChunk:
-    """The rows of ``chunks``, in order, as one chunk (int64 indices as written)."""
+    """Join the rows of ``chunks``, in order, into one chunk (int64 indices as written)."""
     lengths = [np.diff(c.indptr) for c in chunks]
     return SvmlightChunk(
         labels=np.concatenate([c.labels for c in chunks] or [np.zeros(0)]),
