@@ -9,28 +9,32 @@ import pytest
 
 FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 
-# The public modules; those of the estimators and of the fits over files, clusters and model
-# files must show at least one example.
+# The modules that hold public names (the package's exports and the documented submodules); those
+# of the estimators, of the fits over files and clusters, of model files and of svmlight reading
+# must show at least one example.
 MODULES = [
     "chromatic",
     "chromatic._baselines",
     "chromatic._compare",
     "chromatic._compression",
+    "chromatic._encoder",
+    "chromatic._model",
+    "chromatic._submodular",
     "chromatic.dask",
     "chromatic.datasets",
-    "chromatic._encoder",
     "chromatic.graph",
-    "chromatic._model",
     "chromatic.streaming",
     "chromatic.svmlight",
 ]
 SHOWS_EXAMPLES = {
     "chromatic._baselines",
     "chromatic._compression",
-    "chromatic.dask",
     "chromatic._encoder",
     "chromatic._model",
+    "chromatic._submodular",
+    "chromatic.dask",
     "chromatic.streaming",
+    "chromatic.svmlight",
 }
 
 

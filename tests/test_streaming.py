@@ -8,10 +8,10 @@ import scipy.sparse as sp
 from sklearn.datasets import dump_svmlight_file
 
 from chromatic import ChromaticCompressor, ChromaticEncoder, _core
-from chromatic._compression import fitted_buckets
 from chromatic._encoder import coloring_params, set_coloring
 from chromatic._encoding import bucket_columns
 from chromatic._pipeline import finish_coloring
+from chromatic._submodular import fitted_buckets
 from chromatic.streaming import (
     fit_compressor_files,
     fit_files,

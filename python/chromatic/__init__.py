@@ -35,10 +35,11 @@ True
 """
 
 from ._baselines import FrequencyEncoder, HashingEncoder
-from ._compression import ChromaticCompressor, SubmodularCompressor
+from ._compression import ChromaticCompressor
 from ._core import ChromaticError, __version__
 from ._encoder import ChromaticEncoder
 from ._model import ModelFileError, load_model, save_model
+from ._submodular import SubmodularCompressor
 from .datasets import make_onehot_zipf
 from .graph import cooccurrence_graph
 

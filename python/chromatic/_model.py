@@ -43,9 +43,10 @@ import zipfile
 
 import numpy as np
 
-from ._compression import ChromaticCompressor, SubmodularCompressor, set_buckets, set_parts
+from ._compression import ChromaticCompressor, set_parts
 from ._encoder import ChromaticEncoder
 from ._output import atomic_output
+from ._submodular import SubmodularCompressor, set_buckets
 from ._tables import Buckets
 
 FORMAT = "chromatic-model"

@@ -15,7 +15,7 @@ Dask cluster.
 Each step takes counts and returns counts; the engine (``_core``) does the counting. The
 results are plain tables (``Coloring``, ``Buckets``, ``Compression``), from which the
 estimator modules build fitted estimators (``_encoder.set_coloring``,
-``_compression.set_buckets``, ``_compression.set_compression``).
+``_submodular.set_buckets``, ``_compression.set_compression``).
 """
 
 from __future__ import annotations
