@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 import subprocess
 
 import numpy as np
@@ -11,7 +13,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import dump_svmlight_file
 
-from chromatic import ChromaticCompressor, ChromaticEncoder, load_model
+from chromatic import ChromaticCompressor, ChromaticEncoder, load_model, save_model
 from chromatic.svmlight import load_svmlight
 
 from conftest import load_dataset
@@ -293,3 +295,47 @@ def test_the_flights_cut_is_shipped_with_the_package():
     X, y = load_flights_cut()
     assert X.shape[0] == 100_000 and set(np.unique(y)) == {0, 1}
     np.testing.assert_array_equal(X.getnnz(axis=1), 14)
+
+
+def test_no_output_replaces_an_input_or_another_output(files, tmp_path):
+    _, train, test = files
+    data = tmp_path / "a.svm"
+    shutil.copy(train, data)
+    before = data.read_bytes()
+    refused = chromatic("fit", data, "-o", data, check=False)
+    assert refused.returncode == 1 and "would overwrite its input" in refused.stderr
+    # The same file through a symbolic link, and a training file given twice.
+    link = tmp_path / "link.svm"
+    link.symlink_to(data)
+    assert chromatic("fit", data, test, "-o", link, check=False).returncode == 1
+    assert data.read_bytes() == before
+    model = tmp_path / "model.npz"
+    chromatic("fit", data, "-o", model)
+    stored = model.read_bytes()
+    refused = chromatic("transform", model, test, "-o", model, check=False)
+    assert refused.returncode == 1 and "would overwrite its input" in refused.stderr
+    assert model.read_bytes() == stored
+    # Two inputs of one name would both be written to out/a.svm: refused before any work.
+    (tmp_path / "d1").mkdir()
+    (tmp_path / "d2").mkdir()
+    (tmp_path / "out").mkdir()
+    shutil.copy(test, tmp_path / "d1" / "a.svm")
+    shutil.copy(test, tmp_path / "d2" / "a.svm")
+    inputs = [tmp_path / "d1" / "a.svm", tmp_path / "d2" / "a.svm"]
+    refused = chromatic("transform", model, *inputs, "-o", tmp_path / "out", check=False)
+    assert refused.returncode == 1 and "written twice" in refused.stderr
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_outputs_get_the_mode_of_an_ordinary_new_file(files, tmp_path):
+    _, train, test = files
+    model, codes = tmp_path / "model.npz", tmp_path / "codes.svm"
+    previous = os.umask(0o022)
+    try:
+        chromatic("fit", train, "-o", model)
+        chromatic("transform", model, test, "-o", codes)
+        save_model(load_model(model), tmp_path / "again.npz")
+    finally:
+        os.umask(previous)
+    for path in (model, codes, tmp_path / "again.npz"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -89,3 +90,18 @@ def test_models_saved_by_the_first_format_load_and_encode_the_same(kind):
         np.testing.assert_array_equal(model.transform(X), expected["codes"])
     else:
         np.testing.assert_array_equal(model.transform(X).toarray(), expected["columns"])
+
+
+def test_outputs_are_checked_against_inputs_by_path_and_by_file(tmp_path):
+    from chromatic._output import check_outputs
+
+    data = tmp_path / "data.svm"
+    data.write_text("1 1:1\n")
+    hard = tmp_path / "hard.svm"
+    os.link(data, hard)
+    for output in (data, tmp_path / "sub" / ".." / "data.svm", hard):
+        with pytest.raises(ValueError, match="would overwrite its input"):
+            check_outputs([output], [data])
+    with pytest.raises(ValueError, match="written twice"):
+        check_outputs([tmp_path / "a", tmp_path / "a"], [data])
+    check_outputs([tmp_path / "new.npz"], [data])

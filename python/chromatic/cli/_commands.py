@@ -14,7 +14,7 @@ from .._compression import ChromaticCompressor
 from .._encoder import ChromaticEncoder
 from .._input import effective_n_jobs
 from .._model import ModelFileError, read_model, save_model
-from .._output import atomic_output
+from .._output import atomic_output, check_outputs
 from ..streaming import (
     fit_compressor_files,
     fit_files,
@@ -86,7 +86,16 @@ def fit_model(args, *, cross_fit: bool = False):
         progress.close()
 
 
+def outputs_apart(outputs, inputs) -> None:
+    """Refuse, before any work, outputs that would replace an input or each other."""
+    try:
+        check_outputs(outputs, inputs)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+
+
 def run_fit(args, *, quiet: bool = False) -> dict:
+    outputs_apart([args.output], args.train)
     model, stream, _ = fit_model(args)
     save_model(model, args.output, metadata={"zero_based": stream.zero_based})
     summary = {
@@ -119,6 +128,7 @@ def run_transform(args) -> dict:
         os.path.join(args.output, os.path.basename(path)) if several else args.output
         for path in args.inputs
     ]
+    outputs_apart(targets, [*args.inputs, args.model])
     summary = encode_files(args, model, zero_based, args.inputs, targets)
     report(args, summary, transform_text(summary))
     return summary
@@ -128,10 +138,8 @@ def encode_files(args, model, zero_based, inputs, targets, cross_fit=None) -> di
     """Encode every input into its target, each written atomically.
 
     With ``cross_fit``, the inputs are the training files, in the order they were fitted on.
+    The caller has checked that no target replaces an input or another target.
     """
-    for path, target in zip(inputs, targets, strict=True):
-        if os.path.abspath(target) == os.path.abspath(path):
-            raise CommandError(f"{target}: the output would overwrite its input")
     one_hot = isinstance(model, ChromaticCompressor)
     width = model.n_features_out_ if one_hot else model.n_colors_
     reading = {
@@ -180,13 +188,14 @@ def run_compress(args) -> dict:
             "input files need distinct names, none of them model.npz: the outputs are named "
             "after them"
         )
-    os.makedirs(args.out, exist_ok=True)
     model_path = os.path.join(args.out, "model.npz")
+    train_targets = [os.path.join(args.out, os.path.basename(p)) for p in args.train]
+    test_targets = [os.path.join(args.out, os.path.basename(p)) for p in args.test]
+    outputs_apart([model_path, *train_targets, *test_targets], [*args.train, *args.test])
+    os.makedirs(args.out, exist_ok=True)
     model, stream, tables = fit_model(args, cross_fit=True)
     save_model(model, model_path, metadata={"zero_based": stream.zero_based})
     model.set_params(n_jobs=args.n_jobs)
-    train_targets = [os.path.join(args.out, os.path.basename(p)) for p in args.train]
-    test_targets = [os.path.join(args.out, os.path.basename(p)) for p in args.test]
     # Training rows are written as a model will learn from them: cross-fitted with a budget.
     encoded = encode_files(args, model, stream.zero_based, args.train, train_targets, tables)
     if args.test:
