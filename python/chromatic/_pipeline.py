@@ -79,6 +79,15 @@ def frequent_features(counts: np.ndarray, n_frequent: int) -> np.ndarray:
     return order[: min(n_frequent, int((counts > 0).sum()))].astype(np.int64)
 
 
+def check_shards(rows: RowSource, params: ColoringParams) -> None:
+    """Refuse a memory limit for rows whose pair counts cannot be made shard by shard."""
+    if params.memory_limit is not None and not rows.supports_shards:
+        raise ValueError(
+            "memory_limit bounds a fit on one machine; on a cluster, each partition's "
+            "counts are bounded by its rows. Leave memory_limit as None."
+        )
+
+
 def count_graph(rows: RowSource, fit, kept: Kept, params: ColoringParams) -> int:
     """Step 3: count the pairs of the rows' kept entries, one pass per shard.
 
@@ -87,11 +96,7 @@ def count_graph(rows: RowSource, fit, kept: Kept, params: ColoringParams) -> int
     """
     limited = params.memory_limit is not None
     if limited:
-        if not rows.supports_shards:
-            raise ValueError(
-                "memory_limit bounds a fit on one machine; on a cluster, each partition's "
-                "counts are bounded by its rows. Leave memory_limit as None."
-            )
+        check_shards(rows, params)
         rows.bound_pairs(fit, kept, params.n_jobs)
         fit.plan_shards(params.memory_limit, n_jobs=params.n_jobs)
     passes = 0
@@ -172,6 +177,7 @@ def cross_fit_tables(counts: list, total, buckets: Buckets, params: BucketParams
 
 def fit_coloring(rows: RowSource, params: ColoringParams) -> tuple[Coloring, FitReport]:
     """Run steps 1, 3 and 4: color every feature of the rows."""
+    check_shards(rows, params)
     started = count_features(rows, params)
     n_features = started.fit.n_features
     passes = count_graph(rows, started.fit, Kept(started.shift), params)
@@ -207,6 +213,7 @@ def fit_compression(
 
     With ``n_frequent="auto"``, the features kept apart are chosen on a sample.
     """
+    check_shards(rows, params.coloring)
     auto = params.n_frequent == "auto"
     started = count_features(
         rows,

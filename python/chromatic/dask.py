@@ -57,14 +57,6 @@ from ._validation import binary_labels
 __all__ = ["fit", "fit_compressor", "transform"]
 
 
-def _no_memory_limit(estimator) -> None:
-    if estimator.memory_limit is not None:
-        raise ValueError(
-            "memory_limit bounds a fit on one machine; on a cluster, each partition's counts "
-            "are bounded by its rows. Leave memory_limit as None."
-        )
-
-
 def fit(data, *, zero_based: bool | str = "auto", skip_bad_lines: bool = False, **encoder_params):
     """Fit a ``ChromaticEncoder(**encoder_params)`` on a cluster.
 
@@ -95,7 +87,6 @@ def fit(data, *, zero_based: bool | str = "auto", skip_bad_lines: bool = False, 
     """
     encoder = ChromaticEncoder(**encoder_params)
     params = coloring_params(encoder)
-    _no_memory_limit(encoder)
     rows = DaskPartitions.of(data, zero_based=zero_based, skip_bad_lines=skip_bad_lines)
     coloring, _ = fit_coloring(rows, params)
     return set_coloring(encoder, coloring)
@@ -158,7 +149,6 @@ def fit_compressor(
     """
     compressor = ChromaticCompressor(**compressor_params)
     params = compression_params(compressor)
-    _no_memory_limit(compressor)
     if isinstance(data, da.Array) and y is None:
         raise ValueError("fit_compressor needs y, the binary labels of the rows")
     if y is not None and not isinstance(y, da.Array):
