@@ -23,6 +23,7 @@ from ._input import (
     presence_csr,
     validated_sparse_input,
 )
+from ._pipeline import frequent_features
 
 
 class HashingEncoder(TransformerMixin, BaseEstimator):
@@ -258,9 +259,7 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
         """
         B = self._presence(X, reset=True)
         counts = np.bincount(B.indices, minlength=self.n_features_in_)
-        order = np.lexsort((np.arange(len(counts)), -counts))
-        kept = order[: int(self.n_features) - 1]
-        self.kept_features_ = kept[counts[kept] > 0].astype(np.int64)
+        self.kept_features_ = frequent_features(counts, int(self.n_features) - 1)
         other = int(self.n_features) - 1
         self.column_of_feature_ = np.full(self.n_features_in_, other, dtype=np.int64)
         self.column_of_feature_[self.kept_features_] = np.arange(len(self.kept_features_))

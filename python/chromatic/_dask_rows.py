@@ -10,7 +10,6 @@ rows only), or one svmlight file read on a worker.
 
 from __future__ import annotations
 
-import copy
 import functools
 import logging
 import os
@@ -25,6 +24,7 @@ from dask.delayed import Delayed
 
 from . import _core
 from ._input import aligned, presence_csr
+from ._pipeline import added_up
 from ._sources import FirstPass, Kept, Rows, RowSample, RowSource
 from ._validation import check_label_classes
 from .svmlight import iter_chunks, joined_chunks
@@ -153,11 +153,12 @@ def count_partition_values(rows: Rows, encode, kept: Kept, positive_class, sizes
     return counts
 
 
-def add_value_counts(a, b):
-    # A new total: a task's inputs stay as they were, should the scheduler run it again.
-    total = copy.copy(a)
-    total.merge(b)
-    return total
+def add_two_value_counts(a, b):
+    """Add up two partial value counts into a new total.
+
+    A task's inputs stay as they were, should the scheduler run it again.
+    """
+    return added_up([a, b])
 
 
 class DaskPartitions(RowSource):
@@ -257,4 +258,4 @@ class DaskPartitions(RowSource):
             )
             for part in self.parts
         ]
-        return [gathered(counted, add_value_counts, "value counts")]
+        return [gathered(counted, add_two_value_counts, "value counts")]

@@ -13,7 +13,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import _core
-from ._encoding import encode_rows
 from ._input import csr_arrays, effective_n_jobs, validated_sparse_input
 from ._pipeline import fit_coloring
 from ._sources import MatrixRows
@@ -291,18 +290,9 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         return collisions, unseen
 
     def _encoded(self, rows: MatrixRows) -> tuple[np.ndarray, int, int]:
-        indptr, indices, data = rows.rows.indptr, rows.rows.indices, rows.rows.data
-        return encode_rows(
-            indptr,
-            indices,
-            data,
-            rows.rows.n_rows,
-            rows.n_features,
-            self.colors_,
-            self.codes_,
-            self.n_colors_,
-            self.collision,
-            effective_n_jobs(self.n_jobs),
+        chunk = rows.rows
+        return fitted_coloring(self).encode_counted(
+            chunk.indptr, chunk.indices, chunk.data, chunk.n_rows
         )
 
     def _output(self, codes: np.ndarray):

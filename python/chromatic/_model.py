@@ -44,10 +44,10 @@ import zipfile
 import numpy as np
 
 from ._compression import ChromaticCompressor, set_parts
-from ._encoder import ChromaticEncoder
+from ._encoder import ChromaticEncoder, set_coloring
 from ._output import atomic_output
 from ._submodular import SubmodularCompressor, set_buckets
-from ._tables import Buckets
+from ._tables import Buckets, Coloring
 
 FORMAT = "chromatic-model"
 VERSION = 1
@@ -176,14 +176,16 @@ def load_model(path: str | os.PathLike) -> Model:
 
 
 def _read_encoder(name: str, content: dict, prefix: str = "") -> ChromaticEncoder:
-    encoder = ChromaticEncoder(**json.loads(str(content[prefix + "params"])))
-    encoder.n_features_in_ = int(content[prefix + "n_features_in"])
-    for attribute in _ENCODER_ARRAYS:
-        setattr(encoder, attribute, content[prefix + attribute.rstrip("_")])
-    for attribute in _ENCODER_SCALARS:
-        setattr(encoder, attribute, int(content[prefix + attribute.rstrip("_")]))
-    encoder.n_colors_ = len(encoder.color_sizes_)
-    encoder.field_dims_ = encoder.color_sizes_ + 1
+    def member(attribute: str):
+        return content[prefix + attribute.rstrip("_")]
+
+    encoder = ChromaticEncoder(**json.loads(str(member("params"))))
+    coloring = Coloring(
+        **{attribute.rstrip("_"): member(attribute) for attribute in _ENCODER_ARRAYS},
+        **{attribute.rstrip("_"): int(member(attribute)) for attribute in _ENCODER_SCALARS},
+        n_features=int(member("n_features_in")),
+    )
+    set_coloring(encoder, coloring)
     n = encoder.n_features_in_
     if len(encoder.colors_) != n or len(encoder.codes_) != n:
         raise ModelFileError(f"{name}: tables of {len(encoder.colors_)} features, expected {n}")

@@ -65,6 +65,10 @@ class Coloring:
 
     def encode(self, indptr, indices, data, n_rows: int) -> np.ndarray:
         """Encode rows (CSR arrays over this coloring's features) as codes."""
+        return self.encode_counted(indptr, indices, data, n_rows)[0]
+
+    def encode_counted(self, indptr, indices, data, n_rows: int) -> tuple[np.ndarray, int, int]:
+        """Encode rows as codes, with the collisions and the unseen features met on the way."""
         return encode_rows(
             indptr,
             indices,
@@ -76,7 +80,7 @@ class Coloring:
             len(self.color_sizes),
             self.collision,
             self.n_jobs,
-        )[0]
+        )
 
 
 @dataclass(frozen=True)

@@ -49,8 +49,8 @@ from ._compression import (
     fitted_compression,
     set_compression,
 )
-from ._encoder import ChromaticEncoder, coloring_params, set_coloring
-from ._encoding import compressed_rows, encode_rows
+from ._encoder import ChromaticEncoder, coloring_params, fitted_coloring, set_coloring
+from ._encoding import compressed_rows
 from ._input import effective_n_jobs
 from ._pipeline import fit_coloring, fit_compression
 from ._sources import Kept, Progress, Rows, SvmlightFiles, row_folds
@@ -287,20 +287,9 @@ def iter_encoded(
         Present features never seen in fit (indices beyond the model's features included),
         ignored.
     """
-    threads = effective_n_jobs(encoder.n_jobs)
+    coloring = fitted_coloring(encoder)
     for rows, X, unknown in model_rows(encoder, path, zero_based, chunk_bytes, skip_bad_lines):
-        codes, collisions, unseen = encode_rows(
-            X.indptr,
-            X.indices,
-            None,
-            X.shape[0],
-            X.shape[1],
-            encoder.colors_,
-            encoder.codes_,
-            encoder.n_colors_,
-            encoder.collision,
-            threads,
-        )
+        codes, collisions, unseen = coloring.encode_counted(X.indptr, X.indices, None, X.shape[0])
         yield rows.labels, codes, collisions, unseen + unknown
 
 
