@@ -90,8 +90,14 @@ def test_several_inputs_go_into_a_folder(files):
     result = chromatic("transform", model, train, test, "-o", out, "--json")
     assert sorted(p.name for p in out.iterdir()) == ["test.svm", "train.svm"]
     assert json.loads(result.stdout)["collisions"] > 0  # new rows of test.svm collide
-    missing = chromatic("transform", model, train, test, "-o", folder / "nope", check=False)
-    assert missing.returncode == 1 and "existing folder" in missing.stderr
+    # A folder that does not exist yet is made, as compress makes its own; files are named
+    # after the inputs, with the suffix of their format.
+    made = folder / "made" / "npz"
+    chromatic("transform", model, train, test, "-o", made, "--format", "npz")
+    assert sorted(p.name for p in made.iterdir()) == ["test.npz", "train.npz"]
+    # One input and a name ending in a separator: a folder too.
+    chromatic("transform", model, test, "-o", f"{folder / 'one'}{os.sep}")
+    assert [p.name for p in (folder / "one").iterdir()] == ["test.svm"]
 
 
 def test_inspect_model_and_file(files):
@@ -225,11 +231,16 @@ def test_compress_with_a_budget_cross_fits_the_training_rows(files, tmp_path):
     assert 0 < changed.mean() < 1
     assert train_written.X.shape == (30_000, width)
     # The other formats hold the same rows.
-    from_npz = sp.load_npz(outputs["npz"] / "train.svm")
+    assert sorted(p.name for p in outputs["npz"].iterdir()) == [
+        "model.npz",
+        "test.npz",
+        "train.npz",
+    ]
+    from_npz = sp.load_npz(outputs["npz"] / "train.npz")
     assert (from_npz != train_written.X).nnz == 0
-    with np.load(outputs["npz"] / "train.svm") as stored:
+    with np.load(outputs["npz"] / "train.npz") as stored:
         np.testing.assert_array_equal(stored["labels"], train_written.y)
-    table = pq.read_table(outputs["parquet"] / "test.svm")
+    table = pq.read_table(outputs["parquet"] / "test.parquet")
     assert table.column_names == ["label", "columns"]
     lists = table["columns"].to_pylist()
     assert lists == [sorted(row.indices.tolist()) for row in test_written.X]
@@ -339,3 +350,152 @@ def test_outputs_get_the_mode_of_an_ordinary_new_file(files, tmp_path):
         os.umask(previous)
     for path in (model, codes, tmp_path / "again.npz"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+
+
+@pytest.fixture
+def small(tmp_path):
+    """A small 1-based training file with binary labels, and a model fitted on it."""
+    rng = np.random.default_rng(0)
+    X = sp.random(3_000, 400, density=0.02, format="csr", random_state=rng)
+    X.data[:] = 1
+    y = (rng.random(3_000) < 0.3).astype(np.int64)
+    train = tmp_path / "train.svm"
+    dump_svmlight_file(X, y, str(train), zero_based=False)
+    model = tmp_path / "model.npz"
+    chromatic("fit", train, "-o", model, "--quiet")
+    return tmp_path, train, model
+
+
+def test_output_names_say_what_the_files_hold(small):
+    import gzip
+
+    from sklearn.datasets import load_svmlight_file
+
+    pq = pytest.importorskip("pyarrow.parquet")
+    folder, train, model = small
+    packed = folder / "train.svm.gz"
+    packed.write_bytes(gzip.compress(train.read_bytes()))
+    labels = load_svmlight(train).y
+    out = folder / "out"
+    for form, name in [
+        ("svmlight", "train.svm.gz"),
+        ("npz", "train.npz"),
+        ("parquet", "train.parquet"),
+    ]:
+        chromatic("compress", "--train", packed, "--out", out / form, "--format", form, "--quiet")
+        assert sorted(p.name for p in (out / form).iterdir()) == sorted([name, "model.npz"])
+    # Compressed as its name says: chromatic and scikit-learn both read it back.
+    written = out / "svmlight" / "train.svm.gz"
+    assert written.read_bytes()[:2] == b"\x1f\x8b"
+    np.testing.assert_array_equal(load_svmlight(written).y, labels)
+    np.testing.assert_array_equal(load_svmlight_file(str(written), zero_based=True)[1], labels)
+    with np.load(out / "npz" / "train.npz") as stored:
+        np.testing.assert_array_equal(stored["labels"], labels)
+    assert pq.read_table(out / "parquet" / "train.parquet").num_rows == len(labels)
+    # transform: the format follows the name unless given, and a name may not contradict it.
+    chromatic("transform", model, train, "-o", folder / "codes.parquet")
+    assert pq.read_table(folder / "codes.parquet").num_rows == len(labels)
+    chromatic("transform", model, train, "-o", folder / "codes.svm.bz2")
+    np.testing.assert_array_equal(load_svmlight(folder / "codes.svm.bz2").y, labels)
+    for args in [
+        ("transform", model, train, "-o", folder / "codes.npz", "--format", "parquet"),
+        ("transform", model, train, "-o", folder / "codes.svm", "--format", "npz"),
+        ("transform", model, train, "-o", folder / "codes.npz.gz"),
+        ("fit", train, "-o", folder / "model.svm"),
+        ("fit", train, "-o", folder / "model.npz.gz"),
+    ]:
+        refused = chromatic(*args, check=False)
+        assert refused.returncode == 1 and "the name says" in refused.stderr, args
+        assert not any(os.path.exists(arg) for arg in args[3:]), args
+
+
+SIGNAL_DURING_WRITE = """
+import os, signal, sys
+from chromatic.cli import _sinks, main
+
+sink = _sinks.SINKS[{form!r}]
+write = sink.write
+
+def write_then_signal(self, *args):
+    write(self, *args)
+    os.kill(os.getpid(), signal.{signal})
+
+sink.write = write_then_signal
+sys.exit(main({argv!r}))
+"""
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_a_termination_signal_leaves_no_partial_file(small, name):
+    import signal
+    import sys
+
+    folder, train, model = small
+    previous = folder / "codes.parquet"
+    previous.write_bytes(b"what the user had")
+    runs = [
+        ("svmlight", ["transform", model, train, "-o", folder / "codes.svm"]),
+        ("parquet", ["transform", model, train, "-o", previous, "--chunk-mb", "0.01"]),
+        ("svmlight", ["compress", "--train", train, "--out", folder / "out"]),
+    ]
+    before = sorted(p.name for p in folder.iterdir())
+    for form, argv in runs:
+        script = SIGNAL_DURING_WRITE.format(form=form, signal=name, argv=[*map(str, argv)])
+        ended = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+        assert ended.returncode == 128 + getattr(signal, name), ended.stderr
+        assert f"ended by {name}" in ended.stderr and "Traceback" not in ended.stderr
+        # The compress folder was made, but holds neither the model nor a partial file.
+        assert sorted(p.name for p in folder.iterdir() if p.name != "out") == before
+        assert not (folder / "out").exists() or list((folder / "out").iterdir()) == []
+    assert previous.read_bytes() == b"what the user had"
+
+
+def test_outputs_that_are_not_regular_files_are_written_to_directly(small):
+    import threading
+
+    folder, train, model = small
+    fifo = folder / "codes.fifo"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    chromatic("transform", model, train, "-o", fifo)
+    reader.join(timeout=60)
+    assert stat.S_ISFIFO(fifo.stat().st_mode), "the FIFO was replaced"
+    streamed = subprocess.run(
+        [shutil.which("chromatic"), "transform", str(model), str(train), "-o", "-"],
+        capture_output=True,
+    )
+    assert streamed.returncode == 0
+    # Standard output holds the codes alone; the report goes to standard error.
+    assert received == [streamed.stdout] and b"rows ->" in streamed.stderr
+    assert [p for p in folder.iterdir() if p.name.startswith(".chromatic-")] == []
+    # A null device of our own (never the system's); some temporary folders forbid devices.
+    null = folder / "null"
+    try:
+        os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        with open(null, "wb") as device:
+            device.write(b"usable")
+    except OSError:
+        pytest.skip("no device nodes in this temporary folder")
+    chromatic("fit", train, "-o", null, "--quiet")
+    assert stat.S_ISCHR(null.stat().st_mode), "the device was replaced"
+
+
+def test_outputs_are_checked_before_any_work(small):
+    folder, train, model = small
+    # A training file that fails on its last line: an output error must come first.
+    bad = folder / "bad.svm"
+    bad.write_text(train.read_text() + "1 3:x\n")
+    (folder / "models").mkdir()
+    for args, message in [
+        (("fit", bad, "-o", folder / "models"), "is a folder"),
+        (("fit", bad, "-o", folder / "missing" / "model.npz"), "is not an existing folder"),
+        (("fit", bad, "-o", f"{folder / 'model2.npz'}{os.sep}"), "names a folder"),
+        (("compress", "--train", bad, "--out", model), "is not a folder"),
+        (("compress", "--train", bad, "--out", "-"), "standard output"),
+        (("transform", model, bad, bad, "-o", "-"), "standard output"),
+    ]:
+        refused = chromatic(*args, check=False)
+        assert refused.returncode == 1 and message in refused.stderr, (args, refused.stderr)
+        assert "Traceback" not in refused.stderr and ".chromatic-" not in refused.stderr

@@ -113,3 +113,29 @@ def test_input_changed_by_another_thread_gives_an_error_not_a_crash():
         stop.set()
         mutator.join()
     assert len(outcomes) == 3
+
+
+def test_sigterm_ends_a_long_fit_as_ctrl_c_does():
+    ended_by_signal = LONG_FIT.replace(
+        "ChromaticEncoder(dense_threshold=None).fit(X)",
+        "from chromatic._output import Terminated, ending_on_signals\n"
+        "try:\n"
+        "    with ending_on_signals():\n"
+        "        ChromaticEncoder(dense_threshold=None).fit(X)\n"
+        "except Terminated as ended:\n"
+        "    print('ended by', ended, flush=True)",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", ended_by_signal],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline().strip() == "ready"
+        time.sleep(1.0)
+        process.send_signal(signal.SIGTERM)
+        stdout, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert "ended by SIGTERM" in stdout and "finished" in stdout

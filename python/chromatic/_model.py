@@ -40,12 +40,13 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from typing import BinaryIO
 
 import numpy as np
 
 from ._compression import ChromaticCompressor, set_parts
 from ._encoder import ChromaticEncoder, set_coloring
-from ._output import atomic_output
+from ._output import Outputs
 from ._submodular import SubmodularCompressor, set_buckets
 from ._tables import Buckets, Coloring
 
@@ -127,6 +128,22 @@ def save_model(model: Model, path: str | os.PathLike, *, metadata: dict | None =
     load_model : Read the model back.
     read_model : Read the model back with its metadata.
     """
+    content = _model_content(model, metadata)
+    outputs = Outputs()
+    outputs.add(path, "model")
+    with outputs, outputs.open(path) as out:
+        np.savez(out, **content)
+
+
+def write_model(model: Model, out: BinaryIO, *, metadata: dict | None = None) -> None:
+    """Write a fitted encoder or compressor as a model file to the binary file ``out``.
+
+    For writers that put the model in place with other files (see ``_output.Outputs``).
+    """
+    np.savez(out, **_model_content(model, metadata))
+
+
+def _model_content(model: Model, metadata: dict | None) -> dict:
     if isinstance(model, ChromaticEncoder) and hasattr(model, "colors_"):
         content = _encoder_content(model)
     elif isinstance(model, ChromaticCompressor) and hasattr(model, "frequent_features_"):
@@ -145,8 +162,7 @@ def save_model(model: Model, path: str | os.PathLike, *, metadata: dict | None =
     )
     if hasattr(model, "feature_names_in_"):
         content["feature_names_in"] = np.asarray(model.feature_names_in_, dtype=str)
-    with atomic_output(os.fspath(path), suffix=".npz") as temporary, open(temporary, "wb") as out:
-        np.savez(out, **content)
+    return content
 
 
 def load_model(path: str | os.PathLike) -> Model:

@@ -212,8 +212,9 @@ def write_onehot_zipf(
     positive), so a model can learn from the features. Chunk ``c`` is drawn from the generator
     seeded ``(random_state, c)``, so a file is reproducible whatever else runs, and
     ``first_chunk`` continues a stream: ``first_chunk=150`` with the defaults writes the rows
-    that would follow the 150M, a held-out slice from the same distribution. The file is
-    written to a temporary name (``path`` + ``".partial"``) and renamed when complete.
+    that would follow the 150M, a held-out slice from the same distribution. The file appears
+    whole or not at all (see ``chromatic._output``), compressed when its name ends in ``.gz``,
+    ``.bz2`` or ``.xz``.
 
     Parameters
     ----------
@@ -263,9 +264,8 @@ def write_onehot_zipf(
     >>> len(lines), len(lines[0].split())
     (100, 6)
     """
-    import os
-
     from . import _core
+    from ._output import Outputs
 
     n_rows, n_features, n_fields = int(n_rows), int(n_features), int(n_fields)
     if n_rows < 0 or n_fields < 1 or n_features < n_fields or chunk_rows < 1:
@@ -278,9 +278,9 @@ def write_onehot_zipf(
         ids = rng.permutation(size).astype(np.int64) + offsets[field] + 1  # 1-based
         fields.append((_zipf_cdf(size, zipf_exponent), ids))
     weights = rng.normal(0.0, 0.6, n_features + 1).astype(np.float32)
-    target = os.fspath(path)
-    temporary = f"{target}.partial"
-    with open(temporary, "wb") as out:
+    outputs = Outputs()
+    outputs.add(path, "svmlight")
+    with outputs, outputs.open(path) as out:
         for c, start in enumerate(range(0, n_rows, chunk_rows), start=first_chunk):
             rows = min(chunk_rows, n_rows - start)
             chunk_rng = np.random.default_rng([random_state, c])
@@ -293,7 +293,6 @@ def write_onehot_zipf(
             out.write(_core.format_binary_rows(labels, indptr, indices.reshape(-1)))
             if progress is not None:
                 progress(rows)
-    os.replace(temporary, target)
 
 
 def load_flights_cut() -> tuple[sp.csr_matrix, np.ndarray]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from .._output import Terminated, ending_on_signals
 from ..svmlight import SvmlightError
 from ._parser import build_parser
 from ._reports import CommandError
@@ -20,12 +21,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``chromatic`` command; return its exit status.
 
     0 on success; 1 for bad input or a failed read or write; 2 for a malformed svmlight file;
-    a command's own status for its errors; 130 when interrupted. An error is one line on
-    stderr.
+    a command's own status for its errors; 130 when interrupted, 128 + the signal's number when
+    ended by SIGTERM or SIGHUP (no partial file is left). An error is one line on stderr.
     """
     args = build_parser().parse_args(argv)
     try:
-        args.run(args)
+        with ending_on_signals():
+            args.run(args)
     except SvmlightError as error:
         print(f"chromatic: {error}", file=sys.stderr)
         return 2
@@ -38,4 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("chromatic: interrupted; no output was written", file=sys.stderr)
         return 130
+    except Terminated as ended:
+        print(f"chromatic: ended by {ended}; no output was written", file=sys.stderr)
+        return 128 + ended.signum
     return 0

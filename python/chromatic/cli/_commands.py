@@ -13,8 +13,8 @@ import numpy as np
 from .._compression import ChromaticCompressor
 from .._encoder import ChromaticEncoder
 from .._input import effective_n_jobs
-from .._model import ModelFileError, read_model, save_model
-from .._output import atomic_output, check_outputs
+from .._model import ModelFileError, read_model, write_model
+from .._output import Outputs, format_of_name, output_name
 from ..streaming import (
     fit_compressor_files,
     fit_files,
@@ -86,18 +86,12 @@ def fit_model(args, *, cross_fit: bool = False):
         progress.close()
 
 
-def outputs_apart(outputs, inputs) -> None:
-    """Refuse, before any work, outputs that would replace an input or each other."""
-    try:
-        check_outputs(outputs, inputs)
-    except ValueError as error:
-        raise CommandError(str(error)) from None
-
-
 def run_fit(args, *, quiet: bool = False) -> dict:
-    outputs_apart([args.output], args.train)
+    outputs = Outputs(args.train)
+    outputs.add(args.output, "model")
     model, stream, _ = fit_model(args)
-    save_model(model, args.output, metadata={"zero_based": stream.zero_based})
+    with outputs, outputs.open(args.output) as out:
+        write_model(model, out, metadata={"zero_based": stream.zero_based})
     summary = {
         "command": "fit",
         "model": args.output,
@@ -113,6 +107,11 @@ def run_fit(args, *, quiet: bool = False) -> dict:
     return summary
 
 
+def named_after_inputs(outputs: Outputs, folder: str, inputs, format: str) -> list[str]:
+    """Declare the outputs of ``inputs`` in ``folder``: one each, named after it by format."""
+    return [outputs.add(os.path.join(folder, output_name(path, format)), format) for path in inputs]
+
+
 def run_transform(args) -> dict:
     check_inputs(args.inputs)
     try:
@@ -121,24 +120,27 @@ def run_transform(args) -> dict:
         raise CommandError(str(error)) from None
     model.set_params(n_jobs=args.n_jobs)
     zero_based = model_zero_based(args, metadata)
-    several = len(args.inputs) > 1
-    if several and not os.path.isdir(args.output):
-        raise CommandError(f"{args.output}: with several inputs, -o must be an existing folder")
-    targets = [
-        os.path.join(args.output, os.path.basename(path)) if several else args.output
-        for path in args.inputs
-    ]
-    outputs_apart(targets, [*args.inputs, args.model])
-    summary = encode_files(args, model, zero_based, args.inputs, targets)
+    outputs = Outputs([*args.inputs, args.model])
+    # -o is a folder for several inputs, or when it names one; the outputs are then named
+    # after the inputs.
+    if len(args.inputs) > 1 or args.output.endswith(os.sep) or os.path.isdir(args.output):
+        format = args.format or "svmlight"
+        outputs.add_folder(args.output)
+        targets = named_after_inputs(outputs, args.output, args.inputs, format)
+    else:
+        format = args.format or format_of_name(args.output)
+        targets = [outputs.add(args.output, format)]
+    with outputs:
+        summary = encode_files(args, model, zero_based, args.inputs, outputs, targets, format)
     report(args, summary, transform_text(summary))
     return summary
 
 
-def encode_files(args, model, zero_based, inputs, targets, cross_fit=None) -> dict:
-    """Encode every input into its target, each written atomically.
+def encode_files(args, model, zero_based, inputs, outputs, targets, format, cross_fit=None):
+    """Encode every input into its target, declared in ``outputs``, in ``format``.
 
     With ``cross_fit``, the inputs are the training files, in the order they were fitted on.
-    The caller has checked that no target replaces an input or another target.
+    Returns the summary of what was written.
     """
     one_hot = isinstance(model, ChromaticCompressor)
     width = model.n_features_out_ if one_hot else model.n_colors_
@@ -163,8 +165,8 @@ def encode_files(args, model, zero_based, inputs, targets, cross_fit=None) -> di
                     (labels, codes, (collisions, unseen))
                     for labels, codes, collisions, unseen in iter_encoded(model, path, **reading)
                 )
-            with atomic_output(target) as temporary:
-                sink = SINKS[args.format](temporary, width, one_hot, effective_n_jobs(model.n_jobs))
+            with outputs.open(target) as out:
+                sink = SINKS[format](out, width, one_hot, effective_n_jobs(model.n_jobs))
                 try:
                     for labels, output, tally in chunks:
                         sink.write(labels, output)
@@ -182,28 +184,28 @@ def encode_files(args, model, zero_based, inputs, targets, cross_fit=None) -> di
 
 def run_compress(args) -> dict:
     check_inputs([*args.train, *args.test])
-    names = [os.path.basename(p) for p in [*args.train, *args.test]]
-    if len(set(names)) != len(names) or "model.npz" in names:
-        raise CommandError(
-            "input files need distinct names, none of them model.npz: the outputs are named "
-            "after them"
-        )
-    model_path = os.path.join(args.out, "model.npz")
-    train_targets = [os.path.join(args.out, os.path.basename(p)) for p in args.train]
-    test_targets = [os.path.join(args.out, os.path.basename(p)) for p in args.test]
-    outputs_apart([model_path, *train_targets, *test_targets], [*args.train, *args.test])
-    os.makedirs(args.out, exist_ok=True)
+    outputs = Outputs([*args.train, *args.test])
+    outputs.add_folder(args.out)
+    model_path = outputs.add(os.path.join(args.out, "model.npz"), "model")
+    train_targets = named_after_inputs(outputs, args.out, args.train, args.format)
+    test_targets = named_after_inputs(outputs, args.out, args.test, args.format)
     model, stream, tables = fit_model(args, cross_fit=True)
-    save_model(model, model_path, metadata={"zero_based": stream.zero_based})
-    model.set_params(n_jobs=args.n_jobs)
-    # Training rows are written as a model will learn from them: cross-fitted with a budget.
-    encoded = encode_files(args, model, stream.zero_based, args.train, train_targets, tables)
-    if args.test:
-        tested = encode_files(args, model, stream.zero_based, args.test, test_targets)
-        encoded = {**encoded, "outputs": encoded["outputs"] + tested["outputs"]}
-        for key in ("rows", "collisions", "unseen"):
-            if key in encoded:
-                encoded[key] += tested[key]
+    with outputs:
+        with outputs.open(model_path) as out:
+            write_model(model, out, metadata={"zero_based": stream.zero_based})
+        model.set_params(n_jobs=args.n_jobs)
+        # Training rows are written as a model will learn from them: cross-fitted with a budget.
+        encoded = encode_files(
+            args, model, stream.zero_based, args.train, outputs, train_targets, args.format, tables
+        )
+        if args.test:
+            tested = encode_files(
+                args, model, stream.zero_based, args.test, outputs, test_targets, args.format
+            )
+            encoded = {**encoded, "outputs": encoded["outputs"] + tested["outputs"]}
+            for key in ("rows", "collisions", "unseen"):
+                if key in encoded:
+                    encoded[key] += tested[key]
     summary = {
         **describe(model),
         **encoded,

@@ -135,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     fit = add_command(commands, "fit", "learn the coloring of training files", EPILOG_FIT, run_fit)
     fit.add_argument("train", nargs="+", help="svmlight files (.gz, .bz2, .xz too)")
-    fit.add_argument("-o", "--output", required=True, help="model file to write (.npz)")
+    fit.add_argument(
+        "-o", "--output", required=True, help="model file to write (.npz), or - for standard output"
+    )
     add_fit_options(fit)
 
     transform = add_command(
@@ -144,9 +146,19 @@ def build_parser() -> argparse.ArgumentParser:
     transform.add_argument("model")
     transform.add_argument("inputs", nargs="+")
     transform.add_argument(
-        "-o", "--output", required=True, help="output file, or folder with several inputs"
+        "-o",
+        "--output",
+        required=True,
+        help="output file (- for standard output), or a folder (with several inputs, or ending "
+        "in /) that gets one file per input, named after it",
     )
-    transform.add_argument("--format", choices=tuple(SINKS), default="svmlight")
+    transform.add_argument(
+        "--format",
+        choices=tuple(SINKS),
+        default=None,
+        help="output format (default: what the output's name says: .npz, .parquet, else "
+        "svmlight; svmlight named .gz, .bz2 or .xz is written compressed)",
+    )
     transform.add_argument("--n-jobs", type=int, default=None)
 
     compress = add_command(
@@ -158,8 +170,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compress.add_argument("--train", nargs="+", required=True, help="training svmlight files")
     compress.add_argument("--test", nargs="*", default=[], help="more files to encode")
-    compress.add_argument("--out", required=True, help="folder for the encoded files and model")
-    compress.add_argument("--format", choices=tuple(SINKS), default="svmlight")
+    compress.add_argument(
+        "--out", required=True, help="folder for the encoded files and model (created if needed)"
+    )
+    compress.add_argument(
+        "--format",
+        choices=tuple(SINKS),
+        default="svmlight",
+        help="output format (default: %(default)s, named and compressed as each input; npz and "
+        "parquet files are named after the input with their own suffix)",
+    )
     add_fit_options(compress)
 
     compare_command = add_command(

@@ -49,10 +49,12 @@ class Progress:
 
 
 def report(args, summary: dict, text: str) -> None:
+    # Output written to standard output keeps it to itself.
+    out = sys.stderr if getattr(args, "output", None) == "-" else sys.stdout
     if args.json:
-        print(json.dumps(summary))
+        print(json.dumps(summary), file=out)
     elif not args.quiet:
-        print(text)
+        print(text, file=out)
 
 
 def describe(model) -> dict:

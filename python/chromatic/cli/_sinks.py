@@ -1,9 +1,12 @@
 """The output formats of ``transform`` and ``compress``: one sink class per ``--format``.
 
-Each sink writes the encoded chunks of one input into one (temporary) file.
+Each sink writes the encoded chunks of one input to one binary file that the output module
+opened (and will put in place, compressed when its name says so).
 """
 
 from __future__ import annotations
+
+from typing import BinaryIO
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,8 +22,8 @@ class SvmlightSink:
     engine.
     """
 
-    def __init__(self, path: str, n_columns: int, one_hot: bool, n_jobs):
-        self.out = open(path, "wb")
+    def __init__(self, out: BinaryIO, n_columns: int, one_hot: bool, n_jobs):
+        self.out = out
         self.n_jobs = n_jobs
 
     def write(self, labels: np.ndarray, output) -> None:
@@ -37,7 +40,7 @@ class SvmlightSink:
         self.out.write(text)
 
     def close(self) -> None:
-        self.out.close()
+        pass
 
 
 class NpzSink:
@@ -47,8 +50,8 @@ class NpzSink:
     ``scipy.sparse.save_npz`` writes it (``scipy.sparse.load_npz`` reads it) plus ``labels``.
     """
 
-    def __init__(self, path: str, n_columns: int, one_hot: bool, n_jobs):
-        self.path, self.n_columns, self.one_hot = path, n_columns, one_hot
+    def __init__(self, out: BinaryIO, n_columns: int, one_hot: bool, n_jobs):
+        self.out, self.n_columns, self.one_hot = out, n_columns, one_hot
         self.labels: list = []
         self.outputs: list = []
 
@@ -58,23 +61,22 @@ class NpzSink:
 
     def close(self) -> None:
         labels = np.concatenate(self.labels) if self.labels else np.zeros(0)
-        with open(self.path, "wb") as out:
-            if self.one_hot:
-                empty = sp.csr_matrix((0, self.n_columns))
-                matrix = sp.vstack(self.outputs, format="csr") if self.outputs else empty
-                np.savez(
-                    out,
-                    format=np.array("csr"),
-                    shape=np.array(matrix.shape),
-                    data=matrix.data,
-                    indices=matrix.indices,
-                    indptr=matrix.indptr,
-                    labels=labels,
-                )
-            else:
-                empty = np.zeros((0, self.n_columns), np.int32)
-                codes = np.vstack(self.outputs) if self.outputs else empty
-                np.savez(out, codes=codes, labels=labels)
+        if self.one_hot:
+            empty = sp.csr_matrix((0, self.n_columns))
+            matrix = sp.vstack(self.outputs, format="csr") if self.outputs else empty
+            np.savez(
+                self.out,
+                format=np.array("csr"),
+                shape=np.array(matrix.shape),
+                data=matrix.data,
+                indices=matrix.indices,
+                indptr=matrix.indptr,
+                labels=labels,
+            )
+        else:
+            empty = np.zeros((0, self.n_columns), np.int32)
+            codes = np.vstack(self.outputs) if self.outputs else empty
+            np.savez(self.out, codes=codes, labels=labels)
 
 
 class ParquetSink:
@@ -84,7 +86,7 @@ class ParquetSink:
     columns a ``columns`` column listing each row's (int32).
     """
 
-    def __init__(self, path: str, n_columns: int, one_hot: bool, n_jobs):
+    def __init__(self, out: BinaryIO, n_columns: int, one_hot: bool, n_jobs):
         try:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -99,7 +101,7 @@ class ParquetSink:
         else:
             fields += [pa.field(f"color{c}", pa.int32()) for c in range(n_columns)]
         self.schema = pa.schema(fields)
-        self.writer = pq.ParquetWriter(path, self.schema)
+        self.writer = pq.ParquetWriter(out, self.schema)
 
     def write(self, labels: np.ndarray, output) -> None:
         pa = self.pa
