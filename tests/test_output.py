@@ -100,3 +100,21 @@ def test_special_files_and_folders_are_refused_not_replaced(tmp_path):
     with pytest.raises(ValueError, match="not a declared output"):
         with declared.open(tmp_path / "other"):
             pass
+
+
+def test_a_link_is_written_through_and_kept(tmp_path):
+    target = tmp_path / "elsewhere" / "codes.svm"
+    target.parent.mkdir()
+    target.write_bytes(b"old")
+    link = tmp_path / "codes.svm"
+    link.symlink_to(target)
+    declared = Outputs()
+    declared.add(link, "svmlight")
+    with declared, declared.open(link) as out:
+        out.write(b"new")
+    assert link.is_symlink() and target.read_bytes() == b"new"
+    # A link to a folder that is not there names the folder.
+    dangling = tmp_path / "dangling.svm"
+    dangling.symlink_to(tmp_path / "gone" / "x.svm")
+    with pytest.raises(ValueError, match="gone is not an existing folder"):
+        Outputs().add(dangling, "svmlight")

@@ -222,7 +222,7 @@ class Outputs:
             raise ValueError("- (standard output) cannot hold several files; name a folder")
         if os.path.exists(folder) and not os.path.isdir(folder):
             raise ValueError(f"{folder}: is not a folder")
-        self.folders.append(os.path.abspath(folder))
+        self.folders.append(os.path.realpath(folder))
         return folder
 
     def add(self, path: str | os.PathLike, format: str) -> str:
@@ -236,11 +236,11 @@ class Outputs:
         if not stream:
             if path.endswith(os.sep) or (os.altsep and path.endswith(os.altsep)):
                 raise ValueError(f"{path}: names a folder; name the file to write")
-            folder = os.path.dirname(os.path.abspath(path))
+            folder = os.path.dirname(os.path.realpath(path))
             if not os.path.isdir(folder) and not any(
                 folder == made or folder.startswith(made + os.sep) for made in self.folders
             ):
-                raise ValueError(f"{path}: {os.path.dirname(path)} is not an existing folder")
+                raise ValueError(f"{path}: {folder} is not an existing folder")
             named = named_format(os.path.basename(path))
             if named is not None and named != FORMAT_OF[format]:
                 raise ValueError(
@@ -290,8 +290,11 @@ class Outputs:
                 else:
                     raw.close()
             return
+        # Through a symbolic link, as a shell redirection writes: the link stays, its target
+        # gets the new content.
+        target = os.path.realpath(path)
         handle, temporary = tempfile.mkstemp(
-            prefix=".chromatic-", suffix=".partial", dir=os.path.dirname(os.path.abspath(path))
+            prefix=".chromatic-", suffix=".partial", dir=os.path.dirname(target)
         )
         try:
             # mkstemp makes the file readable by its owner only.
@@ -307,7 +310,7 @@ class Outputs:
         except BaseException:
             _remove(temporary)
             raise
-        self.pending.append((temporary, path))
+        self.pending.append((temporary, target))
 
 
 def _written(raw: BinaryIO, compressor) -> Iterator[BinaryIO]:
