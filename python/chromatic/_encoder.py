@@ -157,7 +157,8 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         "collision": [StrOptions(set(COLLISION_POLICIES))],
         "dense_threshold": [Interval(Real, 0, 1, closed="right"), None],
         "n_colors": [Interval(Integral, 1, 2**31 - 1, closed="both"), None],
-        "glauber_steps": [Interval(Integral, 0, None, closed="left"), None],
+        # The engine counts steps in 64 bits.
+        "glauber_steps": [Interval(Integral, 0, 2**64 - 1, closed="both"), None],
         "memory_limit": [Interval(Integral, 1, None, closed="left"), str, None],
         "output": [StrOptions({"codes", "onehot"})],
         "n_jobs": [Integral, None],
