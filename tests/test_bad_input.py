@@ -8,7 +8,15 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chromatic import ChromaticEncoder, _core
+from chromatic import (
+    ChromaticCompressor,
+    ChromaticEncoder,
+    FrequencyEncoder,
+    HashingEncoder,
+    SubmodularCompressor,
+    _core,
+)
+from chromatic.streaming import fit_compressor_files, fit_files
 
 
 @pytest.fixture
@@ -232,3 +240,88 @@ def test_engine_errors_have_a_type(tmp_path):
     )
     with pytest.raises(ChromaticError, match="row 1, column 1 holds NaN"):
         ChromaticEncoder().fit(X)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"indices": (1, -1)}, r"row 1 holds column index -1, outside \[0, 4\)"),
+        ({"indices": (3, 4)}, r"row 3 holds column index 4, outside \[0, 4\)"),
+        ({"indptr": (2, 0)}, r"indptr is not monotone: row 1 starts at 1 and ends at 0"),
+        ({"indptr": (0, 1)}, r"indptr\[0\] is 1"),
+        ({"indptr": (4, 3)}, r"indptr\[-1\] is 3 but indices has 4 entries"),
+    ],
+)
+@pytest.mark.parametrize("make", [FrequencyEncoder, HashingEncoder])
+def test_baselines_check_the_csr_structure_as_the_encoder_does(X, make, change, message):
+    bad = corrupted(X, **change)
+    with pytest.raises(ValueError, match=message):
+        make(n_features=3).fit(bad)
+    fitted = make(n_features=3).fit(X)
+    with pytest.raises(ValueError, match=message):
+        fitted.transform(bad)
+
+
+def test_frequency_encoder_never_counts_index_minus_one_in_the_last_column(X):
+    # numpy reads index -1 as the last column: the encoder must refuse it, not count it.
+    bad = corrupted(X, indices=(0, -1))
+    with pytest.raises(ValueError, match="column index -1"):
+        FrequencyEncoder(n_features=2).fit(bad)
+
+
+def test_inverse_transform_checks_one_hot_indices(X):
+    encoder = ChromaticEncoder(output="onehot", dense_threshold=None).fit(X)
+    Z = sp.csr_matrix(encoder.transform(X))
+    Z.indices[0] = -1
+    with pytest.raises(ValueError, match=r"row 0 holds column index -1"):
+        encoder.inverse_transform(Z)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"memory_limit": "inf"}, "memory_limit 'inf' is not a size"),
+        ({"memory_limit": "nan"}, "memory_limit 'nan' is not a size"),
+        ({"memory_limit": 2**70}, r"memory_limit 1180591620717411303424 is more than 2\*\*64 - 1"),
+        ({"memory_limit": "1e30G"}, r"memory_limit '1e30G' is more than 2\*\*64 - 1"),
+        ({"memory_limit": "0.5"}, "memory_limit '0.5' is less than one byte"),
+        ({"glauber_steps": 2**64}, "'glauber_steps' parameter"),
+        ({"random_state": -1}, "'random_state' parameter"),
+        ({"n_colors": -1}, "'n_colors' parameter"),
+        ({"min_cooccurrence": 10**11}, "'min_cooccurrence' parameter"),
+    ],
+)
+def test_out_of_range_parameters_name_the_parameter(X, tmp_path, params, message):
+    # Every front door refuses them alike, before any work: the estimator, and the streamed fit.
+    path = tmp_path / "rows.svm"
+    path.write_text("1 1:1 2:1\n0 2:1 3:1\n")
+    with pytest.raises(ValueError, match=message):
+        ChromaticEncoder(**params).fit(X)
+    with pytest.raises(ValueError, match=message):
+        fit_files(ChromaticEncoder(**params), [path])
+    if "glauber_steps" not in params:
+        with pytest.raises(ValueError, match=message):
+            ChromaticCompressor(budget=4, **params).fit(X, [0, 1, 0, 1])
+        with pytest.raises(ValueError, match=message):
+            fit_compressor_files(ChromaticCompressor(budget=4, **params), [path])
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        [0, "1", 1, 0],
+        np.array([0, "1", 1, 0], dtype=object),
+        [[0], ["1"], [1], [0]],
+        ["a", 1, "a", 1],
+    ],
+)
+def test_labels_mixing_strings_and_numbers_are_refused(X, y):
+    with pytest.raises(ValueError, match="y mixes strings and numbers"):
+        ChromaticCompressor(budget=4, n_frequent=1).fit(X, y)
+    with pytest.raises(ValueError, match="y mixes strings and numbers"):
+        SubmodularCompressor(budget=4).fit(np.zeros((4, 2), dtype=int), y)
+
+
+def test_labels_of_one_kind_are_accepted(X):
+    for y in (["a", "b", "a", "b"], [0.0, 1, 1, 0], np.array([0, 1, 1, 0], dtype=object)):
+        ChromaticCompressor(budget=4, n_frequent=1).fit(X, y)

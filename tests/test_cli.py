@@ -499,3 +499,155 @@ def test_outputs_are_checked_before_any_work(small):
         refused = chromatic(*args, check=False)
         assert refused.returncode == 1 and message in refused.stderr, (args, refused.stderr)
         assert "Traceback" not in refused.stderr and ".chromatic-" not in refused.stderr
+
+
+def chromatic_within(*args, timeout=120):
+    """Run the command, failing rather than hanging (a FIFO without a writer blocks a reader)."""
+    command = shutil.which("chromatic")
+    return subprocess.run(
+        [command, *map(str, args)], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def one_line_error(result, status: int = 1) -> str:
+    assert result.returncode == status, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("chromatic: "), result.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def small_model(tmp_path):
+    train = tmp_path / "train.svm"
+    X = sp.random(300, 30, density=0.15, format="csr", random_state=0)
+    dump_svmlight_file(X, np.arange(300) % 2, str(train), zero_based=False)
+    model = tmp_path / "model.npz"
+    chromatic("fit", train, "-o", model, "--quiet")
+    return train, model
+
+
+def test_inputs_that_are_not_files_are_named_with_what_they_are(small_model, tmp_path):
+    train, model = small_model
+    fifo = tmp_path / "rows.fifo"
+    os.mkfifo(fifo)
+    out = tmp_path / "out.svm"
+    for args, message in [
+        (("fit", tmp_path, "-o", tmp_path / "m.npz"), "is a directory, not a file"),
+        (("fit", tmp_path / "missing.svm", "-o", tmp_path / "m.npz"), "missing.svm: no such file"),
+        (("fit", fifo, "-o", tmp_path / "m.npz"), "is a FIFO (named pipe)"),
+        (("compress", "--train", train, "--test", fifo, "--out", tmp_path / "c"), "is a FIFO"),
+        (("inspect", fifo), "is a FIFO (named pipe), a stream that can be read only once"),
+        (("inspect", model, "--on", tmp_path), "is a directory"),
+        (("transform", model, tmp_path, "-o", out), "is a directory"),
+    ]:
+        # A FIFO is refused before it is opened: nothing here may wait for a writer.
+        line = one_line_error(chromatic_within(*args, timeout=60))
+        assert message in line, (args, line)
+    assert not out.exists() and not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--chunk-mb", "inf", "expected a positive, finite number of MiB"),
+        ("--chunk-mb", "0", "expected a positive, finite number of MiB"),
+        ("--chunk-mb", "nan", "expected a positive, finite number of MiB"),
+        ("--n-colors", "-1", r"expected an int in the range [1, 2147483647], got -1"),
+        ("--min-cooccurrence", "100000000000", "expected an int in the range [1, 4294967295]"),
+        ("--min-cooccurrence", "1e11", "expected a whole number, got '1e11'"),
+        ("--seed", "-1", "expected an int in the range [0, 4294967295], got -1"),
+        ("--budget", "0", "expected an int in the range [1, 2147483647], got 0"),
+        ("--n-frequent", "-3", "expected an int in the range [0, inf), got -3"),
+        ("--cv", "1", "expected an int in the range [2, inf), got 1"),
+    ],
+)
+def test_bad_option_values_are_refused_naming_the_option(tmp_path, option, value, message):
+    train = tmp_path / "train.svm"
+    train.write_text("1 1:1 2:1\n0 2:1 3:1\n")
+    result = chromatic("fit", train, "-o", tmp_path / "m.npz", option, value, check=False)
+    assert result.returncode == 2
+    assert f"argument {option}: {message}" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [("inf", "memory_limit 'inf' is not a size"), ("1e30G", "is more than 2**64 - 1 bytes")],
+)
+def test_memory_limits_out_of_range_are_one_line(tmp_path, value, message):
+    # Checked by the estimator's memory_limit check, before any pass.
+    train = tmp_path / "train.svm"
+    train.write_text("1 1:1 2:1\n0 2:1 3:1\n")
+    result = chromatic("fit", train, "-o", tmp_path / "m.npz", "--memory-limit", value, check=False)
+    assert message in one_line_error(result)
+
+
+@pytest.mark.parametrize("suffix, opener", [(".gz", "gzip"), (".bz2", "bz2"), (".xz", "lzma")])
+def test_truncated_or_corrupt_compressed_inputs_are_named(tmp_path, suffix, opener):
+    module = __import__(opener)
+    rows = "".join(f"{r % 2} {r % 97 + 1}:1 {r % 89 + 100}:1\n" for r in range(20_000)).encode()
+    packed = module.compress(rows)
+    truncated, corrupt = tmp_path / f"cut.svm{suffix}", tmp_path / f"bad.svm{suffix}"
+    truncated.write_bytes(packed[: len(packed) // 2])
+    corrupt.write_bytes(b"this is not compressed at all\n" * 50)
+    for path in (truncated, corrupt):
+        for args in [
+            ("fit", path, "-o", tmp_path / "m.npz"),
+            ("inspect", path),
+        ]:
+            line = one_line_error(chromatic(*args, check=False))
+            assert f"{path}: truncated or corrupt" in line, line
+
+
+def test_chunks_of_only_comments_in_every_command(small_model, tmp_path):
+    train, model = small_model
+    lines = train.read_text().splitlines()
+    filler = ["# " + "a comment longer than a chunk " * 4] * 40 + [""] * 40
+    padded = tmp_path / "padded.svm"
+    padded.write_text("\n".join(filler + lines[:100] + filler + lines[100:] + filler) + "\n")
+    tiny = ("--chunk-mb", "0.001")
+    plain_out, padded_out = tmp_path / "plain.out.svm", tmp_path / "padded.out.svm"
+    chromatic("transform", model, train, "-o", plain_out, "--quiet")
+    chromatic("transform", model, padded, "-o", padded_out, "--quiet", *tiny)
+    assert padded_out.read_text() == plain_out.read_text()
+
+    on = json.loads(chromatic("inspect", model, "--on", padded, "--json", *tiny).stdout)["on"]
+    assert on["rows"] == 300
+    summary = json.loads(chromatic("inspect", padded, "--json", *tiny).stdout)
+    assert summary["rows"] == 300
+
+    test = tmp_path / "padded_test.svm"
+    test.write_bytes(padded.read_bytes())
+    out = tmp_path / "compressed"
+    chromatic(
+        "compress", "--train", padded, "--test", test, "--out", out, "--budget", "8",
+        "--n-frequent", "2", "--quiet", *tiny,
+    )  # fmt: skip
+    for name in ("padded.svm", "padded_test.svm"):
+        assert load_svmlight(out / name, zero_based=True).X.shape[0] == 300
+
+
+def test_inspect_a_file_without_rows(tmp_path):
+    empty = tmp_path / "empty.svm"
+    empty.write_text("# only a comment\n\n   \n")
+    result = chromatic("inspect", empty)
+    assert result.stdout.strip() == f"{empty}: 0 rows, no features"
+    summary = json.loads(chromatic("inspect", empty, "--json").stdout)
+    assert summary["rows"] == 0 and summary["non_zeros"] == 0
+
+
+def test_transform_reads_a_fifo_in_its_one_pass(small):
+    import threading
+
+    folder, train, model = small
+    fifo = folder / "rows.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(train.read_bytes()), daemon=True)
+    writer.start()
+    chromatic("transform", model, fifo, "-o", folder / "from_fifo.svm")
+    writer.join(timeout=60)
+    chromatic("transform", model, train, "-o", folder / "from_file.svm")
+    assert (folder / "from_fifo.svm").read_bytes() == (folder / "from_file.svm").read_bytes()
+    # The fit reads its files twice: a FIFO is refused before it is opened.
+    refused = chromatic("fit", fifo, "-o", folder / "m.npz", check=False)
+    assert refused.returncode == 1 and "FIFO" in refused.stderr

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import stat
+import threading
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -213,3 +219,150 @@ def test_value_counts_travel_between_processes():
     np.testing.assert_array_equal(copy.value_rows, 2 * counts.value_rows)
     with pytest.raises(ValueError, match="exceed their rows"):
         copy.__setstate__((b"\x05\x00\x00\x00" * 5, b"\x00" * 20, 3, 0))
+
+
+@contextlib.contextmanager
+def no_hang(seconds: int = 30):
+    """Fail instead of waiting forever: a FIFO opened without a writer blocks its reader."""
+
+    def stop(signum, frame):
+        raise TimeoutError(f"still blocked after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def fed_fifo(path, data: bytes) -> threading.Thread:
+    """Make a FIFO at ``path`` and a thread that writes ``data`` into it once, for one reader."""
+    os.mkfifo(path)
+
+    def write():
+        with open(path, "wb") as fifo:
+            fifo.write(data)
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+def release(thread: threading.Thread, path) -> None:
+    """Unblock a writer still waiting for a reader (when the code under test never opened it)."""
+    if thread.is_alive():
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            thread.join(timeout=10)
+        finally:
+            os.close(fd)
+
+
+def test_a_fit_refuses_paths_it_cannot_read_twice_before_any_pass(tmp_path):
+    good = tmp_path / "good.svm"
+    good.write_text("1 1:1 2:1\n0 2:1 3:1\n")
+    fifo = tmp_path / "rows.fifo"
+    writer = fed_fifo(fifo, good.read_bytes())
+    try:
+        with no_hang():
+            for bad, error, message in [
+                (tmp_path, IsADirectoryError, "is a directory, not a file"),
+                (tmp_path / "missing.svm", FileNotFoundError, "missing.svm: no such file"),
+                (fifo, ValueError, "is a FIFO .* read only once, but the fit reads its files"),
+            ]:
+                with pytest.raises(error, match=message):
+                    fit_files(ChromaticEncoder(), [good, bad])
+                with pytest.raises(error, match=message):
+                    fit_compressor_files(ChromaticCompressor(budget=4), [bad])
+        # The FIFO was refused without being opened: its writer still waits for a reader.
+        assert writer.is_alive()
+    finally:
+        release(writer, fifo)
+
+
+def test_a_character_device_is_a_stream_too(tmp_path):
+    device = tmp_path / "null"
+    try:
+        os.mknod(device, stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("making a device node needs privileges")
+    with pytest.raises(ValueError, match="is a character device"):
+        fit_files(ChromaticEncoder(), [device])
+
+
+def test_a_fifo_is_encoded_in_its_single_pass(tmp_path):
+    train = tmp_path / "train.svm"
+    X = random_sparse(300, 40, 6, seed=5)
+    dump_svmlight_file(X, np.arange(300) % 2, str(train), zero_based=True)
+    encoder = ChromaticEncoder(random_state=0)
+    fit_files(encoder, [train])
+    expected = list(iter_encoded(encoder, train, zero_based=True, chunk_bytes=2000))
+    fifo = tmp_path / "rows.fifo"
+    writer = fed_fifo(fifo, train.read_bytes())
+    try:
+        with no_hang():
+            streamed = list(iter_encoded(encoder, fifo, zero_based=True, chunk_bytes=2000))
+    finally:
+        release(writer, fifo)
+    assert len(streamed) == len(expected) > 1
+    for (labels, codes, *tallies), (labels_, codes_, *tallies_) in zip(
+        streamed, expected, strict=True
+    ):
+        np.testing.assert_array_equal(labels, labels_)
+        np.testing.assert_array_equal(codes, codes_)
+        assert tallies == tallies_
+
+
+def test_a_single_path_is_one_file_not_its_characters(tmp_path):
+    path = tmp_path / "rows.svm"
+    path.write_text("1 1:1 2:1\n0 2:1 3:1\n")
+    assert fit_files(ChromaticEncoder(), str(path)).rows == 2
+
+
+@pytest.mark.parametrize("chunk_bytes", [0, 1.5, "64M", True])
+def test_bad_chunk_sizes_are_refused_before_any_pass(tmp_path, chunk_bytes):
+    path = tmp_path / "rows.svm"
+    path.write_text("1 1:1 2:1\n")
+    with pytest.raises(ValueError, match="chunk_bytes"):
+        fit_files(ChromaticEncoder(), [path], chunk_bytes=chunk_bytes)
+
+
+def test_chunks_of_only_blank_and_comment_lines_are_skipped_everywhere(tmp_path):
+    X = random_sparse(400, 30, 6, seed=2)
+    y = np.arange(400) % 2
+    plain, padded = tmp_path / "plain.svm", tmp_path / "padded.svm"
+    dump_svmlight_file(X, y, str(plain), zero_based=True)
+    lines = plain.read_text().splitlines()
+    filler = ["# a comment that fills more than a chunk"] * 200 + [""] * 200
+    padded.write_text("\n".join(filler + lines[:150] + filler + lines[150:] + filler) + "\n")
+    reading = {"zero_based": True, "chunk_bytes": 512}
+
+    encoder = ChromaticEncoder(random_state=0)
+    fit_files(encoder, [padded], chunk_bytes=512)
+    chunks = list(iter_encoded(encoder, padded, **reading))
+    assert all(len(labels) for labels, *_ in chunks)
+    codes = np.vstack([codes for _, codes, *_ in chunks])
+    np.testing.assert_array_equal(codes, encoder.transform(X))
+
+    compressor = ChromaticCompressor(budget=8, n_frequent=2, random_state=0)
+    _, tables = fit_compressor_files(compressor, [padded], chunk_bytes=512, cross_fit=True)
+    for cross_fit in (None, tables):
+        parts = list(iter_compressed(compressor, padded, **reading, cross_fit=cross_fit))
+        assert all(columns.shape[0] for _, columns in parts)
+        whole = sp.vstack([columns for _, columns in parts])
+        expected = list(iter_compressed(compressor, plain, zero_based=True, cross_fit=cross_fit))
+        assert (whole != expected[0][1]).nnz == 0
+
+
+def test_a_file_of_only_comments_encodes_to_nothing(tmp_path):
+    train, empty = tmp_path / "train.svm", tmp_path / "empty.svm"
+    dump_svmlight_file(random_sparse(200, 20, 5, seed=1), np.arange(200) % 2, str(train))
+    empty.write_text("# nothing\n\n   \n# here\n")
+    encoder = ChromaticEncoder()
+    fit_files(encoder, [train])
+    assert list(iter_encoded(encoder, empty, zero_based=True)) == []
+    compressor = ChromaticCompressor(budget=4, n_frequent=1)
+    fit_compressor_files(compressor, [train])
+    assert list(iter_compressed(compressor, empty, zero_based=True)) == []

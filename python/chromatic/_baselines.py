@@ -18,6 +18,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 from . import _core
 from ._input import (
     check_finite,
+    check_structure,
     csr_arrays,
     effective_n_jobs,
     presence_csr,
@@ -121,7 +122,10 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
         self : HashingEncoder
             The fitted encoder.
         """
-        check_finite(csr_arrays(validated_sparse_input(self, X, reset=True)))
+        # Only the width is kept, but a matrix that transform would refuse is refused here.
+        arrays = csr_arrays(validated_sparse_input(self, X, reset=True))
+        check_structure(arrays)
+        check_finite(arrays)
         self.n_features_out_ = int(self.n_features)
         return self
 

@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import _core
-from ._input import csr_arrays, effective_n_jobs, validated_sparse_input
+from ._input import check_structure, csr_arrays, effective_n_jobs, validated_sparse_input
 from ._pipeline import fit_coloring
 from ._sources import MatrixRows
 from ._tables import Coloring, ColoringParams
@@ -157,7 +157,8 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         "collision": [StrOptions(set(COLLISION_POLICIES))],
         "dense_threshold": [Interval(Real, 0, 1, closed="right"), None],
         "n_colors": [Interval(Integral, 1, 2**31 - 1, closed="both"), None],
-        "glauber_steps": [Interval(Integral, 0, None, closed="left"), None],
+        # The engine counts steps in 64 bits.
+        "glauber_steps": [Interval(Integral, 0, 2**64 - 1, closed="both"), None],
         "memory_limit": [Interval(Integral, 1, None, closed="left"), str, None],
         "output": [StrOptions({"codes", "onehot"})],
         "n_jobs": [Integral, None],
@@ -345,6 +346,8 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
                     f"X has {X.shape[1]} one-hot columns, but this encoder writes {width}"
                 )
             X = X.tocsr(copy=True)
+            # The indices index a table below: one outside the columns must not wrap around.
+            check_structure(csr_arrays(X))
             X.eliminate_zeros()
             indices = self._slot_features()[X.indices]
             out = sp.csr_matrix(

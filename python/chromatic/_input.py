@@ -121,12 +121,45 @@ def check_finite(arrays: CsrArrays) -> None:
     )
 
 
+def check_structure(arrays: CsrArrays) -> None:
+    """Refuse row pointers or column indices that do not describe the matrix, as the engine does.
+
+    Code that indexes numpy arrays with the column indices needs this check before: numpy reads
+    index -1 as the last column, and scipy does not check the indices of a matrix built from
+    its arrays. The messages are the engine's, so that a matrix is named alike whichever side
+    reads it.
+    """
+    indptr, indices = arrays.indptr, arrays.indices
+    if len(indptr) == 0:
+        raise ValueError("indptr is empty: a CSR matrix needs n_rows + 1 row pointers")
+    if indptr[0] != 0:
+        raise ValueError(f"indptr[0] is {indptr[0]}: the first row pointer must be 0")
+    decreasing = np.flatnonzero(np.diff(indptr) < 0)
+    if len(decreasing):
+        row = int(decreasing[0])
+        raise ValueError(
+            f"indptr is not monotone: row {row} starts at {indptr[row]} and ends at "
+            f"{indptr[row + 1]}"
+        )
+    if indptr[-1] != len(indices):
+        raise ValueError(f"indptr[-1] is {indptr[-1]} but indices has {len(indices)} entries")
+    outside = (indices < 0) | (indices >= arrays.n_features)
+    if outside.any():
+        k = int(np.flatnonzero(outside)[0])
+        row = int(np.searchsorted(indptr, k, side="right") - 1)
+        raise ValueError(
+            f"row {row} holds column index {indices[k]}, outside [0, {arrays.n_features})"
+        )
+
+
 def presence_csr(X) -> sp.csr_matrix:
     """Return ``X`` as a binary CSR matrix, sorted, without duplicates or explicit zeros.
 
-    A NaN or infinite value is a ValueError naming its row and column (``check_finite``).
+    Row pointers and column indices that do not describe the matrix (``check_structure``), or
+    a NaN or infinite value (``check_finite``), are a ValueError naming the row and column.
     """
     arrays = csr_arrays(X)
+    check_structure(arrays)
     check_finite(arrays)
     # Copies of the structure: the clean-up below works in place and must not touch the input.
     B = sp.csr_matrix(

@@ -19,8 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
-from ._validation import check_label_classes
-from .svmlight import DEFAULT_CHUNK_BYTES, iter_chunks
+from ._validation import check_index_base, check_label_classes
+from .svmlight import DEFAULT_CHUNK_BYTES, check_chunk_bytes, check_input_path, iter_chunks
 
 #: ``progress(stage, rows)``: called after each chunk of a pass with the rows it held.
 Progress = Callable[[str, int], None]
@@ -337,7 +337,9 @@ class MatrixRows(ChunkedRows):
 class SvmlightFiles(ChunkedRows):
     """svmlight files streamed from disk, chunk by chunk of about ``chunk_bytes``.
 
-    Every pass reads them anew; memory holds one chunk at a time.
+    Every pass reads them anew; memory holds one chunk at a time. The paths are checked when
+    the source is made, before any pass: each must be a file that can be read again (no
+    stream), and ``chunk_bytes`` a positive whole number.
     """
 
     def __init__(
@@ -350,7 +352,14 @@ class SvmlightFiles(ChunkedRows):
         progress: Progress | None = None,
         n_jobs: int | None = None,
     ):
+        if isinstance(paths, (str, bytes, os.PathLike)):
+            # One path, as load_svmlight takes it, not a sequence of its characters.
+            paths = [paths]
         self.paths = [os.fspath(path) for path in paths]
+        for path in self.paths:
+            check_input_path(path, passes="the fit reads its files more than once")
+        check_chunk_bytes(chunk_bytes)
+        check_index_base(zero_based)
         self.zero_based = zero_based
         self.n_features = None
         self.chunk_bytes = chunk_bytes

@@ -62,7 +62,7 @@ def binary_labels(y, *, owner: str = "this estimator") -> tuple[np.ndarray, np.n
         raise ValueError(
             f"{owner} requires y to be passed, but the target y is None; y must be a binary target"
         )
-    y = np.asarray(y)
+    y = label_array(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.ravel()
     if y.ndim != 1:
@@ -77,6 +77,27 @@ def binary_labels(y, *, owner: str = "this estimator") -> tuple[np.ndarray, np.n
             f"y must be a binary target with two classes, got {len(classes)} {noun}: {classes}"
         )
     return classes, y == classes[1]
+
+
+def label_array(y) -> np.ndarray:
+    """Return labels as a numpy array, refusing those that mix strings and numbers.
+
+    numpy would turn ``[0, "1", 1]`` into the strings ``"0", "1", "1"`` without a word, and
+    an object array of both has no order to find the classes by. An object array of numbers
+    only (a pandas column, say) becomes numeric, as scikit-learn finds no label type in it.
+    """
+    if isinstance(y, np.ndarray) and y.dtype != object:
+        return y
+    values = np.asarray(y, dtype=object)
+    flat = values.ravel()
+    strings = np.fromiter((isinstance(v, (str, bytes)) for v in flat), bool, len(flat))
+    if strings.any() and not strings.all():
+        text, number = flat[np.argmax(strings)], flat[np.argmin(strings)]
+        raise ValueError(
+            f"y mixes strings and numbers (such as {text!r} and {number!r}); labels must be "
+            "all numbers or all strings"
+        )
+    return np.asarray(values.tolist()) if values.ndim else np.asarray(y)
 
 
 def check_label_classes(classes: np.ndarray, *, complete: bool) -> None:
@@ -114,20 +135,32 @@ def resolve_zero_based(zero_based: bool | str, min_index: int) -> bool:
 _BYTE_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
+#: The largest memory limit the engine takes (an unsigned 64-bit count of bytes).
+MAX_MEMORY_BYTES = 2**64 - 1
+
+
 def memory_bytes(limit: int | str | None) -> int | None:
     """Read a memory limit as bytes.
 
     The limit is an int, or a string such as ``"16G"``, ``"512MB"``, ``"1.5GiB"`` (binary
-    units).
+    units); it must come to at least one byte and at most ``MAX_MEMORY_BYTES``.
     """
-    if limit is None or isinstance(limit, (int, np.integer)):
-        return None if limit is None else int(limit)
-    text = str(limit).strip().upper().removesuffix("B").removesuffix("I")
-    unit = text[-1:] if text[-1:] in _BYTE_UNITS and text[-1:] != "" else ""
-    try:
-        value = float(text[: len(text) - len(unit)])
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise ValueError(f"memory_limit {limit!r} is not a size such as 16G, 512M or 1000000")
-    return int(value * _BYTE_UNITS[unit])
+    if limit is None:
+        return None
+    if isinstance(limit, (int, np.integer)) and not isinstance(limit, bool):
+        size = int(limit)
+    else:
+        text = str(limit).strip().upper().removesuffix("B").removesuffix("I")
+        unit = text[-1:] if text[-1:] in _BYTE_UNITS and text[-1:] != "" else ""
+        try:
+            value = float(text[: len(text) - len(unit)])
+        except ValueError:
+            value = np.nan
+        if not (value > 0 and np.isfinite(value)):
+            raise ValueError(f"memory_limit {limit!r} is not a size such as 16G, 512M or 1000000")
+        size = int(value * _BYTE_UNITS[unit])
+    if size < 1:
+        raise ValueError(f"memory_limit {limit!r} is less than one byte")
+    if size > MAX_MEMORY_BYTES:
+        raise ValueError(f"memory_limit {limit!r} is more than 2**64 - 1 bytes")
+    return size

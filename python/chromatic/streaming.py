@@ -230,7 +230,8 @@ def model_rows(
     Yields
     ------
     chunk : Rows
-        The chunk as parsed, labels included.
+        The chunk as parsed, labels included; chunks without rows (only blank, comment or
+        skipped lines) are left out.
     X : scipy.sparse.csr_matrix of shape (n_rows, model.n_features_in_)
         Its binary rows over the model's features.
     unknown : int
@@ -243,6 +244,10 @@ def model_rows(
         skip_bad_lines=skip_bad_lines,
         n_jobs=effective_n_jobs(model.n_jobs),
     ):
+        if chunk.n_rows == 0:
+            # Only blank, comment or skipped lines: nothing to encode, and the estimators
+            # refuse a matrix of no rows.
+            continue
         try:
             resolve_zero_based(zero_based, chunk.min_index)
         except ValueError as error:

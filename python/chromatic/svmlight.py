@@ -12,7 +12,10 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import numbers
 import os
+import stat
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -26,17 +29,82 @@ from ._validation import check_index_base, resolve_zero_based
 
 DEFAULT_CHUNK_BYTES = 64 << 20
 
+#: The most bytes asked of a file in one read: a read allocates what it asks for, however
+#: little the file holds, so a larger chunk is gathered from reads of this size.
+MAX_READ_BYTES = 64 << 20
+
+_STREAMS = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFCHR: "a character device"}
+_NOT_FILES = {stat.S_IFDIR: "a directory", stat.S_IFSOCK: "a socket"}
+
+
+def check_input_path(path: str | os.PathLike, *, passes: str | None = None) -> None:
+    """Refuse, before any reading, a path that cannot be read as svmlight rows.
+
+    A missing path is a ``FileNotFoundError``; a directory or a socket, which cannot be read
+    as a file, an ``IsADirectoryError`` or ``OSError``. A FIFO or a character device is a
+    stream: it can be read once only. With ``passes`` (what reads the path more than once, as
+    in "the fit reads its files more than once"), a stream is a ``ValueError``, since a
+    second pass would find it empty or wait forever for a writer.
+    """
+    name = os.fsdecode(os.fspath(path))
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{name}: no such file") from None
+    kind = stat.S_IFMT(mode)
+    if kind == stat.S_IFDIR:
+        raise IsADirectoryError(f"{name}: is a directory, not a file")
+    if kind in _NOT_FILES:
+        raise OSError(f"{name}: is {_NOT_FILES[kind]}, not a file")
+    if passes is not None and kind in _STREAMS:
+        raise ValueError(
+            f"{name}: is {_STREAMS[kind]}, a stream that can be read only once, but {passes}; "
+            "save it to a regular file first"
+        )
+
+
+_COMPRESSIONS = {".gz": ("gzip", gzip.open), ".bz2": ("bzip2", bz2.open), ".xz": ("xz", lzma.open)}
+
+
+def compression_of(path: str | os.PathLike) -> str | None:
+    """Return the compression the name of ``path`` says: ``"gzip"``, ``"bzip2"``, ``"xz"``, None."""
+    name = os.fsdecode(os.fspath(path))
+    kinds = (kind for suffix, (kind, _) in _COMPRESSIONS.items() if name.endswith(suffix))
+    return next(kinds, None)
+
 
 def open_binary(path: str | os.PathLike):
     """Open ``path`` for reading bytes, decompressing ``.gz``, ``.bz2`` and ``.xz``."""
     name = os.fspath(path)
-    if name.endswith(".gz"):
-        return gzip.open(name, "rb")
-    if name.endswith(".bz2"):
-        return bz2.open(name, "rb")
-    if name.endswith(".xz"):
-        return lzma.open(name, "rb")
+    for suffix, (_, opener) in _COMPRESSIONS.items():
+        if os.fsdecode(name).endswith(suffix):
+            return opener(name, "rb")
     return open(name, "rb")
+
+
+def read_block(stream, size: int, path: str | os.PathLike) -> bytes:
+    """Read up to ``size`` bytes of ``stream``, ``b""`` at its end.
+
+    Reads ask for at most ``MAX_READ_BYTES`` at a time. A compressed file that is truncated or
+    corrupt is an ``OSError`` naming the file, whichever error its decompressor raises (an
+    ``EOFError``, ``zlib.error``, ``lzma.LZMAError``, or an ``OSError`` without errno).
+    """
+    pieces, left = [], size
+    try:
+        while left > 0:
+            piece = stream.read(min(left, MAX_READ_BYTES))
+            if not piece:
+                break
+            pieces.append(piece)
+            left -= len(piece)
+    except (EOFError, zlib.error, lzma.LZMAError, OSError) as error:
+        kind = compression_of(path)
+        # An errno means the system failed to read (a disk error): that is no corrupt data.
+        if kind is None or (isinstance(error, OSError) and error.errno is not None):
+            raise
+        name = os.fsdecode(os.fspath(path))
+        raise OSError(f"{name}: truncated or corrupt {kind} file ({error})") from error
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 @dataclass(frozen=True)
@@ -85,6 +153,8 @@ def iter_chunks(
     ------
     SvmlightError
         A malformed line, with ``.path`` and ``.line``.
+    OSError
+        A missing path, a directory, or a truncated or corrupt compressed file, named.
 
     Examples
     --------
@@ -96,8 +166,8 @@ def iter_chunks(
     >>> [chunk.n_rows for chunk in iter_chunks(path, chunk_bytes=12)]
     [1, 2]
     """
-    if chunk_bytes < 1:
-        raise ValueError(f"chunk_bytes must be >= 1, got {chunk_bytes}")
+    check_chunk_bytes(chunk_bytes)
+    check_input_path(path)
     name = os.fspath(path)
     shown = os.fsdecode(name)
     threads = effective_n_jobs(n_jobs)
@@ -113,7 +183,7 @@ def iter_chunks(
     carry = b""
     with open_binary(name) as stream:
         while True:
-            block = stream.read(chunk_bytes)
+            block = read_block(stream, chunk_bytes, name)
             if not block:
                 if carry:
                     yield parse(carry, line)
@@ -126,6 +196,14 @@ def iter_chunks(
             text, carry = data[:cut], data[cut:]
             yield parse(text, line)
             line += text.count(b"\n")
+
+
+def check_chunk_bytes(chunk_bytes) -> None:
+    """Refuse a chunk size that is not a positive whole number of bytes."""
+    if isinstance(chunk_bytes, bool) or not isinstance(chunk_bytes, numbers.Integral):
+        raise ValueError(f"chunk_bytes must be a whole number of bytes, got {chunk_bytes!r}")
+    if chunk_bytes < 1:
+        raise ValueError(f"chunk_bytes must be >= 1, got {chunk_bytes}")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from ..streaming import (
     iter_encoded,
     model_rows,
 )
-from ..svmlight import iter_chunks
+from ..svmlight import check_input_path, iter_chunks
 from ._reports import (
     CommandError,
     CompareTable,
@@ -39,15 +39,22 @@ from ._sinks import SINKS
 
 
 def chunk_bytes(args) -> int:
-    if not args.chunk_mb > 0:
-        raise CommandError(f"--chunk-mb must be positive, got {args.chunk_mb}")
+    """Return ``--chunk-mb`` in bytes (a positive finite number, as its argument type checks)."""
     return max(1, int(args.chunk_mb * 2**20))
 
 
-def check_inputs(paths: Sequence[str]) -> None:
+def check_inputs(paths: Sequence[str], *, once: bool = False) -> None:
+    """Refuse, before any work, inputs that cannot be read: missing, a directory, a socket.
+
+    A stream (a FIFO, a character device) can be read only once; it is refused unless
+    ``once`` says that the command reads each of ``paths`` once, from start to end.
+    """
+    passes = None if once else "this command needs a file it can read again"
     for path in paths:
-        if not os.path.isfile(path):
-            raise CommandError(f"{path}: no such file")
+        try:
+            check_input_path(path, passes=passes)
+        except (OSError, ValueError) as error:
+            raise CommandError(str(error)) from None
 
 
 def fit_model(args, *, cross_fit: bool = False):
@@ -113,7 +120,8 @@ def named_after_inputs(outputs: Outputs, folder: str, inputs, format: str) -> li
 
 
 def run_transform(args) -> dict:
-    check_inputs(args.inputs)
+    # Each input is read once, start to end: a FIFO will do.
+    check_inputs(args.inputs, once=True)
     try:
         model, metadata = read_model(args.model)
     except ModelFileError as error:

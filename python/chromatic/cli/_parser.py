@@ -6,8 +6,12 @@ Each subcommand names the function of ``_commands`` that runs it.
 from __future__ import annotations
 
 import argparse
+import math
 
-from .._encoder import STRATEGIES
+from sklearn.utils._param_validation import Interval, make_constraint
+
+from .._compression import ChromaticCompressor
+from .._encoder import STRATEGIES, ChromaticEncoder
 from ..svmlight import DEFAULT_CHUNK_BYTES
 from ._commands import run_compare, run_compress, run_fit, run_inspect, run_transform
 from ._sinks import SINKS
@@ -41,6 +45,44 @@ def zero_based_arg(text: str) -> bool | str:
     return choices[text.lower()]
 
 
+def parameter_arg(estimator, name: str):
+    """Return the argument type of an option setting the int parameter ``name`` of ``estimator``.
+
+    The value is checked against the ranges of the estimator's own parameter constraints (the
+    check ``fit`` makes), so that a bad value is refused before any work, naming the option.
+    """
+    intervals = []
+    for constraint in map(make_constraint, estimator._parameter_constraints[name]):
+        # "random_state" is a set of constraints, one of them the range of its integers.
+        for part in getattr(constraint, "_constraints", [constraint]):
+            if isinstance(part, Interval):
+                intervals.append(part)
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not any(interval.is_satisfied_by(value) for interval in intervals):
+            ranges = " or ".join(map(str, intervals))
+            raise argparse.ArgumentTypeError(f"expected {ranges}, got {text}")
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+def chunk_mb_arg(text: str) -> float:
+    """Read a chunk size in MiB: a positive, finite number (``inf`` would be no chunks at all)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of MiB, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive, finite number of MiB, got {text!r}")
+    return value
+
+
 def add_reading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--zero-based",
@@ -50,7 +92,7 @@ def add_reading_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--chunk-mb",
-        type=float,
+        type=chunk_mb_arg,
         default=DEFAULT_CHUNK_BYTES / 2**20,
         help="MiB of text parsed at a time (default: %(default)s)",
     )
@@ -64,8 +106,12 @@ def add_reading_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_fit_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--min-cooccurrence", type=int, default=1)
-    parser.add_argument("--n-colors", type=int, default=None)
+    parser.add_argument(
+        "--min-cooccurrence", type=parameter_arg(ChromaticEncoder, "min_cooccurrence"), default=1
+    )
+    parser.add_argument(
+        "--n-colors", type=parameter_arg(ChromaticEncoder, "n_colors"), default=None
+    )
     parser.add_argument("--strategy", choices=STRATEGIES, default="largest_first")
     parser.add_argument(
         "--dense-threshold",
@@ -73,7 +119,7 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
         default=0.1,
         help="share of rows from which a feature gets its own color (0: never)",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=parameter_arg(ChromaticEncoder, "random_state"), default=0)
     parser.add_argument("--n-jobs", type=int, default=None)
     parser.add_argument(
         "--memory-limit",
@@ -87,7 +133,7 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
     )
     budget.add_argument(
         "--budget",
-        type=int,
+        type=parameter_arg(ChromaticCompressor, "budget"),
         default=None,
         help="write at most this many one-hot columns: the most frequent features, then "
         "buckets of the color codes chosen for what they tell about the label",
@@ -101,19 +147,19 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
     )
     budget.add_argument(
         "--cv",
-        type=int,
+        type=parameter_arg(ChromaticCompressor, "cv"),
         default=5,
         help="folds: compress writes each training row with buckets rated on the other folds",
     )
 
 
+N_FREQUENT = parameter_arg(ChromaticCompressor, "n_frequent")
+
+
 def n_frequent_arg(text: str) -> int | str:
     if text == "auto":
         return text
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected auto or a count") from None
+    return N_FREQUENT(text)
 
 
 def add_command(commands, name: str, help: str, epilog: str, run) -> argparse.ArgumentParser:
@@ -190,8 +236,15 @@ def build_parser() -> argparse.ArgumentParser:
         run_compare,
     )
     compare_command.add_argument("file", nargs="?", help="svmlight file (default: flights cut)")
-    compare_command.add_argument("--budgets", type=int, nargs="+", default=[64, 256, 1024, 4096])
-    compare_command.add_argument("--seed", type=int, default=0)
+    compare_command.add_argument(
+        "--budgets",
+        type=parameter_arg(ChromaticCompressor, "budget"),
+        nargs="+",
+        default=[64, 256, 1024, 4096],
+    )
+    compare_command.add_argument(
+        "--seed", type=parameter_arg(ChromaticCompressor, "random_state"), default=0
+    )
 
     inspect = add_command(
         commands, "inspect", "statistics of a model or svmlight file", EPILOG_INSPECT, run_inspect

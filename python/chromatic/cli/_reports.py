@@ -142,6 +142,12 @@ def model_text(model, summary: dict, on: str | None) -> str:
 
 def svmlight_text(path: str, summary: dict) -> str:
     """``inspect`` of an svmlight file."""
+    if summary["non_zeros"] == 0:
+        # No index to speak of: an empty file, only comments, or rows of labels alone.
+        skipped = summary["skipped_lines"]
+        return f"{path}: {summary['rows']:,} rows, no features" + (
+            f" ({skipped:,} malformed lines skipped)" if skipped else ""
+        )
     return (
         f"{path}: {summary['rows']:,} rows, indices up to {summary['max_index']:,} "
         f"({'0' if summary['zero_based'] else '1'}-based), "
