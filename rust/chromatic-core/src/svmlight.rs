@@ -118,15 +118,12 @@ fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut at = Some(0);
     std::iter::from_fn(move || {
         let start = at?;
-        match line_end(text, start) {
-            Some((end, next)) => {
-                at = Some(next);
-                Some(&text[start..end])
-            }
-            None => {
-                at = None;
-                Some(&text[start..])
-            }
+        if let Some((end, next)) = line_end(text, start) {
+            at = Some(next);
+            Some(&text[start..end])
+        } else {
+            at = None;
+            Some(&text[start..])
         }
     })
 }
