@@ -59,8 +59,10 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         its neighbours do not use), which makes collisions on new rows rarer. With fewer,
         adjacent features must share colors: each vertex takes the color it shares the lightest
         co-occurrence weight with, then local search lowers that weight, and training rows may
-        collide (``conflict_weight_`` bounds how often). When there are fewer seen features than
-        colors, some colors stay empty and ``n_colors_`` is smaller.
+        collide (``conflict_weight_`` bounds how often). Features fill a color each at most:
+        with more colors than features seen in fit, the spreading runs over all of them (at a
+        cost that follows the features, not the colors), a ``UserWarning`` says so, and the
+        colors left empty are dropped, so ``n_colors_`` is smaller.
     glauber_steps : int or None, default=None
         Glauber updates with ``n_colors``; ``None`` for ``2 |V| ln |V|``. Updates run in sweeps
         over the color classes (a class is updated in parallel, its members being pairwise

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,8 +110,21 @@ def count_graph(rows: RowSource, fit, kept: Kept, params: ColoringParams) -> int
 
 
 def finish_coloring(fit, n_features: int, params: ColoringParams) -> Coloring:
-    """Step 4: the coloring of the counted graph."""
+    """Step 4: the coloring of the counted graph.
+
+    ``n_colors`` above the features seen gets a warning: they fill a color each at most, so
+    the other colors stay empty.
+    """
     fitted = fit.finish(n_jobs=params.n_jobs)
+    if params.n_colors is not None:
+        usable = int(fitted["n_vertices"]) + len(fitted["dense_features"])
+        if params.n_colors > usable:
+            warnings.warn(
+                f"n_colors={params.n_colors} is more than the {usable} features seen in fit "
+                f"can fill (a color each at most): {len(fitted['color_sizes'])} colors are used",
+                UserWarning,
+                stacklevel=4,
+            )
     return Coloring(
         colors=fitted["colors"],
         codes=fitted["codes"],

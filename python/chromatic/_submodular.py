@@ -82,7 +82,14 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
     classes_ : ndarray of shape (2,)
         The target's classes; the second is "positive".
     column_sizes_ : ndarray of shape (n_features_in_,), int64
-        Values of each column seen in fit (its largest code plus one).
+        Table entries of each column: its largest code plus one, or, when ``values_`` is set,
+        the number of distinct values seen in fit (0 included).
+    values_ : list of ndarray or None
+        ``None`` when the tables are indexed by the codes themselves. When the codes are far
+        larger than the rows could fill (say a code of ``2**31 - 1``), a table indexed by code
+        would be mostly empty, so each column's tables follow the values seen instead:
+        ``values_[j]`` holds the ascending distinct codes of column ``j`` seen in fit (0 first),
+        and a code is looked up by its position there.
     n_features_out_ : int
         Output columns (at most ``budget``).
 
@@ -196,9 +203,13 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
             The fitted compressor.
         """
         codes, classes, labels = self._validated(X, y)
+        values, codes = seen_values(codes)
         counts = self._value_counts(codes, labels, None)
         set_buckets(
-            self, cut_buckets(counts[0], _column_sizes(codes), bucket_params(self)), classes
+            self,
+            cut_buckets(counts[0], _column_sizes(codes), bucket_params(self)),
+            classes,
+            values=values,
         )
         return self
 
@@ -225,12 +236,13 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
             float32 array when ``sparse_output=False``.
         """
         codes, classes, labels = self._validated(X, y)
+        values, codes = seen_values(codes)
         params = bucket_params(self)
         folds = stratified_folds(labels, int(self.cv), bool(self.shuffle), self.random_state)
         counts = self._value_counts(codes, labels, folds)
         total = added_up(counts)
         buckets = cut_buckets(total, _column_sizes(codes), params)
-        set_buckets(self, buckets, classes)
+        set_buckets(self, buckets, classes, values=values)
         tables = cross_fit_tables(counts, total, buckets, params)
         output = cross_fitted_columns(codes, buckets, folds, tables, params.n_jobs)
         return output if self.sparse_output else output.toarray().astype(np.float32)
@@ -257,7 +269,7 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
             dense float32 array when ``sparse_output=False``.
         """
         check_is_fitted(self)
-        codes = check_codes(X, self.n_features_in_)
+        codes = positions_of(check_codes(X, self.n_features_in_), self.values_)
         output = bucket_columns(codes, fitted_buckets(self), n_jobs=effective_n_jobs(self.n_jobs))
         return output if self.sparse_output else output.toarray().astype(np.float32)
 
@@ -292,6 +304,35 @@ def _column_sizes(codes: np.ndarray) -> np.ndarray:
     return codes.max(axis=0).astype(np.int64) + 1
 
 
+def seen_values(codes: np.ndarray) -> tuple[list | None, np.ndarray]:
+    """Return the values seen in each column and the codes as positions among them.
+
+    Tables indexed by code have an entry for every code up to the largest; when they would hold
+    far more entries than the rows can fill, they follow the values seen instead. Returns
+    ``(None, codes)`` when tables indexed by code are small enough.
+    """
+    n_rows, n_columns = codes.shape
+    if int(_column_sizes(codes).sum()) <= 2 * (n_rows + 1) * n_columns + 1024:
+        return None, codes
+    values = [np.union1d(np.zeros(1, dtype=np.int64), column) for column in codes.T]
+    return values, positions_of(codes, values)
+
+
+def positions_of(codes: np.ndarray, values: list | None) -> np.ndarray:
+    """Return ``codes`` as positions among each column's ``values``.
+
+    Codes not among them become 0, the reference bucket's (``values`` None: unchanged).
+    """
+    if values is None:
+        return codes
+    out = np.zeros(codes.shape, dtype=np.int32)
+    for j, seen in enumerate(values):
+        column = codes[:, j]
+        at = np.minimum(np.searchsorted(seen, column), len(seen) - 1)
+        out[:, j] = np.where(seen[at] == column, at, 0)
+    return out
+
+
 def bucket_params(bucketer: SubmodularCompressor) -> BucketParams:
     """Return the parameters of ``bucketer`` as the fit pipeline takes them, validated first."""
     bucketer._validate_params()
@@ -306,11 +347,15 @@ def bucket_params(bucketer: SubmodularCompressor) -> BucketParams:
     )
 
 
-def set_buckets(bucketer: SubmodularCompressor, buckets: Buckets, classes) -> SubmodularCompressor:
+def set_buckets(
+    bucketer: SubmodularCompressor, buckets: Buckets, classes, *, values: list | None = None
+) -> SubmodularCompressor:
     """Make ``bucketer`` the fitted compressor of ``buckets`` (for a target of ``classes``).
 
-    Returns ``bucketer``.
+    ``values``: the values seen in each column, when the tables follow them (see
+    ``seen_values``). Returns ``bucketer``.
     """
+    bucketer.values_ = values
     bucketer.classes_ = classes
     bucketer.n_features_in_ = len(buckets.column_sizes)
     bucketer.column_sizes_ = buckets.column_sizes

@@ -189,13 +189,28 @@ def iter_chunks(
                     yield parse(carry, line)
                 return
             data = carry + block
-            cut = data.rfind(b"\n") + 1
+            cut = last_line_end(data)
             if cut == 0:
                 carry = data
                 continue
             text, carry = data[:cut], data[cut:]
             yield parse(text, line)
-            line += text.count(b"\n")
+            line += count_line_ends(text)
+
+
+def last_line_end(data: bytes) -> int:
+    r"""Return where the whole lines of ``data`` end (0 if none).
+
+    A line ends at ``\n``, ``\r\n`` or a lone ``\r``, as the engine's parser reads them. A
+    final ``\r`` is left for the next read, whose first byte may be its ``\n``.
+    """
+    end = len(data) - 1 if data.endswith(b"\r") else len(data)
+    return max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end)) + 1
+
+
+def count_line_ends(text: bytes) -> int:
+    r"""Count the line ends of ``text``, a ``\r\n`` once."""
+    return text.count(b"\n") + text.count(b"\r") - text.count(b"\r\n")
 
 
 def check_chunk_bytes(chunk_bytes) -> None:

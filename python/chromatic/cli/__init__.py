@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as error:
         print(f"chromatic: {error}", file=sys.stderr)
         return error.status
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, MemoryError) as error:
         print(f"chromatic: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -157,7 +157,7 @@ pub fn decode(
     let index_parts: Vec<Vec<i64>> = parts.into_iter().map(|(_, i)| i).collect();
     Ok(SparseRows {
         indptr,
-        indices: concat(index_parts.iter().map(Vec::as_slice)),
+        indices: concat(index_parts.iter().map(Vec::as_slice), "decoded rows")?,
     })
 }
 

@@ -4,6 +4,7 @@
 
 use crate::coloring::Coloring;
 use crate::error::{Error, Result};
+use crate::memory::with_capacity;
 use crate::parallel::filled;
 use crate::vocabulary::Vocabulary;
 
@@ -35,18 +36,27 @@ impl Encoder {
                 expected: vocabulary.n_vertices(),
             });
         }
-        // Provisional classes: 0..n_dense for dense features, then the graph colors. A feature's
-        // frequency rank is its position in `vocabulary.ranked()`.
-        let n_classes = n_dense + coloring.n_colors;
+        // Provisional classes: 0..n_dense for dense features, then the graph colors in use (a
+        // coloring may have far more colors than vertices, most of them empty: the tables follow
+        // the colors used). A feature's frequency rank is its position in `vocabulary.ranked()`.
+        let mut used: Vec<u32> = with_capacity(coloring.colors.len(), "the color table")?;
+        used.extend_from_slice(&coloring.colors);
+        used.sort_unstable();
+        used.dedup();
+        let n_classes = n_dense + used.len();
         let class_of_rank = |rank: usize| -> usize {
             if rank < n_dense {
                 rank
             } else {
-                n_dense + coloring.colors[rank - n_dense] as usize
+                let color = coloring.colors[rank - n_dense];
+                n_dense
+                    + used
+                        .binary_search(&color)
+                        .expect("every color in use is listed")
             }
         };
-        let mut size = vec![0u32; n_classes];
-        let mut best_rank = vec![usize::MAX; n_classes];
+        let mut size = filled(n_classes, 0u32, "the color table")?;
+        let mut best_rank = filled(n_classes, usize::MAX, "the color table")?;
         for rank in 0..vocabulary.ranked().len() {
             let class = class_of_rank(rank);
             size[class] += 1;
@@ -54,7 +64,7 @@ impl Encoder {
         }
         let mut by_popularity: Vec<usize> = (0..n_classes).filter(|&c| size[c] > 0).collect();
         by_popularity.sort_unstable_by_key(|&c| (std::cmp::Reverse(size[c]), best_rank[c]));
-        let mut label = vec![u32::MAX; n_classes];
+        let mut label = filled(n_classes, u32::MAX, "the color table")?;
         for (new, &old) in by_popularity.iter().enumerate() {
             label[old] = new as u32;
         }
@@ -172,6 +182,23 @@ mod tests {
         assert_eq!(enc.color_sizes, vec![2, 1, 1]);
         assert_eq!(enc.feature_color, vec![0, NO_COLOR, 1, 0, 2]);
         assert_eq!(enc.feature_code, vec![1, 0, 1, 2, 1]);
+    }
+
+    #[test]
+    fn tables_follow_the_colors_in_use_not_the_colors_there_are() {
+        let indptr = [0i32, 1, 2, 3];
+        let indices = [0i32, 1, 2];
+        let m = CsrMatrix::<i32, f64>::new(&indptr, &indices, None, 3).unwrap();
+        let stats = FeatureStats::from_rows(&m, Interrupt::never()).unwrap();
+        let vocab = Vocabulary::new(&stats, None).unwrap();
+        let coloring = Coloring {
+            colors: vec![999_999_999, 7, 999_999_999],
+            n_colors: 1_000_000_000,
+        };
+        let enc = Encoder::from_coloring(&vocab, &coloring).unwrap();
+        assert_eq!(enc.color_sizes, vec![2, 1]);
+        assert_eq!(enc.feature_color, vec![0, 1, 0]);
+        assert_eq!(enc.feature_code, vec![1, 1, 2]);
     }
 
     #[test]

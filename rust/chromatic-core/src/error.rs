@@ -64,7 +64,10 @@ pub enum Error {
         value: f64,
     },
     /// More features than the engine handles.
-    #[error("{n_features} features exceed the engine's limit of {limit}")]
+    #[error(
+        "{n_features} features (the largest index plus one) exceed the engine's limit of \
+         {limit}; re-index the features seen to 0, 1, 2, ..."
+    )]
     TooManyFeatures {
         /// Number of features.
         n_features: usize,
@@ -125,6 +128,22 @@ pub enum Error {
         what: &'static str,
         /// Bytes asked for.
         bytes: usize,
+    },
+    /// An index space whose per-column tables would not fit in memory.
+    #[error(
+        "the largest feature index asks for {n_features} columns, whose per-column tables need \
+         at least {} (one entry per column index, seen or not), more than the {} of memory \
+         available; re-index the features seen to 0, 1, 2, ...",
+        crate::memory::gigabytes(*needed),
+        crate::memory::gigabytes(*available)
+    )]
+    IndexSpaceTooLarge {
+        /// Columns (the largest index plus one).
+        n_features: usize,
+        /// Bytes the per-column tables need.
+        needed: u64,
+        /// Bytes available.
+        available: u64,
     },
     /// Integers outside `[0, 2^32)` where counts or ids are expected.
     #[error("{what} must be in [0, 2^32)")]

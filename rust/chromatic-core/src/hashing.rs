@@ -106,8 +106,8 @@ pub fn hash_rows<I: IndexValue, V: StoredValue>(
     }
     Ok(HashedRows {
         indptr,
-        indices: concat(parts.iter().map(|p| p.1.as_slice())),
-        values: concat(parts.iter().map(|p| p.2.as_slice())),
+        indices: concat(parts.iter().map(|p| p.1.as_slice()), "hashed rows")?,
+        values: concat(parts.iter().map(|p| p.2.as_slice()), "hashed rows")?,
     })
 }
 

@@ -11,7 +11,8 @@
 //! [`buckets::cut`], [`buckets::tables`]: submodular compression to a budget). [`fit`](mod@fit) runs the
 //! whole fit, in memory or over chunks ([`FitStream`]); [`hashing`] is the hashing-trick
 //! baseline; [`svmlight`] reads and writes text; `parallel` holds the helpers of the parallel
-//! passes and [`interrupt`] lets a caller stop them.
+//! passes, [`interrupt`] lets a caller stop them and [`memory`] says what memory is left for
+//! tables sized by the input.
 
 pub mod buckets;
 pub mod coloring;
@@ -24,6 +25,7 @@ pub mod graph;
 pub mod hashing;
 pub mod interrupt;
 pub mod matrix;
+pub mod memory;
 mod parallel;
 pub mod recoloring;
 pub mod statistics;

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::interrupt::{Interrupt, POLL_INTERVAL};
 use crate::matrix::{CsrMatrix, IndexValue, StoredValue};
+use crate::memory::with_capacity;
 
 /// Runs `f` on every block in parallel and returns the outputs in block order. When blocks fail,
 /// the error of the first failing block is returned, so the reported row does not depend on
@@ -52,13 +53,16 @@ pub(crate) fn filled<T: Clone>(len: usize, value: T, what: &'static str) -> Resu
     Ok(out)
 }
 
-/// Concatenates slices in order.
-pub(crate) fn concat<'a, T: Copy + 'a>(parts: impl Iterator<Item = &'a [T]> + Clone) -> Vec<T> {
-    let mut out = Vec::with_capacity(parts.clone().map(<[T]>::len).sum());
+/// Concatenates slices in order (`what` they are names them when memory runs out).
+pub(crate) fn concat<'a, T: Copy + 'a>(
+    parts: impl Iterator<Item = &'a [T]> + Clone,
+    what: &'static str,
+) -> Result<Vec<T>> {
+    let mut out = with_capacity(parts.clone().map(<[T]>::len).sum(), what)?;
     for part in parts {
         out.extend_from_slice(part);
     }
-    out
+    Ok(out)
 }
 
 /// Splits `buffer` into consecutive pieces of the given lengths, so that parallel workers can

@@ -14,6 +14,7 @@
 //! local search moves vertices while that lowers the conflicting weight.
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 
@@ -21,6 +22,8 @@ use crate::coloring::Coloring;
 use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::interrupt::{Interrupt, Pacer};
+use crate::memory::{try_reserve, with_capacity};
+use crate::parallel::filled;
 
 /// A coloring with a fixed number of colors, and what it costs on the training rows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +41,10 @@ const MAX_LOCAL_SEARCH_SWEEPS: usize = 8;
 /// Turns a proper coloring into one with exactly `n_colors` colors (classes may stay empty when
 /// there are fewer vertices than colors). `steps` Glauber updates (rounded up to whole sweeps
 /// over the vertices); `None` for 2·|V|·ln|V|.
+///
+/// A graph of |V| vertices has at most |V| non-empty classes, whatever `n_colors` is: with more
+/// colors than vertices the spreading runs the same dynamics over all `n_colors`, but its time
+/// and memory follow the graph, not the colors (see `glauber`).
 pub fn with_n_colors(
     graph: &Graph,
     greedy: &Coloring,
@@ -65,6 +72,12 @@ pub fn with_n_colors(
         let steps =
             steps.unwrap_or_else(|| (2.0 * n as f64 * (n.max(1) as f64).ln()).ceil() as u64);
         let sweeps = if n == 0 { 0 } else { steps.div_ceil(n) };
+        if greedy.colors.iter().any(|&c| c as usize >= n_colors) {
+            return Err(Error::InvalidParameter(format!(
+                "the coloring to spread holds a color beyond its {} colors",
+                greedy.n_colors
+            )));
+        }
         let colors = glauber(graph, &greedy.colors, n_colors, sweeps, seed, interrupt)?;
         return Ok(FixedColoring {
             coloring: Coloring { colors, n_colors },
@@ -109,6 +122,131 @@ impl Stream {
 /// Rejection draws before falling back to listing the free colors.
 const REJECTION_TRIES: usize = 16;
 
+/// Classes up to this size are updated on the calling thread: handing a few vertices to the
+/// thread pool costs more than updating them, and with many colors most classes are that small.
+const SERIAL_CLASS: usize = 1024;
+
+/// One thread's view of the colors a vertex's neighbours use. With at most |V| colors, a mark
+/// per color, stamped so that it never needs clearing; with more colors than vertices (most of
+/// them unused by anyone), the sorted list of the neighbours' colors instead, so that memory and
+/// time follow the degree, not the number of colors.
+#[derive(Default)]
+struct Marks {
+    used: Vec<u32>,
+    stamp: u32,
+    list: Vec<u32>,
+}
+
+impl Marks {
+    /// Sized on first use, so that threads which never update a vertex allocate nothing.
+    fn ready(&mut self, n_colors: usize, sparse: bool) -> Result<&mut Self> {
+        if !sparse && self.used.len() < n_colors {
+            let additional = n_colors - self.used.len();
+            try_reserve(&mut self.used, additional, "the color marks")?;
+            self.used.resize(n_colors, 0);
+        }
+        Ok(self)
+    }
+
+    /// Marks the colors of `v`'s neighbours.
+    fn load(&mut self, graph: &Graph, v: usize, colors: &[AtomicU32], sparse: bool) -> Result<()> {
+        let neighbor_colors = graph
+            .neighbors(v)
+            .iter()
+            .map(|&w| colors[w as usize].load(Ordering::Relaxed));
+        if sparse {
+            self.list.clear();
+            try_reserve(&mut self.list, graph.degree(v), "the color marks")?;
+            self.list.extend(neighbor_colors);
+            self.list.sort_unstable();
+            self.list.dedup();
+        } else {
+            self.stamp = self.stamp.wrapping_add(1);
+            if self.stamp == 0 {
+                self.used.fill(0);
+                self.stamp = 1;
+            }
+            for c in neighbor_colors {
+                self.used[c as usize] = self.stamp;
+            }
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn is_used(&self, c: usize, sparse: bool) -> bool {
+        if sparse {
+            self.list.binary_search(&(c as u32)).is_ok()
+        } else {
+            self.used[c] == self.stamp
+        }
+    }
+
+    /// The `k`-th (from 0) color of `0..n_colors` that no neighbour uses.
+    fn nth_free(&self, k: usize, n_colors: usize, sparse: bool) -> usize {
+        if sparse {
+            // Skip past each used color at or below the candidate (the list ascends).
+            let mut c = k;
+            for &u in &self.list {
+                if u as usize <= c {
+                    c += 1;
+                } else {
+                    break;
+                }
+            }
+            c
+        } else {
+            (0..n_colors)
+                .filter(|&c| self.used[c] != self.stamp)
+                .nth(k)
+                .expect("the vertex's own color is free")
+        }
+    }
+
+    fn n_free(&self, n_colors: usize, sparse: bool) -> usize {
+        if sparse {
+            n_colors - self.list.len()
+        } else {
+            self.used[..n_colors]
+                .iter()
+                .filter(|&&u| u != self.stamp)
+                .count()
+        }
+    }
+}
+
+/// Gives vertex `v` a uniformly random color among those its neighbours do not use.
+fn update(
+    graph: &Graph,
+    colors: &[AtomicU32],
+    marks: &mut Marks,
+    v: usize,
+    (n_colors, sparse): (usize, bool),
+    seed: u64,
+    sweep: u64,
+) -> Result<()> {
+    marks.load(graph, v, colors, sparse)?;
+    let mut stream = Stream::new(seed, sweep, v as u64);
+    let drawn = (0..REJECTION_TRIES)
+        .map(|_| stream.below(n_colors))
+        .find(|&c| !marks.is_used(c, sparse));
+    let chosen = drawn.unwrap_or_else(|| {
+        // Crowded vertex: draw among the free colors directly. This happens only when 16 draws
+        // all hit a neighbour's color, that is when the neighbours hold most colors, so that
+        // listing the colors costs a few times the degree. The vertex's own color is always
+        // free, so there is at least one.
+        let pick = stream.below(marks.n_free(n_colors, sparse));
+        marks.nth_free(pick, n_colors, sparse)
+    });
+    colors[v].store(chosen as u32, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Sweeps of Glauber updates, each over the color classes of the sweep's start in ascending
+/// color order. A sweep costs O(|V| + |E| + `n_colors`) with at most |V| colors, and
+/// O(|V| log |V| + |E| log Δ) with more (`sparse`): classes are then found by sorting the
+/// vertices, and free colors by the neighbours' sorted colors, so no step is per color. Both
+/// ways draw the same colors.
 fn glauber(
     graph: &Graph,
     start: &[u32],
@@ -117,65 +255,106 @@ fn glauber(
     seed: u64,
     interrupt: Interrupt<'_>,
 ) -> Result<Vec<u32>> {
+    glauber_with(
+        graph,
+        start,
+        n_colors,
+        n_colors > graph.n_vertices(),
+        sweeps,
+        seed,
+        interrupt,
+    )
+}
+
+fn glauber_with(
+    graph: &Graph,
+    start: &[u32],
+    n_colors: usize,
+    sparse: bool,
+    sweeps: u64,
+    seed: u64,
+    interrupt: Interrupt<'_>,
+) -> Result<Vec<u32>> {
     let n = graph.n_vertices();
     let colors: Vec<AtomicU32> = start.iter().map(|&c| AtomicU32::new(c)).collect();
-    let mut by_class: Vec<u32> = Vec::with_capacity(n);
-    let mut class_start = vec![0usize; n_colors + 1];
+    let mut by_class: Vec<u32> = filled(n, 0, "the color classes")?;
+    // Where each non-empty class starts in `by_class`, and the end.
+    let mut bounds: Vec<usize> = with_capacity(n + 1, "the color classes")?;
+    let (mut class_start, mut cursor) = if sparse {
+        (Vec::new(), Vec::new())
+    } else {
+        (
+            filled(n_colors + 1, 0usize, "the color classes")?,
+            filled(n_colors, 0usize, "the color classes")?,
+        )
+    };
+    // One set of marks per pool thread (and one for a caller outside the pool): taken by index,
+    // so each lock is uncontended, and kept from class to class.
+    let threads = rayon::current_num_threads();
+    let marks: Vec<Mutex<Marks>> = (0..=threads)
+        .map(|_| Mutex::new(Marks::default()))
+        .collect();
+    let marks_here = || {
+        let slot = rayon::current_thread_index().map_or(threads, |i| i.min(threads));
+        marks[slot].lock().unwrap_or_else(PoisonError::into_inner)
+    };
+    let color_of = |v: u32| colors[v as usize].load(Ordering::Relaxed);
     for sweep in 0..sweeps {
         interrupt.check()?;
-        // The classes at the start of the sweep, by counting sort.
-        class_start.fill(0);
-        for c in &colors {
-            class_start[c.load(Ordering::Relaxed) as usize + 1] += 1;
+        // The classes at the start of the sweep, vertices ascending within each.
+        bounds.clear();
+        if sparse {
+            for (v, slot) in by_class.iter_mut().enumerate() {
+                *slot = v as u32;
+            }
+            by_class.par_sort_unstable_by_key(|&v| (color_of(v), v));
+            bounds.extend(
+                (0..n).filter(|&i| i == 0 || color_of(by_class[i]) != color_of(by_class[i - 1])),
+            );
+        } else {
+            class_start.fill(0);
+            for c in &colors {
+                class_start[c.load(Ordering::Relaxed) as usize + 1] += 1;
+            }
+            for c in 0..n_colors {
+                class_start[c + 1] += class_start[c];
+            }
+            cursor.copy_from_slice(&class_start[..n_colors]);
+            for (v, c) in colors.iter().enumerate() {
+                let slot = &mut cursor[c.load(Ordering::Relaxed) as usize];
+                by_class[*slot] = v as u32;
+                *slot += 1;
+            }
+            bounds.extend(class_start.windows(2).filter(|w| w[1] > w[0]).map(|w| w[0]));
         }
-        for c in 0..n_colors {
-            class_start[c + 1] += class_start[c];
-        }
-        let mut cursor = class_start.clone();
-        by_class.resize(n, 0);
-        for (v, c) in colors.iter().enumerate() {
-            let slot = &mut cursor[c.load(Ordering::Relaxed) as usize];
-            by_class[*slot] = v as u32;
-            *slot += 1;
-        }
-        for class in 0..n_colors {
-            let members = &by_class[class_start[class]..class_start[class + 1]];
+        bounds.push(n);
+        let mut pacer = Pacer::new(interrupt);
+        for class in bounds.windows(2) {
+            let members = &by_class[class[0]..class[1]];
+            if members.len() <= SERIAL_CLASS {
+                let mut guard = marks_here();
+                let marks = guard.ready(n_colors, sparse)?;
+                for &v in members {
+                    pacer.step(graph.degree(v as usize))?;
+                    let at = (n_colors, sparse);
+                    update(graph, &colors, marks, v as usize, at, seed, sweep)?;
+                }
+                continue;
+            }
             // Members are pairwise non-adjacent: none reads a color another one writes.
-            members.par_chunks(1024).try_for_each_init(
-                || (vec![0u32; n_colors], 0u32, Pacer::new(interrupt)),
-                |(used, stamp, pacer), chunk| {
+            members
+                .par_chunks(SERIAL_CLASS)
+                .try_for_each(|chunk| -> Result<()> {
+                    let mut guard = marks_here();
+                    let marks = guard.ready(n_colors, sparse)?;
+                    let mut pacer = Pacer::new(interrupt);
                     for &v in chunk {
-                        let v = v as usize;
-                        pacer.step(graph.degree(v))?;
-                        *stamp = stamp.wrapping_add(1);
-                        if *stamp == 0 {
-                            used.fill(0);
-                            *stamp = 1;
-                        }
-                        for &w in graph.neighbors(v) {
-                            used[colors[w as usize].load(Ordering::Relaxed) as usize] = *stamp;
-                        }
-                        let mut stream = Stream::new(seed, sweep, v as u64);
-                        let chosen = (0..REJECTION_TRIES)
-                            .map(|_| stream.below(n_colors))
-                            .find(|&c| used[c] != *stamp)
-                            .unwrap_or_else(|| {
-                                // Crowded vertex: draw among the free colors directly. Its
-                                // own color is always free, so there is at least one.
-                                let free = used.iter().filter(|&&u| u != *stamp).count();
-                                let pick = stream.below(free);
-                                used.iter()
-                                    .enumerate()
-                                    .filter(|&(_, &u)| u != *stamp)
-                                    .nth(pick)
-                                    .map(|(c, _)| c)
-                                    .expect("the vertex's own color is free")
-                            });
-                        colors[v].store(chosen as u32, Ordering::Relaxed);
+                        pacer.step(graph.degree(v as usize))?;
+                        let at = (n_colors, sparse);
+                        update(graph, &colors, marks, v as usize, at, seed, sweep)?;
                     }
                     Ok(())
-                },
-            )?;
+                })?;
         }
     }
     Ok(colors.into_iter().map(AtomicU32::into_inner).collect())
@@ -191,12 +370,12 @@ struct ColorWeights {
 }
 
 impl ColorWeights {
-    fn new(n_colors: usize) -> Self {
-        ColorWeights {
-            weight: vec![0; n_colors],
-            stamp: vec![0; n_colors],
+    fn new(n_colors: usize) -> Result<Self> {
+        Ok(ColorWeights {
+            weight: filled(n_colors, 0, "the color weights")?,
+            stamp: filled(n_colors, 0, "the color weights")?,
             current: 0,
-        }
+        })
     }
 
     fn load(&mut self, graph: &Graph, v: usize, colors: &[u32]) {
@@ -246,7 +425,7 @@ fn min_conflict(graph: &Graph, n_colors: usize, interrupt: Interrupt<'_>) -> Res
     let mut order: Vec<u32> = (0..n as u32).collect();
     order.par_sort_unstable_by_key(|&v| (std::cmp::Reverse(graph.degree(v as usize)), v));
     let mut colors = vec![UNCOLORED; n];
-    let mut weights = ColorWeights::new(n_colors);
+    let mut weights = ColorWeights::new(n_colors)?;
     let mut pacer = Pacer::new(interrupt);
     for &v in &order {
         let v = v as usize;
@@ -373,6 +552,68 @@ mod tests {
         let folded: Vec<u32> = greedy.colors.iter().map(|&c| c % m as u32).collect();
         assert!(fixed.conflict_weight < conflict_weight(&g, &folded));
         assert!(fixed.conflict_weight > 0);
+    }
+
+    #[test]
+    fn more_colors_than_vertices_cost_the_vertices_not_the_colors() {
+        let g = random_graph(300, 900, 5);
+        let greedy = color(&g, Strategy::LargestFirst, Interrupt::never()).unwrap();
+        // A billion colors on 300 vertices: nothing per color is allocated or visited.
+        let fixed = with_n_colors(&g, &greedy, 1_000_000_000, None, 1, Interrupt::never()).unwrap();
+        assert_eq!(fixed.coloring.n_colors, 1_000_000_000);
+        assert!(is_proper(&g, &fixed.coloring.colors));
+        let mut distinct = fixed.coloring.colors.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert!(distinct.len() > 290, "{}", distinct.len());
+        let empty = Graph::from_edges(0, &[]).unwrap();
+        let none = color(&empty, Strategy::Natural, Interrupt::never()).unwrap();
+        let fixed = with_n_colors(&empty, &none, 1 << 30, None, 0, Interrupt::never()).unwrap();
+        assert!(fixed.coloring.colors.is_empty());
+    }
+
+    #[test]
+    fn free_colors_are_counted_and_found_past_the_used_ones() {
+        let marks = Marks {
+            list: vec![1, 3, 4],
+            ..Marks::default()
+        };
+        assert_eq!(marks.n_free(7, true), 4);
+        let free: Vec<usize> = (0..4).map(|k| marks.nth_free(k, 7, true)).collect();
+        assert_eq!(free, [0, 2, 5, 6]);
+        assert!(marks.is_used(3, true) && !marks.is_used(2, true));
+    }
+
+    #[test]
+    fn marks_per_color_and_sorted_neighbour_colors_draw_the_same() {
+        // Dense graphs crowd the vertices, so that the fallback draw among free colors runs too.
+        for (n, m, n_colors) in [
+            (300, 900, 400),
+            (120, 5000, 130),
+            (60, 1500, 61),
+            (500, 800, 40),
+        ] {
+            let g = random_graph(n, m, 9);
+            let greedy = color(&g, Strategy::LargestFirst, Interrupt::never()).unwrap();
+            if greedy.n_colors > n_colors {
+                continue;
+            }
+            let run = |sparse| {
+                glauber_with(
+                    &g,
+                    &greedy.colors,
+                    n_colors,
+                    sparse,
+                    12,
+                    3,
+                    Interrupt::never(),
+                )
+                .unwrap()
+            };
+            let (dense, sparse) = (run(false), run(true));
+            assert_eq!(dense, sparse);
+            assert!(is_proper(&g, &dense));
+        }
     }
 
     #[test]

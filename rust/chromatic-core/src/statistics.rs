@@ -7,7 +7,8 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
-use crate::matrix::{CsrMatrix, IndexValue, StoredValue};
+use crate::matrix::{CsrMatrix, IndexValue, MAX_FEATURES, StoredValue};
+use crate::memory::check_index_space_here;
 use crate::parallel::parallel_blocks;
 use crate::parallel::{filled, for_each_row, try_map_blocks};
 
@@ -49,6 +50,7 @@ impl FeatureStats {
     ) -> Result<Self> {
         check_rows(matrix.n_rows() as u64)?;
         let n_features = matrix.n_features();
+        check_index_space_here(n_features)?;
         let threads = rayon::current_num_threads();
         let doc_freq = if n_features.saturating_mul(threads) <= private_counts_limit {
             // One block (and one counter array) per thread: counts are sums, so the result does
@@ -128,9 +130,18 @@ impl FeatureStats {
         Ok(())
     }
 
-    /// Widens the statistics to `n_features` features (a stream may reveal more as it goes).
+    /// Widens the statistics to `n_features` features (a stream may reveal more as it goes). An
+    /// index space beyond `MAX_FEATURES`, or whose per-column tables would not fit in memory, is
+    /// refused here, before anything is allocated for it.
     pub fn grow(&mut self, n_features: usize) -> Result<()> {
+        if n_features > MAX_FEATURES {
+            return Err(Error::TooManyFeatures {
+                n_features,
+                limit: MAX_FEATURES,
+            });
+        }
         if n_features > self.doc_freq.len() {
+            check_index_space_here(n_features)?;
             self.doc_freq
                 .try_reserve_exact(n_features - self.doc_freq.len())
                 .map_err(|_| Error::OutOfMemory {
@@ -273,6 +284,16 @@ mod tests {
         stats.drop_leading(1).unwrap();
         assert_eq!(stats.doc_freq(), &[2, 1, 0, 0]);
         assert!(stats.drop_leading(1).is_err());
+    }
+
+    #[test]
+    fn index_spaces_beyond_the_limit_are_refused_before_any_allocation() {
+        let mut stats = FeatureStats::empty(3);
+        for n_features in [MAX_FEATURES + 1, i64::MAX as usize, usize::MAX] {
+            let err = stats.grow(n_features).unwrap_err();
+            assert!(matches!(err, Error::TooManyFeatures { .. }), "{err:?}");
+        }
+        assert_eq!(stats.n_features(), 3);
     }
 
     #[test]

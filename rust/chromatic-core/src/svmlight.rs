@@ -23,12 +23,17 @@ pub struct ParsedRows {
     pub indices: Vec<i64>,
     /// Malformed lines skipped.
     pub skipped_lines: u64,
-    /// Smallest index seen (`i64::MAX` when none), to tell 0-based files from 1-based ones.
+    /// Smallest index written (`i64::MAX` when none), to tell 0-based files from 1-based ones:
+    /// every entry counts, an explicit 0 value included, since `0:0` still says that the file
+    /// numbers its columns from 0.
     pub min_index: i64,
 }
 
+/// A parsed line: its label and the smallest index written on it (`i64::MAX` when none).
+type Line = Option<(f64, i64)>;
+
 /// What is wrong with a line, as a message for `line N: ...`.
-fn parse_line(line: &[u8], indices: &mut Vec<i64>) -> std::result::Result<Option<f64>, String> {
+fn parse_line(line: &[u8], indices: &mut Vec<i64>) -> std::result::Result<Line, String> {
     let line = match line.iter().position(|&b| b == b'#') {
         Some(hash) => &line[..hash],
         None => line,
@@ -45,6 +50,7 @@ fn parse_line(line: &[u8], indices: &mut Vec<i64>) -> std::result::Result<Option
         .filter(|l| l.is_finite())
         .ok_or_else(|| format!("the label {:?} is not a finite number", lossy(label)))?;
     let before = indices.len();
+    let mut min_index = i64::MAX;
     for (position, token) in tokens.enumerate() {
         if position == 0 && token.starts_with(b"qid:") {
             continue;
@@ -76,6 +82,7 @@ fn parse_line(line: &[u8], indices: &mut Vec<i64>) -> std::result::Result<Option
                 value != 0.0
             }
         };
+        min_index = min_index.min(index);
         if present {
             indices.push(index);
         }
@@ -90,7 +97,46 @@ fn parse_line(line: &[u8], indices: &mut Vec<i64>) -> std::result::Result<Option
         }
     }
     indices.truncate(write);
-    Ok(Some(label))
+    Ok(Some((label, min_index)))
+}
+
+/// Where the line that holds byte `at` ends, and where the next one starts: a line ends at
+/// `\n`, `\r\n` or a lone `\r` (old Mac files, and files whose lines were cut by hand), so that
+/// neither a `\r` alone nor a `\r\n` pair runs two lines together or splits one in two.
+fn line_end(text: &[u8], at: usize) -> Option<(usize, usize)> {
+    let end = at + text[at..].iter().position(|&b| b == b'\n' || b == b'\r')?;
+    let next = if text[end] == b'\r' && text.get(end + 1) == Some(&b'\n') {
+        end + 2
+    } else {
+        end + 1
+    };
+    Some((end, next))
+}
+
+/// The lines of `text` (what follows the last line end included, as `split` gives it).
+fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut at = Some(0);
+    std::iter::from_fn(move || {
+        let start = at?;
+        if let Some((end, next)) = line_end(text, start) {
+            at = Some(next);
+            Some(&text[start..end])
+        } else {
+            at = None;
+            Some(&text[start..])
+        }
+    })
+}
+
+/// Line ends in `text` (`\r\n` counting once).
+pub fn count_line_ends(text: &[u8]) -> u64 {
+    let mut count = 0;
+    let mut at = 0;
+    while let Some((_, next)) = line_end(text, at) {
+        count += 1;
+        at = next;
+    }
+    count
 }
 
 fn lossy(bytes: &[u8]) -> String {
@@ -125,15 +171,13 @@ pub fn parse_rows(
     skip_bad_lines: bool,
     interrupt: Interrupt<'_>,
 ) -> Result<ParsedRows> {
-    // Cut the text into pieces at line ends, and number each piece's first line.
+    // Cut the text into pieces at line ends (never inside a `\r\n`), and number each piece's
+    // first line.
     let n_pieces = (text.len() / (1 << 20)).clamp(1, rayon::current_num_threads() * 4);
     let mut starts = vec![0usize];
     for p in 1..n_pieces {
         let guess = text.len() * p / n_pieces;
-        let start = match text[guess..].iter().position(|&b| b == b'\n') {
-            Some(offset) => guess + offset + 1,
-            None => text.len(),
-        };
+        let start = line_end(text, guess).map_or(text.len(), |(_, next)| next);
         if start > *starts.last().expect("one start") && start < text.len() {
             starts.push(start);
         }
@@ -141,11 +185,7 @@ pub fn parse_rows(
     starts.push(text.len());
     let line_counts: Vec<u64> = starts
         .par_windows(2)
-        // One byte count per piece: not worth a dependency (`bytecount`).
-        .map(
-            #[allow(clippy::naive_bytecount)]
-            |w| text[w[0]..w[1]].iter().filter(|&&b| b == b'\n').count() as u64,
-        )
+        .map(|w| count_line_ends(&text[w[0]..w[1]]))
         .collect();
     let mut first_lines = vec![first_line];
     for count in &line_counts[..line_counts.len() - 1] {
@@ -162,19 +202,17 @@ pub fn parse_rows(
         let lengths = &mut out.indptr;
         for piece in range {
             let piece_text = &text[starts[piece]..starts[piece + 1]];
-            for (k, line) in piece_text.split(|&b| b == b'\n').enumerate() {
+            for (k, line) in lines(piece_text).enumerate() {
                 if k % POLL_INTERVAL == 0 {
                     interrupt.check()?;
                 }
                 let line_number = first_lines[piece] + k as u64;
                 let before = out.indices.len();
                 match parse_line(line, &mut out.indices) {
-                    Ok(Some(label)) => {
+                    Ok(Some((label, min_index))) => {
                         out.labels.push(label);
                         lengths.push((out.indices.len() - before) as i64);
-                        if let Some(&first) = out.indices[before..].first() {
-                            out.min_index = out.min_index.min(first);
-                        }
+                        out.min_index = out.min_index.min(min_index);
                     }
                     Ok(None) => {}
                     Err(message) => {
@@ -200,9 +238,9 @@ pub fn parse_rows(
         }
     }
     Ok(ParsedRows {
-        labels: concat(parts.iter().map(|p| p.labels.as_slice())),
+        labels: concat(parts.iter().map(|p| p.labels.as_slice()), "parsed rows")?,
         indptr,
-        indices: concat(parts.iter().map(|p| p.indices.as_slice())),
+        indices: concat(parts.iter().map(|p| p.indices.as_slice()), "parsed rows")?,
         skipped_lines: parts.iter().map(|p| p.skipped_lines).sum(),
         min_index: parts.iter().map(|p| p.min_index).min().unwrap_or(i64::MAX),
     })
@@ -245,7 +283,7 @@ fn format_lines(
         }
         Ok(out)
     })?;
-    Ok(concat(parts.iter().map(Vec::as_slice)))
+    concat(parts.iter().map(Vec::as_slice), "formatted rows")
 }
 
 /// svmlight text of code rows: `label color:code ...` with 0-based colors, absent (0) codes left
@@ -389,6 +427,36 @@ mod tests {
     }
 
     #[test]
+    fn a_lone_carriage_return_ends_a_line_and_a_crlf_pair_ends_one() {
+        let rows = parse("1 1:1 2:1\r0 2:1 3:1\r", false).unwrap();
+        assert_eq!(rows.labels, vec![1.0, 0.0]);
+        assert_eq!(rows.indptr, vec![0, 2, 4]);
+        assert_eq!(rows.indices, vec![1, 2, 2, 3]);
+        assert_eq!(rows.min_index, 1);
+        // Mixed ends: `\r\n` is one line end, `\r\r` two (a blank line between).
+        let text = "1 1:1\r\n0 2:1\r\r1 3:1\nx 4:1\r";
+        let err = parse(text, false).unwrap_err();
+        assert!(matches!(err, Error::Parse { line: 5, .. }), "{err:?}");
+        let rows = parse(text, true).unwrap();
+        assert_eq!(rows.labels, vec![1.0, 0.0, 1.0]);
+        assert_eq!(count_line_ends(text.as_bytes()), 5);
+        assert_eq!(count_line_ends(b"a\r\nb\rc\nd"), 3);
+    }
+
+    #[test]
+    fn every_written_index_counts_for_the_base_explicit_zeros_included() {
+        let rows = parse("1 0:0 3:1\n", false).unwrap();
+        assert_eq!(rows.indices, vec![3]);
+        assert_eq!(rows.min_index, 0);
+        let rows = parse("1 5:1 2:0.0\n0 7\n", false).unwrap();
+        assert_eq!(rows.min_index, 2);
+        // A skipped line says nothing about the base.
+        let rows = parse("1 0:1 oops\n0 4:1\n", true).unwrap();
+        assert_eq!(rows.min_index, 4);
+        assert_eq!(parse("# only\n\n", false).unwrap().min_index, i64::MAX);
+    }
+
+    #[test]
     fn names_the_line_of_each_kind_of_error() {
         let cases = [
             ("1 1:1\nx 2:1\n", 2, "label"),
@@ -416,7 +484,9 @@ mod tests {
     fn pieces_and_line_numbers_survive_large_inputs() {
         let mut text = String::new();
         for r in 0..300_000 {
-            writeln!(text, "{} {}:1 {}:1", r % 2, r % 1000, 1000 + r % 7).unwrap();
+            // Every kind of line end, so that pieces are cut next to each.
+            let end = ["\n", "\r\n", "\r"][r % 3];
+            write!(text, "{} {}:1 {}:1{end}", r % 2, r % 1000, 1000 + r % 7).unwrap();
         }
         text.push_str("1 oops\n");
         let err = parse(&text, false).unwrap_err();

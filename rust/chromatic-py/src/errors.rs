@@ -31,9 +31,9 @@ pub(crate) fn to_py_err(err: core::Error) -> PyErr {
 /// The Python exception of an engine error, a parse error naming the file `path`.
 pub(crate) fn svmlight_err(err: core::Error, path: Option<&str>) -> PyErr {
     match err {
-        core::Error::OutOfMemory { .. } | core::Error::MemoryLimit(_) => {
-            PyMemoryError::new_err(err.to_string())
-        }
+        core::Error::OutOfMemory { .. }
+        | core::Error::MemoryLimit(_)
+        | core::Error::IndexSpaceTooLarge { .. } => PyMemoryError::new_err(err.to_string()),
         core::Error::Interrupted => PyKeyboardInterrupt::new_err(err.to_string()),
         core::Error::Parse { line, message } => {
             let text = match path {

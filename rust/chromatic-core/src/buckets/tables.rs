@@ -168,7 +168,7 @@ impl<'a> BucketTables<'a> {
         }
         Ok(SparseRows {
             indptr,
-            indices: concat(parts.iter().map(|p| p.1.as_slice())),
+            indices: concat(parts.iter().map(|p| p.1.as_slice()), "bucket columns")?,
         })
     }
 }

@@ -238,5 +238,5 @@ pub fn count_pairs<I: IndexValue, V: StoredValue>(
     let vocabulary = Vocabulary::from_vertices(&features, matrix.n_features())?;
     let mut counter = EdgeCounter::new(vocabulary.n_vertices());
     counter.add_rows(matrix, &vocabulary, interrupt)?;
-    Ok(counter.pair_counts())
+    counter.pair_counts()
 }

@@ -9,6 +9,7 @@ use super::{DEFAULT_BATCH_NNZ, Graph, ShardedGraph};
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
 use crate::matrix::{CsrMatrix, IndexValue, StoredValue};
+use crate::memory::with_capacity;
 use crate::statistics::MAX_ROWS;
 use crate::vocabulary::Vocabulary;
 
@@ -176,12 +177,14 @@ impl EdgeCounter {
     }
 
     /// The counts so far, in the compact form that moves between processes.
-    pub fn pair_counts(&self) -> PairCounts {
-        let mut keys = Vec::with_capacity(self.counts.n_edges());
+    pub fn pair_counts(&self) -> Result<PairCounts> {
+        let mut keys = with_capacity(self.counts.n_edges(), "pair counts")?;
         for u in self.sources.clone() {
             keys.extend(self.counts.row(u).0.iter().map(|&v| pair_key(u as u32, v)));
         }
-        PairCounts::from_sorted(keys, self.counts.weights.clone())
+        let mut weights = with_capacity(self.counts.n_edges(), "pair counts")?;
+        weights.extend_from_slice(&self.counts.weights);
+        Ok(PairCounts::from_sorted(keys, weights))
     }
 
     /// Adds pair counts made elsewhere (by `pair_counts` on other rows, over the same vertices);
@@ -199,12 +202,16 @@ impl EdgeCounter {
             }
             lengths[u as usize - self.sources.start] += 1;
         }
-        let chunk = EdgeChunk {
+        let mut chunk = EdgeChunk {
             lengths,
-            neighbors: pairs.keys().iter().map(|&k| key_pair(k).1).collect(),
-            weights: pairs.weights().to_vec(),
+            ..EdgeChunk::default()
         };
-        let counts = EdgeCounts::assemble_from(n, self.sources.start, vec![chunk]);
+        chunk.reserve(pairs.keys().len())?;
+        chunk
+            .neighbors
+            .extend(pairs.keys().iter().map(|&k| key_pair(k).1));
+        chunk.weights.extend_from_slice(pairs.weights());
+        let counts = EdgeCounts::assemble_from(n, self.sources.start, vec![chunk])?;
         self.counts = if self.counts.n_edges() == 0 {
             counts
         } else {

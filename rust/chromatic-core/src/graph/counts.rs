@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::interrupt::{Interrupt, Pacer};
+use crate::memory::{try_reserve, with_capacity};
 use crate::parallel::{
     balanced_blocks, concat, filled, parallel_blocks, split_mut, try_map_blocks,
 };
@@ -59,13 +60,17 @@ impl EdgeCounts {
         })
     }
 
-    pub(super) fn assemble(n_vertices: usize, chunks: Vec<EdgeChunk>) -> Self {
+    pub(super) fn assemble(n_vertices: usize, chunks: Vec<EdgeChunk>) -> Result<Self> {
         EdgeCounts::assemble_from(n_vertices, 0, chunks)
     }
 
     /// The counts whose rows from vertex `first` on come from `chunks` in order, earlier and
     /// later rows being empty.
-    pub(super) fn assemble_from(n_vertices: usize, first: usize, chunks: Vec<EdgeChunk>) -> Self {
+    pub(super) fn assemble_from(
+        n_vertices: usize,
+        first: usize,
+        chunks: Vec<EdgeChunk>,
+    ) -> Result<Self> {
         let mut indptr = Vec::with_capacity(n_vertices + 1);
         indptr.resize(first + 1, 0usize);
         let mut total = 0usize;
@@ -77,13 +82,13 @@ impl EdgeCounts {
         }
         debug_assert!(indptr.len() <= n_vertices + 1);
         indptr.resize(n_vertices + 1, total);
-        let neighbors = concat(chunks.iter().map(|c| c.neighbors.as_slice()));
-        let weights = concat(chunks.iter().map(|c| c.weights.as_slice()));
-        EdgeCounts {
+        let neighbors = concat(chunks.iter().map(|c| c.neighbors.as_slice()), "pair counts")?;
+        let weights = concat(chunks.iter().map(|c| c.weights.as_slice()), "pair counts")?;
+        Ok(EdgeCounts {
             indptr,
             neighbors,
             weights,
-        }
+        })
     }
 
     /// Edge-wise sum of two upper triangles over the same vertices. A first pass counts each
@@ -145,6 +150,7 @@ impl EdgeCounts {
                 let before = chunk.neighbors.len();
                 let (nbrs, weights) = self.row(u);
                 pacer.step(nbrs.len())?;
+                chunk.reserve(nbrs.len())?;
                 for (&v, &w) in nbrs.iter().zip(weights) {
                     if w >= min_weight {
                         chunk.push(v, w);
@@ -154,11 +160,19 @@ impl EdgeCounts {
             }
             Ok(chunk)
         })?;
-        Ok(EdgeCounts::assemble(self.n_vertices(), chunks))
+        EdgeCounts::assemble(self.n_vertices(), chunks)
     }
 }
 
 impl EdgeChunk {
+    /// Room for `additional` more pairs: pair counts grow with the square of a row's length, so
+    /// one long row can ask for more than the machine has, and that must be an error, not an
+    /// abort.
+    pub(super) fn reserve(&mut self, additional: usize) -> Result<()> {
+        try_reserve(&mut self.neighbors, additional, "pair counts")?;
+        try_reserve(&mut self.weights, additional, "pair counts")
+    }
+
     #[inline]
     pub(super) fn push(&mut self, neighbor: u32, weight: u32) {
         self.neighbors.push(neighbor);
@@ -374,8 +388,8 @@ fn merge_sorted(
     (a_keys, a_weights): (&[u64], &[u32]),
     (b_keys, b_weights): (&[u64], &[u32]),
 ) -> Result<PairCounts> {
-    let mut keys = Vec::with_capacity(a_keys.len() + b_keys.len());
-    let mut weights = Vec::with_capacity(a_keys.len() + b_keys.len());
+    let mut keys = with_capacity(a_keys.len() + b_keys.len(), "merged pair counts")?;
+    let mut weights = with_capacity(a_keys.len() + b_keys.len(), "merged pair counts")?;
     let (mut i, mut j) = (0, 0);
     while i < a_keys.len() && j < b_keys.len() {
         match a_keys[i].cmp(&b_keys[j]) {

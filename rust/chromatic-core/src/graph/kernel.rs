@@ -67,7 +67,7 @@ impl VertexRows {
             })?;
             Ok(entries)
         })?;
-        let entries = concat(parts.iter().map(Vec::as_slice));
+        let entries = concat(parts.iter().map(Vec::as_slice), "a batch of rows")?;
         drop(parts);
         if entries.len() >= END_OF_ROW as usize {
             return Err(Error::InvalidParameter(format!(
@@ -138,6 +138,7 @@ impl VertexRows {
                             }
                         }
                         touched.sort_unstable();
+                        chunk.reserve(touched.len())?;
                         for &v in &touched {
                             let slot = &mut accumulator[v as usize];
                             chunk.push(v, *slot);
@@ -151,7 +152,7 @@ impl VertexRows {
             )
             .collect();
         let chunks = chunks.into_iter().collect::<Result<Vec<_>>>()?;
-        Ok(EdgeCounts::assemble_from(n_vertices, first, chunks))
+        EdgeCounts::assemble_from(n_vertices, first, chunks)
     }
 }
 

@@ -110,7 +110,7 @@ impl ShardedGraph {
             )));
         }
         interrupt.check()?;
-        Ok(Graph::from_upper(&self.upper))
+        Graph::from_upper(&self.upper)
     }
 }
 

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use super::counts::{EdgeCounts, split_lists};
 use crate::error::{Error, Result};
 use crate::matrix::CsrMatrix;
-use crate::parallel::{balanced_blocks, concat, parallel_blocks};
+use crate::parallel::{balanced_blocks, concat, filled, parallel_blocks};
 
 /// A symmetric weighted graph in CSR form: every edge appears in the lists of both ends, and
 /// each list is sorted.
@@ -23,7 +23,7 @@ impl Graph {
     /// vertices, so that each thread writes only its own contiguous part of the output: the lists
     /// of a range hold its smaller neighbours first (gathered from the upper lists of all earlier
     /// sources, which ascend, so they come out sorted), then its larger ones (copied).
-    pub(super) fn from_upper(upper: &EdgeCounts) -> Self {
+    pub(super) fn from_upper(upper: &EdgeCounts) -> Result<Self> {
         let n = upper.n_vertices();
         // The part of `upper.row(u)` that falls in `targets`.
         let in_range = |u: usize, targets: &Range<usize>| -> (&[u32], &[u32]) {
@@ -52,7 +52,7 @@ impl Graph {
                     degree
                 })
                 .collect();
-            concat(parts.iter().map(Vec::as_slice))
+            concat(parts.iter().map(Vec::as_slice), "the graph")?
         };
         let mut indptr = Vec::with_capacity(n + 1);
         indptr.push(0usize);
@@ -60,8 +60,8 @@ impl Graph {
             let degree = lower_degree[u] as usize + upper.indptr[u + 1] - upper.indptr[u];
             indptr.push(indptr[u] + degree);
         }
-        let mut neighbors = vec![0u32; indptr[n]];
-        let mut weights = vec![0u32; indptr[n]];
+        let mut neighbors = filled(indptr[n], 0u32, "the graph")?;
+        let mut weights = filled(indptr[n], 0u32, "the graph")?;
         let ranges = balanced_blocks(n, parallel_blocks(), |v| v + indptr[v]);
         let pieces = split_lists(&indptr, &ranges, &mut neighbors, &mut weights);
         ranges
@@ -86,11 +86,11 @@ impl Graph {
                     out_w[start..start + ws.len()].copy_from_slice(ws);
                 }
             });
-        Graph {
+        Ok(Graph {
             indptr,
             neighbors,
             weights,
-        }
+        })
     }
 
     /// A graph from an explicit undirected edge list `(u, v, weight)`; duplicate edges add up
@@ -171,7 +171,7 @@ impl Graph {
         for (u, d) in degree.iter().enumerate() {
             counts.indptr[u + 1] = counts.indptr[u] + d;
         }
-        Ok(Graph::from_upper(&counts))
+        Graph::from_upper(&counts)
     }
 
     /// The same graph over `n_labels` vertices, vertex `v` renamed `labels[v]` (those no vertex

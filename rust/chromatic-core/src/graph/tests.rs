@@ -230,9 +230,9 @@ fn pair_counts_of_parts_add_up_to_one_pass() {
         let pm = CsrMatrix::<i64, f64>::new(&ip, &ix, None, n as usize).unwrap();
         let mut counter = EdgeCounter::new(nv);
         counter.add_rows(&pm, &remote, Interrupt::never()).unwrap();
-        total = total.merged(&counter.pair_counts()).unwrap();
+        total = total.merged(&counter.pair_counts().unwrap()).unwrap();
     }
-    assert_eq!(total, whole.pair_counts());
+    assert_eq!(total, whole.pair_counts().unwrap());
     let mut gathered = EdgeCounter::new(nv);
     gathered
         .add_pair_counts(&total, Interrupt::never())
