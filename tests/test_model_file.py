@@ -364,6 +364,10 @@ ENCODER_TAMPERING = {
         lambda c: c.update(dense_features=_features_sharing_a_color(c)[:1]),
         "'dense_features' holds feature .*, which has no color of its own",
     ),
+    "text past Unicode": (
+        _set("params", np.array([0x7B, 0x110000, 0x7D], "<u4").view("<U3").reshape(())),
+        "'params' holds text that is not Unicode",
+    ),
     "a negative edge count": (_set("n_edges", np.array(-1)), r"'n_edges' holds -1, outside"),
     "a member missing": (lambda c: c.pop("codes"), "incomplete model file: no member 'codes'"),
     "a member too many": (_set("extra", np.arange(3)), "'extra' does not belong in a"),

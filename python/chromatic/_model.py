@@ -455,6 +455,12 @@ class _Archive:
             raise
         except _ARCHIVE_ERRORS as error:
             self.fail(member, f"cannot be read ({error})")
+        # Text is UTF-32: a code point past Unicode's last would break every use of the string.
+        if (
+            dtype.kind == "U"
+            and (data.view(np.dtype("u4").newbyteorder(dtype.byteorder)) > 0x10FFFF).any()
+        ):
+            self.fail(member, "holds text that is not Unicode")
         return data.view(dtype).reshape(shape, order="F" if fortran else "C")
 
     def _check_declared(self, member: str, info: zipfile.ZipInfo, most: int) -> None:
@@ -727,13 +733,13 @@ def _read_buckets(archive: _Archive, color_sizes: np.ndarray, budget: int) -> Bu
 
 
 def _read_encoder(archive: _Archive) -> ChromaticEncoder:
-    n = archive.integer("n_features_in", 0, _INT64_MAX)
+    n = archive.integer("n_features_in", 1, _INT64_MAX)
     encoder = _read_params(archive, "params", ChromaticEncoder())
     return set_coloring(encoder, _read_coloring(archive, "", n))
 
 
 def _read_compressor(archive: _Archive) -> ChromaticCompressor:
-    n = archive.integer("n_features_in", 0, _INT64_MAX)
+    n = archive.integer("n_features_in", 1, _INT64_MAX)
     compressor = _read_params(archive, "params", ChromaticCompressor())
     budget = int(compressor.budget)
     classes = archive.labels("classes", "biufU", length=2)
