@@ -35,7 +35,7 @@ from chromatic.svmlight import SvmlightError, iter_chunks, load_svmlight
 # Models with more features are checked without a transform, to keep each input fast.
 _TRANSFORM_FEATURES = 100_000
 _DTYPES = ("<i1", "<i2", "<i4", "<i8", ">i4", "<u1", "<u8", "<f4", "<f8", "|b1", "<U8", "|O")
-_OPERATIONS = ("overwrite", "retype", "resize", "reshape", "shuffle", "replace", "drop", "corrupt")
+OPERATIONS = ("overwrite", "retype", "resize", "reshape", "shuffle", "replace", "drop", "corrupt")
 
 
 @functools.cache
@@ -217,7 +217,7 @@ def model_file(data: bytes) -> bytes:
     seed = source.number()
     mutations = []
     while source.left and len(mutations) < 8:
-        operation = _OPERATIONS[source.number() % len(_OPERATIONS)]
+        operation = OPERATIONS[source.number() % len(OPERATIONS)]
         member, position = source.number(), source.number(4)
         mutations.append(Mutation(operation, member, position, source.take(source.number() % 17)))
     return mutated_model(seed, mutations)
@@ -330,7 +330,7 @@ def model_seeds() -> list[bytes]:
     structured = [
         bytes([seed, operation, member, 1, 0, 0, 0, 4, 255, 0, 7, 1])
         for seed in range(len(seed_models()))
-        for operation in range(len(_OPERATIONS))
+        for operation in range(len(OPERATIONS))
         for member in (operation * 7 + 3, operation * 5 + 1)
     ]
     return [*seed_models(), *structured]
