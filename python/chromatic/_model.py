@@ -295,24 +295,28 @@ def read_model(path: str | os.PathLike) -> tuple[Model, dict]:
 def _opened(name: str) -> Iterator[_Archive]:
     """Open the model file ``name`` as an archive of members, or say why it is none."""
     try:
-        status = os.stat(name)
+        # Without blocking, so that a pipe is refused below rather than waited on.
+        descriptor = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise ModelFileError(f"{name}: no such model file") from None
     except OSError as error:
         raise ModelFileError(f"{name}: cannot read the model file ({error.strerror})") from None
-    if stat.S_ISDIR(status.st_mode):
-        raise ModelFileError(f"{name}: a folder, not a model file")
+    status = os.fstat(descriptor)
     if not stat.S_ISREG(status.st_mode):
-        # An npz is read by seeking to its directory at the end: a pipe or a device cannot be.
+        os.close(descriptor)
+        if stat.S_ISDIR(status.st_mode):
+            raise ModelFileError(f"{name}: a folder, not a model file")
+        # An npz is read by seeking to its directory at the end, which only a file allows.
         raise ModelFileError(f"{name}: not a regular file; a model file must be one")
-    try:
-        archive = zipfile.ZipFile(name)
-    except _ARCHIVE_ERRORS as error:
-        raise ModelFileError(
-            f"{name}: not a chromatic model file (not an npz archive: {_one_line(error)})"
-        ) from None
-    with archive:
-        yield _Archive(name, archive, status.st_size)
+    with os.fdopen(descriptor, "rb") as file:
+        try:
+            archive = zipfile.ZipFile(file)
+        except _ARCHIVE_ERRORS as error:
+            raise ModelFileError(
+                f"{name}: not a chromatic model file (not an npz archive: {_one_line(error)})"
+            ) from None
+        with archive:
+            yield _Archive(name, archive, status.st_size)
 
 
 def _one_line(text) -> str:
