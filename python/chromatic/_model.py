@@ -394,12 +394,12 @@ class _Archive:
                 if not low <= value <= high:
                     where = f" at position {at}" if values.ndim else ""
                     self.fail(member, f"holds {value}{where}, outside [{low}, {high}]")
-        return values.astype(dtype)
+        return values.astype(dtype, copy=False)
 
     def labels(self, member: str, kinds: str, *, length: int) -> np.ndarray:
         """Read ``length`` distinct labels (names, classes) of the dtype ``kinds``."""
         labels = self.array(member, kinds, length=length, max_itemsize=4 * _LABEL_CHARS)
-        labels = labels.astype(labels.dtype.newbyteorder("="))
+        labels = labels.astype(labels.dtype.newbyteorder("="), copy=False)
         if labels.dtype.kind == "f" and not np.isfinite(labels).all():
             self.fail(member, "holds a value that is not finite")
         if len(np.unique(labels)) != length:
