@@ -19,6 +19,15 @@ parameters in ``encoder.params``) and the buckets of its codes as ``buckets.para
 Readers refuse versions they do not know. Files are written to a temporary name and renamed, so a
 failure never leaves a half-written model.
 
+A file is not trusted before it is checked. Every member's declared size is checked against
+what its role allows (a fixed cap for text and JSON, the feature and color counts for arrays)
+and against what its compression can honestly inflate to before any of it is read, and it is
+read with that bound. Every array is then checked against the others: dtype, shape, range,
+uniqueness and the consistency a fit guarantees (each color's codes number its features
+``1..size`` once each, the buckets partition each column's values, and so on), so a tampered
+model is refused with a ``ModelFileError`` naming the file and the member, instead of
+transforming into a wrong answer. Nothing is ever unpickled.
+
 Examples
 --------
 >>> import os, tempfile
@@ -37,17 +46,25 @@ True
 
 from __future__ import annotations
 
+import ast
 import json
+import math
 import os
+import stat
+import struct
 import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import BinaryIO
 
 import numpy as np
 
 from ._compression import ChromaticCompressor, set_parts
 from ._encoder import ChromaticEncoder, set_coloring
+from ._input import effective_n_jobs
 from ._output import Outputs
-from ._submodular import SubmodularCompressor, set_buckets
+from ._submodular import set_buckets
 from ._tables import Buckets, Coloring
 
 FORMAT = "chromatic-model"
@@ -63,11 +80,33 @@ _BUCKET_ARRAYS = (
     "bucket_outputs_",
 )
 
+# Text members are read before any count is known, so each gets a fixed cap (in characters):
+# far above what a model writes (params are a few hundred characters), far below what would
+# strain memory.
+_NAME_CHARS = 64
+_PARAMS_CHARS = 1 << 16
+_METADATA_CHARS = 1 << 20
+# A feature name or a class label; a column name is rarely longer than a line.
+_LABEL_CHARS = 1 << 12
+# numpy's own limit on an .npy header, which is parsed as a Python literal.
+_MAX_HEADER = 10_000
+# Deflate cannot inflate data more than 1032-fold: a member that declares more is lying.
+_DEFLATE_RATIO = 1032
+# Members are read in pieces of at most this many bytes, into their preallocated array.
+_READ_CHUNK = 1 << 24
+_INT32_MAX = int(np.iinfo(np.int32).max)
+_INT64_MAX = int(np.iinfo(np.int64).max)
+# What the zip and decompression libraries raise on a damaged archive or member.
+_ARCHIVE_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError)
+# What parsing an .npy header (a Python literal) raises when the header is malformed or
+# nested too deeply for the parser.
+_LITERAL_ERRORS = (SyntaxError, ValueError, TypeError, MemoryError, RecursionError)
+
 Model = ChromaticEncoder | ChromaticCompressor
 
 
 class ModelFileError(ValueError):
-    """A model file that cannot be read: missing, not a model, or of another version."""
+    """A model file that cannot be read: missing, not a model, of another version, or tampered."""
 
 
 def _params_json(estimator) -> np.ndarray:
@@ -121,7 +160,7 @@ def save_model(model: Model, path: str | os.PathLike, *, metadata: dict | None =
         The file to write (an ``.npz``); it appears whole or not at all.
     metadata : dict or None, default=None
         JSON-serialisable facts saved with the model, for example how the training files
-        were indexed (``{"zero_based": False}``).
+        were indexed (``{"zero_based": False}``); at most a million characters as JSON.
 
     See Also
     --------
@@ -150,6 +189,14 @@ def _model_content(model: Model, metadata: dict | None) -> dict:
         content = _compressor_content(model)
     else:
         raise ValueError("save_model takes a fitted ChromaticEncoder or ChromaticCompressor")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise ValueError(f"metadata must be a dict, got {type(metadata).__name__}")
+    metadata_json = json.dumps(metadata or {})
+    # What the reader would refuse is refused here, so that no saved model is unreadable.
+    if len(metadata_json) > _METADATA_CHARS:
+        raise ValueError(
+            f"metadata takes {len(metadata_json)} characters as JSON; at most {_METADATA_CHARS}"
+        )
     content.update(
         {
             "format": np.array(FORMAT),
@@ -157,11 +204,19 @@ def _model_content(model: Model, metadata: dict | None) -> dict:
             "kind": np.array(type(model).__name__),
             "params": _params_json(model),
             "n_features_in": np.array(model.n_features_in_),
-            "metadata": np.array(json.dumps(metadata or {})),
+            "metadata": np.array(metadata_json),
         }
     )
     if hasattr(model, "feature_names_in_"):
         content["feature_names_in"] = np.asarray(model.feature_names_in_, dtype=str)
+    for member in ("feature_names_in", "classes"):
+        labels = content.get(member)
+        if (
+            labels is not None
+            and labels.dtype.kind == "U"
+            and labels.dtype.itemsize > 4 * _LABEL_CHARS
+        ):
+            raise ValueError(f"{member} holds a name of over {_LABEL_CHARS} characters")
     return content
 
 
@@ -181,7 +236,8 @@ def load_model(path: str | os.PathLike) -> Model:
     Raises
     ------
     ModelFileError
-        When the file is missing, not a model file, incomplete, or of another format version.
+        When the file is missing, not a model file, incomplete, of another format version, or
+        holds arrays that no fit makes (the message names the member).
 
     See Also
     --------
@@ -189,48 +245,6 @@ def load_model(path: str | os.PathLike) -> Model:
     save_model : Write a model file.
     """
     return read_model(path)[0]
-
-
-def _read_encoder(name: str, content: dict, prefix: str = "") -> ChromaticEncoder:
-    def member(attribute: str):
-        return content[prefix + attribute.rstrip("_")]
-
-    encoder = ChromaticEncoder(**json.loads(str(member("params"))))
-    coloring = Coloring(
-        **{attribute.rstrip("_"): member(attribute) for attribute in _ENCODER_ARRAYS},
-        **{attribute.rstrip("_"): int(member(attribute)) for attribute in _ENCODER_SCALARS},
-        n_features=int(member("n_features_in")),
-    )
-    set_coloring(encoder, coloring)
-    n = encoder.n_features_in_
-    if len(encoder.colors_) != n or len(encoder.codes_) != n:
-        raise ModelFileError(f"{name}: tables of {len(encoder.colors_)} features, expected {n}")
-    return encoder
-
-
-def _read_compressor(name: str, content: dict) -> ChromaticCompressor:
-    compressor = ChromaticCompressor(**json.loads(str(content["params"])))
-    compressor.n_features_in_ = int(content["n_features_in"])
-    compressor.classes_ = content["classes"]
-    compressor.selection_scores_ = None
-    encoder = buckets = None
-    if "encoder.params" in content:
-        encoder = _read_encoder(name, content, "encoder.")
-        buckets = SubmodularCompressor(**json.loads(str(content["buckets.params"])))
-        fitted = {
-            name.rstrip("_"): content["buckets." + name.rstrip("_")] for name in _BUCKET_ARRAYS
-        }
-        fitted["n_outputs"] = int(content["buckets.n_outputs"])
-        set_buckets(
-            buckets, Buckets.from_engine(fitted, fitted["column_sizes"]), compressor.classes_
-        )
-        if len(buckets.column_sizes_) != encoder.n_colors_:
-            raise ModelFileError(
-                f"{name}: buckets of {len(buckets.column_sizes_)} columns for "
-                f"{encoder.n_colors_} colors"
-            )
-    set_parts(compressor, content["frequent_features"].astype(np.int64), encoder, buckets)
-    return compressor
 
 
 def read_model(path: str | os.PathLike) -> tuple[Model, dict]:
@@ -251,36 +265,535 @@ def read_model(path: str | os.PathLike) -> tuple[Model, dict]:
     Raises
     ------
     ModelFileError
-        When the file is missing, not a model file, incomplete, or of another format version.
+        When the file is missing, not a model file, incomplete, of another format version, or
+        holds arrays that no fit makes (the message names the member).
     """
     name = os.fspath(path)
+    with _opened(name) as archive:
+        if not archive.has("format") or archive.text("format", _NAME_CHARS) != FORMAT:
+            raise ModelFileError(f"{name}: not a chromatic model file")
+        _check_version(archive)
+        kind = archive.text("kind", _NAME_CHARS)
+        if kind not in _READERS:
+            raise ModelFileError(f"{name}: holds a {kind!r}, not a model this chromatic knows")
+        model = _READERS[kind](archive)
+        if archive.has("feature_names_in"):
+            names = archive.labels("feature_names_in", "U", length=model.n_features_in_)
+            model.feature_names_in_ = names.astype(object)
+        metadata = (
+            archive.json_object("metadata", _METADATA_CHARS) if archive.has("metadata") else {}
+        )
+        archive.check_all_read(kind)
+    return model, metadata
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading members with bounds
+
+
+@contextmanager
+def _opened(name: str) -> Iterator[_Archive]:
+    """Open the model file ``name`` as an archive of members, or say why it is none."""
     try:
-        with np.load(name, allow_pickle=False) as stored:
-            content = {key: stored[key] for key in stored.files}
+        # Without blocking, so that a pipe is refused below rather than waited on.
+        descriptor = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise ModelFileError(f"{name}: no such model file") from None
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise ModelFileError(f"{name}: not a chromatic model file ({error})") from None
-    if str(content.get("format", "")) != FORMAT:
-        raise ModelFileError(f"{name}: not a chromatic model file")
-    version = int(content.get("version", -1))
-    if version != VERSION:
-        raise ModelFileError(
-            f"{name}: model format version {version}; this chromatic reads version {VERSION}"
-        )
-    kind = str(content.get("kind", ""))
-    readers = {
-        "ChromaticEncoder": lambda: _read_encoder(name, content),
-        "ChromaticCompressor": lambda: _read_compressor(name, content),
-    }
-    if kind not in readers:
-        raise ModelFileError(f"{name}: holds a {kind!r}, not a model this chromatic knows")
-    try:
-        model = readers[kind]()
-    except (KeyError, TypeError, ValueError) as error:
-        if isinstance(error, ModelFileError):
+    except OSError as error:
+        raise ModelFileError(f"{name}: cannot read the model file ({error.strerror})") from None
+    status = os.fstat(descriptor)
+    if not stat.S_ISREG(status.st_mode):
+        os.close(descriptor)
+        if stat.S_ISDIR(status.st_mode):
+            raise ModelFileError(f"{name}: a folder, not a model file")
+        # An npz is read by seeking to its directory at the end, which only a file allows.
+        raise ModelFileError(f"{name}: not a regular file; a model file must be one")
+    with os.fdopen(descriptor, "rb") as file:
+        try:
+            archive = zipfile.ZipFile(file)
+        except _ARCHIVE_ERRORS as error:
+            raise ModelFileError(
+                f"{name}: not a chromatic model file (not an npz archive: {_one_line(error)})"
+            ) from None
+        with archive:
+            yield _Archive(name, archive, status.st_size)
+
+
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
+class _Archive:
+    """The members of an open model file, each read only once its declared sizes are checked."""
+
+    def __init__(self, path: str, archive: zipfile.ZipFile, size: int):
+        self.path = path
+        self._zip = archive
+        self._size = size
+        self._entries: dict[str, zipfile.ZipInfo] = {}
+        for info in archive.infolist():
+            member = info.filename.removesuffix(".npy")
+            if member in self._entries:
+                # zipfile would silently read the last of the two.
+                self.fail(member, "is stored twice")
+            self._entries[member] = info
+        self._read: set[str] = set()
+
+    def fail(self, member: str, problem: str):
+        """Raise the ``ModelFileError`` of ``member``'s ``problem``, on one line."""
+        raise ModelFileError(f"{self.path}: member {member!r} {_one_line(problem)}")
+
+    def has(self, member: str) -> bool:
+        return member in self._entries
+
+    def check_all_read(self, kind: str) -> None:
+        """Refuse members that the model never read: they do not belong in its kind."""
+        extra = sorted(set(self._entries) - self._read)
+        if extra:
+            self.fail(extra[0], f"does not belong in a {kind} model file")
+
+    # -- typed members
+
+    def text(self, member: str, max_chars: int) -> str:
+        """Read a text scalar of at most ``max_chars`` characters."""
+        return str(self.array(member, "U", max_itemsize=4 * max_chars)[()])
+
+    def json_object(self, member: str, max_chars: int) -> dict:
+        """Read a JSON object from a text scalar."""
+        text = self.text(member, max_chars)
+        try:
+            value = json.loads(text)
+        except RecursionError:
+            self.fail(member, "nests JSON too deeply")
+        except ValueError as error:  # malformed JSON, or an integer of too many digits
+            self.fail(member, f"is not valid JSON ({error})")
+        if not isinstance(value, dict):
+            self.fail(member, f"holds a JSON {type(value).__name__}, not a JSON object")
+        return value
+
+    def integer(self, member: str, low: int, high: int) -> int:
+        """Read an integer scalar within ``[low, high]``."""
+        return int(self.integers(member, low, high)[()])
+
+    def integers(
+        self,
+        member: str,
+        low: int,
+        high: int,
+        *,
+        length: int | None = None,
+        max_length: int | None = None,
+        dtype=np.int64,
+    ) -> np.ndarray:
+        """Read integers within ``[low, high]``, of any integer dtype, as ``dtype``."""
+        values = self.array(member, "iu", length=length, max_length=max_length)
+        if values.size:
+            # Compared as Python integers, so that uint64 values and negative bounds meet exactly.
+            for at in (np.argmin(values), np.argmax(values)):
+                value = int(values.flat[at])
+                if not low <= value <= high:
+                    where = f" at position {at}" if values.ndim else ""
+                    self.fail(member, f"holds {value}{where}, outside [{low}, {high}]")
+        return values.astype(dtype, copy=False)
+
+    def labels(self, member: str, kinds: str, *, length: int) -> np.ndarray:
+        """Read ``length`` distinct labels (names, classes) of the dtype ``kinds``."""
+        labels = self.array(member, kinds, length=length, max_itemsize=4 * _LABEL_CHARS)
+        labels = labels.astype(labels.dtype.newbyteorder("="), copy=False)
+        if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+            self.fail(member, "holds a value that is not finite")
+        if len(np.unique(labels)) != length:
+            self.fail(member, "holds a label twice")
+        return labels
+
+    # -- any member
+
+    def array(
+        self,
+        member: str,
+        kinds: str,
+        *,
+        length: int | None = None,
+        max_length: int | None = None,
+        max_itemsize: int = 8,
+    ) -> np.ndarray:
+        """Read ``member``: a scalar, or 1-D of ``length`` (or at most ``max_length``) items.
+
+        Its dtype must be of one of ``kinds`` with items of at most ``max_itemsize`` bytes. The
+        zip entry's declared size is checked against the most this allows before anything is
+        read, the .npy header's shape and dtype against the expectation and against the
+        declared size before the data is read, and the data is then read with that bound.
+        """
+        info = self._entries.get(member)
+        if info is None:
+            raise ModelFileError(f"{self.path}: incomplete model file: no member {member!r}")
+        self._read.add(member)
+        scalar = length is None and max_length is None
+        items = 1 if scalar else length if length is not None else max_length
+        self._check_declared(member, info, 16 + _MAX_HEADER + items * max_itemsize)
+        try:
+            with self._zip.open(info) as stream:
+                shape, fortran, dtype, header_bytes = self._npy_header(member, stream)
+                if dtype.kind not in kinds or not 1 <= dtype.itemsize <= max_itemsize:
+                    self.fail(member, f"holds {dtype} values, not {_KIND_NAMES[kinds]}")
+                if scalar:
+                    expected = "a scalar"
+                    shape_ok = shape == ()
+                elif length is not None:
+                    expected = f"{length} values"
+                    shape_ok = shape == (length,)
+                else:
+                    expected = f"at most {max_length} values"
+                    shape_ok = len(shape) == 1 and shape[0] <= max_length
+                if not shape_ok:
+                    self.fail(member, f"has shape {shape}, where the model holds {expected}")
+                n_bytes = math.prod(shape) * dtype.itemsize
+                if info.file_size != header_bytes + n_bytes:
+                    self.fail(
+                        member,
+                        f"declares {info.file_size} bytes, where its header makes "
+                        f"{header_bytes + n_bytes}",
+                    )
+                data = self._read_bounded(member, stream, n_bytes)
+        except ModelFileError:
             raise
-        raise ModelFileError(f"{name}: incomplete model file ({error})") from None
-    if "feature_names_in" in content:
-        model.feature_names_in_ = content["feature_names_in"].astype(object)
-    return model, json.loads(str(content.get("metadata", "{}")))
+        except _ARCHIVE_ERRORS as error:
+            self.fail(member, f"cannot be read ({error})")
+        # Text is UTF-32: a code point past Unicode's last would break every use of the string.
+        if (
+            dtype.kind == "U"
+            and (data.view(np.dtype("u4").newbyteorder(dtype.byteorder)) > 0x10FFFF).any()
+        ):
+            self.fail(member, "holds text that is not Unicode")
+        return data.view(dtype).reshape(shape, order="F" if fortran else "C")
+
+    def _check_declared(self, member: str, info: zipfile.ZipInfo, most: int) -> None:
+        """Refuse a zip entry whose declared size its role or its compression cannot have."""
+        if info.flag_bits & 0x1:
+            self.fail(member, "is encrypted")
+        if info.file_size > most:
+            self.fail(member, f"declares {info.file_size} bytes; its role allows {most} at most")
+        if info.compress_type == zipfile.ZIP_STORED:
+            honest = info.compress_size == info.file_size
+        elif info.compress_type == zipfile.ZIP_DEFLATED:
+            honest = info.file_size <= _DEFLATE_RATIO * info.compress_size + 64
+        else:
+            self.fail(
+                member,
+                f"is compressed by zip method {info.compress_type}; numpy stores or deflates",
+            )
+        if not honest or info.header_offset + info.compress_size > self._size:
+            self.fail(
+                member,
+                f"declares {info.file_size} bytes from {info.compress_size} stored, which the "
+                "file cannot hold (truncated or forged)",
+            )
+
+    def _npy_header(self, member: str, stream) -> tuple[tuple, bool, np.dtype, int]:
+        """Parse the .npy header: ``(shape, fortran_order, dtype, its length in bytes)``."""
+        magic = stream.read(8)
+        if len(magic) != 8 or magic[:6] != b"\x93NUMPY":
+            self.fail(member, "is not an .npy array")
+        size_format = {(1, 0): "<H", (2, 0): "<I"}.get((magic[6], magic[7]))
+        if size_format is None:
+            self.fail(member, f"has .npy format {magic[6]}.{magic[7]}; numpy writes 1.0 or 2.0")
+        size_bytes = stream.read(struct.calcsize(size_format))
+        if len(size_bytes) != struct.calcsize(size_format):
+            self.fail(member, "ends inside its .npy header")
+        (header_length,) = struct.unpack(size_format, size_bytes)
+        if header_length > _MAX_HEADER:
+            self.fail(member, f"has an .npy header of {header_length} bytes (numpy writes < 200)")
+        text = stream.read(header_length)
+        if len(text) != header_length:
+            self.fail(member, "ends inside its .npy header")
+        try:
+            header = ast.literal_eval(text.decode("latin1"))
+        except _LITERAL_ERRORS:
+            header = None
+        if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
+            self.fail(member, "has an unreadable .npy header")
+        shape, fortran, descr = header["shape"], header["fortran_order"], header["descr"]
+        if not (isinstance(shape, tuple) and all(type(d) is int and d >= 0 for d in shape)):
+            self.fail(member, f"has an invalid shape {shape!r}")
+        if not isinstance(fortran, bool) or not isinstance(descr, str):
+            # A list descr is a structured dtype, which no model member is.
+            self.fail(member, "has an unreadable .npy header")
+        try:
+            dtype = np.dtype(descr)
+        except (TypeError, ValueError, OverflowError):
+            self.fail(member, f"has an unknown dtype {descr!r}")
+        return shape, fortran, dtype, len(magic) + len(size_bytes) + header_length
+
+    def _read_bounded(self, member: str, stream, n_bytes: int) -> np.ndarray:
+        """Read exactly ``n_bytes`` of data, never more, and check that the member ends there."""
+        data = np.empty(n_bytes, dtype=np.uint8)
+        view = memoryview(data)
+        done = 0
+        while done < n_bytes:
+            chunk = stream.read(min(_READ_CHUNK, n_bytes - done))
+            if not chunk:
+                self.fail(member, f"ends after {done} of its {n_bytes} bytes")
+            view[done : done + len(chunk)] = chunk
+            done += len(chunk)
+        # Reading past the end also makes zipfile check the member's CRC.
+        if stream.read(1):
+            self.fail(member, "holds more bytes than its header says")
+        return data
+
+
+_KIND_NAMES = {
+    "U": "text",
+    "iu": "integers",
+    "f": "floats",
+    "biufU": "labels (booleans, numbers or text)",
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# One reader per model kind; each checks every member against the others
+
+
+def _check_version(archive: _Archive) -> None:
+    # The version must be the integer 1 exactly: neither 1.9 (which int() would make 1) nor "1".
+    version = archive.array("version", "biufU", max_itemsize=4 * _NAME_CHARS)
+    value = version.item()
+    if version.dtype.kind not in "iu":
+        raise ModelFileError(
+            f"{archive.path}: model format version {value!r} ({version.dtype}) is not an "
+            f"integer; this chromatic reads version {VERSION}"
+        )
+    if value != VERSION:
+        raise ModelFileError(
+            f"{archive.path}: model format version {value}; this chromatic reads version {VERSION}"
+        )
+
+
+def _read_params(archive: _Archive, member: str, estimator, expected: dict | None = None):
+    """Set ``estimator``'s parameters from the JSON ``member``, validated as ``fit`` would.
+
+    Parameters the file lacks keep their defaults (files from before they existed); with
+    ``expected``, the stored ones must equal those.
+    """
+    params = archive.json_object(member, _PARAMS_CHARS)
+    known = estimator.get_params(deep=False) if expected is None else expected
+    for key, value in params.items():
+        if key not in known:
+            archive.fail(member, f"holds an unknown parameter {key!r}")
+        if expected is not None and value != expected[key]:
+            archive.fail(
+                member,
+                f"holds {key}={value!r}, but the model's parameters make it {expected[key]!r}",
+            )
+    estimator.set_params(**params)
+    try:
+        estimator._validate_params()
+        effective_n_jobs(estimator.n_jobs)
+    except ValueError as error:  # scikit-learn's InvalidParameterError is one
+        archive.fail(member, f"holds an invalid parameter: {error}")
+    return estimator
+
+
+def _read_coloring(archive: _Archive, prefix: str, n: int) -> Coloring:
+    """Read an encoder's tables over ``n`` features; members are named ``prefix + name``."""
+
+    def fail(name: str, problem: str):
+        archive.fail(prefix + name, problem)
+
+    colors = archive.integers(prefix + "colors", -1, _INT32_MAX, length=n, dtype=np.int32)
+    # Every color holds a feature, so there are at most as many colors as features.
+    sizes = archive.integers(prefix + "color_sizes", 1, n, max_length=n)
+    n_colors = len(sizes)
+    colored = np.flatnonzero(colors >= 0)
+    if len(colored) and colors[colored].max() >= n_colors:
+        feature = colored[np.argmax(colors[colored])]
+        fail("colors", f"gives feature {feature} color {colors[feature]} of {n_colors}")
+    held = np.bincount(colors[colored], minlength=n_colors)
+    if (held != sizes).any():
+        color = int(np.flatnonzero(held != sizes)[0])
+        fail(
+            "color_sizes",
+            f"gives color {color} {sizes[color]} features, but {held[color]} have that color",
+        )
+    codes = archive.integers(prefix + "codes", 0, min(n, _INT32_MAX), length=n, dtype=np.int32)
+    uncolored_coded = np.flatnonzero((colors < 0) & (codes != 0))
+    if len(uncolored_coded):
+        feature = uncolored_coded[0]
+        fail("codes", f"gives feature {feature}, which has no color, code {codes[feature]}")
+    # Each color numbers its features 1..size, once each, or codes would not decode.
+    size_of = sizes[colors[colored]]
+    out_of_range = np.flatnonzero((codes[colored] < 1) | (codes[colored] > size_of))
+    if len(out_of_range):
+        feature = colored[out_of_range[0]]
+        fail(
+            "codes",
+            f"gives feature {feature} code {codes[feature]}, outside 1..{sizes[colors[feature]]} "
+            f"of its color {colors[feature]}",
+        )
+    slots = (np.cumsum(sizes) - sizes)[colors[colored]] + codes[colored] - 1
+    shared = np.flatnonzero(np.bincount(slots, minlength=len(colored)) > 1)
+    if len(shared):
+        first, second = colored[np.flatnonzero(slots == shared[0])[:2]]
+        fail(
+            "codes",
+            f"gives features {first} and {second} the same color {colors[first]} and code "
+            f"{codes[first]}",
+        )
+    frequency = archive.integers(prefix + "document_frequency", 0, _INT64_MAX, length=n)
+    dense = archive.integers(prefix + "dense_features", 0, n - 1, max_length=n)
+    if len(np.unique(dense)) != len(dense):
+        fail("dense_features", "holds a feature twice")
+    # A dense feature gets a color of its own.
+    dense_colors = colors[dense]
+    alone = dense_colors >= 0
+    alone[alone] = sizes[dense_colors[alone]] == 1
+    not_alone = np.flatnonzero(~alone)
+    if len(not_alone):
+        fail(
+            "dense_features", f"holds feature {dense[not_alone[0]]}, which has no color of its own"
+        )
+    scalars = {
+        name.rstrip("_"): archive.integer(prefix + name.rstrip("_"), 0, _INT64_MAX)
+        for name in _ENCODER_SCALARS
+    }
+    return Coloring(
+        colors=colors,
+        codes=codes,
+        color_sizes=sizes,
+        document_frequency=frequency,
+        dense_features=dense,
+        n_features=n,
+        **scalars,
+    )
+
+
+def _read_buckets(archive: _Archive, color_sizes: np.ndarray, budget: int) -> Buckets:
+    """Read the buckets of the code columns of colors of ``color_sizes``, ``budget`` at most."""
+    n_columns = len(color_sizes)
+    column = np.arange(n_columns)
+    sizes = archive.integers("buckets.column_sizes", 1, _INT64_MAX, length=n_columns)
+    if (sizes != color_sizes + 1).any():
+        j = int(np.flatnonzero(sizes != color_sizes + 1)[0])
+        archive.fail(
+            "buckets.column_sizes",
+            f"gives column {j} {sizes[j]} values, but its color has {color_sizes[j]} codes and 0",
+        )
+    ends = np.cumsum(sizes)
+    offsets = archive.integers("buckets.offsets", 0, _INT64_MAX, length=n_columns + 1)
+    if offsets[0] != 0 or (offsets[1:] != ends).any():
+        archive.fail("buckets.offsets", "does not cut the values into the columns' sizes")
+    n_values = int(ends[-1]) if n_columns else 0
+    # Each output column is a bucket, which holds a value.
+    n_outputs = archive.integer("buckets.n_outputs", 0, min(budget, n_values))
+    output_of_value = archive.integers(
+        "buckets.output_of_value", -1, n_outputs - 1, length=n_values, dtype=np.int32
+    )
+    # A column of s values, sorted by rate, is cut into at most s buckets by s - 1 boundaries.
+    boundary_offsets = archive.integers(
+        "buckets.boundary_offsets", 0, n_values, length=n_columns + 1
+    )
+    cuts = np.diff(boundary_offsets)
+    if boundary_offsets[0] != 0 or (cuts < 0).any() or (cuts > sizes - 1).any():
+        archive.fail("buckets.boundary_offsets", "does not cut the boundaries into the columns")
+    n_boundaries = int(boundary_offsets[-1])
+    boundaries = archive.array("buckets.boundaries", "f", length=n_boundaries).astype(np.float64)
+    column_of_boundary = np.repeat(column, cuts)
+    falling = (np.diff(boundaries) < 0) & (np.diff(column_of_boundary) == 0)
+    if not (np.isfinite(boundaries) & (boundaries >= 0) & (boundaries <= 1)).all() or falling.any():
+        archive.fail("buckets.boundaries", "holds rates that are not ascending within [0, 1]")
+    bucket_outputs = archive.integers(
+        "buckets.bucket_outputs", -1, n_outputs - 1, length=n_boundaries + n_columns, dtype=np.int32
+    )
+    # Each column has one reference bucket (no output), and each output is one bucket.
+    column_of_bucket = np.repeat(column, cuts + 1)
+    references = np.bincount(column_of_bucket[bucket_outputs < 0], minlength=n_columns)
+    outputs = bucket_outputs[bucket_outputs >= 0]
+    if (references != 1).any() or (np.bincount(outputs, minlength=n_outputs) != 1).any():
+        archive.fail(
+            "buckets.bucket_outputs",
+            "does not give each column one reference bucket and each output column one bucket",
+        )
+    # A value goes to a bucket of its own column (never another's), and the absent value 0 to
+    # the reference bucket.
+    column_of_output = np.empty(n_outputs, dtype=np.int64)
+    column_of_output[outputs] = column_of_bucket[bucket_outputs >= 0]
+    column_of_value = np.repeat(column, sizes)
+    placed = np.flatnonzero(output_of_value >= 0)
+    strays = placed[column_of_output[output_of_value[placed]] != column_of_value[placed]]
+    if len(strays) or (n_columns and (output_of_value[offsets[:-1]] != -1).any()):
+        archive.fail(
+            "buckets.output_of_value",
+            "places a value in a bucket of another column, or the absent value 0 outside the "
+            "reference bucket",
+        )
+    return Buckets(
+        column_sizes=sizes,
+        offsets=offsets,
+        output_of_value=output_of_value,
+        n_outputs=n_outputs,
+        boundary_offsets=boundary_offsets,
+        boundaries=boundaries,
+        bucket_outputs=bucket_outputs,
+    )
+
+
+def _read_encoder(archive: _Archive) -> ChromaticEncoder:
+    n = archive.integer("n_features_in", 1, _INT64_MAX)
+    encoder = _read_params(archive, "params", ChromaticEncoder())
+    return set_coloring(encoder, _read_coloring(archive, "", n))
+
+
+def _read_compressor(archive: _Archive) -> ChromaticCompressor:
+    n = archive.integer("n_features_in", 1, _INT64_MAX)
+    compressor = _read_params(archive, "params", ChromaticCompressor())
+    budget = int(compressor.budget)
+    classes = archive.labels("classes", "biufU", length=2)
+    frequent = archive.integers("frequent_features", 0, n - 1, max_length=min(n, budget))
+    if len(np.unique(frequent)) != len(frequent):
+        # A feature kept apart twice would be two output columns.
+        archive.fail("frequent_features", "holds a feature twice")
+    compressor.n_features_in_ = n
+    compressor.classes_ = classes
+    compressor.selection_scores_ = None
+    encoder = bucketer = None
+    if archive.has("encoder.params"):
+        # The encoder and the buckets are made from the compressor's own parameters, with the
+        # seed it drew and the budget its kept features leave; anything else is tampering.
+        seed = archive.json_object("encoder.params", _PARAMS_CHARS).get("random_state")
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= _INT32_MAX:
+            archive.fail("encoder.params", f"holds random_state={seed!r}, not a drawn seed")
+        n_tail = budget - len(frequent)
+        if n_tail < 1:
+            archive.fail("encoder.params", "is there, but the kept features take the whole budget")
+        encoder = _read_params(
+            archive,
+            "encoder.params",
+            compressor._tail_encoder(seed),
+            compressor._tail_encoder(seed).get_params(),
+        )
+        n_encoded = archive.integer("encoder.n_features_in", 0, _INT64_MAX)
+        if n_encoded != n:
+            archive.fail("encoder.n_features_in", f"is {n_encoded}; the compressor has {n}")
+        coloring = _read_coloring(archive, "encoder.", n)
+        if not len(coloring.color_sizes):
+            archive.fail(
+                "encoder.color_sizes", "holds no color; a model without one has no encoder"
+            )
+        twice = frequent[coloring.colors[frequent] >= 0]
+        if len(twice):
+            archive.fail(
+                "frequent_features",
+                f"holds feature {twice[0]}, which the encoder colors too (two output columns)",
+            )
+        set_coloring(encoder, coloring)
+        bucketer = _read_params(
+            archive,
+            "buckets.params",
+            compressor._tail_compressor(n_tail, seed),
+            compressor._tail_compressor(n_tail, seed).get_params(),
+        )
+        buckets = _read_buckets(archive, coloring.color_sizes, n_tail)
+        set_buckets(bucketer, buckets, classes)
+    return set_parts(compressor, frequent, encoder, bucketer)
+
+
+_READERS = {"ChromaticEncoder": _read_encoder, "ChromaticCompressor": _read_compressor}
