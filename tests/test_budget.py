@@ -284,3 +284,17 @@ def test_penalty_stops_cutting_noise():
     loose = SubmodularCompressor(budget=400, penalty=0.0).fit(codes, y)
     strict = SubmodularCompressor(budget=400, penalty=1.0).fit(codes, y)
     assert strict.n_features_out_ < loose.n_features_out_ / 4
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_auto_split_on_rows_too_few_for_any_bucket(seed):
+    # On 200 rows, a split keeping nothing apart can leave no column at all: that candidate
+    # predicts the base rate instead of failing the fit.
+    rng = np.random.default_rng(seed)
+    X = sp.random(200, 12, density=0.2, format="csr", random_state=rng)
+    X.data[:] = 1
+    y = (rng.random(200) < 0.3).astype(np.int64)
+    compressor = ChromaticCompressor(budget=8).fit(X, y)
+    assert compressor.n_features_out_ <= 8
+    assert compressor.transform(X).shape == (200, compressor.n_features_out_)
+    assert compressor.selection_scores_ is None or 0 in compressor.selection_scores_

@@ -651,3 +651,26 @@ def test_transform_reads_a_fifo_in_its_one_pass(small):
     # The fit reads its files twice: a FIFO is refused before it is opened.
     refused = chromatic("fit", fifo, "-o", folder / "m.npz", check=False)
     assert refused.returncode == 1 and "FIFO" in refused.stderr
+
+
+def test_inspect_and_transform_say_what_is_wrong_with_a_model(small):
+    folder, train, model = small
+    fitted = load_model(model)
+    odd = folder / "odd.npz"
+    save_model(fitted, odd, metadata={"zero_based": "false", "params": 1})
+    about = json.loads(chromatic("inspect", odd, "--json").stdout)
+    assert about["kind"] == "model" and about["metadata"]["params"] == 1
+    assert about["params"] == fitted.get_params()
+    refused = chromatic("transform", odd, train, "-o", folder / "codes.svm", check=False)
+    assert refused.returncode == 1 and "zero_based is 'false'" in refused.stderr
+    chromatic("transform", odd, train, "-o", folder / "codes.svm", "--zero-based", "no")
+    # A damaged model is reported as one, not read as svmlight text.
+    damaged = folder / "damaged.npz"
+    damaged.write_bytes(model.read_bytes()[:-100])
+    result = chromatic("inspect", damaged, check=False)
+    assert result.returncode == 1 and str(damaged) in result.stderr
+    assert "label" not in result.stderr and "Traceback" not in result.stderr
+    empty = folder / "empty.svm"
+    empty.write_bytes(b"")
+    about = json.loads(chromatic("inspect", empty, "--json").stdout)
+    assert about["rows"] == 0 and about["max_index"] is None and about["zero_based"] is None

@@ -312,8 +312,14 @@ def choose_n_frequent(
         compression, _ = fit_compression(rows, candidate, cross_fit=True)
         Z_fit = compressed_rows(compression, B_fit, folds)
         Z_val = compressed_rows(compression, B_val)
-        model = LogisticRegression(max_iter=300).fit(Z_fit, y_fit)
-        p = np.clip(model.predict_proba(Z_val)[:, 1].astype(np.float64), 1e-15, 1 - 1e-15)
+        if Z_fit.shape[1] == 0:
+            # No column at all (no feature kept apart, no bucket worth its column): the
+            # model can only predict the base rate.
+            p = np.full(len(y_val), y_fit.mean())
+        else:
+            model = LogisticRegression(max_iter=300).fit(Z_fit, y_fit)
+            p = model.predict_proba(Z_val)[:, 1].astype(np.float64)
+        p = np.clip(p, 1e-15, 1 - 1e-15)
         scores[n_frequent] = float(-np.mean(y_val * np.log(p) + (1 - y_val) * np.log(1 - p)))
     return min(scores, key=lambda k: (scores[k], k)), scores
 

@@ -231,7 +231,14 @@ def run_compress(args) -> dict:
 def model_zero_based(args, metadata: dict) -> bool:
     """Decide the index base of files to encode: as given, else as the training files had it."""
     if args.zero_based == "auto":
-        return bool(metadata.get("zero_based", False))
+        zero_based = metadata.get("zero_based", False)
+        if not isinstance(zero_based, bool):
+            model_path = args.model if args.command == "transform" else args.path
+            raise CommandError(
+                f"{model_path}: the model's metadata says zero_based is {zero_based!r}, not "
+                "true or false; give --zero-based yes or no"
+            )
+        return zero_based
     return bool(args.zero_based)
 
 
@@ -271,7 +278,12 @@ def run_inspect(args) -> dict:
     check_inputs([args.path])
     try:
         model, metadata = read_model(args.path)
-    except ModelFileError:
+    except ModelFileError as error:
+        with open(args.path, "rb") as file:
+            # A zip archive is meant as a model: say what is wrong with it, rather than read
+            # it as text.
+            if file.read(4) == b"PK\x03\x04":
+                raise CommandError(str(error)) from None
         return inspect_file(args)
     encoder = model.encoder_ if isinstance(model, ChromaticCompressor) else model
     summary = {"command": "inspect", "kind": "model", "model": type(model).__name__}
@@ -282,7 +294,10 @@ def run_inspect(args) -> dict:
             largest_colors=encoder.color_sizes_[:10].tolist(),
             dense_features=len(encoder.dense_features_),
         )
-    summary.update(params=model.get_params(), **metadata)
+    # The metadata is free-form: kept apart, so that it cannot replace what the model says.
+    summary.update(params=model.get_params(), metadata=metadata)
+    if isinstance(metadata.get("zero_based"), bool):
+        summary["zero_based"] = metadata["zero_based"]
     if args.on is not None:
         summary["on"] = collision_rate(args, model, metadata)
     report(args, summary, model_text(model, summary, args.on))
@@ -308,8 +323,9 @@ def inspect_file(args) -> dict:
         "command": "inspect",
         "kind": "svmlight",
         "rows": rows,
-        "max_index": width - 1,
-        "zero_based": bool(min_index == 0),
+        # Without an index, neither the largest nor the base can be told.
+        "max_index": width - 1 if non_zeros else None,
+        "zero_based": bool(min_index == 0) if non_zeros else None,
         "non_zeros": non_zeros,
         "non_zeros_per_row": non_zeros / max(rows, 1),
         "longest_row": longest,
