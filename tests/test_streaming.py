@@ -366,3 +366,19 @@ def test_a_file_of_only_comments_encodes_to_nothing(tmp_path):
     compressor = ChromaticCompressor(budget=4, n_frequent=1)
     fit_compressor_files(compressor, [train])
     assert list(iter_compressed(compressor, empty, zero_based=True)) == []
+
+
+def test_a_memory_limit_too_small_for_the_vertices_fails_before_the_pair_passes(tmp_path):
+    rng = np.random.default_rng(0)
+    X = sp.random(2_000, 50_000, density=0.001, format="csr", random_state=rng)
+    X.data[:] = 1
+    path = tmp_path / "wide.svm"
+    dump_svmlight_file(X, np.zeros(2_000), str(path), zero_based=True)
+    stages = []
+    with pytest.raises(MemoryError, match=r"memory limit: .* vertices"):
+        fit_files(
+            ChromaticEncoder(memory_limit="2M", dense_threshold=None),
+            path,
+            progress=lambda stage, rows: stages.append(stage),
+        )
+    assert set(stages) == {"counting features"}

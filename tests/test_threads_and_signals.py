@@ -33,9 +33,13 @@ print("finished", flush=True)
 """
 
 
-def test_ctrl_c_interrupts_a_long_fit():
+def signal_a_running_fit(script: str, sig: int):
+    """Run ``script``, send ``sig`` a second after it prints "ready".
+
+    Returns its stdout, stderr, exit status and the seconds it took to end after the signal.
+    """
     process = subprocess.Popen(
-        [sys.executable, "-c", LONG_FIT],
+        [sys.executable, "-c", script],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -44,14 +48,19 @@ def test_ctrl_c_interrupts_a_long_fit():
         assert process.stdout.readline().strip() == "ready"
         time.sleep(1.0)
         sent = time.perf_counter()
-        process.send_signal(signal.SIGINT)
+        process.send_signal(sig)
         stdout, stderr = process.communicate(timeout=60)
         latency = time.perf_counter() - sent
     finally:
         process.kill()
+    return stdout, stderr, process.returncode, latency
+
+
+def test_ctrl_c_interrupts_a_long_fit():
+    stdout, stderr, status, latency = signal_a_running_fit(LONG_FIT, signal.SIGINT)
     assert "finished" not in stdout, "the fit ended before the interrupt: make it longer"
     assert "KeyboardInterrupt" in stderr
-    assert process.returncode != 0
+    assert status != 0
     # "Within a second or so"; the bound leaves room for a loaded machine.
     assert latency < 5.0, f"took {latency:.2f} s to stop"
 
@@ -125,17 +134,6 @@ def test_sigterm_ends_a_long_fit_as_ctrl_c_does():
         "except Terminated as ended:\n"
         "    print('ended by', ended, flush=True)",
     )
-    process = subprocess.Popen(
-        [sys.executable, "-c", ended_by_signal],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout.readline().strip() == "ready"
-        time.sleep(1.0)
-        process.send_signal(signal.SIGTERM)
-        stdout, _ = process.communicate(timeout=60)
-    finally:
-        process.kill()
+    stdout, _, _, latency = signal_a_running_fit(ended_by_signal, signal.SIGTERM)
     assert "ended by SIGTERM" in stdout and "finished" in stdout
+    assert latency < 5.0, f"took {latency:.2f} s to stop"

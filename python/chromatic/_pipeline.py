@@ -98,6 +98,7 @@ def count_graph(rows: RowSource, fit, kept: Kept, params: ColoringParams) -> int
     limited = params.memory_limit is not None
     if limited:
         check_shards(rows, params)
+        fit.check_memory_limit(params.memory_limit, n_jobs=params.n_jobs)
         rows.bound_pairs(fit, kept, params.n_jobs)
         fit.plan_shards(params.memory_limit, n_jobs=params.n_jobs)
     passes = 0

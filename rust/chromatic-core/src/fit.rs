@@ -94,6 +94,7 @@ fn build<I: IndexValue, V: StoredValue>(
     interrupt: Interrupt<'_>,
 ) -> Result<Graph> {
     if let Some(limit) = memory_limit {
+        builder.check_memory_limit(limit, rayon::current_num_threads())?;
         builder.add_pair_bounds(matrix, interrupt)?;
         builder.plan_shards(limit, rayon::current_num_threads())?;
     }

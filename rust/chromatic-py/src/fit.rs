@@ -208,6 +208,17 @@ impl StreamingFit {
         )
     }
 
+    /// Refuses, before the pass of pair bounds, a `memory_limit` too small for the features
+    /// and vertices alone.
+    #[pyo3(signature = (memory_limit, *, n_jobs=None))]
+    fn check_memory_limit(&mut self, memory_limit: u64, n_jobs: Option<i64>) -> PyResult<()> {
+        let threads = n_jobs_arg(n_jobs)?.unwrap_or_else(rayon::current_num_threads);
+        let graph = self.stream.graph().map_err(to_py_err)?;
+        graph
+            .check_memory_limit(memory_limit, threads)
+            .map_err(to_py_err)
+    }
+
     /// Plans the graph passes to keep the build under `memory_limit` bytes, from the pair
     /// bounds: each pass counts as many vertices as fit beside the edges already kept, until
     /// `graph_complete`.

@@ -108,6 +108,18 @@ impl GraphBuilder {
         bounds.add_rows(matrix, &self.vocabulary, interrupt)
     }
 
+    /// Refuses, before the pass of pair bounds, a `memory_limit` that cannot even hold the
+    /// features and vertices beside `n_threads` counting threads.
+    pub fn check_memory_limit(&self, memory_limit: u64, n_threads: usize) -> Result<()> {
+        BuildPlan::available(
+            self.vocabulary.n_features(),
+            self.vocabulary.n_vertices(),
+            n_threads,
+            memory_limit,
+        )
+        .map(|_| ())
+    }
+
     /// Plans the passes to keep the build under `memory_limit` bytes with `n_threads` counting
     /// threads, from the pair bounds: each pass counts as many vertices as fit beside the edges
     /// already kept.

@@ -160,16 +160,7 @@ impl BuildPlan {
         n_threads: usize,
         memory_limit: u64,
     ) -> Result<Self> {
-        let n_vertices = bounds.heads.len() as u64;
-        let fixed = BYTES_PER_FEATURE * n_features as u64
-            + (BYTES_PER_VERTEX + 4 * n_threads as u64) * n_vertices;
-        let available = memory_limit.saturating_sub(fixed);
-        if available < (1 << 20) {
-            return Err(Error::MemoryLimit(format!(
-                "{memory_limit} bytes cannot hold the {n_vertices} vertices of the graph, \
-                 which need about {fixed} bytes"
-            )));
-        }
+        let available = Self::available(n_features, bounds.heads.len(), n_threads, memory_limit)?;
         let batch_nnz = (available / 8 / BYTES_PER_BATCH_ENTRY)
             .clamp(MIN_BATCH_NNZ as u64, DEFAULT_BATCH_NNZ as u64) as usize;
         Ok(BuildPlan {
@@ -180,9 +171,34 @@ impl BuildPlan {
         })
     }
 
+    /// The bytes `memory_limit` leaves for counting and kept edges once the features and
+    /// vertices are held, refused when under a MiB. It needs only the vertex count, so a build
+    /// can be refused before the pass of pair bounds.
+    pub fn available(
+        n_features: usize,
+        n_vertices: usize,
+        n_threads: usize,
+        memory_limit: u64,
+    ) -> Result<u64> {
+        let fixed = (BYTES_PER_FEATURE as u128 * n_features as u128
+            + (BYTES_PER_VERTEX + 4 * n_threads as u64) as u128 * n_vertices as u128)
+            .min(u128::from(u64::MAX)) as u64;
+        let available = memory_limit.saturating_sub(fixed);
+        if available < (1 << 20) {
+            return Err(Error::MemoryLimit(format!(
+                "{memory_limit} bytes cannot hold the {n_vertices} vertices of the graph, \
+                 which need about {fixed} bytes and 1 MiB to count pairs in; raise the limit"
+            )));
+        }
+        Ok(available)
+    }
+
     /// The counter of the shard from vertex `start`, whose counts must fit beside `kept_edges`
     /// edges kept so far.
     pub fn next_shard(&self, start: usize, kept_edges: usize) -> Result<EdgeCounter> {
+        // The finished graph holds its edges within the same bytes, and edges only grow shard
+        // by shard: a pass that starts past what it may hold can only end refused.
+        self.check_edges(kept_edges)?;
         let kept = (kept_edges as u64).saturating_mul(BYTES_PER_KEPT_EDGE);
         if kept >= self.available {
             return Err(self.too_many_edges(kept_edges));

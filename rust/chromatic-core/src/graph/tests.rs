@@ -197,6 +197,23 @@ fn pair_bounds_bound_each_shard_and_plans_cover_the_vertices() {
         BuildPlan::for_limit(few, n as usize, 2, 1000),
         Err(Error::MemoryLimit(_))
     ));
+    // Kept edges that the finished graph could not hold end the build at the next shard,
+    // though they alone would still leave room to count.
+    let available = BuildPlan::available(n as usize, nv, 2, 4 << 20).unwrap();
+    let too_many = (available / BYTES_PER_EDGE + 1) as usize;
+    assert!(plan.check_edges(too_many).is_err());
+    assert!((too_many as u64) * 8 < available);
+    assert!(matches!(
+        plan.next_shard(0, too_many),
+        Err(Error::MemoryLimit(_))
+    ));
+    // A limit too small for the vertices is refused before the pass of pair bounds.
+    let builder = GraphBuilder::new(Vocabulary::new(&stats, None).unwrap(), 1).unwrap();
+    assert!(matches!(
+        builder.check_memory_limit(1000, 2),
+        Err(Error::MemoryLimit(_))
+    ));
+    assert!(builder.check_memory_limit(4 << 20, 2).is_ok());
 }
 
 #[test]
