@@ -180,9 +180,10 @@ impl BuildPlan {
         n_threads: usize,
         memory_limit: u64,
     ) -> Result<u64> {
-        let fixed = (BYTES_PER_FEATURE as u128 * n_features as u128
-            + (BYTES_PER_VERTEX + 4 * n_threads as u64) as u128 * n_vertices as u128)
-            .min(u128::from(u64::MAX)) as u64;
+        let per_vertex = BYTES_PER_VERTEX.saturating_add(4u64.saturating_mul(n_threads as u64));
+        let fixed = BYTES_PER_FEATURE
+            .saturating_mul(n_features as u64)
+            .saturating_add(per_vertex.saturating_mul(n_vertices as u64));
         let available = memory_limit.saturating_sub(fixed);
         if available < (1 << 20) {
             return Err(Error::MemoryLimit(format!(
