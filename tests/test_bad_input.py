@@ -325,3 +325,27 @@ def test_labels_mixing_strings_and_numbers_are_refused(X, y):
 def test_labels_of_one_kind_are_accepted(X):
     for y in (["a", "b", "a", "b"], [0.0, 1, 1, 0], np.array([0, 1, 1, 0], dtype=object)):
         ChromaticCompressor(budget=4, n_frequent=1).fit(X, y)
+
+
+def test_integer_ids_in_a_matrix_get_a_warning_not_a_silent_collapse():
+    import warnings
+
+    import pandas as pd
+
+    from chromatic import ChromaticCompressor, ChromaticEncoder
+
+    rng = np.random.default_rng(0)
+    ids = pd.DataFrame(
+        {"user_id": rng.integers(0, 300, 2_000), "ad_id": rng.integers(0, 50, 2_000)}
+    )
+    with pytest.warns(UserWarning, match=r"integers other than 0 and 1 .* OneHotEncoder"):
+        ChromaticEncoder().fit(ids)
+    y = rng.integers(0, 2, 2_000)
+    with pytest.warns(UserWarning, match="integers other than 0 and 1"):
+        ChromaticCompressor(budget=16, n_frequent=4).fit(sp.csr_array(ids.to_numpy()), y)
+    # Presence matrices, of any dtype, and floats (weights) pass quietly.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        binary = (ids.to_numpy() % 2).astype(np.int64)
+        ChromaticEncoder(dense_threshold=None).fit(binary)
+        ChromaticEncoder(dense_threshold=None).fit(ids.to_numpy().astype(float))

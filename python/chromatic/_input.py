@@ -7,6 +7,7 @@ float32/float64/bool values.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,13 +35,44 @@ def validated_sparse_input(estimator, X, *, reset: bool):
     This checks the shape, the feature count and names. Non-finite values pass: the engine (or
     ``check_finite``) reports them by row and column.
     """
-    return validate_data(
+    X = validate_data(
         estimator,
         X,
         reset=reset,
         accept_sparse="csr",
         dtype="numeric",
         ensure_all_finite=False,
+    )
+    if reset:
+        warn_of_ids(X)
+    return X
+
+
+def warn_of_ids(X) -> None:
+    """Warn when an integer matrix holds values other than 0 and 1: ids read as presence.
+
+    A matrix is read as presence (any non-zero is the column's feature), so a column of ids
+    (300 users as 0..299) would collapse to one feature; the warning says what to do instead.
+    """
+    values = X.data if sp.issparse(X) else X
+    if values.dtype.kind not in "iu" or values.size == 0:
+        return
+    other = (values != 0) & (values != 1)
+    if not other.any():
+        return
+    if sp.issparse(X):
+        column = int(X.indices[np.flatnonzero(other)[0]])
+        value = values[np.flatnonzero(other)[0]]
+    else:
+        row, column = np.argwhere(other)[0]
+        value = values[row, column]
+    warnings.warn(
+        f"X holds integers other than 0 and 1 (such as {value} in column {column}); a matrix "
+        "is read as presence, any non-zero being the column's one feature, so ids in a column "
+        "collapse into one feature. One-hot encode id columns first (for example with "
+        "scikit-learn's OneHotEncoder(handle_unknown='ignore')).",
+        UserWarning,
+        stacklevel=3,
     )
 
 
