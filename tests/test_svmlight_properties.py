@@ -101,6 +101,12 @@ def reference_row(text: str):
     return label, sorted(present)
 
 
+def written_indices(text: str) -> list[int]:
+    """Every index a line writes, explicit zero values included: what the base is read from."""
+    tokens = text.split("#", 1)[0].split()[1:]
+    return [int(token.partition(":")[0]) for token in tokens if not token.startswith("qid:")]
+
+
 def reference_matrix(rows, n_features: int) -> tuple[np.ndarray, np.ndarray]:
     dense = np.zeros((len(rows), n_features))
     for r, (_, present) in enumerate(rows):
@@ -147,8 +153,9 @@ def test_reading_agrees_with_the_reference_parser(folder, lines, chunk_bytes, fi
     # Every chunk starts where the one before it ended, in lines of the file.
     for before, after in itertools.pairwise(chunks):
         assert after.first_line > before.first_line
-    present = [i for _, indices in rows for i in indices]
-    assert joined.min_index == (min(present) if present else np.iinfo(np.int64).max)
+    # The base comes from every index written, explicit zeros included (`1 0:0 3:1` is 0-based).
+    written = [i for text, row in lines if row is not None for i in written_indices(text)]
+    assert joined.min_index == (min(written) if written else np.iinfo(np.int64).max)
 
 
 BAD_LINES = [
