@@ -6,9 +6,11 @@
 //! its rows, looks every value up and collects the values it sees first, in order), then merges
 //! the chunks' new values in chunk order, so the ids do not depend on how many threads read.
 //!
-//! The values live in one byte arena with offsets; the hash table holds only ids, and compares
-//! against the arena, so memory stays linear in the bytes of the distinct values.
+//! The values live in one byte arena with offsets. Each (column, kind) has its own hash table of
+//! slots that hold a value's place in the arena and its id: a lookup touches the table and the
+//! value's bytes, nothing else, and memory stays linear in the bytes of the distinct values.
 
+use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::ops::Range;
 
@@ -65,12 +67,34 @@ impl KeyHasher {
     }
 }
 
+/// A value in a hash table: where its bytes are in an arena, and its id.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    start: u64,
+    len: u32,
+    id: u32,
+}
+
+impl Slot {
+    #[inline]
+    fn bytes(self, arena: &[u8]) -> &[u8] {
+        &arena[self.start as usize..self.start as usize + self.len as usize]
+    }
+
+    #[inline]
+    fn holds(self, arena: &[u8], value: &[u8]) -> bool {
+        self.len as usize == value.len() && self.bytes(arena) == value
+    }
+}
+
+/// The hash tables of the values of one (column, kind).
+type Tables = HashMap<(u32, u8), HashTable<Slot>>;
+
 /// Every distinct (column, kind, value) and its feature id. See the module documentation.
 #[derive(Clone, Debug)]
 pub struct ValueVocabulary {
     values: Values,
-    /// Feature ids, hashed by their key.
-    table: HashTable<u32>,
+    tables: Tables,
     hasher: KeyHasher,
 }
 
@@ -82,8 +106,6 @@ struct Values {
     /// `n_features + 1` offsets into `bytes`.
     offsets: Vec<u64>,
     bytes: Vec<u8>,
-    /// The hash of every key, so that the table grows and renumbers without rehashing bytes.
-    hashes: Vec<u64>,
 }
 
 impl Values {
@@ -103,49 +125,50 @@ impl Values {
         &self.bytes[self.offsets[id] as usize..self.offsets[id + 1] as usize]
     }
 
-    #[inline]
-    fn is(&self, id: u32, hash: u64, column: u32, kind: u8, value: &[u8]) -> bool {
-        let id = id as usize;
-        self.hashes[id] == hash
-            && self.columns[id] == column
-            && self.kinds[id] == kind
-            && self.bytes_of(id) == value
-    }
-
-    /// Appends a key (its id is the previous length).
-    fn push(&mut self, hash: u64, column: u32, kind: u8, value: &[u8]) -> Result<()> {
+    /// Appends a key; returns its slot (its id is the previous length).
+    fn push(&mut self, column: u32, kind: u8, value: &[u8]) -> Result<Slot> {
         if self.len() >= MAX_FEATURES {
             return Err(Error::TooManyFeatures {
                 n_features: self.len() + 1,
                 limit: MAX_FEATURES,
             });
         }
+        let len = u32::try_from(value.len()).map_err(|_| {
+            Error::InvalidParameter(format!(
+                "a value of column {column} has {} bytes, more than 2^32",
+                value.len()
+            ))
+        })?;
         try_reserve(&mut self.columns, 1, "vocabulary columns")?;
         try_reserve(&mut self.kinds, 1, "vocabulary kinds")?;
         try_reserve(&mut self.offsets, 1, "vocabulary offsets")?;
-        try_reserve(&mut self.hashes, 1, "vocabulary hashes")?;
         try_reserve(&mut self.bytes, value.len(), "vocabulary values")?;
+        let slot = Slot {
+            start: self.bytes.len() as u64,
+            len,
+            id: self.len() as u32,
+        };
         self.columns.push(column);
         self.kinds.push(kind);
         self.bytes.extend_from_slice(value);
         self.offsets.push(self.bytes.len() as u64);
-        self.hashes.push(hash);
-        Ok(())
+        Ok(slot)
     }
 
     fn truncate(&mut self, n: usize) {
         self.columns.truncate(n);
         self.kinds.truncate(n);
-        self.hashes.truncate(n);
         self.offsets.truncate(n + 1);
         self.bytes.truncate(self.offsets[n] as usize);
     }
 }
 
-/// What a chunk of a fit found: the values it saw first (row and hash), in order of first
-/// appearance, and after the merge the id of each.
+/// What a chunk of a fit found: the values it saw first, in order of first appearance (their
+/// bytes copied to an arena of the chunk, so that the merge reads them in order), and after the
+/// merge the id of each.
 struct ChunkValues {
-    first_rows: Vec<usize>,
+    bytes: Vec<u8>,
+    slots: Vec<Slot>,
     hashes: Vec<u64>,
     ids: Vec<i64>,
 }
@@ -165,12 +188,29 @@ impl PartialEq for ValueVocabulary {
 
 impl Eq for ValueVocabulary {}
 
+/// The table of one (column, kind) grown for one more slot.
+fn reserve_one(
+    table: &mut HashTable<Slot>,
+    hasher: KeyHasher,
+    column: u32,
+    kind: u8,
+    arena: &[u8],
+    what: &'static str,
+) -> Result<()> {
+    table
+        .try_reserve(1, |s| hasher.hash(column, kind, s.bytes(arena)))
+        .map_err(|_| Error::OutOfMemory {
+            what,
+            bytes: (table.len() + 1).saturating_mul(2 * std::mem::size_of::<Slot>()),
+        })
+}
+
 impl ValueVocabulary {
     /// An empty vocabulary.
     pub fn new() -> Self {
         ValueVocabulary {
             values: Values::new(),
-            table: HashTable::new(),
+            tables: HashMap::new(),
             hasher: KeyHasher::default(),
         }
     }
@@ -211,15 +251,15 @@ impl ValueVocabulary {
     /// The id of a value, `None` where the vocabulary does not hold it.
     pub fn get(&self, column: u32, kind: ValueKind, value: &[u8]) -> Option<u32> {
         let kind = kind.code();
+        let table = self.tables.get(&(column, kind))?;
         let hash = self.hasher.hash(column, kind, value);
-        self.find(hash, column, kind, value)
+        self.find(table, hash, value)
     }
 
     #[inline]
-    fn find(&self, hash: u64, column: u32, kind: u8, value: &[u8]) -> Option<u32> {
-        self.table
-            .find(hash, |&id| self.values.is(id, hash, column, kind, value))
-            .copied()
+    fn find(&self, table: &HashTable<Slot>, hash: u64, value: &[u8]) -> Option<u32> {
+        let arena = &self.values.bytes;
+        table.find(hash, |s| s.holds(arena, value)).map(|s| s.id)
     }
 
     /// Adds the values of a column that the vocabulary does not hold yet (in order of first
@@ -259,7 +299,7 @@ impl ValueVocabulary {
             outputs.into_iter().collect::<Result<_>>()?
         };
         let before = self.n_features();
-        if let Err(err) = self.merge(column, values, &mut found, interrupt) {
+        if let Err(err) = self.merge(column, C::KIND.code(), &mut found, interrupt) {
             self.truncate(before);
             return Err(err);
         }
@@ -284,14 +324,17 @@ impl ValueVocabulary {
         interrupt: Interrupt<'_>,
     ) -> Result<ChunkValues> {
         let kind = C::KIND.code();
+        let hasher = self.hasher;
+        let table = self.tables.get(&(column, kind));
         let mut new = ChunkValues {
-            first_rows: Vec::new(),
+            bytes: Vec::new(),
+            slots: Vec::new(),
             hashes: Vec::new(),
             ids: Vec::new(),
         };
-        // Indices into `new` of the chunk's new values, by hash.
-        let mut local: HashTable<u32> = HashTable::new();
-        let (mut scratch, mut other) = ([0u8; 8], [0u8; 8]);
+        // The chunk's new values, by hash (`id` is their index in `new`).
+        let mut local: HashTable<Slot> = HashTable::new();
+        let mut scratch = [0u8; 8];
         let start = rows.start;
         for (row, slot) in rows.zip(out.iter_mut()) {
             if (row - start) % POLL_INTERVAL == 0 {
@@ -301,59 +344,80 @@ impl ValueVocabulary {
                 continue;
             }
             let value = values.bytes(row, &mut scratch);
-            let hash = self.hasher.hash(column, kind, value);
-            if let Some(id) = self.find(hash, column, kind, value) {
+            let hash = hasher.hash(column, kind, value);
+            if let Some(id) = table.and_then(|t| self.find(t, hash, value)) {
                 *slot = i64::from(id);
                 continue;
             }
-            let seen = local.find(hash, |&k| {
-                let k = k as usize;
-                new.hashes[k] == hash && values.bytes(new.first_rows[k], &mut other) == value
-            });
-            let k = if let Some(&k) = seen {
-                k as usize
+            let k = if let Some(s) = local.find(hash, |s| s.holds(&new.bytes, value)) {
+                s.id
             } else {
-                let k = new.first_rows.len();
+                let k = new.slots.len() as u32;
+                let len = u32::try_from(value.len()).map_err(|_| {
+                    Error::InvalidParameter(format!(
+                        "column {column}, row {row}: a value of more than 2^32 bytes"
+                    ))
+                })?;
                 let hashes = &new.hashes;
                 local
-                    .try_reserve(1, |&j| hashes[j as usize])
+                    .try_reserve(1, |s| hashes[s.id as usize])
                     .map_err(|_| Error::OutOfMemory {
                         what: "chunk value table",
-                        bytes: (k + 1).saturating_mul(8),
+                        bytes: (k as usize + 1).saturating_mul(2 * std::mem::size_of::<Slot>()),
                     })?;
-                try_reserve(&mut new.first_rows, 1, "chunk values")?;
+                try_reserve(&mut new.bytes, value.len(), "chunk values")?;
+                try_reserve(&mut new.slots, 1, "chunk value slots")?;
                 try_reserve(&mut new.hashes, 1, "chunk value hashes")?;
-                new.first_rows.push(row);
+                let s = Slot {
+                    start: new.bytes.len() as u64,
+                    len,
+                    id: k,
+                };
+                new.bytes.extend_from_slice(value);
+                new.slots.push(s);
                 new.hashes.push(hash);
-                local.insert_unique(hash, k as u32, |&j| new.hashes[j as usize]);
+                local.insert_unique(hash, s, |s| new.hashes[s.id as usize]);
                 k
             };
-            *slot = FIRST_LOCAL - k as i64;
+            *slot = FIRST_LOCAL - i64::from(k);
         }
         Ok(new)
     }
 
     /// Gives every chunk's new values their ids, chunk after chunk: a value new to several
     /// chunks gets its id in the first.
-    fn merge<C: ValueColumn>(
+    fn merge(
         &mut self,
         column: u32,
-        values: &C,
+        kind: u8,
         found: &mut [ChunkValues],
         interrupt: Interrupt<'_>,
     ) -> Result<()> {
-        let kind = C::KIND.code();
-        let mut scratch = [0u8; 8];
+        if found.iter().all(|chunk| chunk.slots.is_empty()) {
+            return Ok(());
+        }
+        let ValueVocabulary {
+            values,
+            tables,
+            hasher,
+        } = self;
+        let table = tables.entry((column, kind)).or_default();
         for chunk in found {
-            chunk.ids = with_capacity(chunk.first_rows.len(), "chunk value ids")?;
-            for (k, (&row, &hash)) in chunk.first_rows.iter().zip(&chunk.hashes).enumerate() {
+            chunk.ids = with_capacity(chunk.slots.len(), "chunk value ids")?;
+            for (k, (&local, &hash)) in chunk.slots.iter().zip(&chunk.hashes).enumerate() {
                 if k % POLL_INTERVAL == 0 {
                     interrupt.check()?;
                 }
-                let value = values.bytes(row, &mut scratch);
-                let id = match self.find(hash, column, kind, value) {
-                    Some(id) => id,
-                    None => self.insert(hash, column, kind, value)?,
+                let value = local.bytes(&chunk.bytes);
+                let arena = &values.bytes;
+                let id = if let Some(s) = table.find(hash, |s| s.holds(arena, value)) {
+                    s.id
+                } else {
+                    reserve_one(table, *hasher, column, kind, arena, "vocabulary table")?;
+                    let slot = values.push(column, kind, value)?;
+                    let arena = &values.bytes;
+                    table.insert_unique(hash, slot, |s| hasher.hash(column, kind, s.bytes(arena)));
+                    slot.id
                 };
                 chunk.ids.push(i64::from(id));
             }
@@ -361,25 +425,12 @@ impl ValueVocabulary {
         Ok(())
     }
 
-    /// Adds a key the vocabulary does not hold; returns its id.
-    fn insert(&mut self, hash: u64, column: u32, kind: u8, value: &[u8]) -> Result<u32> {
-        let id = self.n_features() as u32;
-        let hashes = &self.values.hashes;
-        self.table
-            .try_reserve(1, |&j| hashes[j as usize])
-            .map_err(|_| Error::OutOfMemory {
-                what: "vocabulary table",
-                bytes: (self.table.len() + 1).saturating_mul(8),
-            })?;
-        self.values.push(hash, column, kind, value)?;
-        let hashes = &self.values.hashes;
-        self.table.insert_unique(hash, id, |&j| hashes[j as usize]);
-        Ok(id)
-    }
-
     /// Forgets the features from `n` on (undoes a failed fit).
     fn truncate(&mut self, n: usize) {
-        self.table.retain(|&mut id| (id as usize) < n);
+        for table in self.tables.values_mut() {
+            table.retain(|s| (s.id as usize) < n);
+        }
+        self.tables.retain(|_, table| !table.is_empty());
         self.values.truncate(n);
     }
 
@@ -392,6 +443,7 @@ impl ValueVocabulary {
         interrupt: Interrupt<'_>,
     ) -> Result<Vec<i64>> {
         let kind = C::KIND.code();
+        let table = self.tables.get(&(column, kind));
         let mut ids = filled(values.len(), NULL, "value ids")?;
         let chunks = chunks(values.len());
         let pieces = split_mut(&mut ids, chunks.iter().map(ExactSizeIterator::len));
@@ -409,9 +461,8 @@ impl ValueVocabulary {
                         continue;
                     }
                     let value = values.bytes(row, &mut scratch);
-                    let hash = self.hasher.hash(column, kind, value);
-                    *slot = self
-                        .find(hash, column, kind, value)
+                    *slot = table
+                        .and_then(|t| self.find(t, self.hasher.hash(column, kind, value), value))
                         .map_or(UNSEEN, i64::from);
                 }
                 Ok(())
@@ -444,21 +495,20 @@ impl ValueVocabulary {
             kinds: with_capacity(n_kept, "vocabulary kinds")?,
             offsets: with_capacity(n_kept + 1, "vocabulary offsets")?,
             bytes: with_capacity(kept_bytes, "vocabulary values")?,
-            hashes: with_capacity(n_kept, "vocabulary hashes")?,
         };
         values.offsets.push(0);
         let mut next = 0i64;
         for (old, &kept) in keep.iter().enumerate() {
             if kept {
                 let v = &self.values;
-                values.push(v.hashes[old], v.columns[old], v.kinds[old], v.bytes_of(old))?;
+                values.push(v.columns[old], v.kinds[old], v.bytes_of(old))?;
                 new_ids.push(next);
                 next += 1;
             } else {
                 new_ids.push(-1);
             }
         }
-        self.table = index(&values)?;
+        self.tables = index(&values, self.hasher)?;
         self.values = values;
         Ok(new_ids)
     }
@@ -520,8 +570,11 @@ impl ValueVocabulary {
                     kinds[id]
                 ));
             };
-            let len = (end - start) as usize;
-            if kind.fixed_len().is_some_and(|fixed| fixed != len) {
+            let len = end - start;
+            if u32::try_from(len).is_err() {
+                return invalid(format!("feature {id} has a value of more than 2^32 bytes"));
+            }
+            if kind.fixed_len().is_some_and(|fixed| fixed as u64 != len) {
                 return invalid(format!(
                     "feature {id} is {kind:?} but its value has {len} bytes, not {}",
                     kind.fixed_len().unwrap_or(0)
@@ -531,50 +584,49 @@ impl ValueVocabulary {
                 return invalid(format!("feature {id} is a boolean other than 0 and 1"));
             }
         }
-        let hasher = KeyHasher::default();
-        let hashes: Vec<u64> = (0..n)
-            .into_par_iter()
-            .map(|id| {
-                let value = &bytes[offsets[id] as usize..offsets[id + 1] as usize];
-                hasher.hash(columns[id], kinds[id], value)
-            })
-            .collect();
         let values = Values {
             columns,
             kinds,
             offsets,
             bytes,
-            hashes,
         };
-        let table = index(&values)?;
+        let hasher = KeyHasher::default();
+        let tables = index(&values, hasher)?;
         Ok(ValueVocabulary {
             values,
-            table,
+            tables,
             hasher,
         })
     }
 }
 
-/// The hash table of every feature of `values`; refuses a key held twice.
-fn index(values: &Values) -> Result<HashTable<u32>> {
-    let mut table = HashTable::new();
-    table
-        .try_reserve(values.len(), |&j: &u32| values.hashes[j as usize])
-        .map_err(|_| Error::OutOfMemory {
-            what: "vocabulary table",
-            bytes: values.len().saturating_mul(8),
-        })?;
-    for id in 0..values.len() {
-        let (hash, column, kind) = (values.hashes[id], values.columns[id], values.kinds[id]);
+/// The hash tables of every feature of `values`; refuses a key held twice.
+fn index(values: &Values, hasher: KeyHasher) -> Result<Tables> {
+    let hashes: Vec<u64> = (0..values.len())
+        .into_par_iter()
+        .map(|id| hasher.hash(values.columns[id], values.kinds[id], values.bytes_of(id)))
+        .collect();
+    let arena = &values.bytes;
+    let mut tables = Tables::new();
+    for (id, &hash) in hashes.iter().enumerate() {
+        let (column, kind) = (values.columns[id], values.kinds[id]);
         let value = values.bytes_of(id);
-        if let Some(&twin) = table.find(hash, |&j| values.is(j, hash, column, kind, value)) {
+        let table = tables.entry((column, kind)).or_default();
+        if let Some(twin) = table.find(hash, |s| s.holds(arena, value)) {
             return Err(Error::InvalidVocabulary(format!(
-                "features {twin} and {id} are the same value of column {column}"
+                "features {} and {id} are the same value of column {column}",
+                twin.id
             )));
         }
-        table.insert_unique(hash, id as u32, |&j| values.hashes[j as usize]);
+        reserve_one(table, hasher, column, kind, arena, "vocabulary table")?;
+        let slot = Slot {
+            start: values.offsets[id],
+            len: value.len() as u32,
+            id: id as u32,
+        };
+        table.insert_unique(hash, slot, |s| hasher.hash(column, kind, s.bytes(arena)));
     }
-    Ok(table)
+    Ok(tables)
 }
 
 /// Contiguous row chunks for a parallel read: a couple per thread, none smaller than
