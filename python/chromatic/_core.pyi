@@ -13,6 +13,7 @@ __all__ = [
     "StreamingFit",
     "SvmlightError",
     "ValueCounts",
+    "ValueVocabulary",
     "__version__",
     "assign_buckets",
     "cooccurrence_graph",
@@ -26,6 +27,7 @@ __all__ = [
     "hash_rows",
     "merge_pair_counts",
     "parse_svmlight",
+    "rows_from_ids",
     "transform_buckets",
 ]
 
@@ -318,3 +320,102 @@ class ColoringGraph:
     def color(
         self, strategy: str, *, seed: int = 0, n_jobs: int | None = None
     ) -> npt.NDArray[np.uint32]: ...
+
+@final
+class ValueVocabulary:
+    """Every distinct (column, value) of a table's categorical columns and its feature id: dense
+    ids 0, 1, 2, ... in order of first appearance (column after column as fitted, rows in order),
+    whatever the number of threads. A null (``valid`` False) holds no feature: id -1; a value a
+    transform does not find: id -2."""
+
+    def __new__(cls) -> ValueVocabulary: ...
+    @property
+    def n_features(self) -> int: ...
+    def fit_strings(
+        self,
+        column: int,
+        offsets: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+        data: npt.NDArray[np.uint8],
+        valid: npt.NDArray[np.bool_] | None = None,
+        *,
+        n_jobs: int | None = None,
+    ) -> npt.NDArray[np.int64]: ...
+    def fit_integers(
+        self,
+        column: int,
+        values: npt.NDArray[np.int64],
+        valid: npt.NDArray[np.bool_] | None = None,
+        *,
+        n_jobs: int | None = None,
+    ) -> npt.NDArray[np.int64]: ...
+    def fit_booleans(
+        self,
+        column: int,
+        values: npt.NDArray[np.bool_],
+        valid: npt.NDArray[np.bool_] | None = None,
+        *,
+        n_jobs: int | None = None,
+    ) -> npt.NDArray[np.int64]: ...
+    def transform_strings(
+        self,
+        column: int,
+        offsets: npt.NDArray[np.int32] | npt.NDArray[np.int64],
+        data: npt.NDArray[np.uint8],
+        valid: npt.NDArray[np.bool_] | None = None,
+        *,
+        n_jobs: int | None = None,
+    ) -> npt.NDArray[np.int64]: ...
+    def transform_integers(
+        self,
+        column: int,
+        values: npt.NDArray[np.int64],
+        valid: npt.NDArray[np.bool_] | None = None,
+        *,
+        n_jobs: int | None = None,
+    ) -> npt.NDArray[np.int64]: ...
+    def transform_booleans(
+        self,
+        column: int,
+        values: npt.NDArray[np.bool_],
+        valid: npt.NDArray[np.bool_] | None = None,
+        *,
+        n_jobs: int | None = None,
+    ) -> npt.NDArray[np.int64]: ...
+    def retain(self, keep: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]: ...
+    def to_arrays(
+        self,
+    ) -> tuple[
+        npt.NDArray[np.int32], npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.uint8]
+    ]: ...
+    @staticmethod
+    def from_arrays(
+        column_of_feature: npt.NDArray[np.int32],
+        kind_of_feature: npt.NDArray[np.uint8],
+        value_offsets: npt.NDArray[np.int64],
+        value_bytes: npt.NDArray[np.uint8],
+    ) -> ValueVocabulary: ...
+    def __getstate__(
+        self,
+    ) -> tuple[
+        npt.NDArray[np.int32], npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.uint8]
+    ]: ...
+    def __setstate__(
+        self,
+        state: tuple[
+            npt.NDArray[np.int32],
+            npt.NDArray[np.uint8],
+            npt.NDArray[np.int64],
+            npt.NDArray[np.uint8],
+        ],
+    ) -> None: ...
+
+def rows_from_ids(
+    n_rows: int,
+    columns: list[npt.NDArray[np.int64]],
+    list_offsets: list[npt.NDArray[np.int64] | None],
+    *,
+    n_jobs: int | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
+    """Feature ids of every row as CSR ``(indptr, indices)``, each row's ids ascending and
+    distinct, negative ids left out; ``list_offsets[i]`` is None for a column of one id per row,
+    else the offsets of its lists."""

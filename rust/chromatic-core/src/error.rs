@@ -154,6 +154,53 @@ pub enum Error {
     /// A step of a pass-by-pass build called out of its order.
     #[error("{0}")]
     OutOfOrder(&'static str),
+    /// An array of a table column whose length does not fit the column's other arrays or rows.
+    #[error("column {column}: {what} has {len} entries, expected {expected} ({why})")]
+    ColumnLength {
+        /// The column (as the caller numbers it).
+        column: usize,
+        /// The array.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+        /// The length it needs.
+        expected: usize,
+        /// What sets that length.
+        why: &'static str,
+    },
+    /// Offsets of a table column (into its value bytes or its list elements) that decrease or
+    /// point outside what they index.
+    #[error(
+        "column {column}, row {row}: {what} run from {start} to {end}, which decreases or leaves \
+         [0, {len}]"
+    )]
+    ColumnOffsets {
+        /// The column (as the caller numbers it).
+        column: usize,
+        /// The row (0-based).
+        row: usize,
+        /// Which offsets.
+        what: &'static str,
+        /// Where the row starts.
+        start: i64,
+        /// Where the row ends.
+        end: i64,
+        /// Entries the offsets index.
+        len: usize,
+    },
+    /// A feature id beyond what an int32 column index holds.
+    #[error("column {column}, row {row}: feature id {id} exceeds the largest int32 index")]
+    FeatureIdOutOfRange {
+        /// The column (0-based, in the order given).
+        column: usize,
+        /// The row (0-based).
+        row: usize,
+        /// The id.
+        id: i64,
+    },
+    /// Arrays that do not make a value vocabulary.
+    #[error("invalid value vocabulary: {0}")]
+    InvalidVocabulary(String),
     /// The caller asked the engine to stop.
     #[error("interrupted")]
     Interrupted,

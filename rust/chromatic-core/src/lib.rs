@@ -3,7 +3,7 @@
 //! categorical column.
 //!
 //! Data flows one way, one module per step:
-//! [`matrix`] rows → [`statistics`] → [`vocabulary`] → [`graph`] (pair [`graph::counts`], the
+//! [`table`] (raw categorical columns → feature ids) or [`matrix`] rows → [`statistics`] → [`vocabulary`] → [`graph`] (pair [`graph::counts`], the
 //! counting kernel, the [`graph::counter`], [`graph::shards`] and their plan,
 //! the [`graph::symmetric`] graph, all driven pass by pass by the [`GraphBuilder`]) →
 //! [`coloring`] (and [`recoloring`] to a fixed number of colors) → [`encoder`] → [`encode`](mod@encode) codes
@@ -30,6 +30,7 @@ mod parallel;
 pub mod recoloring;
 pub mod statistics;
 pub mod svmlight;
+pub mod table;
 pub mod vocabulary;
 
 pub use buckets::{BucketParams, BucketTables, Buckets, RateBuckets, ValueStats, fit_buckets};
@@ -51,4 +52,5 @@ pub use matrix::{CodeMatrix, CsrMatrix, IndexValue, SparseRows, StoredValue};
 pub use recoloring::{FixedColoring, with_n_colors};
 pub use statistics::FeatureStats;
 pub use svmlight::{ParsedRows, format_binary_rows, format_codes, parse_rows};
+pub use table::{IdColumn, IdRows, ValueKind, ValueVocabulary, rows_from_ids};
 pub use vocabulary::Vocabulary;

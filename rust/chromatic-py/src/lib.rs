@@ -9,6 +9,7 @@ mod errors;
 mod fit;
 mod runtime;
 mod svmlight;
+mod table;
 
 use pyo3::prelude::*;
 
@@ -33,6 +34,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<fit::StreamingFit>()?;
     m.add_class::<buckets::ValueCounts>()?;
     m.add_class::<fit::ColoringGraph>()?;
+    m.add_class::<table::ValueVocabulary>()?;
+    m.add_function(wrap_pyfunction!(table::rows_from_ids, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
