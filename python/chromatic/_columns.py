@@ -1,0 +1,407 @@
+"""Tables in: the columns of a DataFrame or Arrow table as feature ids.
+
+A feature is a (column, value) pair, named ``column=value``. String, binary, dictionary
+(pandas ``category``, polars ``Categorical``), integer and boolean columns are categorical: each
+value seen is a feature, a null is no feature. A list column is multi-hot: each distinct element
+of a row's list is a feature ``column=element``. A numeric column (floats by default, or the
+columns named in ``numeric``) is cut into quantile bins learned in fit, ``column=[lo, hi)``; NaN
+is no feature.
+
+Every input is read through Arrow: pandas through ``pyarrow.Table.from_pandas``, polars through
+``to_arrow``; the value buffers are handed to the engine's ``ValueVocabulary`` without copies
+where Arrow's layout allows, and no Python loop runs over the values. Feature ids follow the
+order in which values first appear (column after column, rows in order), so the same data gives
+the same ids whether it came as pandas, polars or Arrow, with or without a dictionary encoding.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _core
+
+#: How a column's values are read: ``string`` (text or bytes), ``integer``, ``boolean``,
+#: ``float`` (categorical floats, with ``numeric="none"``), ``numeric`` (quantile bins).
+VALUE_KINDS = ("string", "integer", "boolean", "float", "numeric")
+
+
+def arrow_table(X):
+    """Return ``X`` as a ``pyarrow.Table`` when it is a table, else ``None``.
+
+    Tables are pandas and polars DataFrames and pyarrow Tables and RecordBatches; anything else
+    (numpy, scipy, lists) is not one. pyarrow is imported only when ``X`` is a table.
+    """
+    module = type(X).__module__.split(".")[0]
+    if module not in ("pandas", "polars", "pyarrow"):
+        return None
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pandas and polars inputs need pyarrow
+        raise ImportError(
+            "reading a DataFrame needs pyarrow: pip install 'chromatic[tables]'"
+        ) from None
+    if module == "pyarrow":
+        if isinstance(X, pa.Table):
+            return X
+        if isinstance(X, pa.RecordBatch):
+            return pa.Table.from_batches([X])
+        return None
+    if module == "polars":
+        import polars as pl
+
+        return X.to_arrow() if isinstance(X, pl.DataFrame) else None
+    import pandas as pd
+
+    if not isinstance(X, pd.DataFrame):
+        return None
+    X = X.rename(columns=str)
+    return pa.Table.from_pandas(X, preserve_index=False)
+
+
+@dataclass
+class FittedColumn:
+    """How one input column was read in fit.
+
+    ``position`` is the column's number in the vocabulary, ``kind`` one of ``VALUE_KINDS``,
+    ``is_list`` whether each row holds a list of values, ``edges`` the inner bin edges of a
+    numeric column (bin ``b`` holds ``edges[b - 1] <= x < edges[b]``).
+    """
+
+    name: str
+    position: int
+    kind: str
+    is_list: bool = False
+    edges: np.ndarray | None = None
+
+
+class TableFeatures:
+    """The features of a table: which columns, how each is read, the vocabulary of its values.
+
+    Parameters
+    ----------
+    columns : sequence of str or None
+        The columns to use (all when None).
+    ignore : sequence of str
+        Columns never used (for example the label's).
+    numeric : "auto", "none" or sequence of str
+        Columns cut into quantile bins: the float columns (``"auto"``), none (floats are
+        categorical values), or those named.
+    n_bins : int
+        Quantile bins of a numeric column (fewer when its values have fewer distinct quantiles).
+    min_frequency : int
+        Values seen in fewer training rows are dropped (no feature), as scikit-learn's
+        ``OneHotEncoder(min_frequency=...)`` does; they count as unseen at transform.
+    """
+
+    def __init__(
+        self,
+        columns: Sequence[str] | None = None,
+        ignore: Sequence[str] = (),
+        numeric="auto",
+        n_bins: int = 16,
+        min_frequency: int = 1,
+    ):
+        self.columns = None if columns is None else list(columns)
+        self.ignore = list(ignore)
+        self.numeric = numeric
+        self.n_bins = int(n_bins)
+        self.min_frequency = int(min_frequency)
+        self.fitted: list[FittedColumn] = []
+        self.vocabulary = _core.ValueVocabulary()
+
+    @property
+    def n_features(self) -> int:
+        """The features seen in fit (less those dropped by ``min_frequency``)."""
+        return self.vocabulary.n_features
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The names of the columns read, in order."""
+        return [column.name for column in self.fitted]
+
+    def fit_transform(self, table, n_jobs=None) -> sp.csr_array:
+        """Learn the columns and values of ``table``; return its rows as binary feature rows."""
+        names = self.chosen_columns(table)
+        numeric = self.numeric_columns(table, names)
+        self.fitted, ids, offsets = [], [], []
+        self.vocabulary = _core.ValueVocabulary()
+        for position, name in enumerate(names):
+            array = _combined(table.column(name), name)
+            column, values, row_offsets = _column_values(array, name, position, numeric)
+            if column.kind == "numeric":
+                column.edges = _quantile_edges(values[0], self.n_bins)
+                values = _binned(values[0], column.edges)
+            ids.append(self._fitted_ids(column, values, n_jobs))
+            offsets.append(row_offsets)
+            self.fitted.append(column)
+        rows = self._rows(table.num_rows, ids, offsets, n_jobs)
+        if self.min_frequency > 1:
+            rows = self._drop_rare(rows)
+        return rows
+
+    def transform(self, table, n_jobs=None) -> tuple[sp.csr_array, int]:
+        """Encode ``table`` with the fitted vocabulary; return its rows and the unseen values.
+
+        Unseen values (and those dropped by ``min_frequency``) are no feature, and counted.
+        """
+        missing = [c.name for c in self.fitted if c.name not in table.column_names]
+        if missing:
+            raise ValueError(
+                f"the table lacks the columns {missing} seen in fit; it has {table.column_names}"
+            )
+        ids, offsets, unseen = [], [], 0
+        for column in self.fitted:
+            array = _combined(table.column(column.name), column.name)
+            numeric = {column.name} if column.kind == "numeric" else set()
+            read, values, row_offsets = _column_values(array, column.name, column.position, numeric)
+            if (read.kind, read.is_list) != (column.kind, column.is_list):
+                raise ValueError(
+                    f"column {column.name!r} holds {_describe(read)} values, but held "
+                    f"{_describe(column)} values in fit"
+                )
+            if column.kind == "numeric":
+                values = _binned(values[0], column.edges)
+            found = self._looked_up(column, values, n_jobs)
+            unseen += int((found == -2).sum())
+            ids.append(found)
+            offsets.append(row_offsets)
+        return self._rows(table.num_rows, ids, offsets, n_jobs), unseen
+
+    def feature_names(self) -> np.ndarray:
+        """Name every feature ``column=value`` (``column=[lo, hi)`` for a numeric bin)."""
+        columns, _, offsets, data = self.vocabulary.to_arrays()
+        names = np.empty(len(columns), dtype=object)
+        for feature, position in enumerate(columns.tolist()):
+            column = self.fitted[position]
+            raw = bytes(data[offsets[feature] : offsets[feature + 1]])
+            names[feature] = f"{column.name}={_value_text(column, raw)}"
+        return names
+
+    def chosen_columns(self, table) -> list[str]:
+        """Return the columns to read, in the table's order, checked against the table."""
+        present = table.column_names
+        asked = present if self.columns is None else self.columns
+        unknown = [name for name in [*asked, *self.ignore] if name not in present]
+        if unknown:
+            raise ValueError(f"no column {unknown[0]!r} in the table; its columns are {present}")
+        chosen = [name for name in asked if name not in set(self.ignore)]
+        if not chosen:
+            raise ValueError("no column left to read: every column is ignored")
+        if len(set(chosen)) != len(chosen):
+            raise ValueError(f"columns listed twice: {chosen}")
+        return chosen
+
+    def numeric_columns(self, table, names) -> set[str]:
+        """Return the columns cut into quantile bins."""
+        import pyarrow as pa
+
+        if isinstance(self.numeric, str):
+            if self.numeric == "none":
+                return set()
+            if self.numeric != "auto":
+                raise ValueError(
+                    f"numeric must be 'auto', 'none' or a list of columns, got {self.numeric!r}"
+                )
+            return {name for name in names if pa.types.is_floating(table.schema.field(name).type)}
+        listed = list(self.numeric)
+        unknown = [name for name in listed if name not in names]
+        if unknown:
+            raise ValueError(f"numeric names {unknown[0]!r}, which is not a column read")
+        return set(listed)
+
+    def _fitted_ids(self, column: FittedColumn, values, n_jobs) -> np.ndarray:
+        fit = getattr(self.vocabulary, f"fit_{_vocabulary_kind(column)}")
+        return fit(column.position, *values, n_jobs=n_jobs)
+
+    def _looked_up(self, column: FittedColumn, values, n_jobs) -> np.ndarray:
+        look_up = getattr(self.vocabulary, f"transform_{_vocabulary_kind(column)}")
+        return look_up(column.position, *values, n_jobs=n_jobs)
+
+    def _rows(self, n_rows: int, ids, offsets, n_jobs) -> sp.csr_array:
+        indptr, indices = _core.rows_from_ids(n_rows, ids, offsets, n_jobs=n_jobs)
+        data = np.ones(len(indices), dtype=np.float32)
+        return sp.csr_array((data, indices, indptr), shape=(n_rows, self.n_features))
+
+    def _drop_rare(self, rows: sp.csr_array) -> sp.csr_array:
+        """Drop the features of fewer than ``min_frequency`` rows, renumbering the others."""
+        counts = np.bincount(rows.indices, minlength=self.n_features)
+        keep = counts >= self.min_frequency
+        new_id = self.vocabulary.retain(keep)
+        renumbered = new_id[rows.indices]
+        kept = renumbered >= 0
+        row_of_entry = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+        per_row = np.bincount(row_of_entry[kept], minlength=rows.shape[0])
+        indptr = np.concatenate(([0], np.cumsum(per_row))).astype(np.int64)
+        indices = renumbered[kept].astype(np.int32)
+        data = np.ones(len(indices), dtype=np.float32)
+        return sp.csr_array((data, indices, indptr), shape=(rows.shape[0], self.n_features))
+
+
+def _combined(chunked, name: str):
+    """One Arrow array of a column (its chunks joined); string views read as large strings."""
+    import pyarrow as pa
+
+    array = chunked.combine_chunks() if isinstance(chunked, pa.ChunkedArray) else chunked
+    if _is_view(array.type):
+        array = array.cast(pa.large_string())
+    return array
+
+
+def _is_view(kind) -> bool:
+    import pyarrow as pa
+
+    return bool(getattr(pa.types, "is_string_view", lambda t: False)(kind)) or bool(
+        getattr(pa.types, "is_binary_view", lambda t: False)(kind)
+    )
+
+
+def _column_values(array, name: str, position: int, numeric: set[str]):
+    """Read a column: its ``FittedColumn``, the value arrays for the vocabulary, row offsets.
+
+    Row offsets are ``None`` for a column of one value per row, and the list boundaries of a
+    list column.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = array.type
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        lengths = pc.fill_null(pc.list_value_length(array), 0).to_numpy(zero_copy_only=False)
+        offsets = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)))
+        elements = _combined(array.flatten(), name)
+        if pa.types.is_dictionary(elements.type):
+            elements = elements.dictionary_decode()
+        if pa.types.is_list(elements.type) or pa.types.is_large_list(elements.type):
+            raise ValueError(f"column {name!r} holds lists of lists; one level of lists is read")
+        value_kind = _scalar_kind(elements.type, name, numeric=False)
+        column = FittedColumn(name, position, value_kind, is_list=True)
+        return column, _scalar_values(elements, value_kind), offsets
+    if pa.types.is_dictionary(kind):
+        # Decoded, the values reach the vocabulary in row order, so their ids are those of the
+        # same column without a dictionary.
+        array = array.dictionary_decode()
+        kind = array.type
+    value_kind = _scalar_kind(kind, name, numeric=name in numeric)
+    column = FittedColumn(name, position, value_kind)
+    return column, _scalar_values(array, value_kind), None
+
+
+def _scalar_kind(kind, name: str, *, numeric: bool) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        text = "string"
+    elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        text = "string"
+    elif pa.types.is_boolean(kind):
+        text = "boolean"
+    elif pa.types.is_integer(kind):
+        text = "integer"
+    elif pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        text = "float"
+    elif pa.types.is_null(kind):
+        text = "string"
+    else:
+        raise ValueError(
+            f"column {name!r} has type {kind}, which chromatic does not read (strings, "
+            "integers, booleans, floats, categories and lists of them are)"
+        )
+    if numeric:
+        if text in ("integer", "float"):
+            return "numeric"
+        raise ValueError(f"column {name!r} holds {text} values, which cannot be cut into bins")
+    return text
+
+
+def _scalar_values(array, value_kind: str) -> tuple:
+    """Return the arrays the vocabulary reads for a column of ``value_kind``."""
+    import pyarrow as pa
+
+    valid = None
+    if array.null_count:
+        valid = array.is_valid().to_numpy(zero_copy_only=False)
+    if value_kind == "string":
+        if pa.types.is_null(array.type):
+            array = pa.array([None] * len(array), type=pa.string())
+        if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type):
+            array = array.cast(
+                pa.large_string() if pa.types.is_large_binary(array.type) else pa.string()
+            )
+        offset_type = np.int64 if pa.types.is_large_string(array.type) else np.int32
+        buffers = array.buffers()
+        offsets = np.frombuffer(buffers[1], dtype=offset_type)[
+            array.offset : array.offset + len(array) + 1
+        ]
+        data = (
+            np.frombuffer(buffers[2], dtype=np.uint8)
+            if buffers[2] is not None
+            else np.zeros(0, np.uint8)
+        )
+        return offsets, data, valid
+    if value_kind == "boolean":
+        return array.fill_null(False).to_numpy(zero_copy_only=False).astype(bool), valid
+    if value_kind == "integer":
+        values = array.fill_null(0).cast(pa.int64()).to_numpy(zero_copy_only=False)
+        return np.ascontiguousarray(values, dtype=np.int64), valid
+    # Floats (categorical, or numeric before binning), NaN and nulls as NaN.
+    values = array.cast(pa.float64()).fill_null(math.nan).to_numpy(zero_copy_only=False)
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if value_kind == "float":
+        finite = ~np.isnan(values)
+        valid = finite if valid is None else valid & finite
+        # -0.0 and 0.0 are one value; the bits of the float are its key.
+        values = np.where(values == 0, 0.0, values).view(np.int64)
+        return values, valid
+    return (values,)
+
+
+def _quantile_edges(values: np.ndarray, n_bins: int) -> np.ndarray:
+    """Return the distinct inner quantiles of the finite values (``n_bins - 1`` at most)."""
+    finite = values[np.isfinite(values)]
+    if len(finite) == 0 or n_bins < 2:
+        return np.zeros(0)
+    inner = np.quantile(finite, np.linspace(0, 1, n_bins + 1)[1:-1])
+    return np.unique(inner)
+
+
+def _binned(values: np.ndarray, edges: np.ndarray) -> tuple:
+    """Bin numbers of ``values`` (``x`` in bin ``b`` when ``edges[b-1] <= x < edges[b]``)."""
+    valid = ~np.isnan(values)
+    bins = np.searchsorted(edges, np.where(valid, values, 0.0), side="right").astype(np.int64)
+    return bins, (None if valid.all() else valid)
+
+
+def _vocabulary_kind(column: FittedColumn) -> str:
+    """Return the vocabulary methods a column's values go through (by their suffix)."""
+    if column.kind == "string":
+        return "strings"
+    if column.kind == "boolean":
+        return "booleans"
+    # Integers, float bits and bin numbers are all 8-byte integers to the vocabulary.
+    return "integers"
+
+
+def _describe(column: FittedColumn) -> str:
+    return f"list of {column.kind}" if column.is_list else column.kind
+
+
+def _value_text(column: FittedColumn, raw: bytes) -> str:
+    """Return the text of a value as the vocabulary holds it (numbers as 8 bytes)."""
+    if column.kind == "string":
+        return raw.decode("utf-8", errors="backslashreplace")
+    if column.kind == "boolean":
+        return "True" if raw and raw[-1] else "False"
+    number = int.from_bytes(raw, "little", signed=True)
+    if column.kind == "integer":
+        return str(number)
+    if column.kind == "float":
+        return repr(float(np.int64(number).view(np.float64)))
+    edges = column.edges
+    low = -math.inf if number == 0 else float(edges[number - 1])
+    high = math.inf if number >= len(edges) else float(edges[number])
+    return f"[{low:g}, {high:g})"
