@@ -136,3 +136,23 @@ def test_matrices_are_not_tables():
 
     assert arrow_table(np.zeros((2, 2))) is None and arrow_table(sp.eye(2)) is None
     assert arrow_table(pd.Series([1, 2])) is None
+
+
+def test_dates_and_timestamps_are_categorical_values_named_as_text():
+    import datetime
+
+    day = datetime.date(2008, 1, 3)
+    table = pa.table(
+        {
+            "date": pa.array([day, day, None, datetime.date(2008, 1, 4)], pa.date32()),
+            "at": pa.array([0, 60, 60, None], pa.timestamp("s")),
+        }
+    )
+    features = TableFeatures()
+    rows = features.fit_transform(table)
+    names = list(features.feature_names())
+    assert "date=2008-01-03" in names and "at=1970-01-01 00:01:00" in names
+    assert np.diff(rows.indptr).tolist() == [2, 2, 1, 1]
+    other_unit = table.set_column(1, "at", table.column("at").cast(pa.timestamp("ms")))
+    with pytest.raises(ValueError, match=r"column 'at' holds temporal \(timestamp\[ms\]\)"):
+        features.transform(other_unit)

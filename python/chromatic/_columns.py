@@ -26,8 +26,9 @@ import scipy.sparse as sp
 from . import _core
 
 #: How a column's values are read: ``string`` (text or bytes), ``integer``, ``boolean``,
-#: ``float`` (categorical floats, with ``numeric="none"``), ``numeric`` (quantile bins).
-VALUE_KINDS = ("string", "integer", "boolean", "float", "numeric")
+#: ``temporal`` (dates, times, timestamps, durations), ``float`` (categorical floats, with
+#: ``numeric="none"``), ``numeric`` (quantile bins).
+VALUE_KINDS = ("string", "integer", "boolean", "temporal", "float", "numeric")
 
 
 def arrow_table(X):
@@ -77,6 +78,8 @@ class FittedColumn:
     kind: str
     is_list: bool = False
     edges: np.ndarray | None = None
+    #: The Arrow type of a temporal column, to write its values back as text.
+    arrow_type: object = None
 
 
 class TableFeatures:
@@ -159,7 +162,12 @@ class TableFeatures:
             array = _combined(table.column(column.name), column.name)
             numeric = {column.name} if column.kind == "numeric" else set()
             read, values, row_offsets = _column_values(array, column.name, column.position, numeric)
-            if (read.kind, read.is_list) != (column.kind, column.is_list):
+            # A moment's key is its count of units: the same unit is needed to find it.
+            if (read.kind, read.is_list, read.arrow_type) != (
+                column.kind,
+                column.is_list,
+                column.arrow_type,
+            ):
                 raise ValueError(
                     f"column {column.name!r} holds {_describe(read)} values, but held "
                     f"{_describe(column)} values in fit"
@@ -280,6 +288,8 @@ def _column_values(array, name: str, position: int, numeric: set[str]):
             raise ValueError(f"column {name!r} holds lists of lists; one level of lists is read")
         value_kind = _scalar_kind(elements.type, name, numeric=False)
         column = FittedColumn(name, position, value_kind, is_list=True)
+        if value_kind == "temporal":
+            column.arrow_type = elements.type
         return column, _scalar_values(elements, value_kind), offsets
     if pa.types.is_dictionary(kind):
         # Decoded, the values reach the vocabulary in row order, so their ids are those of the
@@ -288,6 +298,8 @@ def _column_values(array, name: str, position: int, numeric: set[str]):
         kind = array.type
     value_kind = _scalar_kind(kind, name, numeric=name in numeric)
     column = FittedColumn(name, position, value_kind)
+    if value_kind == "temporal":
+        column.arrow_type = kind
     return column, _scalar_values(array, value_kind), None
 
 
@@ -304,6 +316,9 @@ def _scalar_kind(kind, name: str, *, numeric: bool) -> str:
         text = "integer"
     elif pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         text = "float"
+    elif pa.types.is_temporal(kind):
+        # Dates, times, timestamps and durations: each moment is a value.
+        text = "temporal"
     elif pa.types.is_null(kind):
         text = "string"
     else:
@@ -348,6 +363,11 @@ def _scalar_values(array, value_kind: str) -> tuple:
     if value_kind == "integer":
         values = array.fill_null(0).cast(pa.int64()).to_numpy(zero_copy_only=False)
         return np.ascontiguousarray(values, dtype=np.int64), valid
+    if value_kind == "temporal":
+        # The stored integer (days, or units since the epoch) is the value's key.
+        stored = pa.int64() if array.type.bit_width == 64 else pa.int32()
+        values = array.view(stored).fill_null(0).cast(pa.int64())
+        return np.ascontiguousarray(values.to_numpy(zero_copy_only=False)), valid
     # Floats (categorical, or numeric before binning), NaN and nulls as NaN.
     values = array.cast(pa.float64()).fill_null(math.nan).to_numpy(zero_copy_only=False)
     values = np.ascontiguousarray(values, dtype=np.float64)
@@ -387,7 +407,8 @@ def _vocabulary_kind(column: FittedColumn) -> str:
 
 
 def _describe(column: FittedColumn) -> str:
-    return f"list of {column.kind}" if column.is_list else column.kind
+    kind = column.kind if column.arrow_type is None else f"{column.kind} ({column.arrow_type})"
+    return f"list of {kind}" if column.is_list else kind
 
 
 def _value_text(column: FittedColumn, raw: bytes) -> str:
@@ -399,6 +420,11 @@ def _value_text(column: FittedColumn, raw: bytes) -> str:
     number = int.from_bytes(raw, "little", signed=True)
     if column.kind == "integer":
         return str(number)
+    if column.kind == "temporal":
+        import pyarrow as pa
+
+        stored = pa.int64() if column.arrow_type.bit_width == 64 else pa.int32()
+        return str(pa.array([number], stored).view(column.arrow_type)[0])
     if column.kind == "float":
         return repr(float(np.int64(number).view(np.float64)))
     edges = column.edges
