@@ -338,7 +338,7 @@ def test_integer_ids_in_a_matrix_get_a_warning_not_a_silent_collapse():
     ids = pd.DataFrame(
         {"user_id": rng.integers(0, 300, 2_000), "ad_id": rng.integers(0, 50, 2_000)}
     )
-    with pytest.warns(UserWarning, match=r"integers other than 0 and 1 .* OneHotEncoder"):
+    with pytest.warns(UserWarning, match=r"integers other than 0 and 1 .*TableEncoder"):
         ChromaticEncoder().fit(ids)
     y = rng.integers(0, 2, 2_000)
     with pytest.warns(UserWarning, match="integers other than 0 and 1"):

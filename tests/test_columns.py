@@ -156,3 +156,52 @@ def test_dates_and_timestamps_are_categorical_values_named_as_text():
     other_unit = table.set_column(1, "at", table.column("at").cast(pa.timestamp("ms")))
     with pytest.raises(ValueError, match=r"column 'at' holds temporal \(timestamp\[ms\]\)"):
         features.transform(other_unit)
+
+
+def test_table_encoder_in_a_pipeline_keeps_every_id():
+    import pickle
+
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from chromatic import ChromaticCompressor, ChromaticEncoder, TableEncoder
+
+    # The example of a matrix collapsing ids: up to 300 users, 50 ads and 3 sites keep a
+    # feature each when read as a table.
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "user_id": rng.integers(0, 300, 2_000),
+            "ad_id": rng.integers(0, 50, 2_000),
+            "site": rng.integers(0, 3, 2_000),
+        }
+    )
+    encoder = TableEncoder().fit(frame)
+    assert encoder.n_features_out_ == frame.nunique().sum() > 350
+    assert encoder.n_features_in_ == 3
+    assert encoder.feature_names_in_.tolist() == ["user_id", "ad_id", "site"]
+    codes = make_pipeline(TableEncoder(), ChromaticEncoder(dense_threshold=None)).fit_transform(
+        frame
+    )
+    assert len(np.unique(codes, axis=0)) == len(frame.drop_duplicates())
+    y = ((frame.user_id % 7 == 0) | (frame.ad_id < 5)).to_numpy().astype(int)
+    model = make_pipeline(
+        TableEncoder(), ChromaticCompressor(budget=64, n_frequent=16), LogisticRegression()
+    ).fit(frame, y)
+    assert model.score(frame, y) > 0.9
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict_proba(frame), model.predict_proba(frame))
+    assert clone(encoder).get_params() == encoder.get_params()
+    unseen = frame.assign(user_id=frame.user_id + 1_000)
+    encoder.transform(unseen)
+    assert encoder.unseen_ == len(frame)
+
+
+def test_table_encoder_refuses_what_is_not_a_table():
+    from chromatic import TableEncoder
+
+    with pytest.raises(TypeError, match=r"reads tables .* not ndarray"):
+        TableEncoder().fit(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="n_bins"):
+        TableEncoder(n_bins=1).fit(pa.table({"x": [1.0]}))

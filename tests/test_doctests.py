@@ -20,6 +20,7 @@ MODULES = [
     "chromatic._encoder",
     "chromatic._model",
     "chromatic._submodular",
+    "chromatic._table_encoder",
     "chromatic.dask",
     "chromatic.datasets",
     "chromatic.graph",
@@ -28,6 +29,7 @@ MODULES = [
 ]
 SHOWS_EXAMPLES = {
     "chromatic._baselines",
+    "chromatic._table_encoder",
     "chromatic._compression",
     "chromatic._encoder",
     "chromatic._model",

@@ -11,6 +11,7 @@ ChromaticEncoder : One code column per color (lossless on the training rows).
 SubmodularCompressor : Integer code columns to a budget of one-hot bucket columns.
 ChromaticCompressor : Both in one: sparse binary rows to at most ``budget`` columns.
 HashingEncoder, FrequencyEncoder : The baselines, the hashing trick and frequency truncation.
+TableEncoder : The columns of a DataFrame or Arrow table as binary ``column=value`` features.
 
 References
 ----------
@@ -40,6 +41,7 @@ from ._core import ChromaticError, __version__
 from ._encoder import ChromaticEncoder
 from ._model import ModelFileError, load_model, save_model
 from ._submodular import SubmodularCompressor
+from ._table_encoder import TableEncoder
 from .datasets import make_onehot_zipf
 from .graph import cooccurrence_graph
 
@@ -51,6 +53,7 @@ __all__ = [
     "HashingEncoder",
     "ModelFileError",
     "SubmodularCompressor",
+    "TableEncoder",
     "__version__",
     "cooccurrence_graph",
     "load_model",

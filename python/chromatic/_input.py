@@ -69,8 +69,8 @@ def warn_of_ids(X) -> None:
     warnings.warn(
         f"X holds integers other than 0 and 1 (such as {value} in column {column}); a matrix "
         "is read as presence, any non-zero being the column's one feature, so ids in a column "
-        "collapse into one feature. One-hot encode id columns first (for example with "
-        "scikit-learn's OneHotEncoder(handle_unknown='ignore')).",
+        "collapse into one feature. Pass ids as a table through chromatic.TableEncoder, or "
+        "one-hot encode them first (scikit-learn's OneHotEncoder(handle_unknown='ignore')).",
         UserWarning,
         stacklevel=3,
     )
