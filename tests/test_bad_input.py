@@ -349,3 +349,17 @@ def test_integer_ids_in_a_matrix_get_a_warning_not_a_silent_collapse():
         binary = (ids.to_numpy() % 2).astype(np.int64)
         ChromaticEncoder(dense_threshold=None).fit(binary)
         ChromaticEncoder(dense_threshold=None).fit(ids.to_numpy().astype(float))
+
+
+def test_a_table_of_strings_points_to_the_table_encoder():
+    import pandas as pd
+    import pyarrow as pa
+
+    from chromatic import ChromaticCompressor, ChromaticEncoder, FrequencyEncoder
+
+    frame = pd.DataFrame({"user_id": ["u1", "u2", "u1"], "clicks": [1, 0, 1]})
+    for estimator in (ChromaticEncoder(), FrequencyEncoder(), ChromaticCompressor(budget=8)):
+        with pytest.raises(ValueError, match=r"columns \['user_id'\] .*TableEncoder"):
+            estimator.fit(frame, [0, 1, 0])
+    with pytest.raises(ValueError, match=r"columns \['site'\]"):
+        ChromaticEncoder().fit(pa.table({"site": ["a", "b"]}))

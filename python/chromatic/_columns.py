@@ -64,6 +64,38 @@ def arrow_table(X):
     return pa.Table.from_pandas(X, preserve_index=False)
 
 
+def non_numeric_columns(X) -> list[str]:
+    """Return the columns of a table ``X`` that a matrix cannot hold (strings, lists...).
+
+    Empty for anything that is not a table, or a table of numbers and booleans only.
+    """
+    module = type(X).__module__.split(".")[0]
+    if module == "pandas" and hasattr(X, "dtypes") and hasattr(X, "columns"):
+        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+        return [
+            str(name)
+            for name, kind in zip(X.columns, X.dtypes, strict=True)
+            if not (is_numeric_dtype(kind) or is_bool_dtype(kind))
+        ]
+    if module in ("polars", "pyarrow"):
+        table = arrow_table(X)
+        if table is None:
+            return []
+        import pyarrow as pa
+
+        return [
+            field.name
+            for field in table.schema
+            if not (
+                pa.types.is_integer(field.type)
+                or pa.types.is_floating(field.type)
+                or pa.types.is_boolean(field.type)
+            )
+        ]
+    return []
+
+
 @dataclass
 class FittedColumn:
     """How one input column was read in fit.

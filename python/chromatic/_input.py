@@ -14,6 +14,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import validate_data
 
+from ._columns import non_numeric_columns
+
 
 @dataclass(frozen=True)
 class CsrArrays:
@@ -35,6 +37,13 @@ def validated_sparse_input(estimator, X, *, reset: bool):
     This checks the shape, the feature count and names. Non-finite values pass: the engine (or
     ``check_finite``) reports them by row and column.
     """
+    text = non_numeric_columns(X)
+    if text:
+        raise ValueError(
+            f"X is a table whose columns {text[:5]} hold values that are not numbers; read "
+            "its columns as features with chromatic.TableEncoder first, for example "
+            f"make_pipeline(TableEncoder(), {type(estimator).__name__}(...))"
+        )
     X = validate_data(
         estimator,
         X,
