@@ -339,19 +339,22 @@ def test_integer_ids_in_a_matrix_get_a_warning_not_a_silent_collapse():
         {"user_id": rng.integers(0, 300, 2_000), "ad_id": rng.integers(0, 50, 2_000)}
     )
     with pytest.warns(UserWarning, match=r"integers other than 0 and 1 .*TableEncoder"):
-        ChromaticEncoder().fit(ids)
+        ChromaticEncoder().fit(ids.to_numpy())
     y = rng.integers(0, 2, 2_000)
     with pytest.warns(UserWarning, match="integers other than 0 and 1"):
         ChromaticCompressor(budget=16, n_frequent=4).fit(sp.csr_array(ids.to_numpy()), y)
-    # Presence matrices, of any dtype, and floats (weights) pass quietly.
+    # Presence matrices, of any dtype, and floats (weights) pass quietly; so does the table,
+    # whose integer columns are ids.
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         binary = (ids.to_numpy() % 2).astype(np.int64)
         ChromaticEncoder(dense_threshold=None).fit(binary)
         ChromaticEncoder(dense_threshold=None).fit(ids.to_numpy().astype(float))
+        encoder = ChromaticEncoder().fit(ids)
+    assert len(encoder.colors_) == ids["user_id"].nunique() + ids["ad_id"].nunique()
 
 
-def test_a_table_of_strings_points_to_the_table_encoder():
+def test_a_table_fitted_model_refuses_a_matrix_and_a_matrix_one_a_text_table():
     import pandas as pd
     import pyarrow as pa
 
@@ -359,7 +362,9 @@ def test_a_table_of_strings_points_to_the_table_encoder():
 
     frame = pd.DataFrame({"user_id": ["u1", "u2", "u1"], "clicks": [1, 0, 1]})
     for estimator in (ChromaticEncoder(), FrequencyEncoder(), ChromaticCompressor(budget=8)):
-        with pytest.raises(ValueError, match=r"columns \['user_id'\] .*TableEncoder"):
-            estimator.fit(frame, [0, 1, 0])
-    with pytest.raises(ValueError, match=r"columns \['site'\]"):
-        ChromaticEncoder().fit(pa.table({"site": ["a", "b"]}))
+        estimator.fit(frame, [0, 1, 0])
+        with pytest.raises(ValueError, match=r"fitted on a table of the columns \['user_id', "):
+            estimator.transform(np.ones((3, 2)))
+    encoder = ChromaticEncoder().fit(np.eye(2))
+    with pytest.raises(ValueError, match=r"columns \['site'\] .*TableEncoder"):
+        encoder.transform(pa.table({"site": ["a", "b"]}))

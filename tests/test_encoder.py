@@ -243,8 +243,12 @@ def test_pandas_output_and_feature_names():
     encoder = ChromaticEncoder(dense_threshold=None).set_output(transform="pandas")
     out = encoder.fit_transform(frame)
     assert isinstance(out, pd.DataFrame)
-    assert list(out.columns) == [f"color{c}" for c in range(encoder.n_colors_)]
+    # A DataFrame is a table: each color is named with the columns its features come from.
+    assert len(out.columns) == encoder.n_colors_
+    assert all(name.startswith(f"color{c}[f") for c, name in enumerate(out.columns))
     assert list(encoder.feature_names_in_) == list(frame.columns)
+    used = {column for name in out.columns for column in name.split("[")[1][:-1].split(",")}
+    assert used == set(frame.columns)
 
 
 def test_fitted_state_is_plain_arrays_and_pickles():

@@ -12,7 +12,7 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import _core
@@ -22,9 +22,9 @@ from ._input import (
     csr_arrays,
     effective_n_jobs,
     presence_csr,
-    validated_sparse_input,
 )
 from ._pipeline import frequent_features
+from ._table_input import binary_feature_names, feature_rows, n_binary_features
 
 
 class HashingEncoder(TransformerMixin, BaseEstimator):
@@ -36,7 +36,8 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
     not strings, and reads the same sparse input as `ChromaticEncoder`.
 
     Stateless apart from the input width: ``fit`` only checks ``X`` and records
-    ``n_features_in_``.
+    ``n_features_in_``. A table is read by column (see ``TableEncoder``): fit learns its
+    ``column=value`` features, and those are hashed; values unseen in fit are no feature.
 
     Parameters
     ----------
@@ -48,13 +49,17 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
         Seeds the hash.
     n_jobs : int, default=None
         Threads; ``None`` uses every core, ``-1`` too, ``-2`` all but one.
+    table : TableEncoder or None, default=None
+        How the columns of a table become features, as in ``ChromaticEncoder``.
 
     Attributes
     ----------
     n_features_in_ : int
-        Number of input features seen in `fit`.
+        Number of input columns seen in `fit` (of a table: those read).
     feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of the input features, defined only when ``X`` has string column names.
+        Names of the input columns, defined only when ``X`` has string column names.
+    table_encoder_ : TableEncoder
+        The fitted encoder of a table's columns; defined only when fitted on a table.
     n_features_out_ : int
         Number of output columns (``n_features``).
 
@@ -87,13 +92,15 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
         "alternate_sign": ["boolean"],
         "seed": [Interval(Integral, 0, 2**63 - 1, closed="both")],
         "n_jobs": [Integral, None],
+        "table": [HasMethods(["fit_transform", "transform"]), None],
     }
 
-    def __init__(self, n_features=1024, alternate_sign=True, seed=0, n_jobs=None):
+    def __init__(self, n_features=1024, alternate_sign=True, seed=0, n_jobs=None, table=None):
         self.n_features = n_features
         self.alternate_sign = alternate_sign
         self.seed = seed
         self.n_jobs = n_jobs
+        self.table = table
 
     def __sklearn_tags__(self):
         """Sparse input, no NaN, float64 output; no target."""
@@ -112,8 +119,9 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training rows; any non-zero value is a present feature.
+        X : {array-like, sparse matrix} or table of shape (n_samples, n_features)
+            Training rows; any non-zero value of a matrix is a present feature, each
+            ``column=value`` of a table is one.
         y : None
             Ignored.
 
@@ -123,7 +131,7 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
             The fitted encoder.
         """
         # Only the width is kept, but a matrix that transform would refuse is refused here.
-        arrays = csr_arrays(validated_sparse_input(self, X, reset=True))
+        arrays = csr_arrays(feature_rows(self, X, reset=True))
         check_structure(arrays)
         check_finite(arrays)
         self.n_features_out_ = int(self.n_features)
@@ -134,7 +142,7 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features_in_)
+        X : {array-like, sparse matrix} or table of shape (n_samples, n_features_in_)
             Rows to encode; any non-zero value is a present feature.
 
         Returns
@@ -143,7 +151,7 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
             The sum of the (signed) contributions of the features of each row, per column.
         """
         check_is_fitted(self)
-        arrays = csr_arrays(validated_sparse_input(self, X, reset=False))
+        arrays = csr_arrays(feature_rows(self, X, reset=False))
         indptr, indices, values = _core.hash_rows(
             *arrays.engine_args(),
             n_columns=int(self.n_features_out_),
@@ -179,21 +187,28 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
     features never seen in fit. When fewer features were seen, the columns between the kept
     ones and the last stay empty.
 
+    A table is read by column (see ``TableEncoder``): its features are the ``column=value``
+    pairs seen in fit.
+
     Parameters
     ----------
     n_features : int, default=1024
         Output columns (at least 1).
+    table : TableEncoder or None, default=None
+        How the columns of a table become features, as in ``ChromaticEncoder``.
 
     Attributes
     ----------
     n_features_in_ : int
-        Number of input features seen in `fit`.
+        Number of input columns seen in `fit` (of a table: those read).
     feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of the input features, defined only when ``X`` has string column names.
+        Names of the input columns, defined only when ``X`` has string column names.
+    table_encoder_ : TableEncoder
+        The fitted encoder of a table's columns; defined only when fitted on a table.
     kept_features_ : ndarray of int64
         The input features with a column of their own, most frequent first (ties: smaller
         index).
-    column_of_feature_ : ndarray of shape (n_features_in_,), int64
+    column_of_feature_ : ndarray of shape (n_features,), int64
         Output column of every input feature (the last one for all others).
     n_features_out_ : int
         Number of output columns (``n_features``).
@@ -227,10 +242,12 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "n_features": [Interval(Integral, 1, 2**31 - 1, closed="both")],
+        "table": [HasMethods(["fit_transform", "transform"]), None],
     }
 
-    def __init__(self, n_features=1024):
+    def __init__(self, n_features=1024, table=None):
         self.n_features = n_features
+        self.table = table
 
     def __sklearn_tags__(self):
         """Sparse input, no NaN, float64 output; no target."""
@@ -243,7 +260,7 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
         return tags
 
     def _presence(self, X, *, reset: bool) -> sp.csr_matrix:
-        return presence_csr(validated_sparse_input(self, X, reset=reset))
+        return presence_csr(feature_rows(self, X, reset=reset))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -251,8 +268,9 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training rows; any non-zero value is a present feature.
+        X : {array-like, sparse matrix} or table of shape (n_samples, n_features)
+            Training rows; any non-zero value of a matrix is a present feature, each
+            ``column=value`` of a table is one.
         y : None
             Ignored.
 
@@ -262,10 +280,10 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
             The fitted encoder.
         """
         B = self._presence(X, reset=True)
-        counts = np.bincount(B.indices, minlength=self.n_features_in_)
+        counts = np.bincount(B.indices, minlength=n_binary_features(self))
         self.kept_features_ = frequent_features(counts, int(self.n_features) - 1)
         other = int(self.n_features) - 1
-        self.column_of_feature_ = np.full(self.n_features_in_, other, dtype=np.int64)
+        self.column_of_feature_ = np.full(len(counts), other, dtype=np.int64)
         self.column_of_feature_[self.kept_features_] = np.arange(len(self.kept_features_))
         self.n_features_out_ = int(self.n_features)
         return self
@@ -275,7 +293,7 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features_in_)
+        X : {array-like, sparse matrix} or table of shape (n_samples, n_features_in_)
             Rows to encode; any non-zero value is a present feature.
 
         Returns
@@ -307,7 +325,7 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
             The names of the kept features, ``unused{i}`` for empty columns, and ``other``.
         """
         check_is_fitted(self)
-        names = _check_feature_names_in(self, input_features)
+        names = binary_feature_names(self, input_features)
         kept = [str(names[f]) for f in self.kept_features_]
         padding = [f"unused{i}" for i in range(len(kept), self.n_features_out_ - 1)]
         return np.asarray([*kept, *padding, "other"], dtype=object)

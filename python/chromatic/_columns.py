@@ -222,6 +222,10 @@ class TableFeatures:
             names[feature] = f"{column.name}={_value_text(column, raw)}"
         return names
 
+    def column_of_feature(self) -> np.ndarray:
+        """Return the column (its number among ``input_columns``) of every feature, int64."""
+        return self.vocabulary.to_arrays()[0].astype(np.int64)
+
     def chosen_columns(self, table) -> list[str]:
         """Return the columns to read, in the table's order, checked against the table."""
         present = table.column_names

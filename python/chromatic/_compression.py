@@ -13,14 +13,15 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import ClassifierTags, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from ._encoder import ChromaticEncoder, coloring_params, fitted_coloring, set_coloring
 from ._encoding import assemble, compressed_rows
-from ._input import presence_csr, validated_sparse_input
+from ._input import presence_csr
 from ._pipeline import fit_compression, stratified_folds
 from ._sources import MatrixRows
 from ._submodular import SubmodularCompressor, bucket_params, fitted_buckets, set_buckets
+from ._table_input import binary_feature_names, feature_rows, n_binary_features
 from ._tables import BucketParams, Compression, CompressionParams
 from ._validation import binary_labels
 
@@ -60,13 +61,16 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         Threads; ``None`` uses every core.
     random_state : int, RandomState instance or None, default=None
         Seeds the coloring, the folds and the selection sample.
+    table : TableEncoder or None, default=None
+        How the columns of a table become features, as in ``ChromaticEncoder``.
 
     Attributes
     ----------
     n_frequent_ : int
         Features with a column of their own (the first output columns).
     frequent_features_ : ndarray of int64
-        Those features, most frequent first.
+        Those features, most frequent first (matrix columns, or numbers of a table's
+        ``column=value`` features).
     selection_scores_ : dict or None
         ``{n_frequent: validation log loss}`` of the candidates, when ``n_frequent="auto"``
         (``None`` otherwise, or when the sample lacks one of the classes).
@@ -76,9 +80,12 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
     compressor_ : SubmodularCompressor or None
         The buckets of the encoder's codes; ``None`` exactly when ``encoder_`` is.
     n_features_in_ : int
-        Number of input features seen in `fit`.
+        Number of input columns seen in `fit` (of a table: those read).
     feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of the input features, defined only when ``X`` has string column names.
+        Names of the input columns, defined only when ``X`` has string column names.
+    table_encoder_ : TableEncoder
+        The fitted encoder of a table's columns into features; defined only when fitted on a
+        table.
     n_features_out_ : int
         Output columns: ``n_frequent_`` plus the buckets, at most ``budget``.
     classes_ : ndarray of shape (2,)
@@ -93,7 +100,8 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    Any non-zero value is a present feature; NaN and infinities are errors. ``y`` must be a
+    Any non-zero value of a matrix is a present feature; NaN and infinities are errors. A table
+    is read by column, each ``column=value`` pair a feature (see ``TableEncoder``). ``y`` must be a
     binary target. The paper's logistic regression on 1024 columns of this method beat the
     hashing trick and frequency truncation at 262,144 columns on kdd12 [1]_.
 
@@ -126,6 +134,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         **{
             name: ChromaticEncoder._parameter_constraints[name]
             for name in (
+                "table",
                 "n_colors",
                 "min_cooccurrence",
                 "strategy",
@@ -169,6 +178,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         penalty=1.0,
         n_jobs=None,
         random_state=None,
+        table=None,
     ):
         self.budget = budget
         self.n_frequent = n_frequent
@@ -187,6 +197,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         self.penalty = penalty
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.table = table
 
     def __sklearn_tags__(self):
         """Declare sparse input, a binary target and a float output."""
@@ -227,7 +238,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
 
     def _validated(self, X, y, *, reset: bool = True):
         _, labels = binary_labels(y, owner=type(self).__name__)
-        B = presence_csr(validated_sparse_input(self, X, reset=reset))
+        B = presence_csr(feature_rows(self, X, reset=reset))
         if len(labels) != B.shape[0]:
             raise ValueError(f"X has {B.shape[0]} rows but y has {len(labels)}")
         return B, np.asarray(y).reshape(-1)
@@ -240,8 +251,9 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training rows; any non-zero value is a present feature.
+        X : {array-like, sparse matrix} or table of shape (n_samples, n_features)
+            Training rows; any non-zero value of a matrix is a present feature, each
+            ``column=value`` of a table is one.
         y : array-like of shape (n_samples,)
             Binary target.
 
@@ -264,8 +276,9 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training rows; any non-zero value is a present feature.
+        X : {array-like, sparse matrix} or table of shape (n_samples, n_features)
+            Training rows; any non-zero value of a matrix is a present feature, each
+            ``column=value`` of a table is one.
         y : array-like of shape (n_samples,)
             Binary target.
         **fit_params : dict
@@ -293,7 +306,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features_in_)
+        X : {array-like, sparse matrix} or table of shape (n_samples, n_features_in_)
             Rows to encode; features never seen in fit are ignored.
 
         Returns
@@ -302,7 +315,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
             CSR float64, or a dense float32 array when ``sparse_output=False``.
         """
         check_is_fitted(self)
-        B = presence_csr(validated_sparse_input(self, X, reset=False))
+        B = presence_csr(feature_rows(self, X, reset=False))
         tail = None
         if self.encoder_ is not None:
             # The frequent features are unseen to the encoder, so it ignores them.
@@ -326,7 +339,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
             The name of every output column.
         """
         check_is_fitted(self)
-        names = _check_feature_names_in(self, input_features)
+        names = binary_feature_names(self, input_features)
         frequent = [str(names[f]) for f in self.frequent_features_]
         if self.compressor_ is None:
             return np.asarray(frequent, dtype=object)
@@ -370,7 +383,8 @@ def set_compression(compressor: ChromaticCompressor, compression: Compression):
         bucketer = compressor._tail_compressor(compression.bucket_params.budget, compression.seed)
         set_buckets(bucketer, compression.buckets, compression.classes)
     compressor.classes_ = compression.classes
-    compressor.n_features_in_ = compression.n_features
+    if not hasattr(compressor, "table_encoder_"):
+        compressor.n_features_in_ = compression.n_features
     compressor.selection_scores_ = compression.selection_scores
     set_parts(compressor, compression.frequent, encoder, bucketer)
     return compressor
@@ -398,7 +412,7 @@ def fitted_compression(compressor: ChromaticCompressor, cross_fit=None) -> Compr
     encoder, bucketer = compressor.encoder_, compressor.compressor_
     return Compression(
         classes=compressor.classes_,
-        n_features=compressor.n_features_in_,
+        n_features=n_binary_features(compressor),
         frequent=compressor.frequent_features_,
         selection_scores=compressor.selection_scores_,
         coloring=None if encoder is None else fitted_coloring(encoder),

@@ -9,13 +9,19 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from . import _core
-from ._input import check_structure, csr_arrays, effective_n_jobs, validated_sparse_input
+from ._input import check_structure, csr_arrays, effective_n_jobs
 from ._pipeline import fit_coloring
 from ._sources import MatrixRows
+from ._table_input import (
+    binary_feature_names,
+    column_of_binary_feature,
+    feature_rows,
+    n_binary_features,
+)
 from ._tables import Coloring, ColoringParams
 from ._validation import check_codes, memory_bytes
 
@@ -32,8 +38,9 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
     which of the color's features it holds (``1..size``, numbered by training frequency), or
     ``0`` for none. Millions of sparse columns become a few dozen categorical ones.
 
-    Any non-zero value is read as "present"; explicit zeros are absent; NaN and infinities are
-    errors.
+    Any non-zero value of a matrix is read as "present"; explicit zeros are absent; NaN and
+    infinities are errors. A table (pandas or polars DataFrame, pyarrow Table) is read by
+    column: each ``column=value`` pair is a feature (see ``TableEncoder``).
 
     Parameters
     ----------
@@ -81,21 +88,29 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         one. The result does not depend on it.
     random_state : int, RandomState instance or None, default=None
         Seeds the ``"random"`` strategy and the Glauber dynamics of ``n_colors``.
+    table : TableEncoder or None, default=None
+        How the columns of a table become features (which columns, numeric bins, rare values);
+        ``None`` reads every column with ``TableEncoder``'s defaults. Unused for matrices.
 
     Attributes
     ----------
     n_features_in_ : int
+        Columns of the input (of a table: those read).
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined only when ``X`` has string column names.
+    table_encoder_ : TableEncoder
+        The fitted encoder of a table's columns into features; defined only when fitted on a
+        table.
     n_colors_ : int
         Number of colors, i.e. of code columns.
-    colors_ : ndarray of shape (n_features_in_,), int32
-        Color of each input feature; -1 for features never seen in fit.
-    codes_ : ndarray of shape (n_features_in_,), int32
+    colors_ : ndarray of shape (n_features,), int32
+        Color of each input feature (a matrix column, or a table's ``column=value``); -1 for
+        features never seen in fit.
+    codes_ : ndarray of shape (n_features,), int32
         Code of each input feature within its color (1 = most frequent); 0 if never seen.
     color_sizes_ : ndarray of shape (n_colors_,), int64
         Features per color; colors are ordered from largest to smallest.
-    document_frequency_ : ndarray of shape (n_features_in_,), int64
+    document_frequency_ : ndarray of shape (n_features,), int64
         Training rows holding each feature.
     dense_features_ : ndarray, int64
         Features that got a color of their own through ``dense_threshold``.
@@ -165,6 +180,7 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         "output": [StrOptions({"codes", "onehot"})],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
+        "table": [HasMethods(["fit_transform", "transform"]), None],
     }
 
     def __init__(
@@ -179,6 +195,7 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         output="codes",
         n_jobs=None,
         random_state=None,
+        table=None,
     ):
         self.min_cooccurrence = min_cooccurrence
         self.strategy = strategy
@@ -190,6 +207,7 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         self.output = output
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.table = table
 
     def __sklearn_tags__(self):
         """Declare sparse input without NaN, and integer codes whatever the input dtype."""
@@ -202,7 +220,7 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
 
     def _rows(self, X, *, reset: bool) -> MatrixRows:
         # The engine checks the values (NaN and infinities, by row and column) as it reads them.
-        arrays = csr_arrays(validated_sparse_input(self, X, reset=reset))
+        arrays = csr_arrays(feature_rows(self, X, reset=reset))
         return MatrixRows(*arrays.engine_args())
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -211,8 +229,9 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training rows; any non-zero value is a present feature.
+        X : {array-like, sparse matrix} or table of shape (n_samples, n_features)
+            Training rows; any non-zero value of a matrix is a present feature, each
+            ``column=value`` of a table is one.
         y : None
             Ignored.
 
@@ -231,8 +250,9 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training rows; any non-zero value is a present feature.
+        X : {array-like, sparse matrix} or table of shape (n_samples, n_features)
+            Training rows; any non-zero value of a matrix is a present feature, each
+            ``column=value`` of a table is one.
         y : None
             Ignored.
         **fit_params : dict
@@ -256,7 +276,7 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features_in_)
+        X : {array-like, sparse matrix} or table of shape (n_samples, n_features_in_)
             Rows to encode; any non-zero value is a present feature.
 
         Returns
@@ -277,7 +297,7 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features_in_)
+        X : {array-like, sparse matrix} or table of shape (n_samples, n_features_in_)
             Rows as ``transform`` takes them.
 
         Returns
@@ -335,11 +355,12 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_original : scipy.sparse.csr_matrix of shape (n_samples, n_features_in_)
-            Float64 ones where a feature is present.
+        X_original : scipy.sparse.csr_matrix of shape (n_samples, n_features), float64
+            Ones where a feature is present: matrix columns, or a table's ``column=value``
+            features (in the order of ``table_encoder_.get_feature_names_out()``).
         """
         check_is_fitted(self)
-        n_features = self.n_features_in_
+        n_features = len(self.colors_)
         if sp.issparse(X):
             X = check_array(X, accept_sparse="csr", dtype=None, ensure_min_features=0)
             width = int(self.color_sizes_.sum())
@@ -378,8 +399,10 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns.
 
-        ``output="codes"``: ``color0, color1, ...``. ``output="onehot"``: each column stands for
-        exactly one input feature, so it carries that feature's name.
+        ``output="codes"``: ``color0, color1, ...``; for a table, each with the columns its
+        features come from, as ``color0[site,ad_id]``. ``output="onehot"``: each column stands
+        for exactly one input feature, so it carries that feature's name (``column=value`` for
+        a table).
 
         Parameters
         ----------
@@ -392,10 +415,11 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
             The name of every output column.
         """
         check_is_fitted(self)
-        input_names = _check_feature_names_in(self, input_features)
+        feature_names = binary_feature_names(self, input_features)
         if self.output == "onehot":
-            return np.asarray(input_names[self._slot_features()], dtype=object)
-        return np.asarray([f"color{c}" for c in range(self.n_colors_)], dtype=object)
+            return np.asarray(feature_names[self._slot_features()], dtype=object)
+        sources = color_sources(self)
+        return np.asarray([f"color{c}{sources[c]}" for c in range(self.n_colors_)], dtype=object)
 
 
 def coloring_params(encoder: ChromaticEncoder, *, seed: int | None = None) -> ColoringParams:
@@ -424,9 +448,11 @@ def coloring_params(encoder: ChromaticEncoder, *, seed: int | None = None) -> Co
 def set_coloring(encoder: ChromaticEncoder, coloring: Coloring) -> ChromaticEncoder:
     """Make ``encoder`` the fitted encoder of ``coloring``; return it.
 
-    It gets the fitted attributes of ``coloring``, over ``coloring.n_features`` input features.
+    It gets the fitted attributes of ``coloring``, over ``coloring.n_features`` input features
+    (a table's encoder keeps its columns as ``n_features_in_``).
     """
-    encoder.n_features_in_ = coloring.n_features
+    if not hasattr(encoder, "table_encoder_"):
+        encoder.n_features_in_ = coloring.n_features
     encoder.colors_ = coloring.colors
     encoder.codes_ = coloring.codes
     encoder.color_sizes_ = coloring.color_sizes
@@ -453,7 +479,24 @@ def fitted_coloring(encoder: ChromaticEncoder) -> Coloring:
         max_degree=encoder.max_degree_,
         n_greedy_colors=encoder.n_greedy_colors_,
         conflict_weight=encoder.conflict_weight_,
-        n_features=encoder.n_features_in_,
+        n_features=n_binary_features(encoder),
         collision=encoder.collision,
         n_jobs=effective_n_jobs(encoder.n_jobs),
     )
+
+
+def color_sources(encoder: ChromaticEncoder) -> list[str]:
+    """Return, per color, ``[column,...]``: the table columns its features come from.
+
+    Empty strings for a matrix, whose features have no column to name.
+    """
+    column_of_feature = column_of_binary_feature(encoder)
+    if column_of_feature is None:
+        return [""] * encoder.n_colors_
+    names = encoder.table_encoder_.feature_names_in_
+    seen = np.flatnonzero(encoder.colors_ >= 0)
+    pairs = np.unique(encoder.colors_[seen].astype(np.int64) * len(names) + column_of_feature[seen])
+    sources = [[] for _ in range(encoder.n_colors_)]
+    for color, column in zip(*np.divmod(pairs, len(names)), strict=True):
+        sources[color].append(str(names[column]))
+    return ["[" + ",".join(columns) + "]" for columns in sources]

@@ -40,9 +40,9 @@ def validated_sparse_input(estimator, X, *, reset: bool):
     text = non_numeric_columns(X)
     if text:
         raise ValueError(
-            f"X is a table whose columns {text[:5]} hold values that are not numbers; read "
-            "its columns as features with chromatic.TableEncoder first, for example "
-            f"make_pipeline(TableEncoder(), {type(estimator).__name__}(...))"
+            f"X is a table whose columns {text[:5]} hold values that are not numbers, but this "
+            f"{type(estimator).__name__} was fitted on a matrix: fit it on the table (each "
+            "column=value is a feature), or encode the table with chromatic.TableEncoder"
         )
     X = validate_data(
         estimator,
