@@ -80,7 +80,7 @@ def test_unreadable_files_get_clear_errors(tmp_path):
     content["version"] = np.array(99)
     future = tmp_path / "future.npz"
     np.savez(future, **content)
-    with pytest.raises(ModelFileError, match="version 99; this chromatic reads version 1"):
+    with pytest.raises(ModelFileError, match="version 99; this chromatic reads versions 1 to 2"):
         load_model(future)
     with pytest.raises(ValueError, match="fitted ChromaticEncoder"):
         save_model(ChromaticEncoder(), tmp_path / "unfitted.npz")

@@ -1,9 +1,12 @@
 """The model file: a fitted ``ChromaticEncoder`` or ``ChromaticCompressor`` as a versioned npz.
 
-Layout (format version 1): ``format`` = ``"chromatic-model"``, ``version`` = 1, ``kind`` =
+Layout (format version 2): ``format`` = ``"chromatic-model"``, ``version`` = 2, ``kind`` =
 ``"ChromaticEncoder"`` or ``"ChromaticCompressor"``, ``params`` (the constructor parameters as
-JSON), ``metadata`` (JSON, for example ``{"zero_based": false}`` from the command line) and
-``n_features_in``.
+JSON; ``table`` as its own parameters), ``metadata`` (JSON, for example
+``{"zero_based": false}`` from the command line) and ``n_features_in``, the features colored
+(a matrix's columns, or a table's ``column=value`` features). A model fitted on a table adds
+the table encoder's members (``table.*``, see ``_model_table``) and ``feature_names_in`` holds
+the table's columns. Version 1 is version 2 without tables, and is read too.
 
 An encoder adds its fitted arrays ``colors``, ``codes``, ``color_sizes``,
 ``document_frequency``, ``dense_features`` (plus ``feature_names_in`` when fitted on named
@@ -56,12 +59,17 @@ from ._compression import ChromaticCompressor, set_parts
 from ._encoder import ChromaticEncoder, set_coloring
 from ._input import effective_n_jobs
 from ._model_archive import LABEL_CHARS, Archive, ModelFileError, opened
+from ._model_table import read_table_encoder, table_content, table_params
 from ._output import Outputs
 from ._submodular import set_buckets
+from ._table_encoder import TableEncoder
+from ._table_input import n_binary_features
 from ._tables import Buckets, Coloring
 
 FORMAT = "chromatic-model"
-VERSION = 1
+VERSION = 2
+#: Versions this reader takes: 1 has no tables.
+READABLE_VERSIONS = (1, 2)
 _ENCODER_ARRAYS = ("colors_", "codes_", "color_sizes_", "document_frequency_", "dense_features_")
 _ENCODER_SCALARS = ("n_edges_", "max_degree_", "n_greedy_colors_", "conflict_weight_")
 _BUCKET_ARRAYS = (
@@ -86,9 +94,11 @@ Model = ChromaticEncoder | ChromaticCompressor
 
 
 def _params_json(estimator) -> np.ndarray:
-    params = estimator.get_params()
-    if not isinstance(params["random_state"], (int, type(None))):
+    params = estimator.get_params(deep=False)
+    if not isinstance(params.get("random_state"), (int, type(None))):
         params["random_state"] = None  # a RandomState instance has no JSON form
+    if "table" in params:
+        params["table"] = table_params(params["table"])
     return np.array(json.dumps(params))
 
 
@@ -179,10 +189,12 @@ def _model_content(model: Model, metadata: dict | None) -> dict:
             "version": np.array(VERSION),
             "kind": np.array(type(model).__name__),
             "params": _params_json(model),
-            "n_features_in": np.array(model.n_features_in_),
+            "n_features_in": np.array(n_binary_features(model)),
             "metadata": np.array(metadata_json),
         }
     )
+    if hasattr(model, "table_encoder_"):
+        content.update(table_content(model.table_encoder_))
     if hasattr(model, "feature_names_in_"):
         content["feature_names_in"] = np.asarray(model.feature_names_in_, dtype=str)
     for member in ("feature_names_in", "classes"):
@@ -253,9 +265,19 @@ def read_model(path: str | os.PathLike) -> tuple[Model, dict]:
         if kind not in _READERS:
             raise ModelFileError(f"{name}: holds a {kind!r}, not a model this chromatic knows")
         model = _READERS[kind](archive)
+        if archive.has("table.params"):
+            # The reader set the features colored; the table's columns are the model's input.
+            table_encoder = read_table_encoder(archive, model.n_features_in_, _read_params)
+            model.table_encoder_ = table_encoder
+            model.n_features_in_ = table_encoder.n_features_in_
+            if not archive.has("feature_names_in"):
+                archive.fail("table.params", "comes without feature_names_in")
         if archive.has("feature_names_in"):
             names = archive.labels("feature_names_in", "U", length=model.n_features_in_)
             model.feature_names_in_ = names.astype(object)
+            table_encoder = getattr(model, "table_encoder_", None)
+            if table_encoder is not None and list(names) != list(table_encoder.feature_names_in_):
+                archive.fail("feature_names_in", "does not name the table's columns read")
         metadata = (
             archive.json_object("metadata", _METADATA_CHARS) if archive.has("metadata") else {}
         )
@@ -268,18 +290,21 @@ def read_model(path: str | os.PathLike) -> tuple[Model, dict]:
 
 
 def _check_version(archive: Archive) -> None:
-    # The version must be the integer 1 exactly: neither 1.9 (which int() would make 1) nor "1".
+    # The version must be an integer exactly: neither 1.9 (which int() would make 1) nor "1".
     version = archive.array("version", "biufU", max_itemsize=4 * _NAME_CHARS)
     value = version.item()
     if version.dtype.kind not in "iu":
         raise ModelFileError(
             f"{archive.path}: model format version {value!r} ({version.dtype}) is not an "
-            f"integer; this chromatic reads version {VERSION}"
+            f"integer; this chromatic reads versions {READABLE_VERSIONS[0]} to {VERSION}"
         )
-    if value != VERSION:
+    if value not in READABLE_VERSIONS:
         raise ModelFileError(
-            f"{archive.path}: model format version {value}; this chromatic reads version {VERSION}"
+            f"{archive.path}: model format version {value}; this chromatic reads versions "
+            f"{READABLE_VERSIONS[0]} to {READABLE_VERSIONS[-1]}"
         )
+    if value < 2 and archive.has("table.params"):
+        archive.fail("table.params", f"is in a version {value} file, which has no tables")
 
 
 def _read_params(archive: Archive, member: str, estimator, expected: dict | None = None):
@@ -290,6 +315,10 @@ def _read_params(archive: Archive, member: str, estimator, expected: dict | None
     """
     params = archive.json_object(member, _PARAMS_CHARS)
     known = estimator.get_params(deep=False) if expected is None else expected
+    if params.get("table") is not None:
+        if not isinstance(params["table"], dict):
+            archive.fail(member, "holds a table parameter that is not a JSON object")
+        params["table"] = _table_template(archive, member, params["table"])
     for key, value in params.items():
         if key not in known:
             archive.fail(member, f"holds an unknown parameter {key!r}")
@@ -305,6 +334,20 @@ def _read_params(archive: Archive, member: str, estimator, expected: dict | None
     except ValueError as error:  # scikit-learn's InvalidParameterError is one
         archive.fail(member, f"holds an invalid parameter: {error}")
     return estimator
+
+
+def _table_template(archive: Archive, member: str, params: dict) -> TableEncoder:
+    """Return the ``table`` parameter of a model: a ``TableEncoder`` of the stored parameters."""
+    known = TableEncoder().get_params(deep=False)
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        archive.fail(member, f"holds an unknown table parameter {unknown[0]!r}")
+    template = TableEncoder(**params)
+    try:
+        template._validate_params()
+    except ValueError as error:
+        archive.fail(member, f"holds an invalid table parameter: {error}")
+    return template
 
 
 def _read_coloring(archive: Archive, prefix: str, n: int) -> Coloring:
