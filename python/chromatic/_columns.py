@@ -179,38 +179,65 @@ class TableFeatures:
             rows = self._drop_rare(rows)
         return rows
 
+    def fit_more(self, table, n_jobs=None) -> sp.csr_array:
+        """Learn the values of one more chunk of training rows; return its feature rows.
+
+        The first chunk fits the columns (and the bin edges of numeric columns, from its rows);
+        each later one must hold the same columns, read the same way, and adds the values it
+        brings. Rare values are not dropped (``min_frequency`` needs every row at once).
+        """
+        if not self.fitted:
+            if self.min_frequency > 1:
+                raise ValueError("min_frequency above 1 needs every training row in one table")
+            return self.fit_transform(table, n_jobs=n_jobs)
+        self._check_columns(table)
+        ids, offsets = [], []
+        for column in self.fitted:
+            values, row_offsets = self._read(table, column)
+            ids.append(self._fitted_ids(column, values, n_jobs))
+            offsets.append(row_offsets)
+        return self._rows(table.num_rows, ids, offsets, n_jobs)
+
     def transform(self, table, n_jobs=None) -> tuple[sp.csr_array, int]:
         """Encode ``table`` with the fitted vocabulary; return its rows and the unseen values.
 
         Unseen values (and those dropped by ``min_frequency``) are no feature, and counted.
         """
-        missing = [c.name for c in self.fitted if c.name not in table.column_names]
-        if missing:
-            raise ValueError(
-                f"the table lacks the columns {missing} seen in fit; it has {table.column_names}"
-            )
+        self._check_columns(table)
         ids, offsets, unseen = [], [], 0
         for column in self.fitted:
-            array = _combined(table.column(column.name), column.name)
-            numeric = {column.name} if column.kind == "numeric" else set()
-            read, values, row_offsets = _column_values(array, column.name, column.position, numeric)
-            # A moment's key is its count of units: the same unit is needed to find it.
-            if (read.kind, read.is_list, read.arrow_type) != (
-                column.kind,
-                column.is_list,
-                column.arrow_type,
-            ):
-                raise ValueError(
-                    f"column {column.name!r} holds {_describe(read)} values, but held "
-                    f"{_describe(column)} values in fit"
-                )
-            if column.kind == "numeric":
-                values = _binned(values[0], column.edges)
+            values, row_offsets = self._read(table, column)
             found = self._looked_up(column, values, n_jobs)
             unseen += int((found == -2).sum())
             ids.append(found)
             offsets.append(row_offsets)
         return self._rows(table.num_rows, ids, offsets, n_jobs), unseen
+
+    def _check_columns(self, table) -> None:
+        missing = [c.name for c in self.fitted if c.name not in table.column_names]
+        if missing:
+            raise ValueError(
+                f"the table lacks the columns {missing} seen in fit; it has {table.column_names}"
+            )
+
+    def _read(self, table, column: FittedColumn) -> tuple:
+        """Read a fitted column of ``table`` as in fit: its values for the vocabulary, offsets."""
+        array = _combined(table.column(column.name), column.name)
+        numeric = {column.name} if column.kind == "numeric" else set()
+        read, values, row_offsets = _column_values(array, column.name, column.position, numeric)
+        # A moment's key is its count of units: the same unit is needed to find it.
+        if (read.kind, read.is_list, read.arrow_type) != (
+            column.kind,
+            column.is_list,
+            column.arrow_type,
+        ):
+            raise ValueError(
+                f"column {column.name!r} holds {_describe(read)} values, but held "
+                f"{_describe(column)} values in fit"
+            )
+        if column.kind == "numeric":
+            values = _binned(values[0], column.edges)
+        return values, row_offsets
 
     def feature_names(self) -> np.ndarray:
         """Name every feature ``column=value`` (``column=[lo, hi)`` for a numeric bin)."""

@@ -315,12 +315,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
             CSR float64, or a dense float32 array when ``sparse_output=False``.
         """
         check_is_fitted(self)
-        B = presence_csr(feature_rows(self, X, reset=False))
-        tail = None
-        if self.encoder_ is not None:
-            # The frequent features are unseen to the encoder, so it ignores them.
-            tail = self.compressor_.transform(self.encoder_.transform(B))
-        return self._output(assemble(B, self.frequent_features_, tail))
+        return compress_features(self, presence_csr(feature_rows(self, X, reset=False)))
 
     def get_feature_names_out(self, input_features=None):
         """Get the names of the output columns.
@@ -345,6 +340,15 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
             return np.asarray(frequent, dtype=object)
         buckets = self.compressor_.get_feature_names_out(self.encoder_.get_feature_names_out())
         return np.asarray([*frequent, *buckets], dtype=object)
+
+
+def compress_features(compressor: ChromaticCompressor, B):
+    """Return the output of a fitted ``compressor`` for binary rows ``B`` over its features."""
+    tail = None
+    if compressor.encoder_ is not None:
+        # The frequent features are unseen to the encoder, so it ignores them.
+        tail = compressor.compressor_.transform(compressor.encoder_.transform(B))
+    return compressor._output(assemble(B, compressor.frequent_features_, tail))
 
 
 def _seed(compressor: ChromaticCompressor) -> int:

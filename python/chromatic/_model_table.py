@@ -20,9 +20,9 @@ import re
 import numpy as np
 
 from . import _core
-from ._columns import VALUE_KINDS, FittedColumn, TableFeatures
+from ._columns import VALUE_KINDS, FittedColumn
 from ._model_archive import LABEL_CHARS, Archive
-from ._table_encoder import TableEncoder
+from ._table_encoder import TableEncoder, set_features, table_features
 
 _COLUMNS_CHARS = 1 << 24
 _INT32_MAX = int(np.iinfo(np.int32).max)
@@ -77,20 +77,9 @@ def read_table_encoder(archive: Archive, n_features: int, read_params) -> TableE
     encoder = read_params(archive, "table.params", TableEncoder())
     fitted = _read_columns(archive)
     vocabulary = _read_vocabulary(archive, fitted, n_features)
-    features = TableFeatures(
-        columns=encoder.columns,
-        ignore=encoder.ignore or (),
-        numeric=encoder.numeric,
-        n_bins=encoder.n_bins,
-        min_frequency=encoder.min_frequency,
-    )
+    features = table_features(encoder)
     features.fitted, features.vocabulary = fitted, vocabulary
-    encoder.features_ = features
-    encoder.feature_names_in_ = np.asarray(features.input_columns, dtype=object)
-    encoder.n_features_in_ = len(fitted)
-    encoder.n_features_out_ = features.n_features
-    encoder.unseen_ = 0
-    return encoder
+    return set_features(encoder, features)
 
 
 def _read_columns(archive: Archive) -> list[FittedColumn]:

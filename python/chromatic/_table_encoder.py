@@ -188,19 +188,32 @@ class TableEncoder(TransformerMixin, BaseEstimator):
 
     def _fit(self, X):
         table = _table(X)
-        self.features_ = TableFeatures(
-            columns=self.columns,
-            ignore=self.ignore or (),
-            numeric=self.numeric,
-            n_bins=self.n_bins,
-            min_frequency=self.min_frequency,
-        )
-        rows = self.features_.fit_transform(table, n_jobs=effective_n_jobs(self.n_jobs))
-        self.feature_names_in_ = np.asarray(self.features_.input_columns, dtype=object)
-        self.n_features_in_ = len(self.feature_names_in_)
-        self.n_features_out_ = self.features_.n_features
-        self.unseen_ = 0
+        features = table_features(self)
+        rows = features.fit_transform(table, n_jobs=effective_n_jobs(self.n_jobs))
+        set_features(self, features)
         return rows
+
+
+def table_features(encoder: TableEncoder) -> TableFeatures:
+    """Return the unfitted features of ``encoder``'s parameters."""
+    encoder._validate_params()
+    return TableFeatures(
+        columns=encoder.columns,
+        ignore=encoder.ignore or (),
+        numeric=encoder.numeric,
+        n_bins=encoder.n_bins,
+        min_frequency=encoder.min_frequency,
+    )
+
+
+def set_features(encoder: TableEncoder, features: TableFeatures) -> TableEncoder:
+    """Make ``encoder`` the fitted encoder of ``features``; return it."""
+    encoder.features_ = features
+    encoder.feature_names_in_ = np.asarray(features.input_columns, dtype=object)
+    encoder.n_features_in_ = len(encoder.feature_names_in_)
+    encoder.n_features_out_ = features.n_features
+    encoder.unseen_ = 0
+    return encoder
 
 
 def _table(X):

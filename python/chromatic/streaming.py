@@ -42,9 +42,11 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import clone
 
 from ._compression import (
     ChromaticCompressor,
+    compress_features,
     compression_params,
     fitted_compression,
     set_compression,
@@ -53,7 +55,9 @@ from ._encoder import ChromaticEncoder, coloring_params, fitted_coloring, set_co
 from ._encoding import compressed_rows
 from ._input import effective_n_jobs
 from ._pipeline import fit_coloring, fit_compression
-from ._sources import Kept, Progress, Rows, SvmlightFiles, row_folds
+from ._sources import ChunkedRows, Kept, Progress, Rows, SvmlightFiles, row_folds
+from ._table_encoder import TableEncoder, set_features, table_features
+from ._table_files import TableFiles, TableReading
 from ._tables import CrossFitTables, FitReport
 from ._validation import resolve_zero_based
 from .svmlight import DEFAULT_CHUNK_BYTES, iter_chunks
@@ -61,6 +65,7 @@ from .svmlight import DEFAULT_CHUNK_BYTES, iter_chunks
 __all__ = [
     "CrossFitTables",
     "StreamReport",
+    "TableReading",
     "fit_compressor_files",
     "fit_files",
     "iter_compressed",
@@ -82,8 +87,9 @@ def fit_files(
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     skip_bad_lines: bool = False,
     progress: Progress | None = None,
+    tables: TableReading | None = None,
 ) -> StreamReport:
-    """Fit ``encoder`` on the rows of svmlight files, streaming them.
+    """Fit ``encoder`` on the rows of svmlight (or table) files, streaming them.
 
     The files are read twice (once more per extra shard of the graph under a
     ``memory_limit``), one chunk at a time; the result equals
@@ -103,6 +109,10 @@ def fit_files(
         Skip malformed lines (counted in the report) rather than fail.
     progress : callable or None, default=None
         Called as ``progress(stage, rows)`` after each chunk of a pass.
+    tables : TableReading or None, default=None
+        Read ``paths`` as table files (Parquet, delimited text) this way: their columns are
+        read as the model's ``table`` parameter says (``column=value`` features), and the
+        fitted model keeps a ``table_encoder_``. None: svmlight files.
 
     Returns
     -------
@@ -115,15 +125,11 @@ def fit_files(
     chromatic.dask.fit : The same fit over the partitions of a Dask cluster.
     """
     params = coloring_params(encoder)
-    rows = SvmlightFiles(
-        paths,
-        zero_based=zero_based,
-        chunk_bytes=chunk_bytes,
-        skip_bad_lines=skip_bad_lines,
-        progress=progress,
-        n_jobs=params.n_jobs,
+    rows = _row_source(
+        encoder, paths, tables, params.n_jobs, progress, zero_based, chunk_bytes, skip_bad_lines
     )
     coloring, report = fit_coloring(rows, params)
+    _set_table(encoder, rows)
     set_coloring(encoder, coloring)
     return report
 
@@ -137,6 +143,7 @@ def fit_compressor_files(
     skip_bad_lines: bool = False,
     progress: Progress | None = None,
     cross_fit: bool = False,
+    tables: TableReading | None = None,
 ) -> tuple[StreamReport, CrossFitTables | None]:
     """Fit ``compressor`` on the rows and binary labels of svmlight files, streaming them.
 
@@ -159,6 +166,10 @@ def fit_compressor_files(
         Skip malformed lines (counted in the report) rather than fail.
     progress : callable or None, default=None
         Called as ``progress(stage, rows)`` after each chunk of a pass.
+    tables : TableReading or None, default=None
+        Read ``paths`` as table files (Parquet, delimited text) this way: their columns are
+        read as the model's ``table`` parameter says (``column=value`` features), and the
+        fitted model keeps a ``table_encoder_``. None: svmlight files.
     cross_fit : bool, default=False
         Also count the value labels per fold, to encode the training rows without their own
         labels.
@@ -196,21 +207,24 @@ def fit_compressor_files(
     >>> tmp.cleanup()
     """
     params = compression_params(compressor)
-    rows = SvmlightFiles(
+    rows = _row_source(
+        compressor,
         paths,
-        zero_based=zero_based,
-        chunk_bytes=chunk_bytes,
-        skip_bad_lines=skip_bad_lines,
-        progress=progress,
-        n_jobs=params.coloring.n_jobs,
+        tables,
+        params.coloring.n_jobs,
+        progress,
+        zero_based,
+        chunk_bytes,
+        skip_bad_lines,
     )
     compression, report = fit_compression(rows, params, cross_fit=cross_fit)
+    _set_table(compressor, rows)
     set_compression(compressor, compression)
     return report, compression.cross_fit
 
 
 def model_rows(
-    model, path, zero_based: bool, chunk_bytes: int, skip_bad_lines: bool
+    model, path, zero_based: bool, chunk_bytes: int, skip_bad_lines: bool, tables=None
 ) -> Iterator[tuple[Rows, sp.csr_matrix, int]]:
     """Read ``path`` chunk by chunk as rows over the features of a fitted model.
 
@@ -226,6 +240,8 @@ def model_rows(
         Bytes read at a time.
     skip_bad_lines : bool
         Skip malformed lines rather than fail.
+    tables : TableReading or None
+        Read ``path`` as a table file this way (the model must have been fitted on tables).
 
     Yields
     ------
@@ -237,6 +253,9 @@ def model_rows(
     unknown : int
         Entries beyond those features: features never seen in fit, ignored like them.
     """
+    if tables is not None:
+        yield from _table_rows(model, path, tables)
+        return
     kept = Kept(0 if zero_based else 1, width=model.n_features_in_)
     for chunk in iter_chunks(
         path,
@@ -264,6 +283,7 @@ def iter_encoded(
     zero_based: bool,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     skip_bad_lines: bool = False,
+    tables: TableReading | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, int, int]]:
     """Encode an svmlight file chunk by chunk with a fitted encoder.
 
@@ -279,6 +299,8 @@ def iter_encoded(
         Bytes read at a time.
     skip_bad_lines : bool, default=False
         Skip malformed lines rather than fail.
+    tables : TableReading or None, default=None
+        Read ``path`` as a table file this way (the model must have been fitted on tables).
 
     Yields
     ------
@@ -293,7 +315,9 @@ def iter_encoded(
         ignored.
     """
     coloring = fitted_coloring(encoder)
-    for rows, X, unknown in model_rows(encoder, path, zero_based, chunk_bytes, skip_bad_lines):
+    for rows, X, unknown in model_rows(
+        encoder, path, zero_based, chunk_bytes, skip_bad_lines, tables
+    ):
         codes, collisions, unseen = coloring.encode_counted(X.indptr, X.indices, None, X.shape[0])
         yield rows.labels, codes, collisions, unseen + unknown
 
@@ -307,6 +331,7 @@ def iter_compressed(
     skip_bad_lines: bool = False,
     cross_fit: CrossFitTables | None = None,
     first_row: int = 0,
+    tables: TableReading | None = None,
 ) -> Iterator[tuple[np.ndarray, sp.csr_matrix]]:
     """Encode an svmlight file chunk by chunk with a fitted compressor.
 
@@ -322,6 +347,8 @@ def iter_compressed(
         Bytes read at a time.
     skip_bad_lines : bool, default=False
         Skip malformed lines rather than fail.
+    tables : TableReading or None, default=None
+        Read ``path`` as a table file this way (the model must have been fitted on tables).
     cross_fit : CrossFitTables or None, default=None
         From ``fit_compressor_files``: the rows are then training rows, each encoded by the
         table of its fold so that no row is encoded with its own label.
@@ -338,11 +365,62 @@ def iter_compressed(
     """
     row = first_row
     fitted = None if cross_fit is None else fitted_compression(compressor, cross_fit)
-    for rows, X, _ in model_rows(compressor, path, zero_based, chunk_bytes, skip_bad_lines):
+    for rows, X, _ in model_rows(compressor, path, zero_based, chunk_bytes, skip_bad_lines, tables):
         if fitted is None or fitted.coloring is None:
-            columns = compressor.transform(X)
+            columns = compress_features(compressor, X)
         else:
             folds = row_folds(row, X.shape[0], len(cross_fit.tables), cross_fit.seed)
             columns = compressed_rows(fitted, X, folds)
         row += X.shape[0]
         yield rows.labels, columns
+
+
+def _row_source(
+    model, paths, tables, n_jobs, progress, zero_based, chunk_bytes, skip_bad_lines
+) -> ChunkedRows:
+    """Return the rows of ``paths``: svmlight files, or with ``tables``, table files."""
+    if tables is None:
+        return SvmlightFiles(
+            paths,
+            zero_based=zero_based,
+            chunk_bytes=chunk_bytes,
+            skip_bad_lines=skip_bad_lines,
+            progress=progress,
+            n_jobs=n_jobs,
+        )
+    template = model.table if model.table is not None else TableEncoder(n_jobs=model.n_jobs)
+    features = table_features(template)
+    return TableFiles(paths, tables, features, progress=progress, n_jobs=n_jobs)
+
+
+def _set_table(model, rows: ChunkedRows) -> None:
+    """Give ``model`` the table encoder of the files it was fitted on (none for svmlight)."""
+    if not isinstance(rows, TableFiles):
+        model.__dict__.pop("table_encoder_", None)
+        model.__dict__.pop("feature_names_in_", None)
+        return
+    template = model.table if model.table is not None else TableEncoder(n_jobs=model.n_jobs)
+    encoder = set_features(clone(template), rows.features)
+    model.table_encoder_ = encoder
+    model.n_features_in_ = encoder.n_features_in_
+    model.feature_names_in_ = encoder.feature_names_in_
+
+
+def _table_rows(model, path, tables: TableReading):
+    """Read a table file chunk by chunk as rows over the features of a table's model."""
+    encoder = getattr(model, "table_encoder_", None)
+    if encoder is None:
+        raise ValueError(
+            f"{os.fspath(path)}: is a table, but the model was fitted on svmlight rows"
+        )
+    for where, table, labels in tables.tables(os.fspath(path)):
+        try:
+            X, unseen = encoder.features_.transform(table, n_jobs=effective_n_jobs(model.n_jobs))
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
+        if X.shape[0] == 0:
+            continue
+        if labels is None:
+            labels = np.zeros(X.shape[0])
+        X = sp.csr_matrix(X)
+        yield Rows(X.indptr, X.indices, labels=labels), X, unseen

@@ -1,0 +1,248 @@
+"""Table files in: Parquet and delimited text streamed as tables, and the row source over them.
+
+A Parquet file is read one row group at a time; delimited text (CSV, TSV, plain or compressed)
+in chunks of whole lines parsed by the engine (``_delimited``). The label column, when named,
+is taken out of every chunk (it is never a feature); the other columns go to a
+``TableFeatures``. ``TableFiles`` is the fit pipeline's row source over such files: its first
+pass learns the values of the columns, the later passes read them as features.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ._columns import TableFeatures
+from ._sources import ChunkedRows, Progress, Rows
+from .svmlight import DEFAULT_CHUNK_BYTES, check_chunk_bytes, check_input_path
+
+#: The kinds of table file: ``auto`` (from the name and the content), ``parquet``, ``csv``
+#: (delimited text, the delimiter from the name or given) and ``criteo`` (the Criteo layout).
+TABLE_KINDS = ("auto", "parquet", "csv", "criteo")
+
+
+@dataclass(frozen=True)
+class TableReading:
+    """How table files are read.
+
+    Parameters
+    ----------
+    label : str or None
+        The label column (taken out of the features), or None for none.
+    kind : {"auto", "parquet", "csv", "criteo"}
+        The kind of file; ``auto`` tells Parquet by its magic bytes, else delimited text.
+    delimiter : str or None
+        The delimiter of delimited text; None takes it from the name (``.tsv``, ``.txt``: tab;
+        else comma).
+    header : bool
+        Whether delimited text starts with a line of column names.
+    names : tuple of str or None
+        Column names of delimited text (instead of those of the header, or without one).
+    list_columns : tuple of str
+        Text columns holding lists, their elements separated by ``list_sep``.
+    list_sep : str
+        The separator of list elements.
+    chunk_bytes : int
+        Bytes of delimited text read at a time.
+    """
+
+    label: str | None = None
+    kind: str = "auto"
+    delimiter: str | None = None
+    header: bool = True
+    names: tuple[str, ...] | None = None
+    list_columns: tuple[str, ...] = ()
+    list_sep: str = "|"
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES
+    #: Engine threads for parsing.
+    n_jobs: int | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        if self.kind not in TABLE_KINDS:
+            raise ValueError(f"kind must be one of {TABLE_KINDS}, got {self.kind!r}")
+        check_chunk_bytes(self.chunk_bytes)
+        if self.delimiter is not None and len(self.delimiter.encode()) != 1:
+            raise ValueError(f"the delimiter must be one byte, got {self.delimiter!r}")
+        if not self.list_sep:
+            raise ValueError("the list separator must not be empty")
+
+    def metadata(self) -> dict:
+        """Return what a model file keeps of the reading, so that new files are read alike."""
+        kept = asdict(self)
+        for transient in ("chunk_bytes", "n_jobs"):
+            kept.pop(transient)
+        return kept
+
+    @classmethod
+    def of_metadata(cls, metadata: dict, **changes) -> TableReading:
+        """Return the reading a model file's metadata describes, with ``changes``."""
+        known = {k: v for k, v in metadata.items() if k in cls.__dataclass_fields__}
+        for key in ("names", "list_columns"):
+            if known.get(key) is not None:
+                known[key] = tuple(known[key])
+        return cls(**{**known, **changes})
+
+    def file_kind(self, path: str) -> str:
+        """Return ``parquet``, ``csv`` or ``criteo`` for ``path``, checked against its content."""
+        if is_parquet(path):
+            if self.kind not in ("auto", "parquet"):
+                raise ValueError(f"{path}: is a Parquet file, not {self.kind} text")
+            return "parquet"
+        if self.kind == "parquet":
+            raise ValueError(f"{path}: is not a Parquet file (it lacks Parquet's magic bytes)")
+        return "csv" if self.kind == "auto" else self.kind
+
+    def tables(self, path: str) -> Iterator[tuple[str, object, np.ndarray | None]]:
+        """Yield ``(where, table, labels)`` chunk by chunk.
+
+        That is the place of the chunk in the file (for messages), its feature columns and its
+        labels (float64, or None without a label column).
+        """
+        if self.file_kind(path) == "parquet":
+            chunks = _parquet_chunks(path)
+        else:
+            chunks = self._delimited_chunks(path)
+        row = 0
+        for where, table in chunks:
+            table = self._lists(table, path)
+            labels = None
+            if self.label is not None:
+                labels = _labels(table, self.label, path, where, row)
+                table = table.drop_columns([self.label])
+            row += table.num_rows
+            yield where, table, labels
+
+    def _delimited_chunks(self, path: str):
+        from ._delimited import criteo_format, iter_delimited_tables
+
+        options = {
+            "delimiter": self.delimiter,
+            "header": self.header,
+            "names": None if self.names is None else list(self.names),
+        }
+        if self.file_kind(path) == "criteo":
+            options = criteo_format()
+        first_row = 0
+        for table in iter_delimited_tables(
+            path, chunk_bytes=self.chunk_bytes, n_jobs=self.n_jobs, **options
+        ):
+            yield f"{path}: rows {first_row + 1}-{first_row + table.num_rows}", table
+            first_row += table.num_rows
+
+    def _lists(self, table, path: str):
+        """Split the text of the list columns into lists of their elements."""
+        if not self.list_columns:
+            return table
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        for name in self.list_columns:
+            if name not in table.column_names:
+                raise ValueError(
+                    f"{path}: no list column {name!r}; its columns are {table.column_names}"
+                )
+            column = table.column(name)
+            if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+                continue
+            if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+                raise ValueError(
+                    f"{path}: list column {name!r} holds {column.type}, not text to split"
+                )
+            position = table.column_names.index(name)
+            table = table.set_column(position, name, pc.split_pattern(column, self.list_sep))
+        return table
+
+
+def is_parquet(path: str) -> bool:
+    """Say whether ``path`` holds Parquet: it starts with Parquet's magic bytes."""
+    with open(path, "rb") as file:
+        return file.read(4) == b"PAR1"
+
+
+def _parquet_chunks(path: str):
+    import pyarrow.parquet as pq
+
+    try:
+        file = pq.ParquetFile(path)
+    except Exception as error:  # pyarrow raises its own kinds for a broken footer
+        raise ValueError(f"{path}: not a readable Parquet file ({error})") from None
+    for group in range(file.num_row_groups):
+        where = f"{path}: row group {group}"
+        try:
+            table = file.read_row_group(group)
+        except Exception as error:
+            raise ValueError(f"{where}: cannot be read ({error})") from None
+        yield where, table
+
+
+def _labels(table, label: str, path: str, where: str, first_row: int) -> np.ndarray:
+    """Return the label column of a chunk as float64, refusing nulls and text."""
+    import pyarrow as pa
+
+    if label not in table.column_names:
+        raise ValueError(f"{path}: no label column {label!r}; its columns are {table.column_names}")
+    column = table.column(label)
+    kind = column.type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)):
+        raise ValueError(
+            f"{where}, column {label!r}: the label holds {kind} values; a label is a number "
+            "(0 and 1 for a budget)"
+        )
+    if column.null_count:
+        row = int(np.flatnonzero(~column.is_valid().to_numpy(zero_copy_only=False))[0])
+        raise ValueError(f"{where}, column {label!r}: row {first_row + row + 1} has no label")
+    labels = column.to_numpy().astype(np.float64)
+    if not np.isfinite(labels).all():
+        row = int(np.flatnonzero(~np.isfinite(labels))[0])
+        raise ValueError(
+            f"{where}, column {label!r}: row {first_row + row + 1} holds the label {labels[row]}"
+        )
+    return labels
+
+
+class TableFiles(ChunkedRows):
+    """Table files as the fit pipeline's rows: the columns of every chunk read as features.
+
+    The first pass fits ``features`` chunk by chunk (ids in order of first appearance, column
+    after column within a chunk); later passes look the values up.
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[str | os.PathLike],
+        reading: TableReading,
+        features: TableFeatures,
+        *,
+        progress: Progress | None = None,
+        n_jobs: int | None = None,
+    ):
+        if isinstance(paths, (str, bytes, os.PathLike)):
+            paths = [paths]
+        self.paths = [os.fspath(path) for path in paths]
+        for path in self.paths:
+            check_input_path(path, passes="the fit reads its files more than once")
+            reading.file_kind(path)
+        self.reading = reading
+        self.features = features
+        self.zero_based = True
+        self.n_features = None
+        self.progress = progress
+        self.n_jobs = n_jobs
+
+    def chunks(self) -> Iterator[Rows]:
+        fitting = not self.features.fitted
+        first_row = 0
+        for path in self.paths:
+            for where, table, labels in self.reading.tables(path):
+                try:
+                    if fitting:
+                        X = self.features.fit_more(table, n_jobs=self.n_jobs)
+                    else:
+                        X = self.features.transform(table, n_jobs=self.n_jobs)[0]
+                except ValueError as error:
+                    raise ValueError(f"{where}: {error}") from None
+                yield Rows(X.indptr, X.indices, None, labels, first_row, 0)
+                first_row += X.shape[0]
