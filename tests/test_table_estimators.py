@@ -147,3 +147,29 @@ def test_pandas_output_of_a_table():
     out = encoder.fit_transform(frame)
     assert isinstance(out, pd.DataFrame)
     assert list(out.columns) == list(encoder.get_feature_names_out())
+
+
+def test_buckets_are_named_by_their_columns_and_list_their_features():
+    frame, y = clicks()
+    compressor = ChromaticCompressor(budget=48, n_frequent=8, random_state=0).fit(frame, y)
+    names = compressor.get_feature_names_out()
+    features = TableEncoder().fit(frame).get_feature_names_out()
+    document_frequency = np.asarray(TableEncoder().fit_transform(frame).sum(axis=0)).ravel()
+    rank = {name: document_frequency[i] for i, name in enumerate(features)}
+    held_anywhere = []
+    for column, name in enumerate(names):
+        held = compressor.bucket_features(column)
+        assert len(held) >= 1
+        held_anywhere.extend(held)
+        if column < compressor.n_frequent_:
+            assert list(held) == [name]
+            continue
+        # A bucket's name lists the columns of its color; it holds features of those only.
+        columns = name.split("[")[1].split("]")[0].split(",")
+        assert {feature.split("=")[0] for feature in held} <= set(columns)
+        counts = [rank[feature] for feature in held]
+        assert counts == sorted(counts, reverse=True)
+    # No feature sits in two output columns.
+    assert len(held_anywhere) == len(set(held_anywhere))
+    with pytest.raises(ValueError, match=r"column must be in \[0, "):
+        compressor.bucket_features(len(names))

@@ -15,7 +15,13 @@ from sklearn.utils import ClassifierTags, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._encoder import ChromaticEncoder, coloring_params, fitted_coloring, set_coloring
+from ._encoder import (
+    ChromaticEncoder,
+    color_sources,
+    coloring_params,
+    fitted_coloring,
+    set_coloring,
+)
 from ._encoding import assemble, compressed_rows
 from ._input import presence_csr
 from ._pipeline import fit_compression, stratified_folds
@@ -338,8 +344,46 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         frequent = [str(names[f]) for f in self.frequent_features_]
         if self.compressor_ is None:
             return np.asarray(frequent, dtype=object)
-        buckets = self.compressor_.get_feature_names_out(self.encoder_.get_feature_names_out())
+        colors = self.encoder_.get_feature_names_out()
+        colors = [
+            f"{name}{source}"
+            for name, source in zip(colors, color_sources(self.encoder_, self), strict=True)
+        ]
+        buckets = self.compressor_.get_feature_names_out(colors)
         return np.asarray([*frequent, *buckets], dtype=object)
+
+    def bucket_features(self, column: int) -> np.ndarray:
+        """List the input features an output column holds, most frequent first.
+
+        A frequent feature's column holds that feature; a bucket holds the features of its
+        color whose codes it groups (``column=value`` names for a table, else as
+        ``get_feature_names_out`` names the inputs).
+
+        Parameters
+        ----------
+        column : int
+            An output column, ``0 <= column < n_features_out_``.
+
+        Returns
+        -------
+        names : ndarray of str objects
+            The names of its features, by training frequency (most frequent first).
+        """
+        check_is_fitted(self)
+        if not 0 <= column < self.n_features_out_:
+            raise ValueError(f"column must be in [0, {self.n_features_out_}), got {column}")
+        names = binary_feature_names(self)
+        if column < self.n_frequent_:
+            return np.asarray([names[self.frequent_features_[column]]], dtype=object)
+        encoder, buckets = self.encoder_, self.compressor_
+        output = column - self.n_frequent_
+        values = np.flatnonzero(buckets.output_of_value_ == output)
+        color = int(np.searchsorted(buckets.offsets_, values[0], side="right") - 1)
+        codes = values - buckets.offsets_[color]
+        held = np.flatnonzero((encoder.colors_ == color) & np.isin(encoder.codes_, codes))
+        # Codes number a color's features by training frequency: 1 is the most frequent.
+        held = held[np.argsort(encoder.codes_[held], kind="stable")]
+        return np.asarray(names[held], dtype=object)
 
 
 def compress_features(compressor: ChromaticCompressor, B):

@@ -485,15 +485,18 @@ def fitted_coloring(encoder: ChromaticEncoder) -> Coloring:
     )
 
 
-def color_sources(encoder: ChromaticEncoder) -> list[str]:
-    """Return, per color, ``[column,...]``: the table columns its features come from.
+def color_sources(encoder: ChromaticEncoder, table_model=None) -> list[str]:
+    """Return, per color of ``encoder``, ``[column,...]``: the table columns its features come from.
 
-    Empty strings for a matrix, whose features have no column to name.
+    ``table_model`` is the estimator holding the table encoder (``encoder`` itself by default;
+    a compressor for its inner encoder). Empty strings for a matrix, whose features have no
+    column to name.
     """
-    column_of_feature = column_of_binary_feature(encoder)
+    table_model = encoder if table_model is None else table_model
+    column_of_feature = column_of_binary_feature(table_model)
     if column_of_feature is None:
         return [""] * encoder.n_colors_
-    names = encoder.table_encoder_.feature_names_in_
+    names = table_model.table_encoder_.feature_names_in_
     seen = np.flatnonzero(encoder.colors_ >= 0)
     pairs = np.unique(encoder.colors_[seen].astype(np.int64) * len(names) + column_of_feature[seen])
     sources = [[] for _ in range(encoder.n_colors_)]

@@ -53,6 +53,8 @@ COMPRESSORS = {
     ".xz": lambda raw: lzma.LZMAFile(raw, mode="wb"),
 }
 SVMLIGHT_SUFFIXES = (".svm", ".svmlight", ".libsvm", ".txt")
+#: Names of table inputs, never given to an output of another format.
+TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq")
 SUFFIXES = {"npz": (".npz",), "parquet": (".parquet", ".pq"), "svmlight": SVMLIGHT_SUFFIXES}
 # A model is an npz file.
 FORMAT_OF = {"model": "npz", "npz": "npz", "parquet": "parquet", "svmlight": "svmlight"}
@@ -112,14 +114,16 @@ def output_name(input_path: str | os.PathLike, format: str) -> str:
     """Name the output of one input: the input's name for svmlight, else its stem + suffix.
 
     ``day1.svm.gz`` gives ``day1.svm.gz`` (written compressed) as svmlight, ``day1.npz`` as
-    npz and ``day1.parquet`` as Parquet.
+    npz and ``day1.parquet`` as Parquet. A table's name says what it holds: ``day1.csv.gz``
+    gives ``day1.svm.gz`` as svmlight, ``day1.parquet`` as Parquet.
     """
     name = os.path.basename(os.fspath(input_path))
-    if format == "svmlight":
-        return name
     compressed = compression_suffix(name)
     stem = name[: -len(compressed)] if compressed else name
-    if stem.lower().endswith(SVMLIGHT_SUFFIXES):
+    table = stem.lower().endswith(TABLE_SUFFIXES)
+    if format == "svmlight":
+        return os.path.splitext(stem)[0] + ".svm" + (compressed or "") if table else name
+    if table or stem.lower().endswith(SVMLIGHT_SUFFIXES):
         stem = os.path.splitext(stem)[0]
     return stem + SUFFIXES[format][0]
 

@@ -19,6 +19,11 @@ from ._columns import TableFeatures
 from ._sources import ChunkedRows, Progress, Rows
 from .svmlight import DEFAULT_CHUNK_BYTES, check_chunk_bytes, check_input_path
 
+
+class TableFileError(ValueError):
+    """A table file that cannot be read as the options say: the message names the place."""
+
+
 #: The kinds of table file: ``auto`` (from the name and the content), ``parquet``, ``csv``
 #: (delimited text, the delimiter from the name or given) and ``criteo`` (the Criteo layout).
 TABLE_KINDS = ("auto", "parquet", "csv", "criteo")
@@ -32,6 +37,10 @@ class TableReading:
     ----------
     label : str or None
         The label column (taken out of the features), or None for none.
+    label_above : float or None
+        Derive a binary label: 1 where the label column exceeds this, else 0.
+    require_label : bool
+        Whether a file without the label column is an error (else its rows have no labels).
     kind : {"auto", "parquet", "csv", "criteo"}
         The kind of file; ``auto`` tells Parquet by its magic bytes, else delimited text.
     delimiter : str or None
@@ -50,6 +59,8 @@ class TableReading:
     """
 
     label: str | None = None
+    label_above: float | None = None
+    require_label: bool = field(default=True, compare=False)
     kind: str = "auto"
     delimiter: str | None = None
     header: bool = True
@@ -72,7 +83,7 @@ class TableReading:
     def metadata(self) -> dict:
         """Return what a model file keeps of the reading, so that new files are read alike."""
         kept = asdict(self)
-        for transient in ("chunk_bytes", "n_jobs"):
+        for transient in ("chunk_bytes", "n_jobs", "require_label"):
             kept.pop(transient)
         return kept
 
@@ -89,10 +100,10 @@ class TableReading:
         """Return ``parquet``, ``csv`` or ``criteo`` for ``path``, checked against its content."""
         if is_parquet(path):
             if self.kind not in ("auto", "parquet"):
-                raise ValueError(f"{path}: is a Parquet file, not {self.kind} text")
+                raise TableFileError(f"{path}: is a Parquet file, not {self.kind} text")
             return "parquet"
         if self.kind == "parquet":
-            raise ValueError(f"{path}: is not a Parquet file (it lacks Parquet's magic bytes)")
+            raise TableFileError(f"{path}: is not a Parquet file (it lacks Parquet's magic bytes)")
         return "csv" if self.kind == "auto" else self.kind
 
     def tables(self, path: str) -> Iterator[tuple[str, object, np.ndarray | None]]:
@@ -109,8 +120,10 @@ class TableReading:
         for where, table in chunks:
             table = self._lists(table, path)
             labels = None
-            if self.label is not None:
+            if self.label is not None and (self.require_label or self.label in table.column_names):
                 labels = _labels(table, self.label, path, where, row)
+                if self.label_above is not None:
+                    labels = (labels > self.label_above).astype(np.float64)
                 table = table.drop_columns([self.label])
             row += table.num_rows
             yield where, table, labels
@@ -126,9 +139,16 @@ class TableReading:
         if self.file_kind(path) == "criteo":
             options = criteo_format()
         first_row = 0
-        for table in iter_delimited_tables(
+        tables = iter_delimited_tables(
             path, chunk_bytes=self.chunk_bytes, n_jobs=self.n_jobs, **options
-        ):
+        )
+        while True:
+            try:
+                table = next(tables)
+            except StopIteration:
+                return
+            except ValueError as error:  # the reader's message names the file and line
+                raise TableFileError(str(error)) from None
             yield f"{path}: rows {first_row + 1}-{first_row + table.num_rows}", table
             first_row += table.num_rows
 
@@ -141,14 +161,14 @@ class TableReading:
 
         for name in self.list_columns:
             if name not in table.column_names:
-                raise ValueError(
+                raise TableFileError(
                     f"{path}: no list column {name!r}; its columns are {table.column_names}"
                 )
             column = table.column(name)
             if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
                 continue
             if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-                raise ValueError(
+                raise TableFileError(
                     f"{path}: list column {name!r} holds {column.type}, not text to split"
                 )
             position = table.column_names.index(name)
@@ -168,13 +188,13 @@ def _parquet_chunks(path: str):
     try:
         file = pq.ParquetFile(path)
     except Exception as error:  # pyarrow raises its own kinds for a broken footer
-        raise ValueError(f"{path}: not a readable Parquet file ({error})") from None
+        raise TableFileError(f"{path}: not a readable Parquet file ({error})") from None
     for group in range(file.num_row_groups):
         where = f"{path}: row group {group}"
         try:
             table = file.read_row_group(group)
         except Exception as error:
-            raise ValueError(f"{where}: cannot be read ({error})") from None
+            raise TableFileError(f"{where}: cannot be read ({error})") from None
         yield where, table
 
 
@@ -183,21 +203,23 @@ def _labels(table, label: str, path: str, where: str, first_row: int) -> np.ndar
     import pyarrow as pa
 
     if label not in table.column_names:
-        raise ValueError(f"{path}: no label column {label!r}; its columns are {table.column_names}")
+        raise TableFileError(
+            f"{path}: no label column {label!r}; its columns are {table.column_names}"
+        )
     column = table.column(label)
     kind = column.type
     if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)):
-        raise ValueError(
+        raise TableFileError(
             f"{where}, column {label!r}: the label holds {kind} values; a label is a number "
             "(0 and 1 for a budget)"
         )
     if column.null_count:
         row = int(np.flatnonzero(~column.is_valid().to_numpy(zero_copy_only=False))[0])
-        raise ValueError(f"{where}, column {label!r}: row {first_row + row + 1} has no label")
+        raise TableFileError(f"{where}, column {label!r}: row {first_row + row + 1} has no label")
     labels = column.to_numpy().astype(np.float64)
     if not np.isfinite(labels).all():
         row = int(np.flatnonzero(~np.isfinite(labels))[0])
-        raise ValueError(
+        raise TableFileError(
             f"{where}, column {label!r}: row {first_row + row + 1} holds the label {labels[row]}"
         )
     return labels
@@ -243,6 +265,6 @@ class TableFiles(ChunkedRows):
                     else:
                         X = self.features.transform(table, n_jobs=self.n_jobs)[0]
                 except ValueError as error:
-                    raise ValueError(f"{where}: {error}") from None
+                    raise TableFileError(f"{where}: {error}") from None
                 yield Rows(X.indptr, X.indices, None, labels, first_row, 0)
                 first_row += X.shape[0]

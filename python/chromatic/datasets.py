@@ -1,7 +1,8 @@
 """Data sets shaped like the sparse binary data chromatic is built for.
 
-Seeded synthetic rows (`make_onehot_zipf`, `write_onehot_zipf`) and a cut of a real data set
-shipped with the package (`load_flights_cut`).
+Seeded synthetic rows (`make_onehot_zipf`, `write_onehot_zipf`) and cuts of a real data set
+shipped with the package: its raw table (`load_flights_table`) and one-hot rows
+(`load_flights_cut`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["load_flights_cut", "make_onehot_zipf", "write_onehot_zipf"]
+__all__ = ["load_flights_cut", "load_flights_table", "make_onehot_zipf", "write_onehot_zipf"]
 
 
 def _field_sizes(n_features: int, n_fields: int) -> np.ndarray:
@@ -335,3 +336,38 @@ def load_flights_cut() -> tuple[sp.csr_matrix, np.ndarray]:
         shape=(n_rows, n_features),
     )
     return X, y
+
+
+def load_flights_table():
+    """Load the raw flights table shipped with the package.
+
+    100,000 US domestic flights of January to June 2001 (BSD-3-Clause, from
+    ``vega-datasets``), drawn at random and kept in time order, as their raw columns: ``date``
+    (the scheduled departure, to the minute), ``delay`` (minutes), ``distance`` (miles),
+    ``origin`` and ``destination`` (airport codes). The usual target is a departure more
+    than 15 minutes late (``delay > 15``, 20% of the rows).
+
+    Returns
+    -------
+    table : pyarrow.Table of 100,000 rows
+        The columns above.
+
+    See Also
+    --------
+    load_flights_cut : One-hot rows of other flights of the same months, with crosses.
+
+    Examples
+    --------
+    >>> from chromatic.datasets import load_flights_table
+    >>> table = load_flights_table()
+    >>> table.num_rows, table.column_names
+    (100000, ['date', 'delay', 'distance', 'origin', 'destination'])
+    >>> round(float((table["delay"].to_numpy() > 15).mean()), 2)
+    0.2
+    """
+    from importlib.resources import files
+
+    import pyarrow.parquet as pq
+
+    with files("chromatic").joinpath("data", "flights_table.parquet").open("rb") as stream:
+        return pq.read_table(stream)

@@ -57,7 +57,7 @@ from ._input import effective_n_jobs
 from ._pipeline import fit_coloring, fit_compression
 from ._sources import ChunkedRows, Kept, Progress, Rows, SvmlightFiles, row_folds
 from ._table_encoder import TableEncoder, set_features, table_features
-from ._table_files import TableFiles, TableReading
+from ._table_files import TableFileError, TableFiles, TableReading
 from ._tables import CrossFitTables, FitReport
 from ._validation import resolve_zero_based
 from .svmlight import DEFAULT_CHUNK_BYTES, iter_chunks
@@ -417,7 +417,7 @@ def _table_rows(model, path, tables: TableReading):
         try:
             X, unseen = encoder.features_.transform(table, n_jobs=effective_n_jobs(model.n_jobs))
         except ValueError as error:
-            raise ValueError(f"{where}: {error}") from None
+            raise TableFileError(f"{where}: {error}") from None
         if X.shape[0] == 0:
             continue
         if labels is None:

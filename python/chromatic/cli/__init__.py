@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from .._output import Terminated, ending_on_signals
+from .._table_files import TableFileError
 from ..svmlight import SvmlightError
 from ._parser import build_parser
 from ._reports import CommandError
@@ -20,7 +21,8 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``chromatic`` command; return its exit status.
 
-    0 on success; 1 for bad input or a failed read or write; 2 for a malformed svmlight file;
+    0 on success; 1 for bad input or a failed read or write; 2 for a malformed svmlight or
+    table file;
     a command's own status for its errors; 130 when interrupted, 128 + the signal's number when
     ended by SIGTERM or SIGHUP (no partial file is left). An error is one line on stderr.
     """
@@ -28,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with ending_on_signals():
             args.run(args)
-    except SvmlightError as error:
+    except (SvmlightError, TableFileError) as error:
         print(f"chromatic: {error}", file=sys.stderr)
         return 2
     except CommandError as error:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from ..streaming import (
     model_rows,
 )
 from ..svmlight import check_input_path, iter_chunks
+from ._inputs import chunk_bytes, input_kind, table_reading, table_template
 from ._reports import (
     CommandError,
     CompareTable,
@@ -36,11 +38,6 @@ from ._reports import (
     transform_text,
 )
 from ._sinks import SINKS
-
-
-def chunk_bytes(args) -> int:
-    """Return ``--chunk-mb`` in bytes (a positive finite number, as its argument type checks)."""
-    return max(1, int(args.chunk_mb * 2**20))
 
 
 def check_inputs(paths: Sequence[str], *, once: bool = False) -> None:
@@ -60,7 +57,7 @@ def check_inputs(paths: Sequence[str], *, once: bool = False) -> None:
 def fit_model(args, *, cross_fit: bool = False):
     """Fit the model the fit options describe on ``args.train``.
 
-    Returns ``(model, stream report, cross-fit tables or None)``.
+    Returns ``(model, stream report, cross-fit tables or None, table reading or None)``.
     """
     check_inputs(args.train)
     coloring = {
@@ -72,33 +69,50 @@ def fit_model(args, *, cross_fit: bool = False):
         "memory_limit": args.memory_limit,
         "n_jobs": args.n_jobs,
     }
+    tables = None
+    if input_kind(args, args.train) == "table":
+        # A label named is needed; a budget needs one named.
+        tables = table_reading(
+            args, {}, require_label=args.budget is not None or args.label is not None
+        )
+        coloring["table"] = table_template(args)
     reading = {
         "zero_based": args.zero_based,
         "chunk_bytes": chunk_bytes(args),
         "skip_bad_lines": args.skip_bad_lines,
+        "tables": tables,
     }
     progress = Progress(args)
     try:
         if args.budget is None:
             encoder = ChromaticEncoder(**coloring)
-            return encoder, fit_files(encoder, args.train, **reading, progress=progress), None
+            stream = fit_files(encoder, args.train, **reading, progress=progress)
+            return encoder, stream, None, tables
         compressor = ChromaticCompressor(
             budget=args.budget, n_frequent=args.n_frequent, cv=args.cv, **coloring
         )
-        stream, tables = fit_compressor_files(
+        stream, cross_fitted = fit_compressor_files(
             compressor, args.train, **reading, progress=progress, cross_fit=cross_fit
         )
-        return compressor, stream, tables
+        return compressor, stream, cross_fitted, tables
     finally:
         progress.close()
+
+
+def model_metadata(stream, tables) -> dict:
+    """Return what a model file keeps of how its training files were read."""
+    metadata = {"zero_based": stream.zero_based}
+    if tables is not None:
+        metadata["table"] = tables.metadata()
+    return metadata
 
 
 def run_fit(args, *, quiet: bool = False) -> dict:
     outputs = Outputs(args.train)
     outputs.add(args.output, "model")
-    model, stream, _ = fit_model(args)
+    model, stream, _, tables = fit_model(args)
     with outputs, outputs.open(args.output) as out:
-        write_model(model, out, metadata={"zero_based": stream.zero_based})
+        write_model(model, out, metadata=model_metadata(stream, tables))
     summary = {
         "command": "fit",
         "model": args.output,
@@ -112,6 +126,27 @@ def run_fit(args, *, quiet: bool = False) -> dict:
         return summary
     report(args, summary, fit_text(summary))
     return summary
+
+
+def model_tables(args, model, metadata: dict, inputs):
+    """Return how ``inputs`` are read for ``model``: None for svmlight, else a TableReading.
+
+    A model fitted on tables reads tables, as its training files were read unless the options
+    say otherwise; one fitted on svmlight reads svmlight.
+    """
+    fitted_on = "table" if hasattr(model, "table_encoder_") else "svmlight"
+    base = metadata.get("table", {}) if fitted_on == "table" else {}
+    if not isinstance(base, dict):
+        raise CommandError("the model's metadata says how tables are read, but not as a dict")
+    kind = input_kind(args, inputs, base.get("kind"))
+    if kind != fitted_on:
+        what = {"table": "tables", "svmlight": "svmlight rows"}
+        raise CommandError(
+            f"{inputs[0]} holds {what[kind]}, but the model was fitted on {what[fitted_on]}", 2
+        )
+    if kind == "svmlight":
+        return None
+    return table_reading(args, base, require_label=False)
 
 
 def named_after_inputs(outputs: Outputs, folder: str, inputs, format: str) -> list[str]:
@@ -128,6 +163,7 @@ def run_transform(args) -> dict:
         raise CommandError(str(error)) from None
     model.set_params(n_jobs=args.n_jobs)
     zero_based = model_zero_based(args, metadata)
+    tables = model_tables(args, model, metadata, args.inputs)
     outputs = Outputs([*args.inputs, args.model])
     # -o is a folder for several inputs, or when it names one; the outputs are then named
     # after the inputs.
@@ -139,23 +175,30 @@ def run_transform(args) -> dict:
         format = args.format or format_of_name(args.output)
         targets = [outputs.add(args.output, format)]
     with outputs:
-        summary = encode_files(args, model, zero_based, args.inputs, outputs, targets, format)
+        summary = encode_files(
+            args, model, (zero_based, tables), args.inputs, outputs, targets, format
+        )
     report(args, summary, transform_text(summary))
     return summary
 
 
-def encode_files(args, model, zero_based, inputs, outputs, targets, format, cross_fit=None):
+def encode_files(args, model, reading, inputs, outputs, targets, format, cross_fit=None):
     """Encode every input into its target, declared in ``outputs``, in ``format``.
 
-    With ``cross_fit``, the inputs are the training files, in the order they were fitted on.
-    Returns the summary of what was written.
+    ``reading`` is the index base of svmlight inputs and how tables are read (None for
+    svmlight). With ``cross_fit``, the inputs are the training files, in the order they were
+    fitted on. Returns the summary of what was written.
     """
     one_hot = isinstance(model, ChromaticCompressor)
     width = model.n_features_out_ if one_hot else model.n_colors_
+    zero_based, tables = reading
+    # A table's model names its outputs: a Parquet file gets a column for each.
+    names = model.get_feature_names_out() if tables is not None else None
     reading = {
         "zero_based": zero_based,
         "chunk_bytes": chunk_bytes(args),
         "skip_bad_lines": args.skip_bad_lines,
+        "tables": tables,
     }
     totals = {"rows": 0} if one_hot else {"rows": 0, "collisions": 0, "unseen": 0}
     progress = Progress(args)
@@ -174,7 +217,9 @@ def encode_files(args, model, zero_based, inputs, outputs, targets, format, cros
                     for labels, codes, collisions, unseen in iter_encoded(model, path, **reading)
                 )
             with outputs.open(target) as out:
-                sink = SINKS[format](out, width, one_hot, effective_n_jobs(model.n_jobs))
+                sink = SINKS[format](
+                    out, width, one_hot, effective_n_jobs(model.n_jobs), names=names
+                )
                 try:
                     for labels, output, tally in chunks:
                         sink.write(labels, output)
@@ -192,23 +237,31 @@ def encode_files(args, model, zero_based, inputs, outputs, targets, format, cros
 
 def run_compress(args) -> dict:
     check_inputs([*args.train, *args.test])
+    kind = input_kind(args, [*args.train, *args.test])
+    # Tables are written as tables unless told otherwise, one column per output.
+    format = args.format or ("parquet" if kind == "table" else "svmlight")
     outputs = Outputs([*args.train, *args.test])
     outputs.add_folder(args.out)
     model_path = outputs.add(os.path.join(args.out, "model.npz"), "model")
-    train_targets = named_after_inputs(outputs, args.out, args.train, args.format)
-    test_targets = named_after_inputs(outputs, args.out, args.test, args.format)
-    model, stream, tables = fit_model(args, cross_fit=True)
+    train_targets = named_after_inputs(outputs, args.out, args.train, format)
+    test_targets = named_after_inputs(outputs, args.out, args.test, format)
+    model, stream, cross_fitted, tables = fit_model(args, cross_fit=True)
+    reading = (stream.zero_based, tables)
+    test_reading = (
+        stream.zero_based,
+        None if tables is None else replace(tables, require_label=False),
+    )
     with outputs:
         with outputs.open(model_path) as out:
-            write_model(model, out, metadata={"zero_based": stream.zero_based})
+            write_model(model, out, metadata=model_metadata(stream, tables))
         model.set_params(n_jobs=args.n_jobs)
         # Training rows are written as a model will learn from them: cross-fitted with a budget.
         encoded = encode_files(
-            args, model, stream.zero_based, args.train, outputs, train_targets, args.format, tables
+            args, model, reading, args.train, outputs, train_targets, format, cross_fitted
         )
         if args.test:
             tested = encode_files(
-                args, model, stream.zero_based, args.test, outputs, test_targets, args.format
+                args, model, test_reading, args.test, outputs, test_targets, format
             )
             encoded = {**encoded, "outputs": encoded["outputs"] + tested["outputs"]}
             for key in ("rows", "collisions", "unseen"):
@@ -222,7 +275,7 @@ def run_compress(args) -> dict:
         "training_rows": stream.rows,
         "zero_based": stream.zero_based,
         "skipped_lines": stream.skipped_lines,
-        "cross_fitted": tables is not None,
+        "cross_fitted": cross_fitted is not None,
     }
     report(args, summary, compress_text(summary, args.out))
     return summary
@@ -250,11 +303,12 @@ def collision_rate(args, model, metadata) -> dict:
     """
     check_inputs([args.on])
     zero_based = model_zero_based(args, metadata)
+    tables = model_tables(args, model, metadata, [args.on])
     compressor = isinstance(model, ChromaticCompressor)
     encoder = model.encoder_ if compressor else model
     rows = collisions = unseen = 0
     for chunk, X, unknown in model_rows(
-        model, args.on, zero_based, chunk_bytes(args), args.skip_bad_lines
+        model, args.on, zero_based, chunk_bytes(args), args.skip_bad_lines, tables
     ):
         rows += chunk.n_rows
         unseen += unknown
@@ -340,12 +394,10 @@ def run_compare(args) -> dict:
 
     from .._compare import compare
     from .._validation import binary_labels
-    from ..datasets import load_flights_cut
     from ..svmlight import load_svmlight
 
-    if args.file is None:
-        X, y = load_flights_cut()
-        source = "flights cut (100,000 rows, shipped with chromatic)"
+    if args.file is None or input_kind(args, [args.file]) == "table":
+        X, y, source = compared_table(args)
     else:
         check_inputs([args.file])
         data = load_svmlight(
@@ -374,3 +426,33 @@ def run_compare(args) -> dict:
     summary = {"command": "compare", "source": source, "runs": runs}
     table.finish(summary)
     return summary
+
+
+def compared_table(args):
+    """Read the table ``compare`` runs on: a file's, or the flights shipped with chromatic.
+
+    Returns its ``column=value`` rows, their labels and a description of the source.
+    """
+    if args.file is None:
+        import pyarrow.compute as pc
+
+        from ..datasets import load_flights_table
+
+        flights = load_flights_table()
+        labels = pc.greater(flights["delay"], 15).to_numpy(zero_copy_only=False)
+        features = flights.drop_columns(["delay"])
+        source = (
+            "flights table (100,000 rows shipped with chromatic; raw columns date, distance, "
+            "origin, destination; label: delay over 15 minutes)"
+        )
+    else:
+        import pyarrow as pa
+
+        check_inputs([args.file])
+        reading = table_reading(args, {}, require_label=True)
+        chunks = list(reading.tables(args.file))
+        features = pa.concat_tables([table for _, table, _ in chunks])
+        labels = np.concatenate([labels for _, _, labels in chunks])
+        source = f"{args.file} ({features.num_rows:,} rows, columns {features.column_names})"
+    template = table_template(args)
+    return template.fit_transform(features), labels.astype(np.float64), source

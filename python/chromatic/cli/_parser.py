@@ -14,11 +14,14 @@ from .._compression import ChromaticCompressor
 from .._encoder import STRATEGIES, ChromaticEncoder
 from ..svmlight import DEFAULT_CHUNK_BYTES
 from ._commands import run_compare, run_compress, run_fit, run_inspect, run_transform
+from ._inputs import add_table_options
 from ._sinks import SINKS
 
 EPILOG_FIT = """example:
   chromatic fit train.svm.gz -o model.npz --min-cooccurrence 2 --memory-limit 16G
   chromatic fit train.svm.gz -o model.npz --budget 1024     # colors, then 1024 bucket columns
+  chromatic fit clicks.parquet -o model.npz --label click --ignore request_id
+  chromatic fit day_0.gz -o model.npz --input-format criteo --budget 1024
 """
 EPILOG_TRANSFORM = """example:
   chromatic transform model.npz test.svm -o test.codes.svm
@@ -27,10 +30,12 @@ EPILOG_TRANSFORM = """example:
 EPILOG_COMPRESS = """example:
   chromatic compress --train day1.svm.gz day2.svm.gz --test day3.svm.gz --out compressed/
   chromatic compress --train day1.svm.gz --test day2.svm.gz --out small/ --budget 1024
+  chromatic compress --train train.csv.gz --test test.csv.gz --label click --out small/
 """
 EPILOG_COMPARE = """example:
-  chromatic compare                      # the flights cut shipped with chromatic, about a minute
+  chromatic compare                      # the flights table shipped with chromatic
   chromatic compare clicks.svm --budgets 256 1024
+  chromatic compare flights.parquet --label delay --label-above 15
 """
 EPILOG_INSPECT = """example:
   chromatic inspect model.npz --on test.svm
@@ -175,7 +180,8 @@ def add_command(commands, name: str, help: str, epilog: str, run) -> argparse.Ar
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chromatic",
-        description="Compress sparse svmlight data by coloring its feature co-occurrence graph.",
+        description="Compress sparse data (svmlight rows, or tables of categorical columns in "
+        "Parquet, CSV or TSV) by coloring its feature co-occurrence graph.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -185,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", required=True, help="model file to write (.npz), or - for standard output"
     )
     add_fit_options(fit)
+    add_table_options(fit, model=True)
 
     transform = add_command(
         commands, "transform", "encode files with a saved model", EPILOG_TRANSFORM, run_transform
@@ -206,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
         "svmlight; svmlight named .gz, .bz2 or .xz is written compressed)",
     )
     transform.add_argument("--n-jobs", type=int, default=None)
+    add_table_options(transform, model=False)
 
     compress = add_command(
         commands,
@@ -222,11 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     compress.add_argument(
         "--format",
         choices=tuple(SINKS),
-        default="svmlight",
-        help="output format (default: %(default)s, named and compressed as each input; npz and "
-        "parquet files are named after the input with their own suffix)",
+        default=None,
+        help="output format (default: parquet for tables, one column per output; svmlight for "
+        "svmlight, named and compressed as each input; npz and parquet files are named after "
+        "the input with their own suffix)",
     )
     add_fit_options(compress)
+    add_table_options(compress, model=True)
 
     compare_command = add_command(
         commands,
@@ -235,7 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
         EPILOG_COMPARE,
         run_compare,
     )
-    compare_command.add_argument("file", nargs="?", help="svmlight file (default: flights cut)")
+    compare_command.add_argument(
+        "file", nargs="?", help="svmlight or table file (default: the flights table)"
+    )
     compare_command.add_argument(
         "--budgets",
         type=parameter_arg(ChromaticCompressor, "budget"),
@@ -245,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare_command.add_argument(
         "--seed", type=parameter_arg(ChromaticCompressor, "random_state"), default=0
     )
+    add_table_options(compare_command, model=True)
 
     inspect = add_command(
         commands, "inspect", "statistics of a model or svmlight file", EPILOG_INSPECT, run_inspect
@@ -254,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--on",
         metavar="FILE",
         default=None,
-        help="with a model: its collision rate on this svmlight file",
+        help="with a model: its collision rate on this svmlight or table file",
     )
+    add_table_options(inspect, model=False)
     return parser

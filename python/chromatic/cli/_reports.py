@@ -60,7 +60,11 @@ def report(args, summary: dict, text: str) -> None:
 def describe(model) -> dict:
     """Describe a fitted encoder or compressor, for summaries."""
     encoder = model if isinstance(model, ChromaticEncoder) else model.encoder_
+    table = getattr(model, "table_encoder_", None)
     about = {"features": model.n_features_in_}
+    if table is not None:
+        # A table's features are its column=value pairs.
+        about.update(table_columns=table.n_features_in_, features=table.n_features_out_)
     if isinstance(model, ChromaticCompressor):
         about.update(
             budget=model.budget,
@@ -94,10 +98,16 @@ def written(summary: dict) -> str:
     )
 
 
+def features_text(summary: dict) -> str:
+    """Say what the features are: a table's columns and values, or svmlight indices."""
+    if "table_columns" in summary:
+        return f"{summary['table_columns']} columns, {summary['features']:,} column=value features"
+    return f"{summary['features']:,} features ({'0' if summary['zero_based'] else '1'}-based)"
+
+
 def fit_text(summary: dict) -> str:
     text = (
-        f"{summary['rows']:,} rows, {summary['features']:,} features "
-        f"({'0' if summary['zero_based'] else '1'}-based), {describe_text(summary)} -> "
+        f"{summary['rows']:,} rows, {features_text(summary)}, {describe_text(summary)} -> "
         f"{summary['model']}"
     )
     if summary["skipped_lines"]:

@@ -22,7 +22,7 @@ class SvmlightSink:
     engine.
     """
 
-    def __init__(self, out: BinaryIO, n_columns: int, one_hot: bool, n_jobs):
+    def __init__(self, out: BinaryIO, n_columns: int, one_hot: bool, n_jobs, names=None):
         self.out = out
         self.n_jobs = n_jobs
 
@@ -50,7 +50,7 @@ class NpzSink:
     ``scipy.sparse.save_npz`` writes it (``scipy.sparse.load_npz`` reads it) plus ``labels``.
     """
 
-    def __init__(self, out: BinaryIO, n_columns: int, one_hot: bool, n_jobs):
+    def __init__(self, out: BinaryIO, n_columns: int, one_hot: bool, n_jobs, names=None):
         self.out, self.n_columns, self.one_hot = out, n_columns, one_hot
         self.labels: list = []
         self.outputs: list = []
@@ -83,10 +83,12 @@ class ParquetSink:
     """Stream the chunks into a Parquet file.
 
     It has a ``label`` column and one int32 column per color (``color0``, ...), or for one-hot
-    columns a ``columns`` column listing each row's (int32).
+    columns a ``columns`` column listing each row's (int32). Given the names of the output
+    columns (those of a model fitted on tables), each output is a column of its own, named
+    as the model names it: codes (int32), or 0 and 1 (int8).
     """
 
-    def __init__(self, out: BinaryIO, n_columns: int, one_hot: bool, n_jobs):
+    def __init__(self, out: BinaryIO, n_columns: int, one_hot: bool, n_jobs, names=None):
         try:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -95,8 +97,12 @@ class ParquetSink:
                 "Parquet output needs pyarrow: pip install 'chromatic[parquet]'"
             ) from None
         self.pa = pa
+        self.wide = names is not None
         fields = [pa.field("label", pa.float64())]
-        if one_hot:
+        if self.wide:
+            kind = pa.int8() if one_hot else pa.int32()
+            fields += [pa.field(str(name), kind) for name in names]
+        elif one_hot:
             fields.append(pa.field("columns", pa.list_(pa.int32())))
         else:
             fields += [pa.field(f"color{c}", pa.int32()) for c in range(n_columns)]
@@ -105,6 +111,8 @@ class ParquetSink:
 
     def write(self, labels: np.ndarray, output) -> None:
         pa = self.pa
+        if sp.issparse(output) and self.wide:
+            output = output.toarray().astype(np.int8)
         if sp.issparse(output):
             lists = pa.ListArray.from_arrays(
                 pa.array(output.indptr.astype(np.int32)), pa.array(output.indices.astype(np.int32))

@@ -1,0 +1,143 @@
+"""The command on tables: Parquet and delimited text in, the same model as in memory."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+from chromatic import ChromaticCompressor, ChromaticEncoder, load_model  # noqa: E402
+from chromatic.cli import main  # noqa: E402
+
+
+def clicks(n_rows=6_000, seed=0):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "user": np.char.add("u", rng.integers(0, 900, n_rows).astype(str)),
+            "ad": rng.integers(0, 80, n_rows),
+            "site": rng.choice(["a.com", "b.org", "c.net"], n_rows),
+            "price": np.round(rng.gamma(2.0, 2.0, n_rows), 3),
+        }
+    )
+    logit = np.where(frame["ad"] % 3 == 0, 1.2, -1.0)
+    frame["click"] = (rng.random(n_rows) < 1 / (1 + np.exp(-logit))).astype(np.int64)
+    return frame
+
+
+def write_parquet(frame, path, row_group_size=None):
+    pq.write_table(
+        pa.Table.from_pandas(frame, preserve_index=False),
+        path,
+        row_group_size=row_group_size or max(len(frame), 1),
+    )
+    return str(path)
+
+
+def test_fit_on_parquet_gives_the_model_of_the_dataframe(tmp_path):
+    frame = clicks()
+    train = write_parquet(frame, tmp_path / "train.parquet")
+    model_path = str(tmp_path / "model.npz")
+    assert main(["fit", train, "-o", model_path, "--label", "click", "--seed", "3"]) == 0
+    model = load_model(model_path)
+    features = frame.drop(columns="click")
+    in_memory = ChromaticEncoder(random_state=3).fit(features)
+    assert list(model.feature_names_in_) == ["user", "ad", "site", "price"]
+    np.testing.assert_array_equal(model.colors_, in_memory.colors_)
+    np.testing.assert_array_equal(model.transform(features), in_memory.transform(features))
+
+
+def test_transform_writes_named_code_columns_and_takes_files_without_labels(tmp_path, capsys):
+    frame = clicks()
+    train = write_parquet(frame, tmp_path / "train.parquet", row_group_size=1_000)
+    test = write_parquet(clicks(seed=1).drop(columns="click"), tmp_path / "test.parquet")
+    model_path = str(tmp_path / "model.npz")
+    assert main(["fit", train, "-o", model_path, "--label", "click", "--quiet"]) == 0
+    out = str(tmp_path / "codes.parquet")
+    assert main(["transform", model_path, test, "-o", out, "--quiet"]) == 0
+    written = pq.read_table(out)
+    model = load_model(model_path)
+    assert written.column_names == ["label", *model.get_feature_names_out()]
+    codes = np.column_stack([written.column(c).to_numpy() for c in written.column_names[1:]])
+    np.testing.assert_array_equal(codes, model.transform(clicks(seed=1).drop(columns="click")))
+
+
+def test_compress_on_tables_writes_parquet_with_a_column_per_output(tmp_path):
+    frame = clicks()
+    train = write_parquet(frame[:4_000], tmp_path / "train.parquet")
+    test = write_parquet(frame[4_000:], tmp_path / "test.parquet")
+    out = tmp_path / "out"
+    args = ["compress", "--train", train, "--test", test, "--out", f"{out}/"]
+    assert main([*args, "--budget", "64", "--n-frequent", "16", "--label", "click"]) == 0
+    model = load_model(out / "model.npz")
+    assert isinstance(model, ChromaticCompressor)
+    for name, rows in (("train.parquet", frame[:4_000]), ("test.parquet", frame[4_000:])):
+        written = pq.read_table(out / name)
+        assert written.column_names == ["label", *model.get_feature_names_out()]
+        np.testing.assert_array_equal(written.column("label").to_numpy(), rows["click"])
+    # The test rows are written as the model transforms them.
+    test_rows = pq.read_table(out / "test.parquet").drop_columns(["label"])
+    expected = model.transform(frame[4_000:].drop(columns="click")).toarray()
+    np.testing.assert_array_equal(np.column_stack(test_rows.to_pandas().to_numpy()).T, expected)
+
+
+def test_a_derived_label_and_column_choice(tmp_path):
+    frame = clicks()
+    train = write_parquet(frame, tmp_path / "train.parquet")
+    model_path = tmp_path / "model.npz"
+    args = ["fit", train, "-o", str(model_path), "--label", "price", "--label-above", "4"]
+    assert main([*args, "--budget", "32", "--ignore", "click", "--quiet"]) == 0
+    model = load_model(model_path)
+    assert list(model.feature_names_in_) == ["user", "ad", "site"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda f: f.drop(columns="ad"), r"lacks the columns \['ad'\] seen in fit"),
+        (lambda f: f.assign(ad=f["ad"].astype(str)), r"column 'ad' holds string values"),
+    ],
+)
+def test_tables_that_do_not_match_the_model_exit_2_naming_the_place(
+    tmp_path, capsys, change, message
+):
+    frame = clicks()
+    train = write_parquet(frame, tmp_path / "train.parquet")
+    model_path = str(tmp_path / "model.npz")
+    assert main(["fit", train, "-o", model_path, "--label", "click", "--quiet"]) == 0
+    bad = write_parquet(change(frame), tmp_path / "bad.parquet")
+    out = tmp_path / "codes.parquet"
+    assert main(["transform", model_path, bad, "-o", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "bad.parquet: row group 0" in error
+    assert re.search(message, error), error
+    assert not out.exists()
+
+
+def test_labels_and_kinds_are_checked(tmp_path, capsys):
+    frame = clicks()
+    train = write_parquet(frame, tmp_path / "train.parquet")
+    model = str(tmp_path / "model.npz")
+    assert main(["fit", train, "-o", model, "--label", "nope"]) == 2
+    assert "no label column 'nope'; its columns are ['user', 'ad'" in capsys.readouterr().err
+    with_null = frame.astype({"click": "float64"})
+    with_null.loc[17, "click"] = np.nan
+    bad = write_parquet(with_null, tmp_path / "null.parquet")
+    assert main(["fit", bad, "-o", model, "--label", "click", "--budget", "8"]) == 2
+    assert "row group 0, column 'click': row 18 has no label" in capsys.readouterr().err
+    assert main(["compress", "--train", train, "--out", str(tmp_path / "o"), "--budget", "8"]) == 1
+    assert "needs the label column" in capsys.readouterr().err
+    svm = tmp_path / "rows.svm"
+    svm.write_text("1 0:1 3:1\n0 2:1\n")
+    assert main(["fit", train, "-o", model, "--label", "click", "--quiet"]) == 0
+    assert main(["transform", model, str(svm), "-o", str(tmp_path / "x.svm")]) == 2
+    assert "holds svmlight rows, but the model was fitted on tables" in capsys.readouterr().err
+    named = tmp_path / "fake.parquet"
+    named.write_text("1 0:1\n")
+    assert main(["fit", str(named), "-o", model]) == 2
+    assert "named as Parquet but lacks Parquet's magic bytes" in capsys.readouterr().err
