@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -141,3 +142,17 @@ def test_labels_and_kinds_are_checked(tmp_path, capsys):
     named.write_text("1 0:1\n")
     assert main(["fit", str(named), "-o", model]) == 2
     assert "named as Parquet but lacks Parquet's magic bytes" in capsys.readouterr().err
+
+
+def test_inspect_a_table_file(tmp_path, capsys):
+    frame = clicks()
+    frame.loc[::10, "site"] = None
+    train = write_parquet(frame, tmp_path / "train.parquet", row_group_size=2_500)
+    assert main(["inspect", train, "--label", "click", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["kind"] == "table" and summary["rows"] == len(frame)
+    columns = {c["name"]: c for c in summary["columns"]}
+    assert set(columns) == {"user", "ad", "site", "price"}
+    assert columns["user"]["values"] == frame["user"].nunique()
+    assert columns["site"]["nulls"] == frame["site"].isna().sum()
+    assert summary["label_values"] == [0.0, 1.0]

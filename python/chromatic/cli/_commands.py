@@ -16,6 +16,8 @@ from .._encoder import ChromaticEncoder
 from .._input import effective_n_jobs
 from .._model import ModelFileError, read_model, write_model
 from .._output import Outputs, format_of_name, output_name
+from .._table_encoder import TableEncoder, table_features
+from .._table_files import TableFileError
 from ..streaming import (
     fit_compressor_files,
     fit_files,
@@ -35,6 +37,7 @@ from ._reports import (
     model_text,
     report,
     svmlight_text,
+    table_text,
     transform_text,
 )
 from ._sinks import SINKS
@@ -338,6 +341,8 @@ def run_inspect(args) -> dict:
             # it as text.
             if file.read(4) == b"PK\x03\x04":
                 raise CommandError(str(error)) from None
+        if input_kind(args, [args.path]) == "table":
+            return inspect_table(args)
         return inspect_file(args)
     encoder = model.encoder_ if isinstance(model, ChromaticCompressor) else model
     summary = {"command": "inspect", "kind": "model", "model": type(model).__name__}
@@ -386,6 +391,45 @@ def inspect_file(args) -> dict:
         "skipped_lines": skipped,
     }
     report(args, summary, svmlight_text(args.path, summary))
+    return summary
+
+
+def inspect_table(args) -> dict:
+    """Statistics of a table file, read chunk by chunk: its columns, their values and nulls."""
+    reading = table_reading(args, {}, require_label=args.label is not None)
+    features = table_features(TableEncoder())
+    rows, nulls, labels = 0, None, []
+    for where, table, chunk_labels in reading.tables(args.path):
+        try:
+            features.fit_more(table)
+        except ValueError as error:
+            raise TableFileError(f"{where}: {error}") from None
+        counts = np.array([table.column(c.name).null_count for c in features.fitted])
+        nulls = counts if nulls is None else nulls + counts
+        rows += table.num_rows
+        if chunk_labels is not None:
+            labels.append(np.unique(chunk_labels))
+    distinct = np.bincount(features.column_of_feature(), minlength=len(features.fitted))
+    columns = [
+        {
+            "name": c.name,
+            "read_as": c.kind + (" list" if c.is_list else ""),
+            "values": int(v),
+            "nulls": int(n),
+        }
+        for c, v, n in zip(features.fitted, distinct, nulls, strict=True)
+    ]
+    summary = {
+        "command": "inspect",
+        "kind": "table",
+        "rows": rows,
+        "features": int(distinct.sum()),
+        "columns": columns,
+    }
+    if reading.label is not None:
+        summary["label"] = reading.label
+        summary["label_values"] = np.unique(np.concatenate(labels)).tolist() if labels else []
+    report(args, summary, table_text(args.path, summary))
     return summary
 
 

@@ -150,6 +150,24 @@ def model_text(model, summary: dict, on: str | None) -> str:
     return text
 
 
+def table_text(path: str, summary: dict) -> str:
+    """``inspect`` of a table file: one line, then a line per column."""
+    lines = [
+        f"{path}: table of {summary['rows']:,} rows, {len(summary['columns'])} feature columns, "
+        f"{summary['features']:,} column=value features"
+    ]
+    if "label" in summary:
+        values = summary["label_values"]
+        shown = ", ".join(f"{v:g}" for v in values[:5]) + (", ..." if len(values) > 5 else "")
+        lines[0] += f"; label {summary['label']!r} ({len(values)} values: {shown})"
+    for column in summary["columns"]:
+        lines.append(
+            f"  {column['name']}: {column['read_as']}, {column['values']:,} values, "
+            f"{column['nulls']:,} nulls"
+        )
+    return "\n".join(lines)
+
+
 def svmlight_text(path: str, summary: dict) -> str:
     """``inspect`` of an svmlight file."""
     if summary["non_zeros"] == 0:
