@@ -334,6 +334,20 @@ class MatrixRows(ChunkedRows):
         return self.fold_of_rows
 
 
+def rereadable_paths(paths) -> list[str]:
+    """Return ``paths`` (one path, or a sequence) as a list, each a file a fit can read again.
+
+    A stream (a FIFO, a character device), a directory or a missing file is refused first.
+    """
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        # One path, as load_svmlight takes it, not a sequence of its characters.
+        paths = [paths]
+    paths = [os.fspath(path) for path in paths]
+    for path in paths:
+        check_input_path(path, passes="the fit reads its files more than once")
+    return paths
+
+
 class SvmlightFiles(ChunkedRows):
     """svmlight files streamed from disk, chunk by chunk of about ``chunk_bytes``.
 
@@ -352,12 +366,7 @@ class SvmlightFiles(ChunkedRows):
         progress: Progress | None = None,
         n_jobs: int | None = None,
     ):
-        if isinstance(paths, (str, bytes, os.PathLike)):
-            # One path, as load_svmlight takes it, not a sequence of its characters.
-            paths = [paths]
-        self.paths = [os.fspath(path) for path in paths]
-        for path in self.paths:
-            check_input_path(path, passes="the fit reads its files more than once")
+        self.paths = rereadable_paths(paths)
         check_chunk_bytes(chunk_bytes)
         check_index_base(zero_based)
         self.zero_based = zero_based

@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ._columns import TableFeatures
-from ._sources import ChunkedRows, Progress, Rows
-from .svmlight import DEFAULT_CHUNK_BYTES, check_chunk_bytes, check_input_path
+from ._sources import ChunkedRows, Progress, Rows, rereadable_paths
+from .svmlight import DEFAULT_CHUNK_BYTES, check_chunk_bytes
 
 
 class TableFileError(ValueError):
@@ -241,11 +241,8 @@ class TableFiles(ChunkedRows):
         progress: Progress | None = None,
         n_jobs: int | None = None,
     ):
-        if isinstance(paths, (str, bytes, os.PathLike)):
-            paths = [paths]
-        self.paths = [os.fspath(path) for path in paths]
+        self.paths = rereadable_paths(paths)
         for path in self.paths:
-            check_input_path(path, passes="the fit reads its files more than once")
             reading.file_kind(path)
         self.reading = reading
         self.features = features
