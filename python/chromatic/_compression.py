@@ -131,7 +131,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
     >>> comp.frequent_features_
     array([45, 22])
     >>> comp.get_feature_names_out()[:3]
-    array(['x45', 'x22', 'color0_b1'], dtype=object)
+    array(['x45', 'x22', 'color0_b1[0.463,1)'], dtype=object)
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -327,7 +327,10 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         """Get the names of the output columns.
 
         A frequent feature's column carries its name; a bucket is named
-        ``color{c}_b{k}`` (bucket ``k`` of color ``c``).
+        ``color{c}_b{k}[{low},{high})``: bucket ``k`` of color ``c``, the codes whose rate of the
+        positive class lies in ``[low, high)``; for a table, the color carries the columns its
+        features come from (``color3[site,ad_id]_b2[0.12,0.31)``). ``bucket_features`` lists
+        the features of a column.
 
         Parameters
         ----------

@@ -274,7 +274,10 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
         return output if self.sparse_output else output.toarray().astype(np.float32)
 
     def get_feature_names_out(self, input_features=None):
-        """Get the names of the output columns: ``{input}_b{k}``.
+        """Get the names of the output columns: ``{input}_b{k}[{low},{high})``.
+
+        Bucket ``k`` of an input column holds its values whose rate of the positive class
+        (as fitted) lies in ``[low, high)``.
 
         Parameters
         ----------
@@ -284,16 +287,18 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
         Returns
         -------
         names : ndarray of str objects, shape (n_features_out_,)
-            Bucket ``k`` (in the order of the positive rate) of an input column.
+            Bucket ``k`` (in the order of the positive rate) of an input column, with the
+            range of its rates.
         """
         check_is_fitted(self)
         names = _check_feature_names_in(self, input_features)
         out = np.empty(self.n_features_out_, dtype=object)
         for j in range(self.n_features_in_):
             start, end = self.boundary_offsets_[j], self.boundary_offsets_[j + 1]
+            edges = [0.0, *self.boundaries_[start:end], 1.0]
             for k, output in enumerate(self.bucket_outputs_[start + j : end + j + 1]):
                 if output >= 0:
-                    out[output] = f"{names[j]}_b{k}"
+                    out[output] = f"{names[j]}_b{k}[{edges[k]:.3g},{edges[k + 1]:.3g})"
         return out
 
 
