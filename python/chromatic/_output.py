@@ -33,6 +33,7 @@ b'1 0:3 2:7'
 from __future__ import annotations
 
 import bz2
+import functools
 import gzip
 import lzma
 import os
@@ -46,11 +47,12 @@ from contextlib import contextmanager
 from typing import BinaryIO
 
 STDOUT = "-"
-# Writers of svmlight text by the suffix that says the file is compressed.
+# Writers of svmlight text by the suffix that says the file is compressed, with their default
+# level (gzip's, bzip2's compresslevel, xz's preset).
 COMPRESSORS = {
-    ".gz": lambda raw: gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6),
-    ".bz2": lambda raw: bz2.BZ2File(raw, mode="wb"),
-    ".xz": lambda raw: lzma.LZMAFile(raw, mode="wb"),
+    ".gz": lambda raw, level=6: gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=level),
+    ".bz2": lambda raw, level=9: bz2.BZ2File(raw, mode="wb", compresslevel=level),
+    ".xz": lambda raw, level=6: lzma.LZMAFile(raw, mode="wb", preset=level),
 }
 SVMLIGHT_SUFFIXES = (".svm", ".svmlight", ".libsvm", ".txt")
 #: Names of table inputs, never given to an output of another format.
@@ -270,13 +272,14 @@ class Outputs:
             _remove(temporary)
 
     @contextmanager
-    def open(self, path: str | os.PathLike) -> Iterator[BinaryIO]:
+    def open(self, path: str | os.PathLike, compresslevel: int | None = None) -> Iterator[BinaryIO]:
         """Yield a binary file to write the declared output ``path``.
 
         A regular target is written to a temporary ``.chromatic-*`` file beside it (so that
         the rename stays on one file system), kept for the rename when the block succeeds and
         removed when it fails. Svmlight text whose name ends in ``.gz``, ``.bz2`` or ``.xz`` is
-        compressed that way.
+        compressed that way, at ``compresslevel`` when given (gzip's and bzip2's 1 to 9, xz's
+        preset 0 to 9) and else at the compressor's default.
         """
         path = os.fspath(path)
         if path not in self.targets:
@@ -284,6 +287,8 @@ class Outputs:
         compressor = COMPRESSORS.get(compression_suffix(path) or "")
         if self.targets[path] != "svmlight":
             compressor = None
+        elif compressor is not None and compresslevel is not None:
+            compressor = functools.partial(compressor, level=compresslevel)
         if is_stream(path):
             raw = sys.stdout.buffer if path == STDOUT else open(path, "wb")
             try:

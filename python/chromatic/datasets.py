@@ -1,8 +1,9 @@
 """Data sets shaped like the sparse binary data chromatic is built for.
 
-Seeded synthetic rows (`make_onehot_zipf`, `write_onehot_zipf`) and cuts of a real data set
-shipped with the package: its raw table (`load_flights_table`) and one-hot rows
-(`load_flights_cut`).
+Seeded synthetic rows (`make_onehot_zipf`, `write_onehot_zipf`), synthetic click logs in the
+layout of the Criteo display-advertising data (`write_criteo_like`: tab-separated text, gzip or
+Parquet) and cuts of a real data set shipped with the package: its raw table
+(`load_flights_table`) and one-hot rows (`load_flights_cut`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,15 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["load_flights_cut", "load_flights_table", "make_onehot_zipf", "write_onehot_zipf"]
+from ._criteo_like import write_criteo_like
+
+__all__ = [
+    "load_flights_cut",
+    "load_flights_table",
+    "make_onehot_zipf",
+    "write_criteo_like",
+    "write_onehot_zipf",
+]
 
 
 def _field_sizes(n_features: int, n_fields: int) -> np.ndarray:
