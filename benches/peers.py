@@ -25,7 +25,9 @@ high-water mark is reset before each step; ``VmHWM`` minus the resident size bef
   bundling on, its default), where lightgbm is installed;
 * threads: graph and transform with one thread and with two.
 
-``--scaling`` instead times fit and transform on the kdd12 shape for 1, 2, 4 and 8M rows.
+``--scaling`` instead times fit and transform on the kdd12 shape for 1, 2, 4 and 8M rows;
+``--tables`` times reading raw tables (``benches/table_peers.py``: a Criteo-like file as text
+and Parquet, against pyarrow, OneHotEncoder and FeatureHasher) on ``--rows`` rows.
 
 The machine is shared and noisy: the ratios measured in the same run are the figures to
 compare. Results are printed as a table and written as JSON (``--json``) and a Markdown table
@@ -336,6 +338,7 @@ def main(argv: list[str] | None = None) -> None:
         "--rustworkx-edges", type=int, default=60_000_000, help="its graph takes ~100 B/edge"
     )
     parser.add_argument("--scaling", action="store_true", help="fit/transform for 1-8M rows")
+    parser.add_argument("--tables", action="store_true", help="reading raw tables (--rows rows)")
     parser.add_argument("--json", metavar="PATH", help="write the numbers to this file")
     parser.add_argument("--markdown", metavar="PATH", help="write the ratio table to this file")
     args = parser.parse_args(argv)
@@ -347,8 +350,14 @@ def main(argv: list[str] | None = None) -> None:
         "chromatic": chromatic.__version__,
         "repeat": args.repeat,
     }
-    if args.scaling:
-        output: dict[str, Any] = {**meta, "scaling": run_scaling(args)}
+    if args.tables:
+        sys.path.insert(0, str(Path(__file__).parent))
+        import table_peers
+
+        tables = table_peers.run(table_peers.main_parser().parse_args(["--rows", str(args.rows)]))
+        output: dict[str, Any] = {**meta, "tables": tables}
+    elif args.scaling:
+        output = {**meta, "scaling": run_scaling(args)}
     else:
         results = []
         for name in args.data:

@@ -1,0 +1,182 @@
+"""Reading raw tables: chromatic's reading and indexing against its peers, in one process.
+
+On a Criteo-like file (``datasets.write_criteo_like``: label, 13 integer and 26 hashed
+categorical columns, heavy-tailed), as tab-separated text and as Parquet:
+
+* chromatic: the file read chunk by chunk (text parsed by the engine, Parquet by row group) and
+  every value given its feature id (the vocabulary built), as ``chromatic fit`` does in its
+  first pass;
+* pyarrow alone: ``pyarrow.csv.read_csv`` of the same text (column types inferred, as a user
+  calls it, and given) and ``pyarrow.parquet.read_table``, which build no vocabulary;
+* scikit-learn on the same ``column=value`` tokens: ``OneHotEncoder(handle_unknown="ignore")``
+  ``.fit_transform`` of the string columns and ``FeatureHasher(input_type="string")`` of token
+  lists, timed on the first ``--peer-rows`` rows and scaled to the file's rows (both are linear
+  in the rows; building the token lists is not timed, so the hasher's figure is a floor).
+
+``--compress`` also runs ``chromatic compress --budget 1024`` over the text file under a memory
+limit in a child process, and reports its time and peak memory.
+
+Usage: ``python benches/table_peers.py --rows 10000000 [--dir DIR] [--repeat N]
+[--compress --memory-limit 16G] [--json PATH]``. ``benches/peers.py --tables`` runs the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def best_of(repeat: int, fn):
+    """Return ``(best seconds, result of the last run)`` of ``repeat`` calls of ``fn``."""
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def chromatic_indexing(path: str, kind: str) -> int:
+    """Read ``path`` and give every value its feature id; return the features."""
+    from chromatic._columns import TableFeatures
+    from chromatic._table_files import TableReading
+
+    reading = TableReading(label="label", kind=kind)
+    features = TableFeatures()
+    for _, table, _ in reading.tables(path):
+        features.fit_more(table)
+    return features.n_features
+
+
+def pyarrow_text(path: str, typed: bool):
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    from chromatic._criteo_like import COLUMNS
+
+    convert = None
+    if typed:
+        types = {name: pa.string() if name.startswith("C") else pa.int64() for name in COLUMNS}
+        convert = pcsv.ConvertOptions(column_types=types)
+    return pcsv.read_csv(
+        path,
+        read_options=pcsv.ReadOptions(column_names=list(COLUMNS)),
+        parse_options=pcsv.ParseOptions(delimiter="\t"),
+        convert_options=convert,
+    )
+
+
+def pyarrow_parquet(path: str):
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path)
+
+
+def peers_on_tokens(path: str, n_rows: int) -> dict:
+    """Time OneHotEncoder and FeatureHasher on the first ``n_rows`` rows' tokens."""
+    import pyarrow.parquet as pq
+    from sklearn.feature_extraction import FeatureHasher
+    from sklearn.preprocessing import OneHotEncoder
+
+    frame = pq.read_table(path).slice(0, n_rows).drop_columns(["label"]).to_pandas()
+    frame = frame.astype(str)
+    start = time.perf_counter()
+    OneHotEncoder(handle_unknown="ignore").fit_transform(frame)
+    onehot = time.perf_counter() - start
+    tokens = [name + "=" + frame[name] for name in frame.columns]
+    rows = [list(row) for row in zip(*tokens, strict=True)]
+    start = time.perf_counter()
+    FeatureHasher(n_features=2**20, input_type="string").transform(rows)
+    hashing = time.perf_counter() - start
+    return {"rows": len(frame), "onehot_s": onehot, "hashing_s": hashing}
+
+
+def compress_run(text: str, memory_limit: str, out: str) -> dict:
+    """Run ``chromatic compress --budget 1024`` in a child; its time and peak memory."""
+    command = [
+        sys.executable, "-m", "chromatic.cli", "compress", "--train", text,
+        "--input-format", "criteo", "--budget", "1024", "--memory-limit", memory_limit,
+        "--out", out, "--quiet",
+    ]  # fmt: skip
+    start = time.perf_counter()
+    subprocess.run(command, check=True)
+    seconds = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"seconds": seconds, "peak_gib": peak_kib / 2**20, "memory_limit": memory_limit}
+
+
+def run(args) -> dict:
+    from chromatic.datasets import write_criteo_like
+
+    folder = Path(args.dir or tempfile.mkdtemp(prefix="criteo-like-"))
+    text, parquet = folder / f"criteo-{args.rows}.txt", folder / f"criteo-{args.rows}.parquet"
+    for path in (text, parquet):
+        if not path.exists():
+            start = time.perf_counter()
+            write_criteo_like(path, args.rows, seed=0)
+            print(f"wrote {path} in {time.perf_counter() - start:.1f}s", flush=True)
+    result: dict = {"rows": args.rows, "text_bytes": text.stat().st_size}
+    timings = {
+        "chromatic_text": lambda: chromatic_indexing(str(text), "criteo"),
+        "pyarrow_text_inferred": lambda: pyarrow_text(str(text), typed=False),
+        "pyarrow_text_typed": lambda: pyarrow_text(str(text), typed=True),
+        "chromatic_parquet": lambda: chromatic_indexing(str(parquet), "parquet"),
+        "pyarrow_parquet": lambda: pyarrow_parquet(str(parquet)),
+    }
+    for name, fn in timings.items():
+        seconds, value = best_of(args.repeat, fn)
+        result[name + "_s"] = seconds
+        if name.startswith("chromatic"):
+            result["features"] = value
+        print(f"{name:24s} {seconds:8.2f}s", flush=True)
+    peers = peers_on_tokens(str(parquet), min(args.peer_rows, args.rows))
+    scale = args.rows / peers["rows"]
+    result["onehot_s"] = peers["onehot_s"] * scale
+    result["hashing_s"] = peers["hashing_s"] * scale
+    result["peer_rows"] = peers["rows"]
+    text_s = result["chromatic_text_s"]
+    result["ratios"] = {
+        "pyarrow_read_csv_inferred / chromatic": result["pyarrow_text_inferred_s"] / text_s,
+        "pyarrow_read_csv_typed / chromatic": result["pyarrow_text_typed_s"] / text_s,
+        "pyarrow_read_table / chromatic (parquet)": result["pyarrow_parquet_s"]
+        / result["chromatic_parquet_s"],
+        "OneHotEncoder / chromatic": result["onehot_s"] / text_s,
+        "FeatureHasher / chromatic": result["hashing_s"] / text_s,
+    }
+    for name, ratio in result["ratios"].items():
+        print(f"{name:42s} {ratio:7.2f}x", flush=True)
+    if args.compress:
+        result["compress"] = compress_run(str(text), args.memory_limit, str(folder / "out"))
+        print(f"compress: {result['compress']}", flush=True)
+    return result
+
+
+def main_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--dir", default=None, help="folder of the data files (kept, reused)")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--peer-rows", type=int, default=500_000)
+    parser.add_argument("--compress", action="store_true")
+    parser.add_argument("--memory-limit", default="16G")
+    parser.add_argument("--json", metavar="PATH")
+    return parser
+
+
+def main(argv=None) -> None:
+    args = main_parser().parse_args(argv)
+    result = run(args)
+    result["cpus"] = os.cpu_count()
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
