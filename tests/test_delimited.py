@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import zlib
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from chromatic._delimited import (  # noqa: E402
     iter_delimited_tables,
     sniff_table_kind,
 )
+from chromatic._gzip import GzipReader  # noqa: E402
 
 
 def write(tmp_path, name: str, text: str | bytes):
@@ -115,6 +117,45 @@ def test_corrupt_compressed_files_and_missing_files_are_named(tmp_path):
         read(path)
     with pytest.raises(FileNotFoundError, match=r"missing\.csv: no such file"):
         read(tmp_path / "missing.csv")
+
+
+def read_all(reader, view_bytes: int) -> bytes:
+    out, buffer = bytearray(), bytearray(view_bytes)
+    with memoryview(buffer) as view:
+        while n := reader.readinto(view):
+            out += buffer[:n]
+    return bytes(out)
+
+
+@pytest.mark.parametrize("view_bytes", [1, 7, 1 << 20])
+def test_the_gzip_reader_reads_members_and_padding_as_gzip_does(tmp_path, view_bytes):
+    rng = np.random.default_rng(3)
+    members = [rng.integers(0, 4, 300_000).astype(np.uint8).tobytes(), b"", b"tail\n"]
+    path = tmp_path / "m.gz"
+    path.write_bytes(b"".join(gzip.compress(m) for m in members) + b"\0" * 3000)
+    with GzipReader(path) as reader:
+        assert read_all(reader, view_bytes) == b"".join(members)
+    with gzip.open(path) as f:
+        assert f.read() == b"".join(members)
+    (tmp_path / "e.gz").write_bytes(b"")
+    with GzipReader(tmp_path / "e.gz") as reader:
+        assert read_all(reader, 5) == b""
+
+
+def test_the_gzip_reader_refuses_what_gzip_refuses(tmp_path):
+    data = gzip.compress(b"a,b\n1,2\n" * 1000)
+    bad_crc = data[:-8] + bytes([data[-8] ^ 1]) + data[-7:]
+    for name, content, error in [
+        ("cut", data[:-12], EOFError),
+        ("crc", bad_crc, zlib.error),
+        ("garbage", data + b"garbage", zlib.error),
+    ]:
+        path = tmp_path / f"{name}.csv.gz"
+        path.write_bytes(content)
+        with pytest.raises(error), GzipReader(path) as reader:
+            read_all(reader, 1 << 16)
+        with pytest.raises(OSError, match=rf"{name}\.csv\.gz: truncated or corrupt gzip file"):
+            read(path)
 
 
 def generated_csv(n_rows: int, seed: int = 0) -> str:

@@ -23,6 +23,7 @@ import numpy as np
 
 from . import _core
 from ._core import DelimitedError as DelimitedError  # re-exported: malformed records raise it
+from ._gzip import GzipReader
 from ._input import available_cores, effective_n_jobs
 from .svmlight import (
     DEFAULT_CHUNK_BYTES,
@@ -169,7 +170,7 @@ def iter_delimited_tables(
     # The casts of a chunk's columns run side by side (pyarrow releases the GIL as it casts).
     # The blocks end (their reading thread stopped) before the file closes.
     with (
-        open_binary(os.fspath(path)) as stream,
+        _open_stream(path) as stream,
         closing(_record_blocks(stream, path, chunk_bytes, delimiter, quote)) as blocks,
         ThreadPoolExecutor(threads or available_cores()) as pool,
     ):
@@ -198,6 +199,11 @@ def iter_delimited_tables(
         # A header and no rows: the columns, empty.
         kinds = [_arrow_type(wanted.get(name, "string")) for name in columns]
         yield pa.Table.from_arrays([pa.array([], kind) for kind in kinds], names=columns)
+
+
+def _open_stream(path):
+    """Open ``path`` for ``readinto``, decompressing ``.gz``, ``.bz2`` and ``.xz``."""
+    return GzipReader(path) if compression_of(path) == "gzip" else open_binary(os.fspath(path))
 
 
 def _record_blocks(stream, path, chunk_bytes: int, delimiter: str, quote: str | None):
