@@ -10,13 +10,16 @@ import numpy.typing as npt
 __all__ = [
     "ChromaticError",
     "ColoringGraph",
+    "DelimitedError",
     "StreamingFit",
     "SvmlightError",
     "ValueCounts",
     "ValueVocabulary",
     "__version__",
     "assign_buckets",
+    "complete_records",
     "cooccurrence_graph",
+    "count_line_ends",
     "count_pairs",
     "decode",
     "encode",
@@ -27,7 +30,9 @@ __all__ = [
     "hash_rows",
     "merge_pair_counts",
     "parse_svmlight",
+    "record_line",
     "rows_from_ids",
+    "split_delimited",
     "transform_buckets",
 ]
 
@@ -162,6 +167,45 @@ def parse_svmlight(
     """Parse whole svmlight lines: ``(labels, indptr, indices, skipped_lines, min_index)``,
     indices as written; a malformed line raises ``SvmlightError("PATH:N: ...")`` (``"line N:
     ..."`` without ``path``) unless skipped."""
+
+class DelimitedError(ChromaticError):
+    """A malformed record of delimited text (CSV, TSV): ``path`` (the file, or None) and ``line``
+    (1-based) say where, and the message reads ``PATH:LINE: what is wrong`` (``line LINE: ...``
+    without a path)."""
+
+    path: str | None
+    line: int
+
+def split_delimited(
+    data: bytes | npt.NDArray[np.uint8],
+    delimiter: str,
+    quote: str | None,
+    n_fields: int | None,
+    first_line: int,
+    n_jobs: int | None = None,
+    *,
+    path: str | None = None,
+) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8], npt.NDArray[np.bool_]]]:
+    """Cut whole records of delimited text into ``n_fields`` columns (``None``: as many as the
+    first record has fields) of ``(offsets, data, valid)``, Arrow's large-string layout; a
+    malformed record raises ``DelimitedError("PATH:N: ...")``."""
+
+def complete_records(data: bytes | npt.NDArray[np.uint8], delimiter: str, quote: str | None) -> int:
+    """Where the last complete record of ``data`` ends, line end included (0 when none does)."""
+
+def count_line_ends(data: bytes | npt.NDArray[np.uint8]) -> int:
+    """Line ends (``\\n``) in ``data``, those inside quoted fields included."""
+
+def record_line(
+    data: bytes | npt.NDArray[np.uint8],
+    delimiter: str,
+    quote: str | None,
+    first_line: int,
+    row: int,
+    *,
+    path: str | None = None,
+) -> int | None:
+    """The line where record ``row`` (0-based) of ``data`` starts, ``None`` past the last."""
 
 def format_codes(
     labels: npt.NDArray[np.float64],

@@ -17,6 +17,7 @@ import os
 import stat
 import zlib
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,13 +91,26 @@ def read_block(stream, size: int, path: str | os.PathLike) -> bytes:
     ``EOFError``, ``zlib.error``, ``lzma.LZMAError``, or an ``OSError`` without errno).
     """
     pieces, left = [], size
-    try:
+    with corrupt_data_named(path):
         while left > 0:
             piece = stream.read(min(left, MAX_READ_BYTES))
             if not piece:
                 break
             pieces.append(piece)
             left -= len(piece)
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
+@contextmanager
+def corrupt_data_named(path: str | os.PathLike) -> Iterator[None]:
+    """Turn the error a decompressor raises on corrupt data into an ``OSError`` naming the file.
+
+    The error of a truncated or corrupt compressed file (an ``EOFError``, ``zlib.error``,
+    ``lzma.LZMAError``, or an ``OSError`` without errno) reads ``PATH: truncated or corrupt
+    gzip file (...)``; other errors pass unchanged.
+    """
+    try:
+        yield
     except (EOFError, zlib.error, lzma.LZMAError, OSError) as error:
         kind = compression_of(path)
         # An errno means the system failed to read (a disk error): that is no corrupt data.
@@ -104,7 +118,6 @@ def read_block(stream, size: int, path: str | os.PathLike) -> bytes:
             raise
         name = os.fsdecode(os.fspath(path))
         raise OSError(f"{name}: truncated or corrupt {kind} file ({error})") from error
-    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,30 @@ pub enum Error {
         /// What is wrong with the line.
         message: String,
     },
+    /// A record of delimited text whose number of fields is not that of the header.
+    #[error("line {line}: {fields} fields, but the header has {expected}")]
+    RaggedRow {
+        /// The line where the record starts (1-based, in the whole file).
+        line: u64,
+        /// Fields of the record.
+        fields: usize,
+        /// Fields of every record.
+        expected: usize,
+    },
+    /// A quoted field of delimited text whose closing quote never comes.
+    #[error("line {line}: a quote opened here is never closed")]
+    UnclosedQuote {
+        /// The line where the quote opens (1-based, in the whole file).
+        line: u64,
+    },
+    /// A field of delimited text whose bytes are not UTF-8.
+    #[error("line {line}, field {field}: not UTF-8")]
+    NotUtf8 {
+        /// The line where the field starts (1-based, in the whole file).
+        line: u64,
+        /// The field (1-based, in its record).
+        field: usize,
+    },
     /// A memory limit too small for the work.
     #[error("memory limit: {0}")]
     MemoryLimit(String),

@@ -5,6 +5,7 @@
 mod buckets;
 mod codes;
 mod convert;
+mod delimited;
 mod errors;
 mod fit;
 mod runtime;
@@ -18,6 +19,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("ChromaticError", py.get_type::<errors::ChromaticError>())?;
     m.add("SvmlightError", py.get_type::<errors::SvmlightError>())?;
+    m.add("DelimitedError", py.get_type::<errors::DelimitedError>())?;
     m.add_function(wrap_pyfunction!(fit::fit, m)?)?;
     m.add_function(wrap_pyfunction!(codes::encode, m)?)?;
     m.add_function(wrap_pyfunction!(codes::decode, m)?)?;
@@ -29,6 +31,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(svmlight::parse_svmlight, m)?)?;
     m.add_function(wrap_pyfunction!(svmlight::format_codes, m)?)?;
     m.add_function(wrap_pyfunction!(svmlight::format_binary_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(delimited::split_delimited, m)?)?;
+    m.add_function(wrap_pyfunction!(delimited::complete_records, m)?)?;
+    m.add_function(wrap_pyfunction!(delimited::count_line_ends, m)?)?;
+    m.add_function(wrap_pyfunction!(delimited::record_line, m)?)?;
     m.add_function(wrap_pyfunction!(fit::count_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(fit::merge_pair_counts, m)?)?;
     m.add_class::<fit::StreamingFit>()?;

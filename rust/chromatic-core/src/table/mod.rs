@@ -1,14 +1,20 @@
 //! Raw tables in: categorical columns (strings, integers, booleans, lists of them) become
 //! feature ids.
 //!
-//! [`columns`] borrows a column as Arrow lays it out; the [`ValueVocabulary`] gives every
-//! distinct (column, value) its feature id, exactly and in order of first appearance; and
-//! [`rows_from_ids`] gathers the ids of every row into the CSR rows the rest of the engine reads.
+//! [`delimited`] cuts delimited text (CSV, TSV) into string columns; [`columns`] borrows a column
+//! as Arrow lays it out; the [`ValueVocabulary`] gives every distinct (column, value) its feature
+//! id, exactly and in order of first appearance; and [`rows_from_ids`] gathers the ids of every
+//! row into the CSR rows the rest of the engine reads.
 
 pub mod columns;
+pub mod delimited;
 pub mod rows;
 pub mod vocabulary;
 
 pub use columns::{BooleanColumn, IntegerColumn, Offset, StringColumn, ValueColumn, ValueKind};
+pub use delimited::{
+    ColumnBuffers, DelimitedFormat, DelimitedPlan, TextColumn, complete_records, count_line_ends,
+    plan_delimited, record_line, split_delimited,
+};
 pub use rows::{IdColumn, IdRows, rows_from_ids};
 pub use vocabulary::{NULL, UNSEEN, ValueVocabulary};
