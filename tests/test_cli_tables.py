@@ -141,7 +141,7 @@ def test_labels_and_kinds_are_checked(tmp_path, capsys):
     named = tmp_path / "fake.parquet"
     named.write_text("1 0:1\n")
     assert main(["fit", str(named), "-o", model]) == 2
-    assert "named as Parquet but lacks Parquet's magic bytes" in capsys.readouterr().err
+    assert "named as Parquet, but holds svmlight text (no PAR1 magic)" in capsys.readouterr().err
 
 
 def test_inspect_a_table_file(tmp_path, capsys):
@@ -156,3 +156,91 @@ def test_inspect_a_table_file(tmp_path, capsys):
     assert columns["user"]["values"] == frame["user"].nunique()
     assert columns["site"]["nulls"] == frame["site"].isna().sum()
     assert summary["label_values"] == [0.0, 1.0]
+
+
+def row_features(model, features) -> list:
+    """The ``column=value`` names of each row, as the model encodes and decodes it."""
+    decoded = model.inverse_transform(model.transform(features)).tocsr()
+    names = model.table_encoder_.get_feature_names_out()
+    bounds = zip(decoded.indptr[:-1], decoded.indptr[1:], strict=True)
+    return [frozenset(names[decoded.indices[start:end]]) for start, end in bounds]
+
+
+def test_csv_tsv_and_parquet_of_the_same_rows_give_the_same_model(tmp_path):
+    from chromatic.streaming import TableReading, fit_files
+
+    frame = clicks()
+    frame.loc[::7, "site"] = None
+    features = frame.drop(columns="click")
+    # In one chunk, text gives the very model of the DataFrame (bin edges included).
+    tsv = tmp_path / "t.tsv"
+    frame.to_csv(tsv, index=False, sep="\t")
+    in_memory = ChromaticEncoder(random_state=0).fit(features)
+    model = ChromaticEncoder(random_state=0)
+    fit_files(model, [str(tsv)], tables=TableReading(label="click"))
+    np.testing.assert_array_equal(model.colors_, in_memory.colors_)
+    np.testing.assert_array_equal(model.transform(features), in_memory.transform(features))
+    # In chunks of 64 KiB (the bin edges of a numeric column come from the first chunk, so
+    # none here), every kind of file holds the same features for every row.
+    frame, features = frame.drop(columns="price"), features.drop(columns="price")
+    parquet = write_parquet(frame, tmp_path / "t.parquet", row_group_size=1_000)
+    csv = tmp_path / "t.csv.gz"
+    frame.to_csv(csv, index=False)
+    in_memory = ChromaticEncoder(random_state=0).fit(features)
+    expected = row_features(in_memory, features)
+    for path in (parquet, str(csv)):
+        model = ChromaticEncoder(random_state=0)
+        fit_files(model, [path], tables=TableReading(label="click", chunk_bytes=1 << 16))
+        names = model.table_encoder_.get_feature_names_out()
+        assert sorted(names) == sorted(in_memory.table_encoder_.get_feature_names_out())
+        assert row_features(model, features) == expected, path
+
+
+def test_the_criteo_layout(tmp_path):
+    from chromatic.datasets import write_criteo_like
+
+    train, test = tmp_path / "train.txt", tmp_path / "test.txt"
+    write_criteo_like(train, 4_000, seed=1)
+    write_criteo_like(test, 1_000, seed=2)
+    out = tmp_path / "out"
+    args = ["compress", "--train", str(train), "--test", str(test), "--out", str(out)]
+    assert main([*args, "--input-format", "criteo", "--budget", "128", "--n-frequent", "32"]) == 0
+    model = load_model(out / "model.npz")
+    assert list(model.feature_names_in_) == [f"I{i}" for i in range(1, 14)] + [
+        f"C{i}" for i in range(1, 27)
+    ]
+    written = pq.read_table(out / "train.parquet")
+    assert written.num_rows == 4_000 and written.num_columns == 1 + model.n_features_out_
+    # The model remembers the layout: transform needs no option.
+    codes = tmp_path / "codes.parquet"
+    assert main(["transform", str(out / "model.npz"), str(test), "-o", str(codes), "--quiet"]) == 0
+    assert pq.read_table(codes).num_rows == 1_000
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (b"user,ad,click\nu1,3,1\nu2,4\n", r"bad\.csv:3: "),
+        (b'user,ad,click\nu1,3,1\n"u2,4,0\n', r"bad\.csv:3: "),
+        (b"user,ad,click\nu1,3,1\nu\xff,4,0\n", r"bad\.csv:3: .*UTF-8"),
+        (b"user,ad,click\nu1,3,1\nu2,4,yes\n", r"label holds"),
+    ],
+)
+def test_bad_text_exits_2_with_file_and_line(tmp_path, capsys, text, message):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(text)
+    model = tmp_path / "model.npz"
+    assert main(["fit", str(bad), "-o", str(model), "--label", "click"]) == 2
+    error = capsys.readouterr().err
+    assert re.search(message, error), error
+    assert "\n" not in error.strip() and not model.exists()
+
+
+def test_a_column_whose_type_changes_between_files(tmp_path, capsys):
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text("user,ad,click\nu1,3,1\nu2,4,0\n")
+    second.write_text("user,ad,click\nu1,x9,1\n")
+    model = tmp_path / "model.npz"
+    assert main(["fit", str(first), str(second), "-o", str(model), "--label", "click"]) == 2
+    error = capsys.readouterr().err
+    assert "b.csv" in error and "column 'ad' holds string values" in error, error

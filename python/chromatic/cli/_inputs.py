@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 import os
 
-from .._output import SVMLIGHT_SUFFIXES
+from .._delimited import sniff_table_kind
 from .._table_encoder import TableEncoder
 from .._table_files import TableReading, is_parquet
-from ..svmlight import compression_of, open_binary, read_block
 from ._reports import CommandError
 
 
@@ -23,7 +22,6 @@ def chunk_bytes(args) -> int:
 
 
 INPUT_FORMATS = ("auto", "svmlight", "parquet", "csv", "criteo")
-_TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".tab")
 
 
 def add_table_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
@@ -111,50 +109,18 @@ def _kind_of(input_format: str | None, path: str) -> str:
         return "svmlight"
     if input_format not in (None, "auto"):
         return "table"
-    if _is_parquet(path):
-        return "table"
-    name = path.lower()
-    if compression_of(path) is not None:
-        name = name.rsplit(".", 1)[0]
-    if name.endswith((".parquet", ".pq")):
-        raise CommandError(f"{path}: is named as Parquet but lacks Parquet's magic bytes", 2)
-    if name.endswith(_TABLE_SUFFIXES):
-        return "table"
-    if name.endswith(SVMLIGHT_SUFFIXES[:3]):
-        return "svmlight"
-    return "svmlight" if _starts_as_svmlight(path) else "table"
-
-
-def _starts_as_svmlight(path: str) -> bool:
-    """Say whether the first line of ``path`` reads as svmlight: a label, then index:value pairs.
-
-    A header of column names, or fields split by commas or tabs, does not. An empty file or a
-    stream (which must not be read before the command reads it) counts as svmlight.
-    """
+    # A stream (a FIFO, standard input) is never peeked at: its bytes are the command's.
     if not os.path.isfile(path):
-        return True
-    with open_binary(path) as stream:
-        line = read_block(stream, 1 << 16, path).split(b"\n", 1)[0].strip()
-    if not line or line.startswith(b"#"):
-        return True
-    if b"," in line or b"\t" in line:
-        return False
-    label, *pairs = line.split()
+        return "svmlight"
     try:
-        float(label)
-    except ValueError:
-        return False
-    return all(b":" in pair for pair in pairs[:8] if not pair.startswith(b"#"))
+        kind = sniff_table_kind(path)
+    except ValueError as error:
+        raise CommandError(str(error), 2) from None
+    return "svmlight" if kind == "svmlight" else "table"
 
 
 def _is_parquet(path: str) -> bool:
-    # A stream (a FIFO, standard input) is never peeked at: its bytes are the command's.
-    if not os.path.isfile(path):
-        return False
-    try:
-        return is_parquet(path)
-    except OSError:
-        return False
+    return os.path.isfile(path) and is_parquet(path)
 
 
 def table_reading(args, base: dict, *, require_label: bool) -> TableReading:
