@@ -199,7 +199,9 @@ class TableFeatures:
 
         The first chunk fits the columns (and the bin edges of numeric columns, from its rows);
         each later one must hold the same columns, read the same way, and adds the values it
-        brings. Rare values are not dropped (``min_frequency`` needs every row at once).
+        brings, numbered after those of the chunks before (``_vocabularies.in_column_order``
+        then gives the ids of one table of all the chunks). Rare values are not dropped
+        (``min_frequency`` needs every row at once).
         """
         if not self.fitted:
             if self.min_frequency > 1:

@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ._columns import TableFeatures
-from ._sources import ChunkedRows, Progress, Rows
+from ._sources import ChunkedRows, FirstPass, Progress, Rows
+from ._vocabularies import in_column_order
 from .svmlight import DEFAULT_CHUNK_BYTES, check_chunk_bytes, check_input_path
 
 
@@ -228,8 +229,9 @@ def _labels(table, label: str, path: str, where: str, first_row: int) -> np.ndar
 class TableFiles(ChunkedRows):
     """Table files as the fit pipeline's rows: the columns of every chunk read as features.
 
-    The first pass fits ``features`` chunk by chunk (ids in order of first appearance, column
-    after column within a chunk); later passes look the values up.
+    The first pass fits ``features`` chunk by chunk, then numbers them column after column
+    (``in_column_order``): the ids of one table holding all the rows, however they are cut
+    into chunks. Later passes look the values up.
     """
 
     def __init__(
@@ -268,3 +270,35 @@ class TableFiles(ChunkedRows):
                     raise TableFileError(f"{where}: {error}") from None
                 yield Rows(X.indptr, X.indices, None, labels, first_row, 0)
                 first_row += X.shape[0]
+
+    def count_features(self, fit, *, labels, sample_size, seed, n_jobs) -> FirstPass:
+        if self.features.fitted:
+            return super().count_features(
+                fit, labels=labels, sample_size=sample_size, seed=seed, n_jobs=n_jobs
+            )
+        # The chunks' ids change once every value is seen: count them aside, then renumber.
+        frequencies = _Frequencies()
+        first = super().count_features(
+            frequencies, labels=labels, sample_size=sample_size, seed=seed, n_jobs=n_jobs
+        )
+        self.features.vocabulary, new_id = in_column_order(self.features.vocabulary)
+        n_features = self.features.n_features
+        document_frequency = np.zeros(n_features, dtype=np.int64)
+        document_frequency[new_id[: len(frequencies.counts)]] = frequencies.counts
+        fit.add_document_frequency(document_frequency, first.n_rows)
+        if first.sample is not None:
+            first.sample.renumber(new_id, n_features)
+        return first
+
+
+class _Frequencies:
+    """The rows holding each feature, counted as the engine's fit counts them in a first pass."""
+
+    def __init__(self):
+        self.counts = np.zeros(0, dtype=np.int64)
+
+    def add_statistics(self, indptr, indices, n_features, *, data=None, n_jobs=None) -> None:
+        # A table's rows hold each of their features once.
+        counts = np.bincount(indices, minlength=max(n_features, len(self.counts)))
+        counts[: len(self.counts)] += self.counts
+        self.counts = counts.astype(np.int64)

@@ -112,7 +112,9 @@ def fit_files(
     tables : TableReading or None, default=None
         Read ``paths`` as table files (Parquet, delimited text) this way: their columns are
         read as the model's ``table`` parameter says (``column=value`` features), and the
-        fitted model keeps a ``table_encoder_``. None: svmlight files.
+        fitted model keeps a ``table_encoder_``. The features are numbered as for one table of
+        every row (the in-memory fit's ids, however the files are cut into chunks); the bin
+        edges of numeric columns are learned on the first chunk. None: svmlight files.
 
     Returns
     -------
@@ -169,7 +171,9 @@ def fit_compressor_files(
     tables : TableReading or None, default=None
         Read ``paths`` as table files (Parquet, delimited text) this way: their columns are
         read as the model's ``table`` parameter says (``column=value`` features), and the
-        fitted model keeps a ``table_encoder_``. None: svmlight files.
+        fitted model keeps a ``table_encoder_``. The features are numbered as for one table of
+        every row (the in-memory fit's ids, however the files are cut into chunks); the bin
+        edges of numeric columns are learned on the first chunk. None: svmlight files.
     cross_fit : bool, default=False
         Also count the value labels per fold, to encode the training rows without their own
         labels.
