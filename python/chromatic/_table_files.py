@@ -119,15 +119,24 @@ class TableReading:
             chunks = self._delimited_chunks(path)
         row = 0
         for where, table in chunks:
-            table = self._lists(table, path)
-            labels = None
-            if self.label is not None and (self.require_label or self.label in table.column_names):
-                labels = _labels(table, self.label, path, where, row)
-                if self.label_above is not None:
-                    labels = (labels > self.label_above).astype(np.float64)
-                table = table.drop_columns([self.label])
+            table, labels = self.prepared(table, path, where, row)
             row += table.num_rows
             yield where, table, labels
+
+    def prepared(self, table, path: str, where: str, first_row: int):
+        """Return the feature columns and the labels (or None) of a chunk read from ``path``.
+
+        The list columns are split and the label column taken out; ``where`` names the chunk
+        and ``first_row`` is the number of its first row in the file, for messages.
+        """
+        table = self._lists(table, path)
+        labels = None
+        if self.label is not None and (self.require_label or self.label in table.column_names):
+            labels = _labels(table, self.label, path, where, first_row)
+            if self.label_above is not None:
+                labels = (labels > self.label_above).astype(np.float64)
+            table = table.drop_columns([self.label])
+        return table, labels
 
     def _delimited_chunks(self, path: str):
         from ._delimited import criteo_format, iter_delimited_tables
@@ -183,20 +192,29 @@ def is_parquet(path: str) -> bool:
         return file.read(4) == b"PAR1"
 
 
-def _parquet_chunks(path: str):
+def parquet_file(path: str):
+    """Open a Parquet file (its footer read), or say why it cannot be read."""
     import pyarrow.parquet as pq
 
     try:
-        file = pq.ParquetFile(path)
+        return pq.ParquetFile(path)
     except Exception as error:  # pyarrow raises its own kinds for a broken footer
         raise TableFileError(f"{path}: not a readable Parquet file ({error})") from None
+
+
+def row_group(file, path: str, group: int):
+    """Read one row group of an open Parquet file; return where it is and the table."""
+    where = f"{path}: row group {group}"
+    try:
+        return where, file.read_row_group(group)
+    except Exception as error:
+        raise TableFileError(f"{where}: cannot be read ({error})") from None
+
+
+def _parquet_chunks(path: str):
+    file = parquet_file(path)
     for group in range(file.num_row_groups):
-        where = f"{path}: row group {group}"
-        try:
-            table = file.read_row_group(group)
-        except Exception as error:
-            raise TableFileError(f"{where}: cannot be read ({error})") from None
-        yield where, table
+        yield row_group(file, path, group)
 
 
 def _labels(table, label: str, path: str, where: str, first_row: int) -> np.ndarray:
