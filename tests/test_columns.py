@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -205,3 +207,22 @@ def test_table_encoder_refuses_what_is_not_a_table():
         TableEncoder().fit(np.zeros((3, 2)))
     with pytest.raises(ValueError, match="n_bins"):
         TableEncoder(n_bins=1).fit(pa.table({"x": [1.0]}))
+
+
+def test_features_unpickle_from_unaligned_buffers():
+    features = TableFeatures()
+    rows = arrow_table(clicks(200))
+    features.fit_transform(rows)
+    buffers = []
+    data = pickle.dumps(features, protocol=5, buffer_callback=buffers.append)
+    # Each out-of-band buffer one byte into a larger one, as in a message of another process.
+    shifted = []
+    for buffer in buffers:
+        raw = bytes(buffer.raw())
+        holder = bytearray(len(raw) + 1)
+        holder[1:] = raw
+        shifted.append(memoryview(holder)[1:])
+    copied = pickle.loads(data, buffers=shifted)
+    for a, b in zip(copied.vocabulary.to_arrays(), features.vocabulary.to_arrays(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert (copied.transform(rows)[0] != features.transform(rows)[0]).nnz == 0

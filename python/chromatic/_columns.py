@@ -149,6 +149,21 @@ class TableFeatures:
         self.fitted: list[FittedColumn] = []
         self.vocabulary = _core.ValueVocabulary()
 
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["vocabulary"] = self.vocabulary.to_arrays()
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        # Arrays received from another process may sit unaligned in its message, which the
+        # engine refuses: they are copied first when so.
+        vocabulary = state.pop("vocabulary")
+        if not isinstance(vocabulary, _core.ValueVocabulary):
+            arrays = [np.require(array, requirements=["C", "A"]) for array in vocabulary]
+            vocabulary = _core.ValueVocabulary.from_arrays(*arrays)
+        self.__dict__.update(state)
+        self.vocabulary = vocabulary
+
     @property
     def n_features(self) -> int:
         """The features seen in fit (less those dropped by ``min_frequency``)."""
@@ -184,7 +199,9 @@ class TableFeatures:
 
         The first chunk fits the columns (and the bin edges of numeric columns, from its rows);
         each later one must hold the same columns, read the same way, and adds the values it
-        brings. Rare values are not dropped (``min_frequency`` needs every row at once).
+        brings, numbered after those of the chunks before (``_vocabularies.in_column_order``
+        then gives the ids of one table of all the chunks). Rare values are not dropped
+        (``min_frequency`` needs every row at once).
         """
         if not self.fitted:
             if self.min_frequency > 1:

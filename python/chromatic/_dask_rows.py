@@ -5,7 +5,8 @@ values), and the partial counts are added up in tree reductions on the workers, 
 the client is proportional to the features and the graph, never to the rows.
 
 A partition is a block of a ``dask.array`` whose chunks are scipy sparse matrices (chunked by
-rows only), or one svmlight file read on a worker.
+rows only), or one svmlight file read on a worker; tables are read as such rows by
+``_dask_tables``.
 """
 
 from __future__ import annotations
@@ -76,17 +77,19 @@ def check_row_chunks(data: da.Array) -> None:
         )
 
 
-def gathered(parts: list[Delayed], merge: Callable, what: str):
+def gathered(parts: list[Delayed], merge: Callable | None, what: str, *, merge_all=None):
     """Merge all of ``parts`` on the workers, in a tree of merges of ``SPLIT_EVERY`` each.
 
+    ``merge`` merges two results; ``merge_all``, when given instead, a list of them in order.
     Only the final result reaches the client (its size is logged to the ``chromatic.dask``
     logger).
     """
     if not parts:
         raise ValueError("data has no partitions")
+    combine = merge_all or functools.partial(functools.reduce, merge)
     while len(parts) > 1:
         parts = [
-            dask.delayed(functools.reduce)(merge, parts[i : i + SPLIT_EVERY])
+            dask.delayed(combine)(parts[i : i + SPLIT_EVERY])
             for i in range(0, len(parts), SPLIT_EVERY)
         ]
     result = parts[0].compute()

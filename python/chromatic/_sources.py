@@ -134,6 +134,15 @@ class RowSample:
             union.append(sample.rows, sample.labels, sample.keys)
         return union
 
+    def renumber(self, new_id: np.ndarray, n_features: int) -> None:
+        """Give the features of the sampled rows new ids, ``new_id[old]``, of ``n_features``."""
+        rows = self.rows
+        renumbered = sp.csr_matrix(
+            (rows.data, new_id[rows.indices], rows.indptr), shape=(rows.shape[0], n_features)
+        )
+        renumbered.sort_indices()
+        self.rows = renumbered
+
     def append(self, rows, labels, keys) -> None:
         width = max(self.rows.shape[1], rows.shape[1])
         self.rows.resize((self.rows.shape[0], width))

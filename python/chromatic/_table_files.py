@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ._columns import TableFeatures
-from ._sources import ChunkedRows, Progress, Rows, rereadable_paths
+from ._sources import ChunkedRows, FirstPass, Progress, Rows, rereadable_paths
+from ._vocabularies import in_column_order
 from .svmlight import DEFAULT_CHUNK_BYTES, check_chunk_bytes
 
 
@@ -118,15 +119,24 @@ class TableReading:
             chunks = self._delimited_chunks(path)
         row = 0
         for where, table in chunks:
-            table = self._lists(table, path)
-            labels = None
-            if self.label is not None and (self.require_label or self.label in table.column_names):
-                labels = _labels(table, self.label, path, where, row)
-                if self.label_above is not None:
-                    labels = (labels > self.label_above).astype(np.float64)
-                table = table.drop_columns([self.label])
+            table, labels = self.prepared(table, path, where, row)
             row += table.num_rows
             yield where, table, labels
+
+    def prepared(self, table, path: str, where: str, first_row: int):
+        """Return the feature columns and the labels (or None) of a chunk read from ``path``.
+
+        The list columns are split and the label column taken out; ``where`` names the chunk
+        and ``first_row`` is the number of its first row in the file, for messages.
+        """
+        table = self._lists(table, path)
+        labels = None
+        if self.label is not None and (self.require_label or self.label in table.column_names):
+            labels = _labels(table, self.label, path, where, first_row)
+            if self.label_above is not None:
+                labels = (labels > self.label_above).astype(np.float64)
+            table = table.drop_columns([self.label])
+        return table, labels
 
     def _delimited_chunks(self, path: str):
         from ._delimited import criteo_format, iter_delimited_tables
@@ -182,20 +192,29 @@ def is_parquet(path: str) -> bool:
         return file.read(4) == b"PAR1"
 
 
-def _parquet_chunks(path: str):
+def parquet_file(path: str):
+    """Open a Parquet file (its footer read), or say why it cannot be read."""
     import pyarrow.parquet as pq
 
     try:
-        file = pq.ParquetFile(path)
+        return pq.ParquetFile(path)
     except Exception as error:  # pyarrow raises its own kinds for a broken footer
         raise TableFileError(f"{path}: not a readable Parquet file ({error})") from None
+
+
+def row_group(file, path: str, group: int):
+    """Read one row group of an open Parquet file; return where it is and the table."""
+    where = f"{path}: row group {group}"
+    try:
+        return where, file.read_row_group(group)
+    except Exception as error:
+        raise TableFileError(f"{where}: cannot be read ({error})") from None
+
+
+def _parquet_chunks(path: str):
+    file = parquet_file(path)
     for group in range(file.num_row_groups):
-        where = f"{path}: row group {group}"
-        try:
-            table = file.read_row_group(group)
-        except Exception as error:
-            raise TableFileError(f"{where}: cannot be read ({error})") from None
-        yield where, table
+        yield row_group(file, path, group)
 
 
 def _labels(table, label: str, path: str, where: str, first_row: int) -> np.ndarray:
@@ -228,8 +247,9 @@ def _labels(table, label: str, path: str, where: str, first_row: int) -> np.ndar
 class TableFiles(ChunkedRows):
     """Table files as the fit pipeline's rows: the columns of every chunk read as features.
 
-    The first pass fits ``features`` chunk by chunk (ids in order of first appearance, column
-    after column within a chunk); later passes look the values up.
+    The first pass fits ``features`` chunk by chunk, then numbers them column after column
+    (``in_column_order``): the ids of one table holding all the rows, however they are cut
+    into chunks. Later passes look the values up.
     """
 
     def __init__(
@@ -265,3 +285,35 @@ class TableFiles(ChunkedRows):
                     raise TableFileError(f"{where}: {error}") from None
                 yield Rows(X.indptr, X.indices, None, labels, first_row, 0)
                 first_row += X.shape[0]
+
+    def count_features(self, fit, *, labels, sample_size, seed, n_jobs) -> FirstPass:
+        if self.features.fitted:
+            return super().count_features(
+                fit, labels=labels, sample_size=sample_size, seed=seed, n_jobs=n_jobs
+            )
+        # The chunks' ids change once every value is seen: count them aside, then renumber.
+        frequencies = _Frequencies()
+        first = super().count_features(
+            frequencies, labels=labels, sample_size=sample_size, seed=seed, n_jobs=n_jobs
+        )
+        self.features.vocabulary, new_id = in_column_order(self.features.vocabulary)
+        n_features = self.features.n_features
+        document_frequency = np.zeros(n_features, dtype=np.int64)
+        document_frequency[new_id[: len(frequencies.counts)]] = frequencies.counts
+        fit.add_document_frequency(document_frequency, first.n_rows)
+        if first.sample is not None:
+            first.sample.renumber(new_id, n_features)
+        return first
+
+
+class _Frequencies:
+    """The rows holding each feature, counted as the engine's fit counts them in a first pass."""
+
+    def __init__(self):
+        self.counts = np.zeros(0, dtype=np.int64)
+
+    def add_statistics(self, indptr, indices, n_features, *, data=None, n_jobs=None) -> None:
+        # A table's rows hold each of their features once.
+        counts = np.bincount(indices, minlength=max(n_features, len(self.counts)))
+        counts[: len(self.counts)] += self.counts
+        self.counts = counts.astype(np.int64)

@@ -14,9 +14,9 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import _check_feature_names_in
 
-from ._columns import arrow_table
+from ._columns import TableFeatures, arrow_table
 from ._input import validated_sparse_input
-from ._table_encoder import TableEncoder
+from ._table_encoder import TableEncoder, set_features
 
 
 def feature_rows(estimator, X, *, reset: bool):
@@ -31,10 +31,7 @@ def feature_rows(estimator, X, *, reset: bool):
         if table is None:
             estimator.__dict__.pop("table_encoder_", None)
             return validated_sparse_input(estimator, X, reset=True)
-        template = estimator.table
-        encoder = TableEncoder(n_jobs=getattr(estimator, "n_jobs", None))
-        if template is not None:
-            encoder = clone(template)
+        encoder = clone(table_template(estimator))
         rows = encoder.fit_transform(table)
         estimator.table_encoder_ = encoder
         estimator.n_features_in_ = encoder.n_features_in_
@@ -50,6 +47,24 @@ def feature_rows(estimator, X, *, reset: bool):
             f"polars DataFrame, a pyarrow Table), not {type(X).__name__}"
         )
     return encoder.transform(table)
+
+
+def table_template(estimator) -> TableEncoder:
+    """Return the unfitted table encoder of ``estimator``: its ``table``, or the defaults."""
+    if estimator.table is not None:
+        return estimator.table
+    return TableEncoder(n_jobs=getattr(estimator, "n_jobs", None))
+
+
+def set_table_features(estimator, features: TableFeatures) -> None:
+    """Give ``estimator`` the table encoder of ``features`` and the input attributes.
+
+    ``features`` were fitted outside the estimator (on files, or on a cluster).
+    """
+    encoder = set_features(clone(table_template(estimator)), features)
+    estimator.table_encoder_ = encoder
+    estimator.n_features_in_ = encoder.n_features_in_
+    estimator.feature_names_in_ = encoder.feature_names_in_
 
 
 def n_binary_features(estimator) -> int:

@@ -42,7 +42,6 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import clone
 
 from ._compression import (
     ChromaticCompressor,
@@ -56,8 +55,9 @@ from ._encoding import compressed_rows
 from ._input import effective_n_jobs
 from ._pipeline import fit_coloring, fit_compression
 from ._sources import ChunkedRows, Kept, Progress, Rows, SvmlightFiles, row_folds
-from ._table_encoder import TableEncoder, set_features, table_features
+from ._table_encoder import table_features
 from ._table_files import TableFileError, TableFiles, TableReading
+from ._table_input import set_table_features, table_template
 from ._tables import CrossFitTables, FitReport
 from ._validation import resolve_zero_based
 from .svmlight import DEFAULT_CHUNK_BYTES, iter_chunks
@@ -112,7 +112,9 @@ def fit_files(
     tables : TableReading or None, default=None
         Read ``paths`` as table files (Parquet, delimited text) this way: their columns are
         read as the model's ``table`` parameter says (``column=value`` features), and the
-        fitted model keeps a ``table_encoder_``. None: svmlight files.
+        fitted model keeps a ``table_encoder_``. The features are numbered as for one table of
+        every row (the in-memory fit's ids, however the files are cut into chunks); the bin
+        edges of numeric columns are learned on the first chunk. None: svmlight files.
 
     Returns
     -------
@@ -169,7 +171,9 @@ def fit_compressor_files(
     tables : TableReading or None, default=None
         Read ``paths`` as table files (Parquet, delimited text) this way: their columns are
         read as the model's ``table`` parameter says (``column=value`` features), and the
-        fitted model keeps a ``table_encoder_``. None: svmlight files.
+        fitted model keeps a ``table_encoder_``. The features are numbered as for one table of
+        every row (the in-memory fit's ids, however the files are cut into chunks); the bin
+        edges of numeric columns are learned on the first chunk. None: svmlight files.
     cross_fit : bool, default=False
         Also count the value labels per fold, to encode the training rows without their own
         labels.
@@ -388,8 +392,7 @@ def _row_source(
             progress=progress,
             n_jobs=n_jobs,
         )
-    template = model.table if model.table is not None else TableEncoder(n_jobs=model.n_jobs)
-    features = table_features(template)
+    features = table_features(table_template(model))
     return TableFiles(paths, tables, features, progress=progress, n_jobs=n_jobs)
 
 
@@ -399,11 +402,7 @@ def _set_table(model, rows: ChunkedRows) -> None:
         model.__dict__.pop("table_encoder_", None)
         model.__dict__.pop("feature_names_in_", None)
         return
-    template = model.table if model.table is not None else TableEncoder(n_jobs=model.n_jobs)
-    encoder = set_features(clone(template), rows.features)
-    model.table_encoder_ = encoder
-    model.n_features_in_ = encoder.n_features_in_
-    model.feature_names_in_ = encoder.feature_names_in_
+    set_table_features(model, rows.features)
 
 
 def _table_rows(model, path, tables: TableReading):
