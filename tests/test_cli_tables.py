@@ -244,3 +244,15 @@ def test_a_column_whose_type_changes_between_files(tmp_path, capsys):
     assert main(["fit", str(first), str(second), "-o", str(model), "--label", "click"]) == 2
     error = capsys.readouterr().err
     assert "b.csv" in error and "column 'ad' holds string values" in error, error
+
+
+def test_a_label_that_is_not_binary_where_a_budget_needs_one(tmp_path, capsys):
+    data = tmp_path / "three.csv"
+    data.write_text("user,ad,click\nu1,3,1\nu2,4,0\nu3,5,2\n")
+    model = tmp_path / "model.npz"
+    assert main(["fit", str(data), "-o", str(model), "--label", "click", "--budget", "8"]) == 2
+    error = capsys.readouterr().err
+    assert "three.csv: rows 1-3: the labels must be binary" in error, error
+    assert not model.exists()
+    # Without a budget, any number is a label.
+    assert main(["fit", str(data), "-o", str(model), "--label", "click", "--quiet"]) == 0
