@@ -256,3 +256,8 @@ def test_a_label_that_is_not_binary_where_a_budget_needs_one(tmp_path, capsys):
     assert not model.exists()
     # Without a budget, any number is a label.
     assert main(["fit", str(data), "-o", str(model), "--label", "click", "--quiet"]) == 0
+    # The same for svmlight rows.
+    rows = tmp_path / "three.svm"
+    rows.write_text("1 0:1\n0 1:1\n2 2:1\n")
+    assert main(["fit", str(rows), "-o", str(model), "--budget", "8"]) == 2
+    assert "three.svm: rows 1-3: the labels must be binary" in capsys.readouterr().err

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
-from ._validation import check_index_base, check_label_classes
+from ._validation import LabelError, check_index_base, check_label_classes
 from .svmlight import DEFAULT_CHUNK_BYTES, check_chunk_bytes, check_input_path, iter_chunks
 
 #: ``progress(stage, rows)``: called after each chunk of a pass with the rows it held.
@@ -245,6 +245,9 @@ class ChunkedRows(RowSource):
     """Rows read in this process, chunk by chunk, each chunk counted by the engine."""
 
     progress: Progress | None = None
+    #: Where the chunk being read comes from (a file, a part of it), for messages; empty for
+    #: rows in memory.
+    position: str = ""
 
     @abstractmethod
     def chunks(self) -> Iterator[Rows]:
@@ -267,7 +270,13 @@ class ChunkedRows(RowSource):
             fit.add_statistics(rows.indptr, rows.indices, width, data=rows.data, n_jobs=n_jobs)
             if labels:
                 first.classes = np.union1d(first.classes, rows.labels)
-                check_label_classes(first.classes, complete=False)
+                try:
+                    check_label_classes(first.classes, complete=False)
+                except ValueError as error:
+                    if not self.position:
+                        raise
+                    # Files name the chunk that brought a third class.
+                    raise LabelError(f"{self.position}: {error}") from None
             if first.sample is not None:
                 keys = rng.random(rows.n_rows)
                 first.sample.add(rows.indptr, rows.indices, rows.labels, keys)
@@ -394,6 +403,7 @@ class SvmlightFiles(ChunkedRows):
                 skip_bad_lines=self.skip_bad_lines,
                 n_jobs=self.n_jobs,
             ):
+                self.position = f"{path}: rows {first_row + 1}-{first_row + chunk.n_rows}"
                 yield Rows(
                     chunk.indptr,
                     chunk.indices,

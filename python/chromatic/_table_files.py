@@ -270,8 +270,6 @@ class TableFiles(ChunkedRows):
         self.n_features = None
         self.progress = progress
         self.n_jobs = n_jobs
-        #: Where the chunk being read comes from, for messages.
-        self.where = ""
 
     def chunks(self) -> Iterator[Rows]:
         fitting = not self.features.fitted
@@ -285,23 +283,11 @@ class TableFiles(ChunkedRows):
                         X = self.features.transform(table, n_jobs=self.n_jobs)[0]
                 except ValueError as error:
                     raise TableFileError(f"{where}: {error}") from None
-                self.where = where
+                self.position = where
                 yield Rows(X.indptr, X.indices, None, labels, first_row, 0)
                 first_row += X.shape[0]
 
     def count_features(self, fit, *, labels, sample_size, seed, n_jobs) -> FirstPass:
-        try:
-            return self._count_features(
-                fit, labels=labels, sample_size=sample_size, seed=seed, n_jobs=n_jobs
-            )
-        except TableFileError:
-            raise
-        except ValueError as error:
-            # The labels are checked as they come: the place is the chunk that brought a third
-            # class.
-            raise TableFileError(f"{self.where}: {error}") from None
-
-    def _count_features(self, fit, *, labels, sample_size, seed, n_jobs) -> FirstPass:
         if self.features.fitted:
             return super().count_features(
                 fit, labels=labels, sample_size=sample_size, seed=seed, n_jobs=n_jobs

@@ -100,6 +100,10 @@ def label_array(y) -> np.ndarray:
     return np.asarray(values.tolist()) if values.ndim else np.asarray(y)
 
 
+class LabelError(ValueError):
+    """Labels that are not what the fit needs (binary ones for a budget), in a named file."""
+
+
 def check_label_classes(classes: np.ndarray, *, complete: bool) -> None:
     """Check that labels read in parts (chunks, partitions) stay binary.
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from .._output import Terminated, ending_on_signals
 from .._table_files import TableFileError
+from .._validation import LabelError
 from ..svmlight import SvmlightError
 from ._parser import build_parser
 from ._reports import CommandError
@@ -30,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with ending_on_signals():
             args.run(args)
-    except (SvmlightError, TableFileError) as error:
+    except (SvmlightError, TableFileError, LabelError) as error:
         print(f"chromatic: {error}", file=sys.stderr)
         return 2
     except CommandError as error:
