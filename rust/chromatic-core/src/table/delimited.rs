@@ -10,7 +10,12 @@
 //!
 //! A stream is read in blocks: [`complete_records`] says where the whole records of a block end,
 //! so that the incomplete tail can go with the next block, and [`split_delimited`] cuts the whole
-//! records into columns.
+//! records into columns ([`plan_delimited`] then [`DelimitedPlan::write`], for a caller that
+//! allocates the columns itself).
+//!
+//! Delimiters, line ends and quotes are found 8 bytes at a time (`records` for text without
+//! quotes, `quoted` for text with them); `fields` reads field by field, as the reference the
+//! fast readers are tested against and where a message must name a field.
 
 use rayon::prelude::*;
 
@@ -19,7 +24,7 @@ use crate::interrupt::Interrupt;
 use crate::parallel::{filled, split_mut, try_map_blocks};
 
 pub use fields::count_line_ends;
-use fields::{first_record_fields, scan_records};
+use fields::{first_record_fields, line_ends_outside_quotes, scan_records};
 use records::{ColumnPart, RangeSize, measure_range, write_range};
 
 /// How the text is written: the byte between fields, and the byte that quotes a field (`None`:
@@ -110,13 +115,11 @@ pub fn complete_records(text: &[u8], format: DelimitedFormat) -> usize {
     if !format.quotes_in(text) {
         return memchr::memrchr(b'\n', text).map_or(0, |k| k + 1);
     }
-    let mut end = 0;
     // A quote still open at the end of the text is a record that the next block may close: the
     // records before it are the complete ones.
-    let _ = scan_records(text, format, 1, |record| {
-        if record.terminated {
-            end = record.next;
-        }
+    let mut end = 0;
+    line_ends_outside_quotes(text, format, |next| {
+        end = next;
         true
     });
     end
@@ -132,9 +135,9 @@ pub fn record_line(
 ) -> Result<Option<u64>> {
     let mut seen = 0;
     let mut found = None;
-    scan_records(text, format, first_line, |record| {
+    scan_records(text, format, first_line, |line| {
         if seen == row {
-            found = Some(record.line);
+            found = Some(line);
         }
         seen += 1;
         found.is_none()
@@ -159,12 +162,12 @@ fn record_ranges(text: &[u8], format: DelimitedFormat, n_ranges: usize) -> Vec<u
             }
         }
     } else if n_ranges > 1 {
+        // After a quote that is never closed, no line end ends a record: the rest of the text is
+        // one range, whose parse names the quote.
         let mut k = 1;
-        // A malformed record stops the scan: the text after it is one range, whose parse names
-        // the first malformed record (as with any number of ranges).
-        let _ = scan_records(text, format, 1, |record| {
-            if record.next >= target(k) {
-                starts.push(record.next);
+        line_ends_outside_quotes(text, format, |next| {
+            if next >= target(k) {
+                starts.push(next);
                 k += 1;
             }
             k < n_ranges
@@ -432,6 +435,7 @@ fn write_columns(
 }
 
 mod fields;
+mod quoted;
 mod records;
 #[cfg(test)]
 mod tests;

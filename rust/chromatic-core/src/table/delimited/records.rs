@@ -1,13 +1,15 @@
 //! The records of a range, in two passes: the first checks them and measures each column's part
 //! (values and bytes), the second writes the values straight into that part of the columns, so
-//! that the ranges, read in parallel, need no joining copy. Text without quotes is read 8 bytes
-//! at a time; text with quotes field by field.
+//! that the ranges, read in parallel, need no joining copy. Text without quotes is read here,
+//! 8 bytes at a time; text with quotes in `quoted`; text that is not UTF-8 field by field, to
+//! name the field.
 
 use crate::error::{Error, Result};
 use crate::interrupt::{Interrupt, POLL_INTERVAL};
 
 use super::DelimitedFormat;
-use super::fields::{Sink, empty_line_end, read_field};
+use super::fields::{Sink, bytes_equal, empty_line_end, read_field};
+use super::quoted::{measure_quoted, write_quoted};
 
 /// What the first pass finds in a range: its records, and the bytes of each column's values.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,9 +30,11 @@ pub(super) fn measure_range<const CHECK_UTF8: bool>(
     first_line: u64,
     interrupt: Interrupt<'_>,
 ) -> Result<RangeSize> {
-    // Invalid UTF-8 is an error, whose field the reader that reads field by field names.
-    if CHECK_UTF8 || format.quotes_in(text) {
-        measure_quoted::<CHECK_UTF8>(text, format, n_fields, first_line, interrupt)
+    if CHECK_UTF8 {
+        // Invalid UTF-8 is an error, whose field the reader that reads field by field names.
+        measure_checked(text, format, n_fields, first_line, interrupt)
+    } else if format.quotes_in(text) {
+        measure_quoted(text, format, n_fields, first_line, interrupt)
     } else {
         measure_plain(text, format.delimiter, n_fields, first_line, interrupt)
     }
@@ -84,15 +88,15 @@ impl<'a> ColumnPart<'a> {
 
     /// Ends the value whose bytes were put since the last one.
     #[inline]
-    fn end_value(&mut self, present: bool) {
+    pub(super) fn end_value(&mut self, present: bool) {
         self.ends[self.row] = self.base + self.at as i64;
         self.valid[self.row] = present;
         self.row += 1;
     }
 
-    /// Writes the value `text[start..end]`, a null when empty.
+    /// Writes the value `text[start..end]` (a null unless `present`).
     #[inline]
-    fn push_plain(&mut self, text: &[u8], start: usize, end: usize) {
+    pub(super) fn push_plain(&mut self, text: &[u8], start: usize, end: usize, present: bool) {
         let len = end - start;
         // A short value is copied as a fixed 16 bytes (the excess is overwritten by the values
         // that follow): a copy of known size is a few instructions, one of any size a call.
@@ -102,35 +106,36 @@ impl<'a> ColumnPart<'a> {
             self.data[self.at..self.at + len].copy_from_slice(&text[start..end]);
         }
         self.at += len;
-        self.end_value(len > 0);
+        self.end_value(present);
     }
 }
 
 impl Sink for ColumnPart<'_> {
     #[inline]
     fn put(&mut self, bytes: &[u8]) {
-        self.data[self.at..self.at + bytes.len()].copy_from_slice(bytes);
-        self.at += bytes.len();
-    }
-}
-
-/// Bytes of a field, and the bytes themselves when they are to be checked.
-struct Measure<const KEEP: bool> {
-    len: usize,
-    bytes: Vec<u8>,
-}
-
-impl<const KEEP: bool> Sink for Measure<KEEP> {
-    #[inline]
-    fn put(&mut self, bytes: &[u8]) {
-        self.len += bytes.len();
-        if KEEP {
-            self.bytes.extend_from_slice(bytes);
+        if !bytes.is_empty() {
+            self.data[self.at..self.at + bytes.len()].copy_from_slice(bytes);
+            self.at += bytes.len();
         }
     }
 }
 
-pub(super) fn measure_quoted<const CHECK_UTF8: bool>(
+/// Bytes of a field, and the bytes themselves, to be checked.
+struct Measure {
+    len: usize,
+    bytes: Vec<u8>,
+}
+
+impl Sink for Measure {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.len += bytes.len();
+        self.bytes.extend_from_slice(bytes);
+    }
+}
+
+/// `measure_range` field by field, each field checked to be UTF-8.
+pub(super) fn measure_checked(
     text: &[u8],
     format: DelimitedFormat,
     n_fields: usize,
@@ -141,7 +146,7 @@ pub(super) fn measure_quoted<const CHECK_UTF8: bool>(
         rows: 0,
         bytes: vec![0; n_fields],
     };
-    let mut field_bytes = Measure::<CHECK_UTF8> {
+    let mut field_bytes = Measure {
         len: 0,
         bytes: Vec::new(),
     };
@@ -163,7 +168,7 @@ pub(super) fn measure_quoted<const CHECK_UTF8: bool>(
             let field = read_field(text, at, format, &mut line, &mut field_bytes)?;
             // A field too many is counted for the message, not checked.
             if let Some(bytes) = size.bytes.get_mut(fields) {
-                if CHECK_UTF8 && std::str::from_utf8(&field_bytes.bytes).is_err() {
+                if std::str::from_utf8(&field_bytes.bytes).is_err() {
                     return Err(Error::NotUtf8 {
                         line: field_line,
                         field: fields + 1,
@@ -188,32 +193,6 @@ pub(super) fn measure_quoted<const CHECK_UTF8: bool>(
         size.rows += 1;
     }
     Ok(size)
-}
-
-pub(super) fn write_quoted(
-    text: &[u8],
-    format: DelimitedFormat,
-    parts: &mut [ColumnPart<'_>],
-    interrupt: Interrupt<'_>,
-) -> Result<()> {
-    // Lines only matter to errors, which the first pass has ruled out.
-    let (mut at, mut line, mut records) = (0, 0, 0usize);
-    while at < text.len() {
-        if let Some(next) = empty_line_end(text, at) {
-            at = next;
-            continue;
-        }
-        if records % POLL_INTERVAL == 0 {
-            interrupt.check()?;
-        }
-        records += 1;
-        for part in parts.iter_mut() {
-            let field = read_field(text, at, format, &mut line, part)?;
-            part.end_value(field.present);
-            at = field.next;
-        }
-    }
-    Ok(())
 }
 
 /// A step of a scan of text without quotes.
@@ -265,14 +244,6 @@ fn scan_plain(text: &[u8], delimiter: u8, visit: impl FnMut(Plain) -> Result<()>
         scan.end(text.len(), true)?;
     }
     Ok(())
-}
-
-/// The high bit of every byte of `word` that equals `byte` (exactly: no carry crosses bytes).
-#[inline]
-fn bytes_equal(word: u64, byte: u8) -> u64 {
-    const LOW_BITS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let v = word ^ (0x0101_0101_0101_0101 * u64::from(byte));
-    !(((v & LOW_BITS) + LOW_BITS) | v | LOW_BITS)
 }
 
 /// The state of `scan_plain` between two field ends.
@@ -349,7 +320,7 @@ pub(super) fn measure_plain(
 
 /// Fields gathered before they are written: a few kilobytes of text, which stay in cache
 /// between the scan and the writes.
-const BATCH_FIELDS: usize = 1 << 12;
+pub(super) const BATCH_FIELDS: usize = 1 << 12;
 
 /// Writes the fields of `text` (without quotes) a batch of records at a time, column by column:
 /// written record by record, the values of every column would go to memory in as many
@@ -384,7 +355,7 @@ fn write_batch(
     let n_fields = parts.len();
     for (c, part) in parts.iter_mut().enumerate() {
         for &(start, end) in bounds.iter().skip(c).step_by(n_fields) {
-            part.push_plain(text, start, end);
+            part.push_plain(text, start, end, end > start);
         }
     }
     bounds.clear();

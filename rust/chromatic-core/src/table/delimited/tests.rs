@@ -419,17 +419,16 @@ fn large_texts_read_alike_with_any_number_of_threads() {
     }
 }
 
-/// Both readers of a range, on text without quotes (the one 8 bytes at a time, the one field by
-/// field): the columns, or the error.
-fn both_readers(text: &[u8], n_fields: usize) -> [Result<Vec<TextColumn>>; 2] {
-    let read = |plain: bool| {
-        let format = DelimitedFormat::new(b',', None).unwrap();
-        let never = Interrupt::never();
-        let size = if plain {
-            records::measure_plain(text, b',', n_fields, 5, never)
-        } else {
-            records::measure_quoted::<false>(text, format, n_fields, 5, never)
-        }?;
+/// A range read by the fast readers (8 bytes at a time, with or without quotes), and field by
+/// field with `read_field`: the columns, or the error.
+fn fast_and_field_by_field(
+    text: &[u8],
+    format: DelimitedFormat,
+    n_fields: usize,
+) -> [Result<Vec<TextColumn>>; 2] {
+    let never = Interrupt::never();
+    let fast = || {
+        let size = records::measure_range::<false>(text, format, n_fields, 5, never)?;
         let mut columns = (0..n_fields)
             .map(|c| TextColumn::zeroed(size.rows, size.bytes[c]))
             .collect::<Result<Vec<_>>>()?;
@@ -440,48 +439,108 @@ fn both_readers(text: &[u8], n_fields: usize) -> [Result<Vec<TextColumn>>; 2] {
                 ColumnPart::new(ends, &mut column.data, &mut column.valid, 0)
             })
             .collect();
-        if plain {
-            records::write_plain(text, b',', &mut parts, never)?;
-        } else {
-            records::write_quoted(text, format, &mut parts, never)?;
-        }
+        records::write_range(text, format, &mut parts, never)?;
         drop(parts);
         Ok(columns)
     };
-    [read(true), read(false)]
+    let field_by_field = || {
+        records::measure_checked(text, format, n_fields, 5, never)?;
+        let mut columns: Vec<TextColumn> = (0..n_fields)
+            .map(|_| TextColumn::zeroed(0, 0))
+            .collect::<Result<_>>()?;
+        let mut at = 0;
+        while at < text.len() {
+            if let Some(next) = fields::empty_line_end(text, at) {
+                at = next;
+                continue;
+            }
+            for column in &mut columns {
+                let field = fields::read_field(text, at, format, &mut 0, &mut column.data)?;
+                column.offsets.push(column.data.len() as i64);
+                column.valid.push(field.present);
+                at = field.next;
+            }
+        }
+        Ok(columns)
+    };
+    [fast(), field_by_field()]
+}
+
+/// Where the lines outside quotes end, found by reading the fields (up to a quote never closed).
+fn line_ends_by_fields(text: &[u8]) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut at = 0;
+    while at < text.len() {
+        if let Some(next) = fields::empty_line_end(text, at) {
+            at = next;
+        } else {
+            loop {
+                let Ok(field) = fields::read_field(text, at, csv(), &mut 0, &mut fields::Discard)
+                else {
+                    return ends;
+                };
+                at = field.next;
+                if field.last {
+                    break;
+                }
+            }
+        }
+        if text[at - 1] == b'\n' {
+            ends.push(at);
+        }
+    }
+    ends
 }
 
 proptest! {
     #[test]
-    fn the_readers_with_and_without_quotes_agree(
-        text in prop::collection::vec(
-            prop::sample::select(b"a,\n\r\xc3\xa9\xff\"".to_vec()), 0..200
-        ),
+    fn the_line_end_scan_follows_quotes_as_the_fields_do(text in "[a,\"\n\r]{0,80}") {
+        let mut ends = Vec::new();
+        fields::line_ends_outside_quotes(text.as_bytes(), csv(), |end| {
+            ends.push(end);
+            true
+        });
+        prop_assert_eq!(ends, line_ends_by_fields(text.as_bytes()));
+    }
+
+    #[test]
+    fn the_fast_readers_read_as_field_by_field(
+        text in "[a,\"\n\r\u{e9}]{0,200}",
         n_fields in 1usize..4,
+        quoted: bool,
     ) {
-        let [plain, quoted] = both_readers(&text, n_fields);
-        prop_assert_eq!(plain, quoted);
+        let format = DelimitedFormat::new(b',', quoted.then_some(b'"')).unwrap();
+        let [fast, field_by_field] = fast_and_field_by_field(text.as_bytes(), format, n_fields);
+        prop_assert_eq!(fast, field_by_field);
     }
 }
 
 #[test]
 fn the_readers_agree_across_block_boundaries() {
-    // Fields and line ends on both sides of every 64-byte boundary.
+    // Fields, quotes and line ends on both sides of every 8- and 64-byte boundary.
     let mut text = Vec::new();
     for r in 0..300 {
-        let width = r % 70;
-        text.extend(std::iter::repeat_n(b'x', width));
-        text.push(b',');
-        if r % 3 == 0 {
-            text.extend_from_slice(b"\r\n");
-        } else {
+        let x = "x".repeat(r % 70);
+        let record = match r % 4 {
+            0 => format!("{x},"),
+            1 => format!("\"{x}\"\"\",\"\""),
+            2 => format!("\"a\nb\",{x}"),
+            _ => format!("{x}\"y,"),
+        };
+        text.extend_from_slice(record.as_bytes());
+        text.extend_from_slice(if r % 3 == 0 { b"\r\n" } else { b"\n" });
+        if r % 7 == 0 {
             text.push(b'\n');
-            if r % 7 == 0 {
-                text.push(b'\n');
-            }
         }
     }
-    let [plain, quoted] = both_readers(&text, 2);
-    assert_eq!(plain.as_ref().unwrap()[0].len(), 300);
-    assert_eq!(plain, quoted);
+    let [fast, field_by_field] = fast_and_field_by_field(&text, csv(), 2);
+    assert_eq!(fast.as_ref().unwrap()[0].len(), 300);
+    assert_eq!(fast, field_by_field);
+    // Without quotes (nor the line ends they held), by the reader without quotes.
+    let mut text = String::from_utf8(text).unwrap().replace("\"a\nb\"", "ab");
+    text.retain(|c| c != '"');
+    let plain = DelimitedFormat::new(b',', None).unwrap();
+    let [fast, field_by_field] = fast_and_field_by_field(text.as_bytes(), plain, 2);
+    assert_eq!(fast.as_ref().unwrap()[0].len(), 300);
+    assert_eq!(fast, field_by_field);
 }
