@@ -250,7 +250,9 @@ def test_a_budget_needs_binary_labels(tmp_path):
     path = tmp_path / "multi.svm"
     path.write_text("0 1:1\n1 2:1\n2 3:1\n")
     result = chromatic("fit", path, "-o", tmp_path / "m.npz", "--budget", "8", check=False)
-    assert result.returncode == 1 and "binary" in result.stderr
+    assert result.returncode == 2 and "multi.svm: rows 1-3: the labels must be binary" in (
+        result.stderr
+    )
     assert not (tmp_path / "m.npz").exists()
 
 
