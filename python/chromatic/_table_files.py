@@ -113,10 +113,8 @@ class TableReading:
         That is the place of the chunk in the file (for messages), its feature columns and its
         labels (float64, or None without a label column).
         """
-        if self.file_kind(path) == "parquet":
-            chunks = _parquet_chunks(path)
-        else:
-            chunks = self._delimited_chunks(path)
+        kind = self.file_kind(path)
+        chunks = _parquet_chunks(path) if kind == "parquet" else self._delimited_chunks(path, kind)
         row = 0
         for where, table in chunks:
             table, labels = self.prepared(table, path, where, row)
@@ -138,7 +136,7 @@ class TableReading:
             table = table.drop_columns([self.label])
         return table, labels
 
-    def _delimited_chunks(self, path: str):
+    def _delimited_chunks(self, path: str, kind: str):
         from ._delimited import criteo_format, iter_delimited_tables
 
         options = {
@@ -146,7 +144,7 @@ class TableReading:
             "header": self.header,
             "names": None if self.names is None else list(self.names),
         }
-        if self.file_kind(path) == "criteo":
+        if kind == "criteo":
             options = criteo_format()
         first_row = 0
         tables = iter_delimited_tables(
