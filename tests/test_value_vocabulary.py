@@ -10,7 +10,7 @@ import pickle
 import numpy as np
 import pytest
 
-from chromatic._core import ChromaticError, ValueVocabulary, rows_from_ids
+from chromatic._core import ChromaticError, ValueVocabulary
 
 pa = pytest.importorskip("pyarrow")
 
@@ -200,36 +200,137 @@ def test_bad_arguments_are_value_errors_naming_them():
     assert vocabulary.n_features == 0
 
 
-def test_rows_from_ids_sorts_deduplicates_and_skips_negative_ids():
-    site = np.array([4, NULL, 2, UNSEEN], dtype=np.int64)
-    user = np.array([4, 0, 3, 1], dtype=np.int64)
-    tags = np.array([9, 3, 3, 8, 7, 7, -1], dtype=np.int64)
-    tag_offsets = np.array([0, 3, 3, 5, 7], dtype=np.int64)
-    indptr, indices = rows_from_ids(4, [site, user, tags], [None, None, tag_offsets], n_jobs=2)
-    assert indptr.dtype == np.int64 and indices.dtype == np.int32
-    np.testing.assert_array_equal(indptr, [0, 3, 4, 8, 10])
-    np.testing.assert_array_equal(indices, [3, 4, 9, 0, 2, 3, 7, 8, 1, 7])
-    indptr, indices = rows_from_ids(3, [], [])
-    np.testing.assert_array_equal(indptr, [0, 0, 0, 0])
-    assert len(indices) == 0
+def engine_columns(table):
+    """The columns of an Arrow table as ``fit_rows`` takes them, with their per-column ids
+    from one ``fit_*`` each (``fit`` a fresh vocabulary) for comparison."""
+    columns = []
+    for position, name in enumerate(table.column_names):
+        array = table[name].combine_chunks()
+        lists = None
+        if pa.types.is_list(array.type):
+            lists = array.offsets.to_numpy().astype(np.int64)
+            array = array.values
+        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+            offsets, data, valid = arrow_strings(array)
+            columns.append((position, "strings", (offsets, data), valid, lists))
+        elif pa.types.is_boolean(array.type):
+            valid = array.is_valid().to_numpy(zero_copy_only=False)
+            values = array.fill_null(False).to_numpy(zero_copy_only=False)
+            columns.append((position, "booleans", values, valid, lists))
+        else:
+            valid = array.is_valid().to_numpy(zero_copy_only=False)
+            values = array.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+            columns.append((position, "integers", values, valid, lists))
+    return columns
 
 
-def test_rows_from_ids_refuses_columns_that_do_not_fit():
+def rows_of(indptr, indices):
+    return [indices[a:b].tolist() for a, b in itertools.pairwise(indptr)]
+
+
+def one_fit_per_column(columns, n_rows):
+    """The rows that one ``fit_*`` per column, then each row's ids sorted, give."""
+    vocabulary = ValueVocabulary()
+    rows = [set() for _ in range(n_rows)]
+    for position, kind, values, valid, lists in columns:
+        arrays = values if kind == "strings" else (values,)
+        ids = getattr(vocabulary, f"fit_{kind}")(position, *arrays, valid)
+        for row in range(n_rows):
+            at = range(row, row + 1) if lists is None else range(lists[row], lists[row + 1])
+            rows[row].update(int(ids[i]) for i in at if ids[i] >= 0)
+    return vocabulary, [sorted(row) for row in rows]
+
+
+def random_table(n_rows, seed):
+    rng = np.random.default_rng(seed)
+    site = [None if r < 0.05 else f"s{int(r * 1e6) % 5000}" for r in rng.random(n_rows)]
+    users = rng.zipf(1.3, n_rows) % 100_000
+    flags = pa.array(rng.random(n_rows) < 0.3, mask=rng.random(n_rows) < 0.1)
+    tags = [[f"t{t}" for t in rng.integers(0, 50, rng.integers(0, 4))] for _ in range(n_rows)]
+    return pa.table(
+        {
+            "site": pa.array(site, type=pa.large_string()),
+            "user": pa.array(users, type=pa.int64()),
+            "flag": flags,
+            "tags": pa.array(tags, type=pa.list_(pa.string())),
+            "ad": pa.array([f"ad-{u % 777}-long-enough-to-spill" for u in users]),
+        }
+    )
+
+
+def test_fit_rows_gives_the_ids_of_one_fit_per_column_whatever_the_threads():
+    # Rows enough for several chunks, so that values new to several chunks meet in the merge.
+    n_rows = 150_000
+    table = random_table(n_rows, seed=3)
+    columns = engine_columns(table)
+    expected_vocabulary, expected = one_fit_per_column(columns, n_rows)
+    for n_jobs in (1, 2, 3):
+        vocabulary = ValueVocabulary()
+        indptr, indices = vocabulary.fit_rows(n_rows, columns, n_jobs=n_jobs)
+        assert indptr.dtype == np.int64 and indices.dtype == np.int32
+        assert rows_of(indptr, indices) == expected
+        mine, theirs = vocabulary.to_arrays(), expected_vocabulary.to_arrays()
+        for array, expected_array in zip(mine, theirs, strict=True):
+            np.testing.assert_array_equal(array, expected_array)
+        # Looked up again, the same rows, nothing unseen.
+        again_indptr, again_indices, unseen = vocabulary.transform_rows(
+            n_rows, columns, n_jobs=n_jobs
+        )
+        assert unseen == 0
+        np.testing.assert_array_equal(again_indptr, indptr)
+        np.testing.assert_array_equal(again_indices, indices)
+
+
+def test_transform_rows_counts_unseen_values_and_adds_nothing():
+    vocabulary = ValueVocabulary()
+    fitted = pa.table({"site": ["a", "b", None], "n": pa.array([1, 2, 3], pa.int64())})
+    vocabulary.fit_rows(3, engine_columns(fitted))
+    new = pa.table({"site": ["b", "zz", "a", None], "n": pa.array([9, 1, None, 2], pa.int64())})
+    indptr, indices, unseen = vocabulary.transform_rows(4, engine_columns(new), n_jobs=2)
+    # site a=0 b=1; n 1=2 2=3 3=4
+    assert rows_of(indptr, indices) == [[1], [2], [0], [3]]
+    assert unseen == 2
+    assert vocabulary.n_features == 5
+    indptr, indices = ValueVocabulary().fit_rows(4, [])
+    np.testing.assert_array_equal(indptr, [0, 0, 0, 0, 0])
+
+
+def test_fit_rows_refuses_columns_that_do_not_fit_and_keeps_the_vocabulary():
+    vocabulary = ValueVocabulary()
+    vocabulary.fit_rows(2, engine_columns(pa.table({"site": ["a", "b"]})))
     ids = np.array([0, 1], dtype=np.int64)
-    with pytest.raises(ValueError, match="column 0: ids has 2 entries, expected 3"):
-        rows_from_ids(3, [ids], [None])
-    with pytest.raises(ValueError, match="list_offsets has 0 entries"):
-        rows_from_ids(2, [ids], [])
-    with pytest.raises(ValueError, match="column 1, row 1: list offsets"):
-        rows_from_ids(2, [ids, ids], [None, np.array([0, 2, 1], dtype=np.int64)])
-    with pytest.raises(ValueError, match="n_rows"):
-        rows_from_ids(-1, [], [])
-    with pytest.raises(ValueError, match="int32"):
-        rows_from_ids(1, [np.array([2**40], dtype=np.int64)], [None])
+    offsets, data, _ = strings_of(["x", "y", "z"])
+    cases = [
+        ((3, [(0, "integers", ids, None, None)]), "column 0: values has 2 entries, expected 3"),
+        (
+            (2, [(1, "strings", (offsets, data), None, np.array([0, 2, 1], dtype=np.int64))]),
+            "column 1, row 1: list offsets run from 2 to 1",
+        ),
+        ((2, [(0, "strings", (offsets, data), None, np.array([0, 1], dtype=np.int64))]),
+         "list offsets has 2 entries, expected 3"),
+        ((2, [(0, "floats", ids, None, None)]), "kind must be"),
+        ((-1, []), "n_rows must be >= 0"),
+        ((2, [(0, "integers", ids, np.array([True]), None)]), "valid"),
+    ]  # fmt: skip
+    for (n_rows, columns), message in cases:
+        with pytest.raises(ValueError, match=message):
+            vocabulary.fit_rows(n_rows, columns)
+        with pytest.raises(ValueError, match=message):
+            vocabulary.transform_rows(n_rows, columns)
+    # Bad string offsets in the last column: the columns before it add nothing either.
+    bad = np.array([0, 1, 9], dtype=np.int32)
+    columns = [
+        (0, "integers", np.array([5, 6], dtype=np.int64), None, None),
+        (1, "strings", (bad, np.frombuffer(b"ab", np.uint8)), None, None),
+    ]
+    with pytest.raises(ValueError, match="column 1, row 1: value offsets"):
+        vocabulary.fit_rows(2, columns)
+    assert vocabulary.n_features == 2
 
 
 def test_table_rows_end_to_end():
-    """Columns of a table through the vocabulary into rows, as the estimators will chain them."""
+    """Columns of a table through the vocabulary into rows, nulls and repeated list elements
+    left out."""
     table = pa.table(
         {
             "site": ["a", "b", None, "a"],
@@ -237,16 +338,7 @@ def test_table_rows_end_to_end():
             "tags": [["x", "y", "x"], [], None, ["y"]],
         }
     )
-    vocabulary = ValueVocabulary()
-    site = vocabulary.fit_strings(0, *arrow_strings(table["site"].combine_chunks()))
-    user_values = table["user"].combine_chunks()
-    user_valid = user_values.is_valid().to_numpy(zero_copy_only=False)
-    user = vocabulary.fit_integers(1, user_values.to_numpy(), user_valid)
-    tags = table["tags"].combine_chunks()
-    # The list offsets index the whole child array (`values`), as Arrow stores it.
-    tag_ids = vocabulary.fit_strings(2, *arrow_strings(tags.values))
-    tag_offsets = tags.offsets.to_numpy().astype(np.int64)
-    indptr, indices = rows_from_ids(4, [site, user, tag_ids], [None, None, tag_offsets])
-    rows = [sorted(indices[a:b].tolist()) for a, b in itertools.pairwise(indptr)]
+    indptr, indices = ValueVocabulary().fit_rows(4, engine_columns(table))
+    rows = rows_of(indptr, indices)
     # site a=0 b=1; user 1=2 2=3 3=4; tags x=5 y=6
     assert rows == [[0, 2, 5, 6], [1, 3], [2], [0, 4, 6]]

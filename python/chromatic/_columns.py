@@ -178,18 +178,19 @@ class TableFeatures:
         """Learn the columns and values of ``table``; return its rows as binary feature rows."""
         names = self.chosen_columns(table)
         numeric = self.numeric_columns(table, names)
-        self.fitted, ids, offsets = [], [], []
-        self.vocabulary = _core.ValueVocabulary()
+        fitted, columns = [], []
         for position, name in enumerate(names):
             array = _combined(table.column(name), name)
             column, values, row_offsets = _column_values(array, name, position, numeric)
             if column.kind == "numeric":
                 column.edges = _quantile_edges(values[0], self.n_bins)
                 values = _binned(values[0], column.edges)
-            ids.append(self._fitted_ids(column, values, n_jobs))
-            offsets.append(row_offsets)
-            self.fitted.append(column)
-        rows = self._rows(table.num_rows, ids, offsets, n_jobs)
+            columns.append(_engine_column(column, values, row_offsets))
+            fitted.append(column)
+        vocabulary = _core.ValueVocabulary()
+        indptr, indices = vocabulary.fit_rows(table.num_rows, columns, n_jobs=n_jobs)
+        self.fitted, self.vocabulary = fitted, vocabulary
+        rows = self._rows(table.num_rows, indptr, indices)
         if self.min_frequency > 1:
             rows = self._drop_rare(rows)
         return rows
@@ -207,28 +208,29 @@ class TableFeatures:
             if self.min_frequency > 1:
                 raise ValueError("min_frequency above 1 needs every training row in one table")
             return self.fit_transform(table, n_jobs=n_jobs)
-        self._check_columns(table)
-        ids, offsets = [], []
-        for column in self.fitted:
-            values, row_offsets = self._read(table, column)
-            ids.append(self._fitted_ids(column, values, n_jobs))
-            offsets.append(row_offsets)
-        return self._rows(table.num_rows, ids, offsets, n_jobs)
+        columns = self._engine_columns(table)
+        indptr, indices = self.vocabulary.fit_rows(table.num_rows, columns, n_jobs=n_jobs)
+        return self._rows(table.num_rows, indptr, indices)
 
     def transform(self, table, n_jobs=None) -> tuple[sp.csr_array, int]:
         """Encode ``table`` with the fitted vocabulary; return its rows and the unseen values.
 
         Unseen values (and those dropped by ``min_frequency``) are no feature, and counted.
         """
+        columns = self._engine_columns(table)
+        indptr, indices, unseen = self.vocabulary.transform_rows(
+            table.num_rows, columns, n_jobs=n_jobs
+        )
+        return self._rows(table.num_rows, indptr, indices), unseen
+
+    def _engine_columns(self, table) -> list[tuple]:
+        """Return the fitted columns of ``table``, read as in fit, as the vocabulary takes them."""
         self._check_columns(table)
-        ids, offsets, unseen = [], [], 0
+        columns = []
         for column in self.fitted:
             values, row_offsets = self._read(table, column)
-            found = self._looked_up(column, values, n_jobs)
-            unseen += int((found == -2).sum())
-            ids.append(found)
-            offsets.append(row_offsets)
-        return self._rows(table.num_rows, ids, offsets, n_jobs), unseen
+            columns.append(_engine_column(column, values, row_offsets))
+        return columns
 
     def _check_columns(self, table) -> None:
         missing = [c.name for c in self.fitted if c.name not in table.column_names]
@@ -302,18 +304,8 @@ class TableFeatures:
             raise ValueError(f"numeric names {unknown[0]!r}, which is not a column read")
         return set(listed)
 
-    def _fitted_ids(self, column: FittedColumn, values, n_jobs) -> np.ndarray:
-        fit = getattr(self.vocabulary, f"fit_{_vocabulary_kind(column)}")
-        return fit(column.position, *values, n_jobs=n_jobs)
-
-    def _looked_up(self, column: FittedColumn, values, n_jobs) -> np.ndarray:
-        look_up = getattr(self.vocabulary, f"transform_{_vocabulary_kind(column)}")
-        return look_up(column.position, *values, n_jobs=n_jobs)
-
-    def _rows(self, n_rows: int, ids, offsets, n_jobs) -> sp.csr_array:
-        indptr, indices = _core.rows_from_ids(n_rows, ids, offsets, n_jobs=n_jobs)
-        data = np.ones(len(indices), dtype=np.float32)
-        return sp.csr_array((data, indices, indptr), shape=(n_rows, self.n_features))
+    def _rows(self, n_rows: int, indptr: np.ndarray, indices: np.ndarray) -> sp.csr_array:
+        return _binary_rows(indptr, indices, (n_rows, self.n_features))
 
     def _drop_rare(self, rows: sp.csr_array) -> sp.csr_array:
         """Drop the features of fewer than ``min_frequency`` rows, renumbering the others."""
@@ -326,15 +318,29 @@ class TableFeatures:
         per_row = np.bincount(row_of_entry[kept], minlength=rows.shape[0])
         indptr = np.concatenate(([0], np.cumsum(per_row))).astype(np.int64)
         indices = renumbered[kept].astype(np.int32)
-        data = np.ones(len(indices), dtype=np.float32)
-        return sp.csr_array((data, indices, indptr), shape=(rows.shape[0], self.n_features))
+        return _binary_rows(indptr, indices, (rows.shape[0], self.n_features))
+
+
+def _binary_rows(indptr: np.ndarray, indices: np.ndarray, shape: tuple) -> sp.csr_array:
+    """Binary float32 CSR rows of int32 ``indices``.
+
+    ``indptr`` is narrowed to int32 when the entries allow: scipy gives both index arrays one
+    type, and would otherwise copy the indices to int64.
+    """
+    if len(indices) <= np.iinfo(np.int32).max:
+        indptr = indptr.astype(np.int32)
+    data = np.ones(len(indices), dtype=np.float32)
+    return sp.csr_array((data, indices, indptr), shape=shape)
 
 
 def _combined(chunked, name: str):
     """One Arrow array of a column (its chunks joined); string views read as large strings."""
     import pyarrow as pa
 
-    array = chunked.combine_chunks() if isinstance(chunked, pa.ChunkedArray) else chunked
+    array = chunked
+    if isinstance(chunked, pa.ChunkedArray):
+        # One chunk (a Parquet row group, a block of text) is taken as it is, not copied.
+        array = chunked.chunk(0) if chunked.num_chunks == 1 else chunked.combine_chunks()
     if _is_view(array.type):
         array = array.cast(pa.large_string())
     return array
@@ -429,9 +435,11 @@ def _scalar_values(array, value_kind: str) -> tuple:
             )
         offset_type = np.int64 if pa.types.is_large_string(array.type) else np.int32
         buffers = array.buffers()
-        offsets = np.frombuffer(buffers[1], dtype=offset_type)[
-            array.offset : array.offset + len(array) + 1
-        ]
+        offsets = _aligned(
+            np.frombuffer(buffers[1], dtype=offset_type)[
+                array.offset : array.offset + len(array) + 1
+            ]
+        )
         data = (
             np.frombuffer(buffers[2], dtype=np.uint8)
             if buffers[2] is not None
@@ -441,13 +449,16 @@ def _scalar_values(array, value_kind: str) -> tuple:
     if value_kind == "boolean":
         return array.fill_null(False).to_numpy(zero_copy_only=False).astype(bool), valid
     if value_kind == "integer":
-        values = array.fill_null(0).cast(pa.int64()).to_numpy(zero_copy_only=False)
-        return np.ascontiguousarray(values, dtype=np.int64), valid
+        if array.null_count:
+            array = array.fill_null(0)
+        if array.type != pa.int64():
+            array = array.cast(pa.int64())
+        return _aligned(array.to_numpy(zero_copy_only=False)), valid
     if value_kind == "temporal":
         # The stored integer (days, or units since the epoch) is the value's key.
         stored = pa.int64() if array.type.bit_width == 64 else pa.int32()
         values = array.view(stored).fill_null(0).cast(pa.int64())
-        return np.ascontiguousarray(values.to_numpy(zero_copy_only=False)), valid
+        return _aligned(values.to_numpy(zero_copy_only=False)), valid
     # Floats (categorical, or numeric before binning), NaN and nulls as NaN.
     values = array.cast(pa.float64()).fill_null(math.nan).to_numpy(zero_copy_only=False)
     values = np.ascontiguousarray(values, dtype=np.float64)
@@ -458,6 +469,15 @@ def _scalar_values(array, value_kind: str) -> tuple:
         values = np.where(values == 0, 0.0, values).view(np.int64)
         return values, valid
     return (values,)
+
+
+def _aligned(values: np.ndarray) -> np.ndarray:
+    """``values`` as the engine borrows them: contiguous and aligned.
+
+    Arrow buffers are used in place; those that arrived in another process's message (a Dask
+    partition) may sit unaligned there, and only those are copied.
+    """
+    return np.require(values, requirements=["C", "A"])
 
 
 def _quantile_edges(values: np.ndarray, n_bins: int) -> np.ndarray:
@@ -474,6 +494,16 @@ def _binned(values: np.ndarray, edges: np.ndarray) -> tuple:
     valid = ~np.isnan(values)
     bins = np.searchsorted(edges, np.where(valid, values, 0.0), side="right").astype(np.int64)
     return bins, (None if valid.all() else valid)
+
+
+def _engine_column(column: FittedColumn, values: tuple, row_offsets) -> tuple:
+    """Return a column as the vocabulary's ``fit_rows`` takes it."""
+    kind = _vocabulary_kind(column)
+    if kind == "strings":
+        offsets, data, valid = values
+        return (column.position, kind, (offsets, data), valid, row_offsets)
+    array, valid = values
+    return (column.position, kind, array, valid, row_offsets)
 
 
 def _vocabulary_kind(column: FittedColumn) -> str:

@@ -31,12 +31,24 @@ __all__ = [
     "merge_pair_counts",
     "parse_svmlight",
     "record_line",
-    "rows_from_ids",
     "split_delimited",
     "transform_buckets",
 ]
 
 __version__: str
+
+#: One column of a table for ``ValueVocabulary.fit_rows``: ``(position, kind, values, valid,
+#: lists)``, ``kind`` one of ``"strings"`` (``values`` the pair of Arrow offsets and data),
+#: ``"integers"``, ``"booleans"``; ``lists`` the int64 list offsets of a list column, or None.
+_TableColumn = tuple[
+    int,
+    str,
+    tuple[npt.NDArray[np.int32] | npt.NDArray[np.int64], npt.NDArray[np.uint8]]
+    | npt.NDArray[np.int64]
+    | npt.NDArray[np.bool_],
+    npt.NDArray[np.bool_] | None,
+    npt.NDArray[np.int64] | None,
+]
 
 class ChromaticError(ValueError):
     """Input the engine refuses; the message names the row, column, file or line where it
@@ -425,6 +437,23 @@ class ValueVocabulary:
         *,
         n_jobs: int | None = None,
     ) -> npt.NDArray[np.int64]: ...
+    def fit_rows(
+        self,
+        n_rows: int,
+        columns: list[_TableColumn],
+        *,
+        n_jobs: int | None = None,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
+        """Add the new values of every column (column after column) and return the table's rows
+        as CSR ``(indptr, indices)``, each row's ids ascending and distinct, nulls left out."""
+    def transform_rows(
+        self,
+        n_rows: int,
+        columns: list[_TableColumn],
+        *,
+        n_jobs: int | None = None,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], int]:
+        """The table's rows as ``fit_rows`` gives them, and the number of unseen values."""
     def retain(self, keep: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]: ...
     def to_arrays(
         self,
@@ -452,14 +481,3 @@ class ValueVocabulary:
             npt.NDArray[np.uint8],
         ],
     ) -> None: ...
-
-def rows_from_ids(
-    n_rows: int,
-    columns: list[npt.NDArray[np.int64]],
-    list_offsets: list[npt.NDArray[np.int64] | None],
-    *,
-    n_jobs: int | None = None,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
-    """Feature ids of every row as CSR ``(indptr, indices)``, each row's ids ascending and
-    distinct, negative ids left out; ``list_offsets[i]`` is None for a column of one id per row,
-    else the offsets of its lists."""

@@ -14,6 +14,12 @@ mod table;
 
 use pyo3::prelude::*;
 
+/// The engine's passes allocate and free arrays of tens of megabytes per chunk of rows; the
+/// system allocator hands each back to the kernel and gets fresh zeroed pages for the next,
+/// where mimalloc keeps and reuses them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -41,7 +47,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<buckets::ValueCounts>()?;
     m.add_class::<fit::ColoringGraph>()?;
     m.add_class::<table::ValueVocabulary>()?;
-    m.add_function(wrap_pyfunction!(table::rows_from_ids, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! Raw table columns in: the value vocabulary (values -> feature ids) and rows of feature ids.
 
 use chromatic_core as core;
-use chromatic_core::table::{BooleanColumn, IdColumn, IntegerColumn, StringColumn, ValueColumn};
+use chromatic_core::table::{
+    BooleanColumn, ColumnValues, IdRows, IntegerColumn, StringColumn, TableColumn, ValueColumn,
+};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 
@@ -112,6 +114,112 @@ impl Pass<'_> {
     }
 }
 
+/// One column of a table as Python hands it over: ``(position, kind, values, valid, lists)``,
+/// where ``kind`` is ``"strings"`` (``values`` the pair of Arrow offsets and data),
+/// ``"integers"`` or ``"booleans"`` (``values`` one array), ``valid`` a bool array or None, and
+/// ``lists`` the int64 list offsets of a list column or None.
+type ColumnTuple<'py> = (
+    i64,
+    String,
+    Bound<'py, PyAny>,
+    Option<PyReadonlyArray1<'py, bool>>,
+    Option<PyReadonlyArray1<'py, i64>>,
+);
+
+/// The arrays of one column's values.
+enum ColumnArrays<'py> {
+    Strings(IndexArray<'py>, PyReadonlyArray1<'py, u8>),
+    Integers(PyReadonlyArray1<'py, i64>),
+    Booleans(PyReadonlyArray1<'py, bool>),
+}
+
+/// A column's arrays, held while the engine borrows them.
+struct ColumnArg<'py> {
+    position: u32,
+    arrays: ColumnArrays<'py>,
+    valid: Option<PyReadonlyArray1<'py, bool>>,
+    lists: Option<PyReadonlyArray1<'py, i64>>,
+}
+
+impl<'py> ColumnArg<'py> {
+    fn new(column: ColumnTuple<'py>) -> PyResult<Self> {
+        let (position, kind, values, valid, lists) = column;
+        let position = column_arg(position)?;
+        let arrays = match kind.as_str() {
+            "strings" => {
+                let (offsets, data) = values.extract()?;
+                ColumnArrays::Strings(offsets, data)
+            }
+            "integers" => ColumnArrays::Integers(values.extract()?),
+            "booleans" => ColumnArrays::Booleans(values.extract()?),
+            other => {
+                return Err(ChromaticError::new_err(format!(
+                    "column {position}: kind must be 'strings', 'integers' or 'booleans', got \
+                     {other:?}"
+                )));
+            }
+        };
+        Ok(ColumnArg {
+            position,
+            arrays,
+            valid,
+            lists,
+        })
+    }
+
+    fn borrow(&self) -> PyResult<TableColumn<'_>> {
+        let position = self.position;
+        let valid = valid_arg(self.valid.as_ref())?;
+        let values = match &self.arrays {
+            ColumnArrays::Strings(IndexArray::I32(offsets), data) => ColumnValues::Strings(
+                StringColumn::new(offsets.as_slice()?, data.as_slice()?, valid, position)
+                    .map_err(to_py_err)?,
+            ),
+            ColumnArrays::Strings(IndexArray::I64(offsets), data) => ColumnValues::LargeStrings(
+                StringColumn::new(offsets.as_slice()?, data.as_slice()?, valid, position)
+                    .map_err(to_py_err)?,
+            ),
+            ColumnArrays::Integers(values) => ColumnValues::Integers(
+                IntegerColumn::new(values.as_slice()?, valid, position).map_err(to_py_err)?,
+            ),
+            ColumnArrays::Booleans(values) => ColumnValues::Booleans(
+                BooleanColumn::new(values.as_slice()?, valid, position).map_err(to_py_err)?,
+            ),
+        };
+        let lists = self
+            .lists
+            .as_ref()
+            .map(PyReadonlyArray1::as_slice)
+            .transpose()?;
+        Ok(TableColumn {
+            position,
+            values,
+            lists,
+        })
+    }
+}
+
+/// The columns of a table, held and borrowed for the engine.
+fn table_columns(columns: Vec<ColumnTuple<'_>>) -> PyResult<Vec<ColumnArg<'_>>> {
+    columns.into_iter().map(ColumnArg::new).collect()
+}
+
+fn borrowed<'a>(held: &'a [ColumnArg<'_>]) -> PyResult<Vec<TableColumn<'a>>> {
+    held.iter().map(ColumnArg::borrow).collect()
+}
+
+fn rows_arg(n_rows: i64) -> PyResult<usize> {
+    usize::try_from(n_rows)
+        .map_err(|_| ChromaticError::new_err(format!("n_rows must be >= 0, got {n_rows}")))
+}
+
+/// CSR rows as numpy's ``(indptr, indices)``, int64 and int32.
+type RowArrays<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i32>>);
+
+fn row_arrays(py: Python<'_>, rows: IdRows) -> RowArrays<'_> {
+    (rows.indptr.into_pyarray(py), rows.indices.into_pyarray(py))
+}
+
 /// The four arrays of a vocabulary as `to_arrays` returns them.
 type VocabularyArrays<'py> = (
     Bound<'py, PyArray1<i32>>,
@@ -219,6 +327,53 @@ impl ValueVocabulary {
         Pass::Transform(&self.inner).booleans(py, column, values, valid, n_jobs)
     }
 
+    /// Adds the new values of every column of a table of ``n_rows`` rows (column after column,
+    /// as one ``fit_*`` per column would) and returns its rows as CSR feature rows, ``(indptr,
+    /// indices)``: each row's ids ascending and distinct, nulls left out. ``columns`` holds
+    /// ``(position, kind, values, valid, lists)`` tuples: ``kind`` is ``"strings"`` (``values``
+    /// the pair of Arrow offsets and data), ``"integers"`` or ``"booleans"`` (one array);
+    /// ``lists`` the int64 offsets (one per row, plus one) of a list column's rows into its
+    /// values, or None. On error the vocabulary is left as it was.
+    #[pyo3(signature = (n_rows, columns, *, n_jobs=None))]
+    fn fit_rows<'py>(
+        &mut self,
+        py: Python<'py>,
+        n_rows: i64,
+        columns: Vec<ColumnTuple<'py>>,
+        n_jobs: Option<i64>,
+    ) -> PyResult<RowArrays<'py>> {
+        let n_rows = rows_arg(n_rows)?;
+        let held = table_columns(columns)?;
+        let columns = borrowed(&held)?;
+        let inner = &mut self.inner;
+        let rows = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+            inner.fit_rows(n_rows, &columns, interrupt)
+        })?;
+        Ok(row_arrays(py, rows))
+    }
+
+    /// The rows of a table (``columns`` as ``fit_rows`` takes them) as CSR feature rows, and the
+    /// number of values the vocabulary does not hold (no feature): ``(indptr, indices,
+    /// n_unseen)``. Adds nothing.
+    #[pyo3(signature = (n_rows, columns, *, n_jobs=None))]
+    fn transform_rows<'py>(
+        &self,
+        py: Python<'py>,
+        n_rows: i64,
+        columns: Vec<ColumnTuple<'py>>,
+        n_jobs: Option<i64>,
+    ) -> PyResult<(Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i32>>, u64)> {
+        let n_rows = rows_arg(n_rows)?;
+        let held = table_columns(columns)?;
+        let columns = borrowed(&held)?;
+        let inner = &self.inner;
+        let (rows, unseen) = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+            inner.transform_rows(n_rows, &columns, interrupt)
+        })?;
+        let (indptr, indices) = row_arrays(py, rows);
+        Ok((indptr, indices, unseen))
+    }
+
     /// Keeps the features with ``keep`` (bool, one per feature), renumbered in their old order;
     /// returns the new id of every old one (int64, -1 for a dropped feature).
     fn retain<'py>(
@@ -313,47 +468,4 @@ fn vocabulary_from_arrays(
         value_bytes.as_slice()?.to_vec(),
     )
     .map_err(to_py_err)
-}
-
-/// Gathers the feature ids of every row from ``columns`` into CSR rows: ``(indptr, indices)``,
-/// int64 and int32, each row's ids ascending and distinct, negative ids left out.
-/// ``list_offsets[i]`` is None when ``columns[i]`` holds one id per row, or the int64 offsets
-/// (one per row, plus one) of its lists into ``columns[i]``.
-#[pyfunction]
-#[pyo3(signature = (n_rows, columns, list_offsets, *, n_jobs=None))]
-pub(crate) fn rows_from_ids<'py>(
-    py: Python<'py>,
-    n_rows: i64,
-    columns: Vec<PyReadonlyArray1<'py, i64>>,
-    list_offsets: Vec<Option<PyReadonlyArray1<'py, i64>>>,
-    n_jobs: Option<i64>,
-) -> PyResult<(Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i32>>)> {
-    let n_rows = usize::try_from(n_rows)
-        .map_err(|_| ChromaticError::new_err(format!("n_rows must be >= 0, got {n_rows}")))?;
-    if columns.len() != list_offsets.len() {
-        return Err(ChromaticError::new_err(format!(
-            "list_offsets has {} entries but columns has {}: one per column (None for a column \
-             of one id per row)",
-            list_offsets.len(),
-            columns.len()
-        )));
-    }
-    let id_columns = columns
-        .iter()
-        .zip(&list_offsets)
-        .map(|(ids, offsets)| {
-            let ids = ids.as_slice()?;
-            Ok(match offsets {
-                None => IdColumn::PerRow(ids),
-                Some(offsets) => IdColumn::Lists {
-                    offsets: offsets.as_slice()?,
-                    ids,
-                },
-            })
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    let rows = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
-        core::rows_from_ids(n_rows, &id_columns, interrupt)
-    })?;
-    Ok((rows.indptr.into_pyarray(py), rows.indices.into_pyarray(py)))
 }

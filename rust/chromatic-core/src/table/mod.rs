@@ -3,8 +3,9 @@
 //!
 //! [`delimited`] cuts delimited text (CSV, TSV) into string columns; [`columns`] borrows a column
 //! as Arrow lays it out; the [`ValueVocabulary`] gives every distinct (column, value) its feature
-//! id, exactly and in order of first appearance; and [`rows_from_ids`] gathers the ids of every
-//! row into the CSR rows the rest of the engine reads.
+//! id, exactly and in order of first appearance, and turns a whole table into the CSR rows of
+//! feature ids the rest of the engine reads ([`ValueVocabulary::fit_rows`]); [`rows_from_ids`]
+//! gathers such rows from columns of ids found otherwise.
 
 pub mod columns;
 pub mod delimited;
@@ -17,4 +18,4 @@ pub use delimited::{
     plan_delimited, record_line, split_delimited,
 };
 pub use rows::{IdColumn, IdRows, rows_from_ids};
-pub use vocabulary::{NULL, UNSEEN, ValueVocabulary};
+pub use vocabulary::{ColumnValues, NULL, TableColumn, UNSEEN, ValueVocabulary};

@@ -76,12 +76,45 @@ pub fn rows_from_ids(
     }
     let blocks = row_blocks(n_rows);
     let parts = try_map_blocks(blocks, |rows| block_rows(columns, rows, interrupt))?;
+    join_blocks(&parts)
+}
+
+/// The rows of one block of consecutive rows, as they are gathered.
+pub(crate) struct BlockRows {
+    lengths: Vec<u32>,
+    indices: Vec<i32>,
+}
+
+impl BlockRows {
+    /// Room for `n_rows` rows of `n_ids` ids in all (the rows may take more).
+    pub(crate) fn with_rows(n_rows: usize, n_ids: usize) -> Result<Self> {
+        Ok(BlockRows {
+            lengths: crate::memory::with_capacity(n_rows, "row lengths")?,
+            indices: crate::memory::with_capacity(n_ids, "row features")?,
+        })
+    }
+
+    /// Ends the next row: its `ids`, sorted and deduplicated here (then cleared for the next).
+    pub(crate) fn push_row(&mut self, ids: &mut Vec<i32>) -> Result<()> {
+        ids.sort_unstable();
+        ids.dedup();
+        crate::memory::try_reserve(&mut self.indices, ids.len(), "row features")?;
+        self.indices.extend_from_slice(ids);
+        self.lengths.push(ids.len() as u32);
+        ids.clear();
+        Ok(())
+    }
+}
+
+/// The CSR rows of consecutive blocks.
+pub(crate) fn join_blocks(parts: &[BlockRows]) -> Result<IdRows> {
+    let n_rows = parts.iter().map(|p| p.lengths.len()).sum::<usize>();
     let indices = concat(parts.iter().map(|p| p.indices.as_slice()), "row features")?;
     let mut indptr = Vec::new();
     crate::memory::try_reserve(&mut indptr, n_rows + 1, "row pointers")?;
     indptr.push(0i64);
     let mut end = 0i64;
-    for part in &parts {
+    for part in parts {
         for &len in &part.lengths {
             end += i64::from(len);
             indptr.push(end);
@@ -90,10 +123,37 @@ pub fn rows_from_ids(
     Ok(IdRows { indptr, indices })
 }
 
-/// The rows of one block: their lengths and features.
-struct BlockRows {
-    lengths: Vec<u32>,
-    indices: Vec<i32>,
+/// Checks the list offsets of column `column` (`n_rows + 1` of them) row by row: each list starts
+/// where it may and ends at or after its start, within the column's `n_values` elements.
+pub(crate) fn check_lists(
+    offsets: &[i64],
+    n_rows: usize,
+    n_values: usize,
+    column: usize,
+) -> Result<()> {
+    if offsets.len() != n_rows + 1 {
+        return Err(Error::ColumnLength {
+            column,
+            what: "list offsets",
+            len: offsets.len(),
+            expected: n_rows + 1,
+            why: "one per row, plus one",
+        });
+    }
+    for (row, pair) in offsets.windows(2).enumerate() {
+        let (from, to) = (pair[0], pair[1]);
+        if from < 0 || from > to || to as u64 > n_values as u64 {
+            return Err(Error::ColumnOffsets {
+                column,
+                row,
+                what: "list offsets",
+                start: from,
+                end: to,
+                len: n_values,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn block_rows(
@@ -101,17 +161,13 @@ fn block_rows(
     rows: Range<usize>,
     interrupt: Interrupt<'_>,
 ) -> Result<BlockRows> {
-    let mut block = BlockRows {
-        lengths: crate::memory::with_capacity(rows.len(), "row lengths")?,
-        indices: Vec::new(),
-    };
+    let mut block = BlockRows::with_rows(rows.len(), 0)?;
     let mut row_ids: Vec<i32> = Vec::new();
     let start = rows.start;
     for row in rows {
         if (row - start) % POLL_INTERVAL == 0 {
             interrupt.check()?;
         }
-        row_ids.clear();
         for (c, column) in columns.iter().enumerate() {
             match *column {
                 IdColumn::PerRow(ids) => push_id(&mut row_ids, ids[row], c, row)?,
@@ -133,17 +189,13 @@ fn block_rows(
                 }
             }
         }
-        row_ids.sort_unstable();
-        row_ids.dedup();
-        crate::memory::try_reserve(&mut block.indices, row_ids.len(), "row features")?;
-        block.indices.extend_from_slice(&row_ids);
-        block.lengths.push(row_ids.len() as u32);
+        block.push_row(&mut row_ids)?;
     }
     Ok(block)
 }
 
 #[inline]
-fn push_id(row_ids: &mut Vec<i32>, id: i64, column: usize, row: usize) -> Result<()> {
+pub(crate) fn push_id(row_ids: &mut Vec<i32>, id: i64, column: usize, row: usize) -> Result<()> {
     if id < 0 {
         return Ok(());
     }
@@ -153,7 +205,7 @@ fn push_id(row_ids: &mut Vec<i32>, id: i64, column: usize, row: usize) -> Result
 }
 
 /// Row ranges for the parallel pass: a few per thread, of equal row counts.
-fn row_blocks(n_rows: usize) -> Vec<Range<usize>> {
+pub(crate) fn row_blocks(n_rows: usize) -> Vec<Range<usize>> {
     let target = parallel_blocks().max(1);
     let size = n_rows.div_ceil(target).max(1);
     (0..n_rows.div_ceil(size))

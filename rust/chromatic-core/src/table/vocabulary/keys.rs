@@ -2,7 +2,7 @@
 //! each (column, kind) that find a key's id from its bytes.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
+use std::hash::BuildHasher;
 
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
@@ -15,7 +15,8 @@ use crate::memory::try_reserve;
 /// Seed of the value hash: fixed, so that a vocabulary behaves the same in every process.
 const HASH_SEED: u64 = 0x6368_726f_6d61_7469;
 
-/// Hashes (column, kind, value) keys.
+/// Hashes the values of one (column, kind): each has its own table, so the value's bytes are
+/// the whole key.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct KeyHasher {
     /// Hash on the first byte only, so that tests can make most keys collide.
@@ -27,36 +28,85 @@ impl KeyHasher {
     // `self` is only read by the weak hash of tests.
     #[allow(clippy::unused_self)]
     #[inline]
-    pub(super) fn hash(self, column: u32, kind: u8, value: &[u8]) -> u64 {
+    pub(super) fn hash(self, value: &[u8]) -> u64 {
         #[cfg(test)]
         if self.weak {
             return u64::from(value.first().copied().unwrap_or(0) & 3);
         }
-        let mut hasher = FixedState::with_seed(HASH_SEED).build_hasher();
-        hasher.write_u32(column);
-        hasher.write_u8(kind);
-        hasher.write(value);
-        hasher.finish()
+        FixedState::with_seed(HASH_SEED).hash_one(value)
     }
 }
 
-/// A value in a hash table: where its bytes are in an arena, and its id.
+/// A value in a hash table and its id. A value of up to 8 bytes (the ids, hashes and integers of
+/// click logs) is held in the slot itself, so that finding it reads no arena; a longer one is
+/// where `key` (its start) says in an arena.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Slot {
-    pub(super) start: u64,
-    pub(super) len: u32,
+    key: [u8; INLINE],
+    len: u32,
     pub(super) id: u32,
 }
 
+/// The longest value a slot holds itself.
+const INLINE: usize = 8;
+
 impl Slot {
+    /// The slot of `value`, whose bytes start at `start` in its arena.
     #[inline]
-    pub(super) fn bytes(self, arena: &[u8]) -> &[u8] {
-        &arena[self.start as usize..self.start as usize + self.len as usize]
+    pub(super) fn new(start: u64, value: &[u8], id: u32) -> Slot {
+        let mut key = start.to_le_bytes();
+        if value.len() <= INLINE {
+            key = [0; INLINE];
+            key[..value.len()].copy_from_slice(value);
+        }
+        Slot {
+            key,
+            len: value.len() as u32,
+            id,
+        }
     }
 
     #[inline]
-    pub(super) fn holds(self, arena: &[u8], value: &[u8]) -> bool {
-        self.len as usize == value.len() && self.bytes(arena) == value
+    pub(super) fn bytes<'a>(&'a self, arena: &'a [u8]) -> &'a [u8] {
+        let len = self.len as usize;
+        if len <= INLINE {
+            &self.key[..len]
+        } else {
+            let start = u64::from_le_bytes(self.key) as usize;
+            &arena[start..start + len]
+        }
+    }
+
+    #[inline]
+    pub(super) fn holds(&self, arena: &[u8], value: &[u8]) -> bool {
+        self.len as usize == value.len() && same_bytes(self.bytes(arena), value)
+    }
+}
+
+/// `a == b` for two slices of one length. The keys of click logs are short (ids, hashes,
+/// 8-byte integers): from 4 to 16 bytes they are compared as two overlapping words each, without
+/// a call to `memcmp`.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if (8..=16).contains(&n) {
+        let word = |s: &[u8], at: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&s[at..at + 8]);
+            u64::from_ne_bytes(w)
+        };
+        word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8)
+    } else if (4..8).contains(&n) {
+        let word = |s: &[u8], at: usize| {
+            let mut w = [0u8; 4];
+            w.copy_from_slice(&s[at..at + 4]);
+            u32::from_ne_bytes(w)
+        };
+        word(a, 0) == word(b, 0) && word(a, n - 4) == word(b, n - 4)
+    } else if n < 4 {
+        a.iter().zip(b).all(|(x, y)| x == y)
+    } else {
+        a == b
     }
 }
 
@@ -90,6 +140,14 @@ impl Values {
         &self.bytes[self.offsets[id] as usize..self.offsets[id + 1] as usize]
     }
 
+    /// Room for `n` more keys of `bytes` bytes in all.
+    pub(super) fn reserve(&mut self, n: usize, bytes: usize) -> Result<()> {
+        try_reserve(&mut self.columns, n, "vocabulary columns")?;
+        try_reserve(&mut self.kinds, n, "vocabulary kinds")?;
+        try_reserve(&mut self.offsets, n, "vocabulary offsets")?;
+        try_reserve(&mut self.bytes, bytes, "vocabulary values")
+    }
+
     /// Appends a key; returns its slot (its id is the previous length).
     pub(super) fn push(&mut self, column: u32, kind: u8, value: &[u8]) -> Result<Slot> {
         if self.len() >= MAX_FEATURES {
@@ -108,11 +166,8 @@ impl Values {
         try_reserve(&mut self.kinds, 1, "vocabulary kinds")?;
         try_reserve(&mut self.offsets, 1, "vocabulary offsets")?;
         try_reserve(&mut self.bytes, value.len(), "vocabulary values")?;
-        let slot = Slot {
-            start: self.bytes.len() as u64,
-            len,
-            id: self.len() as u32,
-        };
+        let slot = Slot::new(self.bytes.len() as u64, value, self.len() as u32);
+        debug_assert_eq!(slot.len, len);
         self.columns.push(column);
         self.kinds.push(kind);
         self.bytes.extend_from_slice(value);
@@ -132,13 +187,11 @@ impl Values {
 pub(super) fn reserve_one(
     table: &mut HashTable<Slot>,
     hasher: KeyHasher,
-    column: u32,
-    kind: u8,
     arena: &[u8],
     what: &'static str,
 ) -> Result<()> {
     table
-        .try_reserve(1, |s| hasher.hash(column, kind, s.bytes(arena)))
+        .try_reserve(1, |s| hasher.hash(s.bytes(arena)))
         .map_err(|_| Error::OutOfMemory {
             what,
             bytes: (table.len() + 1).saturating_mul(2 * std::mem::size_of::<Slot>()),
@@ -149,7 +202,7 @@ pub(super) fn reserve_one(
 pub(super) fn index(values: &Values, hasher: KeyHasher) -> Result<Tables> {
     let hashes: Vec<u64> = (0..values.len())
         .into_par_iter()
-        .map(|id| hasher.hash(values.columns[id], values.kinds[id], values.bytes_of(id)))
+        .map(|id| hasher.hash(values.bytes_of(id)))
         .collect();
     let arena = &values.bytes;
     let mut tables = Tables::new();
@@ -163,13 +216,9 @@ pub(super) fn index(values: &Values, hasher: KeyHasher) -> Result<Tables> {
                 twin.id
             )));
         }
-        reserve_one(table, hasher, column, kind, arena, "vocabulary table")?;
-        let slot = Slot {
-            start: values.offsets[id],
-            len: value.len() as u32,
-            id: id as u32,
-        };
-        table.insert_unique(hash, slot, |s| hasher.hash(column, kind, s.bytes(arena)));
+        reserve_one(table, hasher, arena, "vocabulary table")?;
+        let slot = Slot::new(values.offsets[id], value, id as u32);
+        table.insert_unique(hash, slot, |s| hasher.hash(s.bytes(arena)));
     }
     Ok(tables)
 }

@@ -24,8 +24,10 @@ use crate::parallel::{filled, split_mut};
 use crate::table::columns::{ValueColumn, ValueKind};
 
 mod keys;
+mod table_rows;
 
 use keys::{KeyHasher, Slot, Tables, Values, index, reserve_one};
+pub use table_rows::{ColumnValues, TableColumn};
 
 /// The id of a null: it holds no feature.
 pub const NULL: i64 = -1;
@@ -121,7 +123,7 @@ impl ValueVocabulary {
     pub fn get(&self, column: u32, kind: ValueKind, value: &[u8]) -> Option<u32> {
         let kind = kind.code();
         let table = self.tables.get(&(column, kind))?;
-        let hash = self.hasher.hash(column, kind, value);
+        let hash = self.hasher.hash(value);
         self.find(table, hash, value)
     }
 
@@ -203,30 +205,21 @@ impl ValueVocabulary {
         };
         // The chunk's new values, by hash (`id` is their index in `new`).
         let mut local: HashTable<Slot> = HashTable::new();
-        let mut scratch = [0u8; 8];
-        let start = rows.start;
-        for (row, slot) in rows.zip(out.iter_mut()) {
-            if (row - start) % POLL_INTERVAL == 0 {
-                interrupt.check()?;
-            }
-            if !values.check(row, column)? {
-                continue;
-            }
-            let value = values.bytes(row, &mut scratch);
-            let hash = hasher.hash(column, kind, value);
+        for_each_value(values, column, rows, out, interrupt, |row, value, slot| {
+            let hash = hasher.hash(value);
             if let Some(id) = table.and_then(|t| self.find(t, hash, value)) {
                 *slot = i64::from(id);
-                continue;
+                return Ok(());
             }
             let k = if let Some(s) = local.find(hash, |s| s.holds(&new.bytes, value)) {
                 s.id
             } else {
                 let k = new.slots.len() as u32;
-                let len = u32::try_from(value.len()).map_err(|_| {
-                    Error::InvalidParameter(format!(
+                if u32::try_from(value.len()).is_err() {
+                    return Err(Error::InvalidParameter(format!(
                         "column {column}, row {row}: a value of more than 2^32 bytes"
-                    ))
-                })?;
+                    )));
+                }
                 let hashes = &new.hashes;
                 local
                     .try_reserve(1, |s| hashes[s.id as usize])
@@ -237,11 +230,7 @@ impl ValueVocabulary {
                 try_reserve(&mut new.bytes, value.len(), "chunk values")?;
                 try_reserve(&mut new.slots, 1, "chunk value slots")?;
                 try_reserve(&mut new.hashes, 1, "chunk value hashes")?;
-                let s = Slot {
-                    start: new.bytes.len() as u64,
-                    len,
-                    id: k,
-                };
+                let s = Slot::new(new.bytes.len() as u64, value, k);
                 new.bytes.extend_from_slice(value);
                 new.slots.push(s);
                 new.hashes.push(hash);
@@ -249,7 +238,8 @@ impl ValueVocabulary {
                 k
             };
             *slot = FIRST_LOCAL - i64::from(k);
-        }
+            Ok(())
+        })?;
         Ok(new)
     }
 
@@ -271,6 +261,21 @@ impl ValueVocabulary {
             hasher,
         } = self;
         let table = tables.entry((column, kind)).or_default();
+        // Every value new to the chunk with the most is new to the vocabulary: room for them
+        // at once spares the table and the arena their step-by-step growth.
+        let most = found
+            .iter()
+            .max_by_key(|chunk| chunk.slots.len())
+            .expect("a merge has chunks");
+        let (at_least, at_least_bytes) = (most.slots.len(), most.bytes.len());
+        values.reserve(at_least, at_least_bytes)?;
+        let arena = &values.bytes;
+        table
+            .try_reserve(at_least, |s| hasher.hash(s.bytes(arena)))
+            .map_err(|_| Error::OutOfMemory {
+                what: "vocabulary table",
+                bytes: (table.len() + at_least).saturating_mul(2 * std::mem::size_of::<Slot>()),
+            })?;
         for chunk in found {
             chunk.ids = with_capacity(chunk.slots.len(), "chunk value ids")?;
             for (k, (&local, &hash)) in chunk.slots.iter().zip(&chunk.hashes).enumerate() {
@@ -282,10 +287,10 @@ impl ValueVocabulary {
                 let id = if let Some(s) = table.find(hash, |s| s.holds(arena, value)) {
                     s.id
                 } else {
-                    reserve_one(table, *hasher, column, kind, arena, "vocabulary table")?;
+                    reserve_one(table, *hasher, arena, "vocabulary table")?;
                     let slot = values.push(column, kind, value)?;
                     let arena = &values.bytes;
-                    table.insert_unique(hash, slot, |s| hasher.hash(column, kind, s.bytes(arena)));
+                    table.insert_unique(hash, slot, |s| hasher.hash(s.bytes(arena)));
                     slot.id
                 };
                 chunk.ids.push(i64::from(id));
@@ -311,34 +316,38 @@ impl ValueVocabulary {
         values: &C,
         interrupt: Interrupt<'_>,
     ) -> Result<Vec<i64>> {
-        let kind = C::KIND.code();
-        let table = self.tables.get(&(column, kind));
         let mut ids = filled(values.len(), NULL, "value ids")?;
         let chunks = chunks(values.len());
         let pieces = split_mut(&mut ids, chunks.iter().map(ExactSizeIterator::len));
-        let outputs: Vec<Result<()>> = chunks
+        let outputs: Vec<Result<u64>> = chunks
             .into_par_iter()
             .zip(pieces)
-            .map(|(rows, out)| {
-                let mut scratch = [0u8; 8];
-                let start = rows.start;
-                for (row, slot) in rows.zip(out.iter_mut()) {
-                    if (row - start) % POLL_INTERVAL == 0 {
-                        interrupt.check()?;
-                    }
-                    if !values.check(row, column)? {
-                        continue;
-                    }
-                    let value = values.bytes(row, &mut scratch);
-                    *slot = table
-                        .and_then(|t| self.find(t, self.hasher.hash(column, kind, value), value))
-                        .map_or(UNSEEN, i64::from);
-                }
-                Ok(())
-            })
+            .map(|(rows, out)| self.look_up(column, values, rows, out, interrupt))
             .collect();
-        outputs.into_iter().collect::<Result<()>>()?;
+        outputs.into_iter().collect::<Result<Vec<u64>>>()?;
         Ok(ids)
+    }
+
+    /// Looks the values `rows` of a column up: `out` gets the id of each, [`NULL`] for a null
+    /// (as it holds on entry) and [`UNSEEN`] for a value the vocabulary does not hold. Returns
+    /// the number of unseen values.
+    fn look_up<C: ValueColumn>(
+        &self,
+        column: u32,
+        values: &C,
+        rows: Range<usize>,
+        out: &mut [i64],
+        interrupt: Interrupt<'_>,
+    ) -> Result<u64> {
+        let table = self.tables.get(&(column, C::KIND.code()));
+        let mut unseen = 0u64;
+        for_each_value(values, column, rows, out, interrupt, |_, value, id| {
+            let found = table.and_then(|t| self.find(t, self.hasher.hash(value), value));
+            unseen += u64::from(found.is_none());
+            *id = found.map_or(UNSEEN, i64::from);
+            Ok(())
+        })?;
+        Ok(unseen)
     }
 
     /// Keeps the features with `keep` (one flag per feature), renumbered densely in their old
@@ -467,6 +476,29 @@ impl ValueVocabulary {
             hasher,
         })
     }
+}
+
+/// Calls `visit(row, value, out)` for every row of `rows` that holds a value, once the row is
+/// checked (nulls are skipped), with `out` the row's entry of `out` (which starts at `rows`).
+fn for_each_value<C: ValueColumn>(
+    values: &C,
+    column: u32,
+    rows: Range<usize>,
+    out: &mut [i64],
+    interrupt: Interrupt<'_>,
+    mut visit: impl FnMut(usize, &[u8], &mut i64) -> Result<()>,
+) -> Result<()> {
+    let mut scratch = [0u8; 8];
+    let start = rows.start;
+    for (row, slot) in rows.zip(out.iter_mut()) {
+        if (row - start) % POLL_INTERVAL == 0 {
+            interrupt.check()?;
+        }
+        if values.check(row, column)? {
+            visit(row, values.bytes(row, &mut scratch), slot)?;
+        }
+    }
+    Ok(())
 }
 
 /// Contiguous row chunks for a parallel read: a couple per thread, none smaller than

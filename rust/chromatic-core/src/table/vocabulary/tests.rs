@@ -1,5 +1,6 @@
 use super::*;
 use crate::table::columns::{BooleanColumn, IntegerColumn, StringColumn};
+use crate::table::rows::{IdColumn, rows_from_ids};
 
 fn strings(values: &[&str]) -> (Vec<i64>, Vec<u8>) {
     let mut offsets = vec![0i64];
@@ -233,4 +234,108 @@ fn arrays_round_trip_and_corrupt_ones_are_refused() {
         ValueVocabulary::from_arrays(vec![], vec![], vec![0], vec![]).unwrap(),
         ValueVocabulary::new()
     );
+}
+
+#[test]
+fn fit_rows_gives_the_rows_of_one_fit_per_column_whatever_the_threads() {
+    let n = 200_000;
+    let site = random_column(n, 11);
+    let site_refs: Vec<&str> = site.iter().map(String::as_str).collect();
+    let (site_offsets, site_data) = strings(&site_refs);
+    let users: Vec<i64> = (0..n as i64).map(|i| (i * 7919) % 30_011).collect();
+    let user_valid: Vec<bool> = (0..n).map(|i| i % 13 != 0).collect();
+    // Lists of 0 to 3 tags, some repeated within a row.
+    let list_offsets: Vec<i64> = (0..=n as i64).map(|i| i * 3 / 2).collect();
+    let n_tags = list_offsets[n] as usize;
+    let tags: Vec<String> = (0..n_tags)
+        .map(|i| format!("tag{}", i % 1000 / 3))
+        .collect();
+    let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
+    let (tag_offsets, tag_data) = strings(&tag_refs);
+    let columns = [
+        TableColumn {
+            position: 0,
+            values: ColumnValues::LargeStrings(
+                StringColumn::new(&site_offsets, &site_data, None, 0).unwrap(),
+            ),
+            lists: None,
+        },
+        TableColumn {
+            position: 1,
+            values: ColumnValues::Integers(
+                IntegerColumn::new(&users, Some(&user_valid), 1).unwrap(),
+            ),
+            lists: None,
+        },
+        TableColumn {
+            position: 2,
+            values: ColumnValues::LargeStrings(
+                StringColumn::new(&tag_offsets, &tag_data, None, 2).unwrap(),
+            ),
+            lists: Some(&list_offsets),
+        },
+    ];
+    // One fit per column, then the rows gathered.
+    let mut one_by_one = ValueVocabulary::new();
+    let per_column: Vec<Vec<i64>> = columns
+        .iter()
+        .map(|column| match column.values {
+            ColumnValues::LargeStrings(v) => {
+                one_by_one.fit(column.position, &v, Interrupt::never())
+            }
+            ColumnValues::Integers(v) => one_by_one.fit(column.position, &v, Interrupt::never()),
+            _ => unreachable!(),
+        })
+        .collect::<Result<_>>()
+        .unwrap();
+    let id_columns = [
+        IdColumn::PerRow(&per_column[0]),
+        IdColumn::PerRow(&per_column[1]),
+        IdColumn::Lists {
+            offsets: &list_offsets,
+            ids: &per_column[2],
+        },
+    ];
+    let expected = rows_from_ids(n, &id_columns, Interrupt::never()).unwrap();
+    for threads in [1, 2, 5] {
+        let (rows, vocabulary, looked_up) = in_pool(threads, || {
+            let mut v = ValueVocabulary::new();
+            let rows = v.fit_rows(n, &columns, Interrupt::never()).unwrap();
+            let looked_up = v.transform_rows(n, &columns, Interrupt::never()).unwrap();
+            (rows, v, looked_up)
+        });
+        assert_eq!(rows, expected, "{threads} threads");
+        assert_eq!(vocabulary, one_by_one);
+        assert_eq!(looked_up, (expected.clone(), 0));
+    }
+}
+
+#[test]
+fn a_failed_fit_rows_leaves_the_vocabulary_as_it_was() {
+    let mut v = ValueVocabulary::new();
+    assert_eq!(fit_strings(&mut v, 0, &["a"]), [0]);
+    let ints = [4, 5];
+    let offsets = [0i32, 1, 9];
+    let columns = [
+        TableColumn {
+            position: 0,
+            values: ColumnValues::Integers(IntegerColumn::new(&ints, None, 0).unwrap()),
+            lists: None,
+        },
+        TableColumn {
+            position: 1,
+            values: ColumnValues::Strings(StringColumn::new(&offsets, b"ab", None, 1).unwrap()),
+            lists: None,
+        },
+    ];
+    let before = v.clone();
+    let err = v.fit_rows(2, &columns, Interrupt::never()).unwrap_err();
+    assert!(err.to_string().contains("column 1, row 1"), "{err}");
+    assert_eq!(v, before);
+    let err = v.fit_rows(3, &columns, Interrupt::never()).unwrap_err();
+    assert!(
+        err.to_string().contains("values has 2 entries, expected 3"),
+        "{err}"
+    );
+    assert_eq!(v, before);
 }
