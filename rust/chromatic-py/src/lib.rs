@@ -15,8 +15,8 @@ mod table;
 use pyo3::prelude::*;
 
 /// The engine's passes allocate and free arrays of tens of megabytes per chunk of rows; the
-/// system allocator hands each back to the kernel and gets fresh zeroed pages for the next,
-/// where mimalloc keeps and reuses them.
+/// system allocator hands each back to the kernel and faults in fresh zeroed pages for the next,
+/// where mimalloc reuses more of them (the fit of 1M table rows took a sixth less time).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
