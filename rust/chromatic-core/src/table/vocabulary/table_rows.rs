@@ -4,7 +4,8 @@
 //! A fit reads chunk after chunk of rows in parallel, each chunk every column in turn (the ids of
 //! values the vocabulary holds, and the chunk's own new values), merges the new values column
 //! after column and chunk after chunk (so the ids are those that one [`ValueVocabulary::fit`] per
-//! column gives), then gathers each chunk's rows. A transform only looks values up, row by row.
+//! column gives), then gathers each chunk's rows. A transform looks values up the same way,
+//! column after column within each chunk, and gathers the rows.
 
 use std::ops::Range;
 
@@ -244,7 +245,14 @@ impl ValueVocabulary {
                 gather_rows(columns, rows, &chunk_ids, interrupt)
             })
             .collect();
-        join_blocks(&parts.into_iter().collect::<Result<Vec<_>>>()?)
+        let rows = parts
+            .into_iter()
+            .collect::<Result<Vec<_>>>()
+            .and_then(|parts| join_blocks(&parts));
+        if rows.is_err() {
+            self.truncate(before);
+        }
+        rows
     }
 
     /// The ids of a column's values in a chunk of rows, and the chunk's new values.
