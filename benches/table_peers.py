@@ -51,7 +51,7 @@ def chromatic_indexing(path: str, kind: str) -> int:
     reading = TableReading(label="label", kind=kind)
     features = TableFeatures()
     for _, table, _ in reading.tables(path):
-        features.fit_more(table)
+        features.fit_more_ids(table)
     return features.n_features
 
 

@@ -176,6 +176,13 @@ class TableFeatures:
 
     def fit_transform(self, table, n_jobs=None) -> sp.csr_array:
         """Learn the columns and values of ``table``; return its rows as binary feature rows."""
+        rows = self._rows(table.num_rows, *self._fit_ids(table, n_jobs))
+        if self.min_frequency > 1:
+            rows = self._drop_rare(rows)
+        return rows
+
+    def _fit_ids(self, table, n_jobs) -> tuple[np.ndarray, np.ndarray]:
+        """Learn the columns and values of ``table``; return its rows' feature ids."""
         names = self.chosen_columns(table)
         numeric = self.numeric_columns(table, names)
         fitted, columns = [], []
@@ -190,30 +197,33 @@ class TableFeatures:
         vocabulary = _core.ValueVocabulary()
         indptr, indices = vocabulary.fit_rows(table.num_rows, columns, n_jobs=n_jobs)
         self.fitted, self.vocabulary = fitted, vocabulary
-        rows = self._rows(table.num_rows, indptr, indices)
-        if self.min_frequency > 1:
-            rows = self._drop_rare(rows)
-        return rows
+        return indptr, indices
 
-    def fit_more(self, table, n_jobs=None) -> sp.csr_array:
-        """Learn the values of one more chunk of training rows; return its feature rows.
+    def fit_more_ids(self, table, n_jobs=None) -> tuple[np.ndarray, np.ndarray]:
+        """Learn the values of one more chunk of training rows; return its rows' feature ids.
 
-        The first chunk fits the columns (and the bin edges of numeric columns, from its rows);
-        each later one must hold the same columns, read the same way, and adds the values it
-        brings, numbered after those of the chunks before (``_vocabularies.in_column_order``
-        then gives the ids of one table of all the chunks). Rare values are not dropped
-        (``min_frequency`` needs every row at once).
+        The rows are ``(indptr, indices)`` of CSR rows, of one index type, each row's ids
+        ascending: what the fit pipeline reads, without the values of a matrix. The first chunk
+        fits the columns (and the bin edges of numeric columns, from its rows); each later one
+        must hold the same columns, read the same way, and adds the values it brings, numbered
+        after those of the chunks before (``_vocabularies.in_column_order`` then gives the ids
+        of one table of all the chunks). Rare values are not dropped (``min_frequency`` needs
+        every row at once).
         """
         if not self.fitted:
             if self.min_frequency > 1:
                 raise ValueError("min_frequency above 1 needs every training row in one table")
-            return self.fit_transform(table, n_jobs=n_jobs)
+            return _one_index_type(*self._fit_ids(table, n_jobs))
         columns = self._engine_columns(table)
         indptr, indices = self.vocabulary.fit_rows(table.num_rows, columns, n_jobs=n_jobs)
-        return self._rows(table.num_rows, indptr, indices)
+        return _one_index_type(indptr, indices)
 
-    def transform(self, table, n_jobs=None) -> tuple[sp.csr_array, int]:
-        """Encode ``table`` with the fitted vocabulary; return its rows and the unseen values.
+    def fit_more(self, table, n_jobs=None) -> sp.csr_array:
+        """``fit_more_ids``, the rows as binary feature rows."""
+        return self._rows(table.num_rows, *self.fit_more_ids(table, n_jobs=n_jobs))
+
+    def transform_ids(self, table, n_jobs=None) -> tuple[np.ndarray, np.ndarray, int]:
+        """Encode ``table``: its rows' feature ids (as ``fit_more_ids``) and the unseen values.
 
         Unseen values (and those dropped by ``min_frequency``) are no feature, and counted.
         """
@@ -221,6 +231,11 @@ class TableFeatures:
         indptr, indices, unseen = self.vocabulary.transform_rows(
             table.num_rows, columns, n_jobs=n_jobs
         )
+        return *_one_index_type(indptr, indices), unseen
+
+    def transform(self, table, n_jobs=None) -> tuple[sp.csr_array, int]:
+        """``transform_ids``, the rows as binary feature rows."""
+        indptr, indices, unseen = self.transform_ids(table, n_jobs=n_jobs)
         return self._rows(table.num_rows, indptr, indices), unseen
 
     def _engine_columns(self, table) -> list[tuple]:
@@ -321,14 +336,20 @@ class TableFeatures:
         return _binary_rows(indptr, indices, (rows.shape[0], self.n_features))
 
 
-def _binary_rows(indptr: np.ndarray, indices: np.ndarray, shape: tuple) -> sp.csr_array:
-    """Binary float32 CSR rows of int32 ``indices``.
+def _one_index_type(indptr: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CSR ``indptr`` and ``indices`` of one type, as scipy and the engine take them.
 
-    ``indptr`` is narrowed to int32 when the entries allow: scipy gives both index arrays one
-    type, and would otherwise copy the indices to int64.
+    The engine's int32 ``indices`` stay as they are, and ``indptr`` is narrowed to int32 when
+    the entries allow (copying the indices to int64 would take twice their memory).
     """
     if len(indices) <= np.iinfo(np.int32).max:
-        indptr = indptr.astype(np.int32)
+        return indptr.astype(np.int32, copy=False), indices
+    return indptr, indices.astype(np.int64)
+
+
+def _binary_rows(indptr: np.ndarray, indices: np.ndarray, shape: tuple) -> sp.csr_array:
+    """Binary float32 CSR rows of ``indices``."""
+    indptr, indices = _one_index_type(indptr, indices)
     data = np.ones(len(indices), dtype=np.float32)
     return sp.csr_array((data, indices, indptr), shape=shape)
 

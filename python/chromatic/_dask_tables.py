@@ -74,11 +74,13 @@ class PartialVocabulary:
     counts: np.ndarray
 
 
-def _fitted_rows(features: TableFeatures, table, place: str, n_jobs):
+def _counts(features: TableFeatures, table, place: str, n_jobs) -> np.ndarray:
+    """Fit the values of ``table`` into ``features``; return the rows holding each."""
     try:
-        return features.fit_more(table, n_jobs=n_jobs)
+        _, indices = features.fit_more_ids(table, n_jobs=n_jobs)
     except ValueError as error:
         raise ValueError(f"{place}: {error}") from None
+    return np.bincount(indices, minlength=features.n_features)
 
 
 def first_vocabulary(loaded, template: TableFeatures, place: str, n_jobs) -> PartialVocabulary:
@@ -87,8 +89,7 @@ def first_vocabulary(loaded, template: TableFeatures, place: str, n_jobs) -> Par
     features = copy.deepcopy(template)
     # Rare values are dropped once every partition is counted.
     features.min_frequency = 1
-    rows = _fitted_rows(features, table, place, n_jobs)
-    return PartialVocabulary(features, np.bincount(rows.indices, minlength=features.n_features))
+    return PartialVocabulary(features, _counts(features, table, place, n_jobs))
 
 
 def first_columns(first: PartialVocabulary) -> TableFeatures:
@@ -104,8 +105,7 @@ def partition_vocabulary(loaded, columns: TableFeatures, place: str, n_jobs) -> 
     # A copy: with a scheduler of threads, every task holds the same ``columns``.
     features = copy.copy(columns)
     features.vocabulary = _core.ValueVocabulary()
-    rows = _fitted_rows(features, table, place, n_jobs)
-    return PartialVocabulary(features, np.bincount(rows.indices, minlength=features.n_features))
+    return PartialVocabulary(features, _counts(features, table, place, n_jobs))
 
 
 def merged_vocabularies(parts: list[PartialVocabulary]) -> PartialVocabulary:
@@ -129,12 +129,12 @@ def partition_rows(loaded, features: TableFeatures, place: str, n_jobs) -> Rows:
     """Read a partition as binary rows over the fitted features (with its labels)."""
     table, labels = loaded
     try:
-        X, _ = features.transform(table, n_jobs=n_jobs)
+        indptr, indices, _ = features.transform_ids(table, n_jobs=n_jobs)
     except ValueError as error:
         raise ValueError(f"{place}: {error}") from None
-    indices = X.indices.astype(np.int64)
+    indices = indices.astype(np.int64)
     min_index = int(indices.min()) if len(indices) else NO_INDEX
-    return Rows(X.indptr.astype(np.int64), indices, None, labels, min_index=min_index)
+    return Rows(indptr.astype(np.int64), indices, None, labels, min_index=min_index)
 
 
 class TablePartitions:

@@ -276,14 +276,14 @@ class TableFiles(ChunkedRows):
             for where, table, labels in self.reading.tables(path):
                 try:
                     if fitting:
-                        X = self.features.fit_more(table, n_jobs=self.n_jobs)
+                        indptr, indices = self.features.fit_more_ids(table, n_jobs=self.n_jobs)
                     else:
-                        X = self.features.transform(table, n_jobs=self.n_jobs)[0]
+                        indptr, indices, _ = self.features.transform_ids(table, n_jobs=self.n_jobs)
                 except ValueError as error:
                     raise TableFileError(f"{where}: {error}") from None
                 self.position = where
-                yield Rows(X.indptr, X.indices, None, labels, first_row, 0)
-                first_row += X.shape[0]
+                yield Rows(indptr, indices, None, labels, first_row, 0)
+                first_row += table.num_rows
 
     def count_features(self, fit, *, labels, sample_size, seed, n_jobs) -> FirstPass:
         if self.features.fitted:

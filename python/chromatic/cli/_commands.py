@@ -401,7 +401,7 @@ def inspect_table(args) -> dict:
     rows, nulls, labels = 0, None, []
     for where, table, chunk_labels in reading.tables(args.path):
         try:
-            features.fit_more(table)
+            features.fit_more_ids(table)
         except ValueError as error:
             raise TableFileError(f"{where}: {error}") from None
         counts = np.array([table.column(c.name).null_count for c in features.fitted])

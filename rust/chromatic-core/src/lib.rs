@@ -14,6 +14,8 @@
 //! passes, [`interrupt`] lets a caller stop them and [`memory`] says what memory is left for
 //! tables sized by the input.
 
+#![forbid(unsafe_code)]
+
 pub mod buckets;
 pub mod coloring;
 pub mod decode;

@@ -2,14 +2,14 @@
 //! a block end, and the line of a record.
 
 use chromatic_core as core;
-use chromatic_core::table::{ColumnBuffers, DelimitedFormat};
-use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
+use chromatic_core::table::DelimitedFormat;
+use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PySlice};
+use pyo3::types::PyBytes;
 
 use crate::errors::{delimited_err, to_py_err};
-use crate::runtime::{n_jobs_arg, run_detached, run_detached_with};
+use crate::runtime::{n_jobs_arg, run_detached_with};
 
 /// Text as Python holds it, borrowed: bytes, or a numpy uint8 array (a view into a larger
 /// buffer reads only the view).
@@ -58,9 +58,6 @@ type ColumnArrays<'py> = (
 /// one quote, an empty unquoted field a null (``valid`` False), a quoted ``""`` an empty string.
 /// A malformed record raises ``DelimitedError`` (``"PATH:LINE: ..."`` with ``path``).
 ///
-/// The arrays are views into three numpy arrays (every column's offsets, bytes, validity),
-/// which numpy allocates in huge pages where the system offers them: the engine checks and
-/// measures the records, then writes them straight into those arrays.
 #[pyfunction]
 #[pyo3(signature = (data, delimiter, quote, n_fields, first_line, n_jobs=None, *, path=None))]
 pub(crate) fn split_delimited<'py>(
@@ -76,65 +73,25 @@ pub(crate) fn split_delimited<'py>(
     let format = format_arg(delimiter, quote)?;
     let text = data.as_slice()?;
     let n_jobs = n_jobs_arg(n_jobs)?;
-    let plan = run_detached_with(
+    // The columns come from the engine's allocator, which hands the memory the columns of the
+    // chunk before freed straight back; numpy's arrays come from the system allocator, which
+    // returns them to the kernel and faults in fresh zeroed pages every chunk.
+    let columns = run_detached_with(
         py,
         n_jobs,
-        |interrupt| core::table::plan_delimited(text, format, n_fields, first_line, interrupt),
+        |interrupt| core::table::split_delimited(text, format, n_fields, first_line, interrupt),
         |err| delimited_err(err, path),
     )?;
-    let (n, rows) = (plan.n_fields(), plan.n_rows());
-    let bytes: Vec<usize> = (0..n).map(|c| plan.column_bytes(c)).collect();
-    let offsets = PyArray1::<i64>::zeros(py, n * (rows + 1), false);
-    let values = PyArray1::<u8>::zeros(py, bytes.iter().sum::<usize>(), false);
-    let valid = PyArray1::<bool>::zeros(py, n * rows, false);
-    {
-        let (mut offsets, mut values, mut valid) =
-            (offsets.readwrite(), values.readwrite(), valid.readwrite());
-        let offsets = split_mut(offsets.as_slice_mut()?, vec![rows + 1; n]);
-        let values = split_mut(values.as_slice_mut()?, bytes.iter().copied());
-        let valid = split_mut(valid.as_slice_mut()?, vec![rows; n]);
-        let mut columns: Vec<ColumnBuffers<'_>> = offsets
-            .into_iter()
-            .zip(values)
-            .zip(valid)
-            .map(|((offsets, data), valid)| ColumnBuffers {
-                offsets,
-                data,
-                valid,
-            })
-            .collect();
-        run_detached(py, n_jobs, |interrupt| {
-            plan.write(text, &mut columns, interrupt)
-        })?;
-    }
-    // Each column a view of its part of the three arrays.
-    let view = |array: &Bound<'py, PyAny>, start: usize, len: usize| {
-        array.get_item(PySlice::new(py, start as isize, (start + len) as isize, 1))
-    };
-    let (offsets, values, valid) = (offsets.into_any(), values.into_any(), valid.into_any());
-    let mut at = 0;
-    (0..n)
-        .map(|c| {
-            let column = (
-                view(&offsets, c * (rows + 1), rows + 1)?.cast_into()?,
-                view(&values, at, bytes[c])?.cast_into()?,
-                view(&valid, c * rows, rows)?.cast_into()?,
-            );
-            at += bytes[c];
-            Ok(column)
+    Ok(columns
+        .into_iter()
+        .map(|column| {
+            (
+                PyArray1::from_vec(py, column.offsets),
+                PyArray1::from_vec(py, column.data),
+                PyArray1::from_vec(py, column.valid),
+            )
         })
-        .collect()
-}
-
-/// Splits `buffer` into consecutive pieces of the given lengths.
-fn split_mut<T>(mut buffer: &mut [T], lengths: impl IntoIterator<Item = usize>) -> Vec<&mut [T]> {
-    let mut pieces = Vec::new();
-    for len in lengths {
-        let (head, tail) = std::mem::take(&mut buffer).split_at_mut(len);
-        pieces.push(head);
-        buffer = tail;
-    }
-    pieces
+        .collect())
 }
 
 /// Where the last complete record of ``data`` ends, line end included (0 when none does): the
