@@ -36,7 +36,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // SAFETY: sets a plain option of mimalloc's, at import, before the engine starts a thread.
     #[allow(unsafe_code)]
     unsafe {
-        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS)
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS);
     };
     m.add("ChromaticError", py.get_type::<errors::ChromaticError>())?;
     m.add("SvmlightError", py.get_type::<errors::SvmlightError>())?;

@@ -190,11 +190,22 @@ pub(super) fn reserve_one(
     arena: &[u8],
     what: &'static str,
 ) -> Result<()> {
+    reserve(table, 1, hasher, arena, what)
+}
+
+/// The table of one (column, kind) grown for `additional` more slots.
+pub(super) fn reserve(
+    table: &mut HashTable<Slot>,
+    additional: usize,
+    hasher: KeyHasher,
+    arena: &[u8],
+    what: &'static str,
+) -> Result<()> {
     table
-        .try_reserve(1, |s| hasher.hash(s.bytes(arena)))
+        .try_reserve(additional, |s| hasher.hash(s.bytes(arena)))
         .map_err(|_| Error::OutOfMemory {
             what,
-            bytes: (table.len() + 1).saturating_mul(2 * std::mem::size_of::<Slot>()),
+            bytes: (table.len() + additional).saturating_mul(2 * std::mem::size_of::<Slot>()),
         })
 }
 

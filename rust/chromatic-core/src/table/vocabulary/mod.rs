@@ -24,9 +24,11 @@ use crate::parallel::{filled, split_mut};
 use crate::table::columns::{ValueColumn, ValueKind};
 
 mod keys;
+mod merge;
 mod table_rows;
 
-use keys::{KeyHasher, Slot, Tables, Values, index, reserve_one};
+use keys::{KeyHasher, Slot, Tables, Values, index};
+use merge::ColumnFound;
 pub use table_rows::{ColumnValues, TableColumn};
 
 /// The id of a null: it holds no feature.
@@ -40,8 +42,9 @@ pub const UNSEEN: i64 = -2;
 const FIRST_LOCAL: i64 = -3;
 
 /// Rows per chunk at least: below this, a chunk's bookkeeping costs more than its parallelism
-/// saves.
-const MIN_CHUNK: usize = 1 << 16;
+/// saves. Tests cut even small columns into several chunks, so that the merge of values new to
+/// several is exercised on tables of a few thousand rows.
+const MIN_CHUNK: usize = if cfg!(test) { 1 << 10 } else { 1 << 16 };
 
 /// Every distinct (column, kind, value) and its feature id. See the module documentation.
 #[derive(Clone, Debug)]
@@ -170,7 +173,12 @@ impl ValueVocabulary {
             outputs.into_iter().collect::<Result<_>>()?
         };
         let before = self.n_features();
-        if let Err(err) = self.merge(column, C::KIND.code(), &mut found, interrupt) {
+        let mut merged = [ColumnFound {
+            column,
+            kind: C::KIND.code(),
+            chunks: &mut found,
+        }];
+        if let Err(err) = self.merge(&mut merged, interrupt) {
             self.truncate(before);
             return Err(err);
         }
@@ -241,62 +249,6 @@ impl ValueVocabulary {
             Ok(())
         })?;
         Ok(new)
-    }
-
-    /// Gives every chunk's new values their ids, chunk after chunk: a value new to several
-    /// chunks gets its id in the first.
-    fn merge(
-        &mut self,
-        column: u32,
-        kind: u8,
-        found: &mut [ChunkValues],
-        interrupt: Interrupt<'_>,
-    ) -> Result<()> {
-        if found.iter().all(|chunk| chunk.slots.is_empty()) {
-            return Ok(());
-        }
-        let ValueVocabulary {
-            values,
-            tables,
-            hasher,
-        } = self;
-        let table = tables.entry((column, kind)).or_default();
-        // Every value new to the chunk with the most is new to the vocabulary: room for them
-        // at once spares the table and the arena their step-by-step growth.
-        let most = found
-            .iter()
-            .max_by_key(|chunk| chunk.slots.len())
-            .expect("a merge has chunks");
-        let (at_least, at_least_bytes) = (most.slots.len(), most.bytes.len());
-        values.reserve(at_least, at_least_bytes)?;
-        let arena = &values.bytes;
-        table
-            .try_reserve(at_least, |s| hasher.hash(s.bytes(arena)))
-            .map_err(|_| Error::OutOfMemory {
-                what: "vocabulary table",
-                bytes: (table.len() + at_least).saturating_mul(2 * std::mem::size_of::<Slot>()),
-            })?;
-        for chunk in found {
-            chunk.ids = with_capacity(chunk.slots.len(), "chunk value ids")?;
-            for (k, (&local, &hash)) in chunk.slots.iter().zip(&chunk.hashes).enumerate() {
-                if k % POLL_INTERVAL == 0 {
-                    interrupt.check()?;
-                }
-                let value = local.bytes(&chunk.bytes);
-                let arena = &values.bytes;
-                let id = if let Some(s) = table.find(hash, |s| s.holds(arena, value)) {
-                    s.id
-                } else {
-                    reserve_one(table, *hasher, arena, "vocabulary table")?;
-                    let slot = values.push(column, kind, value)?;
-                    let arena = &values.bytes;
-                    table.insert_unique(hash, slot, |s| hasher.hash(s.bytes(arena)));
-                    slot.id
-                };
-                chunk.ids.push(i64::from(id));
-            }
-        }
-        Ok(())
     }
 
     /// Forgets the features from `n` on (undoes a failed fit).

@@ -11,7 +11,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::{ChunkValues, FIRST_LOCAL, NULL, ValueVocabulary, chunks};
+use super::{ChunkValues, ColumnFound, FIRST_LOCAL, NULL, ValueVocabulary, chunks};
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
 use crate::parallel::filled;
@@ -108,6 +108,24 @@ fn check_table(n_rows: usize, columns: &[TableColumn<'_>]) -> Result<()> {
     Ok(())
 }
 
+/// Checks that no two columns of a fit share a position and a kind: their values would be new
+/// to the vocabulary each in its own right, and each column's merge adds what it found unaware
+/// of the others.
+fn check_distinct(columns: &[TableColumn<'_>]) -> Result<()> {
+    let mut keys: Vec<(u32, u8)> = columns
+        .iter()
+        .map(|column| (column.position, column.values.kind().code()))
+        .collect();
+    keys.sort_unstable();
+    match keys.windows(2).find(|pair| pair[0] == pair[1]) {
+        Some(pair) => Err(Error::InvalidParameter(format!(
+            "two columns of a table have position {} and values of one kind",
+            pair[0].0
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Rows gathered at a time: their scalar ids, turned from columns into rows, stay in the
 /// first-level caches while each row is sorted.
 const GATHER_ROWS: usize = 256;
@@ -199,6 +217,7 @@ impl ValueVocabulary {
         interrupt: Interrupt<'_>,
     ) -> Result<IdRows> {
         check_table(n_rows, columns)?;
+        check_distinct(columns)?;
         let chunks = chunks(n_rows);
         // Every chunk reads its columns in parallel; nothing changes before every value has
         // been checked.
@@ -224,12 +243,18 @@ impl ValueVocabulary {
             ids.push(chunk_ids);
         }
         let before = self.n_features();
-        for (column, new) in columns.iter().zip(&mut found) {
-            let kind = column.values.kind().code();
-            if let Err(err) = self.merge(column.position, kind, new, interrupt) {
-                self.truncate(before);
-                return Err(err);
-            }
+        let mut merged: Vec<ColumnFound<'_>> = columns
+            .iter()
+            .zip(&mut found)
+            .map(|(column, chunks)| ColumnFound {
+                column: column.position,
+                kind: column.values.kind().code(),
+                chunks,
+            })
+            .collect();
+        if let Err(err) = self.merge(&mut merged, interrupt) {
+            self.truncate(before);
+            return Err(err);
         }
         let parts: Vec<Result<BlockRows>> = chunks
             .into_par_iter()

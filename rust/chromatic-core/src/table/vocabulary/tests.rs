@@ -339,3 +339,90 @@ fn a_failed_fit_rows_leaves_the_vocabulary_as_it_was() {
     );
     assert_eq!(v, before);
 }
+
+#[test]
+fn fit_rows_merges_values_new_to_several_chunks_when_hashes_collide() {
+    // Long values with shared prefixes, every hash one of four: the merge of values that several
+    // chunks (and both columns, and both calls) find new must still tell each value apart.
+    let n = 20_000;
+    let column = |seed: u64| -> Vec<String> {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..n)
+            .map(|_| format!("{}{}", "prefix-".repeat(3), rng.random_range(0..600)))
+            .collect()
+    };
+    let (first, second) = (column(3), column(4));
+    let fit_both = |v: &mut ValueVocabulary, one_by_one: bool| -> Vec<Vec<i64>> {
+        let mut ids = Vec::new();
+        for half in [&first, &second] {
+            let refs: Vec<&str> = half.iter().map(String::as_str).collect();
+            let (offsets, data) = strings(&refs);
+            let short: Vec<i64> = (0..n as i64).map(|i| i % 4099).collect();
+            let columns = [
+                TableColumn {
+                    position: 0,
+                    values: ColumnValues::LargeStrings(
+                        StringColumn::new(&offsets, &data, None, 0).unwrap(),
+                    ),
+                    lists: None,
+                },
+                TableColumn {
+                    position: 1,
+                    values: ColumnValues::Integers(IntegerColumn::new(&short, None, 1).unwrap()),
+                    lists: None,
+                },
+            ];
+            if one_by_one {
+                let col = StringColumn::new(&offsets, &data, None, 0).unwrap();
+                ids.push(v.fit(0, &col, Interrupt::never()).unwrap());
+                let col = IntegerColumn::new(&short, None, 1).unwrap();
+                ids.push(v.fit(1, &col, Interrupt::never()).unwrap());
+            } else {
+                let rows = v.fit_rows(n, &columns, Interrupt::never()).unwrap();
+                ids.push(rows.indices.iter().map(|&id| i64::from(id)).collect());
+            }
+        }
+        ids
+    };
+    let mut expected = ValueVocabulary::new();
+    fit_both(&mut expected, true);
+    for threads in [1, 3] {
+        let (weak, rows_ids) = in_pool(threads, || {
+            let mut weak = ValueVocabulary::with_weak_hash();
+            let ids = fit_both(&mut weak, false);
+            (weak, ids)
+        });
+        assert_eq!(weak, expected, "{threads} threads");
+        let distinct: std::collections::HashSet<&String> = first.iter().chain(&second).collect();
+        assert_eq!(weak.n_features(), distinct.len() + 4099);
+        // Each row holds its string's id and its integer's.
+        for (half, ids) in [&first, &second].into_iter().zip(rows_ids.iter()) {
+            for (row, value) in half.iter().enumerate().step_by(997) {
+                let row_ids = &ids[2 * row..2 * row + 2];
+                let id = *row_ids
+                    .iter()
+                    .find(|&&id| weak.values.columns[id as usize] == 0)
+                    .unwrap();
+                let bytes = weak.values.bytes_of(id as usize);
+                assert_eq!(bytes, value.as_bytes(), "{threads} threads, row {row}");
+            }
+        }
+    }
+}
+
+#[test]
+fn fit_rows_refuses_two_columns_of_one_position_and_kind() {
+    let ints = [4, 5];
+    let column = TableColumn {
+        position: 3,
+        values: ColumnValues::Integers(IntegerColumn::new(&ints, None, 3).unwrap()),
+        lists: None,
+    };
+    let mut v = ValueVocabulary::new();
+    let err = v
+        .fit_rows(2, &[column, column], Interrupt::never())
+        .unwrap_err();
+    assert!(err.to_string().contains("position 3"), "{err}");
+    assert_eq!(v.n_features(), 0);
+}
