@@ -105,6 +105,26 @@ def test_baselines_read_tables_by_their_features():
     np.testing.assert_array_equal(hashed.sum(axis=1).A1, Z.sum(axis=1).A1)
 
 
+def test_the_hashing_trick_hashes_values_fit_never_saw():
+    frame, _ = clicks()
+    encoder = HashingEncoder(n_features=64, alternate_sign=False).fit(frame[:1000])
+    # Users and ads of the other rows, many never seen in fit, each still land in a column.
+    new = frame[1000:].copy()
+    new["user_id"] += 10_000
+    hashed = encoder.transform(new)
+    scalars = new[["user_id", "ad_id", "site", "price"]].notna().sum(axis=1).to_numpy()
+    present = scalars + new["tags"].map(len).to_numpy()
+    np.testing.assert_array_equal(hashed.sum(axis=1).A1, present)
+    # A value's column depends on the value alone, not on the rows beside it.
+    both = encoder.transform(pd.concat([frame[:1000], new]))
+    np.testing.assert_array_equal(both[1000:].toarray(), hashed.toarray())
+    assert not np.array_equal(encoder.transform(frame[1000:]).toarray(), hashed.toarray()), (
+        "user ids moved by 10,000 must hash elsewhere"
+    )
+    with pytest.raises(ValueError, match=r"lacks the columns \['site'\]"):
+        encoder.transform(new.drop(columns="site"))
+
+
 def test_the_table_parameter_chooses_the_columns_and_is_searched():
     frame, y = clicks()
     frame["click"] = y

@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import _core
+from ._columns import arrow_table
 from ._input import (
     check_finite,
     check_structure,
@@ -36,8 +37,11 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
     not strings, and reads the same sparse input as `ChromaticEncoder`.
 
     Stateless apart from the input width: ``fit`` only checks ``X`` and records
-    ``n_features_in_``. A table is read by column (see ``TableEncoder``): fit learns its
-    ``column=value`` features, and those are hashed; values unseen in fit are no feature.
+    ``n_features_in_``. A table is read by column (see ``TableEncoder``): fit learns which
+    columns are read and how (the bins of numeric columns), and transform hashes every
+    ``column=value`` of a row by its column and its bytes, as ``FeatureHasher`` hashes
+    ``column=value`` strings: a value fit never saw has its column like any other, and
+    ``min_frequency`` does not apply.
 
     Parameters
     ----------
@@ -151,15 +155,22 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
             The sum of the (signed) contributions of the features of each row, per column.
         """
         check_is_fitted(self)
-        arrays = csr_arrays(feature_rows(self, X, reset=False))
-        indptr, indices, values = _core.hash_rows(
-            *arrays.engine_args(),
-            n_columns=int(self.n_features_out_),
-            alternate_sign=bool(self.alternate_sign),
-            seed=int(self.seed),
-            n_jobs=effective_n_jobs(self.n_jobs),
-        )
-        return sp.csr_matrix((values, indices, indptr), shape=(arrays.n_rows, self.n_features_out_))
+        options = {
+            "n_columns": int(self.n_features_out_),
+            "alternate_sign": bool(self.alternate_sign),
+            "seed": int(self.seed),
+            "n_jobs": effective_n_jobs(self.n_jobs),
+        }
+        table = arrow_table(X) if hasattr(self, "table_encoder_") else None
+        if table is not None:
+            features = self.table_encoder_.features_
+            indptr, indices, values = features.hash_rows(table, **options)
+            n_rows = table.num_rows
+        else:
+            arrays = csr_arrays(feature_rows(self, X, reset=False))
+            indptr, indices, values = _core.hash_rows(*arrays.engine_args(), **options)
+            n_rows = arrays.n_rows
+        return sp.csr_matrix((values, indices, indptr), shape=(n_rows, self.n_features_out_))
 
     def get_feature_names_out(self, input_features=None):
         """Get the names of the output columns: ``hash0, hash1, ...``.

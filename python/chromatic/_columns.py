@@ -238,6 +238,25 @@ class TableFeatures:
         indptr, indices, unseen = self.transform_ids(table, n_jobs=n_jobs)
         return self._rows(table.num_rows, indptr, indices), unseen
 
+    def hash_rows(
+        self, table, *, n_columns: int, alternate_sign: bool, seed: int, n_jobs=None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Hash the values of ``table``, its columns read as in fit (the hashing trick).
+
+        Every distinct value of a row adds 1 (or ±1 with ``alternate_sign``) to the column of
+        ``n_columns`` its column, kind and bytes hash to, whether fit saw it or not: no
+        vocabulary is read. Returns CSR ``(indptr, indices, values)``.
+        """
+        columns = self._engine_columns(table)
+        return _core.hash_table_rows(
+            table.num_rows,
+            columns,
+            n_columns=n_columns,
+            alternate_sign=alternate_sign,
+            seed=seed,
+            n_jobs=n_jobs,
+        )
+
     def _engine_columns(self, table) -> list[tuple]:
         """Return the fitted columns of ``table``, read as in fit, as the vocabulary takes them."""
         self._check_columns(table)

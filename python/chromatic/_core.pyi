@@ -28,6 +28,7 @@ __all__ = [
     "format_binary_rows",
     "format_codes",
     "hash_rows",
+    "hash_table_rows",
     "merge_pair_counts",
     "parse_svmlight",
     "record_line",
@@ -167,6 +168,18 @@ def hash_rows(
     n_jobs: int | None = None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """The hashing trick as CSR ``(indptr, indices, values)``."""
+
+def hash_table_rows(
+    n_rows: int,
+    columns: list[_TableColumn],
+    *,
+    n_columns: int,
+    alternate_sign: bool,
+    seed: int,
+    n_jobs: int | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The hashing trick on a table's values (columns as ``ValueVocabulary.fit_rows`` takes
+    them), with no vocabulary: CSR ``(indptr, indices, values)``."""
 
 def parse_svmlight(
     text: bytes,

@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
 use crate::matrix::{CsrMatrix, IndexValue, StoredValue};
+use crate::memory::with_capacity;
 use crate::parallel::parallel_blocks;
 use crate::parallel::{concat, for_each_row, try_map_blocks};
 
@@ -53,61 +54,95 @@ pub fn hash_rows<I: IndexValue, V: StoredValue>(
     seed: u64,
     interrupt: Interrupt<'_>,
 ) -> Result<HashedRows> {
+    check_n_columns(n_columns)?;
+    let blocks = matrix.row_blocks(matrix.rows(), parallel_blocks());
+    let parts = try_map_blocks(blocks, |rows| {
+        let mut part = HashedPart::default();
+        let mut keys: Vec<u64> = Vec::new();
+        for_each_row(matrix, rows, interrupt, |_, features| {
+            keys.clear();
+            keys.extend(features.iter().map(|&f| u64::from(f)));
+            part.push_row(&keys, n_columns, alternate_sign, seed);
+            Ok(())
+        })?;
+        Ok(part)
+    })?;
+    join_parts(&parts, matrix.n_rows())
+}
+
+/// Refuses a number of hashed columns outside `[1, u32::MAX]`.
+pub(crate) fn check_n_columns(n_columns: usize) -> Result<()> {
     if n_columns == 0 || n_columns > u32::MAX as usize {
         return Err(Error::InvalidParameter(format!(
             "the number of hashed columns must be in [1, {}], got {n_columns}",
             u32::MAX
         )));
     }
-    let blocks = matrix.row_blocks(matrix.rows(), parallel_blocks());
-    let parts = try_map_blocks(blocks, |rows| {
-        let mut lengths = Vec::with_capacity(rows.len());
-        let mut indices: Vec<i64> = Vec::new();
-        let mut values: Vec<f64> = Vec::new();
-        let mut hashed: Vec<(u32, f64)> = Vec::new();
-        for_each_row(matrix, rows, interrupt, |_, features| {
-            hashed.clear();
-            hashed.extend(features.iter().map(|&f| {
-                let h = mix(u64::from(f), seed);
-                let column = (((h >> 32) * n_columns as u64) >> 32) as u32;
-                let sign = if alternate_sign && h & 1 == 1 {
-                    -1.0
-                } else {
-                    1.0
-                };
-                (column, sign)
-            }));
-            hashed.sort_unstable_by_key(|&(c, _)| c);
-            let before = indices.len();
-            let mut k = 0;
-            while k < hashed.len() {
-                let column = hashed[k].0;
-                let mut sum = 0.0;
-                while k < hashed.len() && hashed[k].0 == column {
-                    sum += hashed[k].1;
-                    k += 1;
-                }
-                if sum != 0.0 {
-                    indices.push(i64::from(column));
-                    values.push(sum);
-                }
+    Ok(())
+}
+
+/// The hashed rows of a block of rows, to be joined in order.
+#[derive(Default)]
+pub(crate) struct HashedPart {
+    lengths: Vec<usize>,
+    indices: Vec<i64>,
+    values: Vec<f64>,
+    /// Each key's column and sign, reused from row to row.
+    hashed: Vec<(u32, f64)>,
+}
+
+impl HashedPart {
+    /// Hashes a row of distinct `keys` (feature indices, or hashes of values) and appends it.
+    pub(crate) fn push_row(
+        &mut self,
+        keys: &[u64],
+        n_columns: usize,
+        alternate_sign: bool,
+        seed: u64,
+    ) {
+        self.hashed.clear();
+        self.hashed.extend(keys.iter().map(|&key| {
+            let h = mix(key, seed);
+            let column = (((h >> 32) * n_columns as u64) >> 32) as u32;
+            let sign = if alternate_sign && h & 1 == 1 {
+                -1.0
+            } else {
+                1.0
+            };
+            (column, sign)
+        }));
+        self.hashed.sort_unstable_by_key(|&(c, _)| c);
+        let before = self.indices.len();
+        let mut k = 0;
+        while k < self.hashed.len() {
+            let column = self.hashed[k].0;
+            let mut sum = 0.0;
+            while k < self.hashed.len() && self.hashed[k].0 == column {
+                sum += self.hashed[k].1;
+                k += 1;
             }
-            lengths.push(indices.len() - before);
-            Ok(())
-        })?;
-        Ok((lengths, indices, values))
-    })?;
-    let mut indptr = Vec::with_capacity(matrix.n_rows() + 1);
+            if sum != 0.0 {
+                self.indices.push(i64::from(column));
+                self.values.push(sum);
+            }
+        }
+        self.lengths.push(self.indices.len() - before);
+    }
+}
+
+/// The rows of `parts`, in order, `n_rows` in all.
+pub(crate) fn join_parts(parts: &[HashedPart], n_rows: usize) -> Result<HashedRows> {
+    let mut indptr = with_capacity(n_rows + 1, "hashed rows")?;
     indptr.push(0i64);
-    for (lengths, _, _) in &parts {
-        for &len in lengths {
+    for part in parts {
+        for &len in &part.lengths {
             indptr.push(indptr[indptr.len() - 1] + len as i64);
         }
     }
     Ok(HashedRows {
         indptr,
-        indices: concat(parts.iter().map(|p| p.1.as_slice()), "hashed rows")?,
-        values: concat(parts.iter().map(|p| p.2.as_slice()), "hashed rows")?,
+        indices: concat(parts.iter().map(|p| p.indices.as_slice()), "hashed rows")?,
+        values: concat(parts.iter().map(|p| p.values.as_slice()), "hashed rows")?,
     })
 }
 

@@ -49,6 +49,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(buckets::assign_buckets, m)?)?;
     m.add_function(wrap_pyfunction!(buckets::transform_buckets, m)?)?;
     m.add_function(wrap_pyfunction!(codes::hash_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(table::hash_table_rows, m)?)?;
     m.add_function(wrap_pyfunction!(svmlight::parse_svmlight, m)?)?;
     m.add_function(wrap_pyfunction!(svmlight::format_codes, m)?)?;
     m.add_function(wrap_pyfunction!(svmlight::format_binary_rows, m)?)?;

@@ -469,3 +469,35 @@ fn vocabulary_from_arrays(
     )
     .map_err(to_py_err)
 }
+
+/// The hashing trick on the values of a table of ``n_rows`` rows (``columns`` as
+/// ``ValueVocabulary.fit_rows`` takes them), with no vocabulary: each distinct (column, kind,
+/// value) of a row adds 1 (or ±1 with ``alternate_sign``) to the column of ``n_columns`` its
+/// bytes hash to. CSR ``(indptr, indices, values)``.
+#[pyfunction]
+#[pyo3(signature = (n_rows, columns, *, n_columns, alternate_sign, seed, n_jobs=None))]
+pub(crate) fn hash_table_rows<'py>(
+    py: Python<'py>,
+    n_rows: i64,
+    columns: Vec<ColumnTuple<'py>>,
+    n_columns: usize,
+    alternate_sign: bool,
+    seed: u64,
+    n_jobs: Option<i64>,
+) -> PyResult<(
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<f64>>,
+)> {
+    let n_rows = rows_arg(n_rows)?;
+    let held = table_columns(columns)?;
+    let columns = borrowed(&held)?;
+    let rows = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+        core::table::hash_table_rows(n_rows, &columns, n_columns, alternate_sign, seed, interrupt)
+    })?;
+    Ok((
+        rows.indptr.into_pyarray(py),
+        rows.indices.into_pyarray(py),
+        rows.values.into_pyarray(py),
+    ))
+}

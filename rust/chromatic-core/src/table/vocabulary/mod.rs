@@ -29,6 +29,7 @@ mod table_rows;
 
 use keys::{KeyHasher, Slot, Tables, Values, index};
 use merge::ColumnFound;
+pub(in crate::table) use table_rows::check_table;
 pub use table_rows::{ColumnValues, TableColumn};
 
 /// The id of a null: it holds no feature.
@@ -432,13 +433,13 @@ impl ValueVocabulary {
 
 /// Calls `visit(row, value, out)` for every row of `rows` that holds a value, once the row is
 /// checked (nulls are skipped), with `out` the row's entry of `out` (which starts at `rows`).
-fn for_each_value<C: ValueColumn>(
+fn for_each_value<C: ValueColumn, T>(
     values: &C,
     column: u32,
     rows: Range<usize>,
-    out: &mut [i64],
+    out: &mut [T],
     interrupt: Interrupt<'_>,
-    mut visit: impl FnMut(usize, &[u8], &mut i64) -> Result<()>,
+    mut visit: impl FnMut(usize, &[u8], &mut T) -> Result<()>,
 ) -> Result<()> {
     let mut scratch = [0u8; 8];
     let start = rows.start;
@@ -455,7 +456,7 @@ fn for_each_value<C: ValueColumn>(
 
 /// Contiguous row chunks for a parallel read: a couple per thread, none smaller than
 /// `MIN_CHUNK` rows. Fewer chunks mean fewer values new to several chunks at once.
-fn chunks(n: usize) -> Vec<Range<usize>> {
+pub(in crate::table) fn chunks(n: usize) -> Vec<Range<usize>> {
     let target = (rayon::current_num_threads() * 2).max(1);
     let size = n.div_ceil(target).max(MIN_CHUNK);
     (0..n.div_ceil(size))

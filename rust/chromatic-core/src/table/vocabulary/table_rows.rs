@@ -79,7 +79,7 @@ pub struct TableColumn<'a> {
 impl TableColumn<'_> {
     /// The values of a range of rows (of a column that [`check_table`] accepted).
     #[inline]
-    fn values_of(&self, rows: Range<usize>) -> Range<usize> {
+    pub(in crate::table) fn values_of(&self, rows: Range<usize>) -> Range<usize> {
         match self.lists {
             None => rows,
             Some(offsets) => offsets[rows.start] as usize..offsets[rows.end] as usize,
@@ -87,8 +87,27 @@ impl TableColumn<'_> {
     }
 }
 
+impl TableColumn<'_> {
+    /// Sets `out[k]` to `key(value)` for the `k`-th value of `values` (of the column's values),
+    /// leaving the entry of a null as it is.
+    pub(in crate::table) fn keys_of<T>(
+        &self,
+        values: Range<usize>,
+        out: &mut [T],
+        interrupt: Interrupt<'_>,
+        key: impl Fn(&[u8]) -> T,
+    ) -> Result<()> {
+        with_column!(&self.values, v => {
+            super::for_each_value(v, self.position, values, out, interrupt, |_, value, slot| {
+                *slot = key(value);
+                Ok(())
+            })
+        })
+    }
+}
+
 /// Checks that every column holds `n_rows` rows (and its lists, their elements).
-fn check_table(n_rows: usize, columns: &[TableColumn<'_>]) -> Result<()> {
+pub(in crate::table) fn check_table(n_rows: usize, columns: &[TableColumn<'_>]) -> Result<()> {
     for column in columns {
         let (position, n_values) = (column.position as usize, column.values.len());
         match column.lists {
