@@ -127,6 +127,16 @@ pub(crate) fn parallel_blocks() -> usize {
     rayon::current_num_threads() * 4
 }
 
+/// Runs `f` in a pool of `threads` threads: tests of results that must not depend on the count.
+#[cfg(test)]
+pub(crate) fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool")
+        .install(f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

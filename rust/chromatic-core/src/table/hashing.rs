@@ -94,15 +94,8 @@ pub fn hash_table_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parallel::in_pool;
     use crate::table::{ColumnValues, IntegerColumn, StringColumn};
-
-    fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(f)
-    }
 
     #[test]
     fn rows_hash_their_values_the_same_way_whatever_the_threads() {

@@ -4,6 +4,7 @@ use std::sync::atomic::AtomicBool;
 use proptest::prelude::*;
 
 use super::*;
+use crate::parallel::in_pool;
 
 fn csv() -> DelimitedFormat {
     DelimitedFormat::new(b',', Some(b'"')).unwrap()
@@ -40,14 +41,6 @@ fn split_in_ranges(
 ) -> Result<Vec<TextColumn>> {
     let plan = plan_in_ranges(text, format, n_fields, first_line, n_ranges, interrupt)?;
     write_columns(&plan, text, interrupt)
-}
-
-fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
 }
 
 #[test]

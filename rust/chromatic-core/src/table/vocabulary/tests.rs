@@ -1,4 +1,5 @@
 use super::*;
+use crate::parallel::in_pool;
 use crate::table::columns::{BooleanColumn, IntegerColumn, StringColumn};
 use crate::table::rows::{IdColumn, rows_from_ids};
 
@@ -16,14 +17,6 @@ fn fit_strings(vocabulary: &mut ValueVocabulary, column: u32, values: &[&str]) -
     let (offsets, data) = strings(values);
     let col = StringColumn::new(&offsets, &data, None, column).unwrap();
     vocabulary.fit(column, &col, Interrupt::never()).unwrap()
-}
-
-fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
 }
 
 /// A heavy-tailed column: a few frequent values and many rare ones.
