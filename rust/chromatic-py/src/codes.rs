@@ -96,20 +96,28 @@ pub(crate) fn hash_rows<'py>(
     alternate_sign: bool,
     seed: u64,
     n_jobs: Option<i64>,
-) -> PyResult<(
-    Bound<'py, PyArray1<i64>>,
-    Bound<'py, PyArray1<i64>>,
-    Bound<'py, PyArray1<f64>>,
-)> {
+) -> PyResult<HashedArrays<'py>> {
     let n_jobs = n_jobs_arg(n_jobs)?;
     let rows = with_matrix!(&indptr, &indices, &data, n_features, |m| {
         run_detached(py, n_jobs, |interrupt| {
             core::hash_rows(&m, n_columns, alternate_sign, seed, interrupt)
         })
     })?;
-    Ok((
+    Ok(hashed_arrays(py, rows))
+}
+
+/// Hashed rows as Python gets them: CSR `(indptr, indices, values)`.
+pub(crate) type HashedArrays<'py> = (
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<f64>>,
+);
+
+/// The arrays of hashed rows, handed to numpy without a copy.
+pub(crate) fn hashed_arrays(py: Python<'_>, rows: core::HashedRows) -> HashedArrays<'_> {
+    (
         rows.indptr.into_pyarray(py),
         rows.indices.into_pyarray(py),
         rows.values.into_pyarray(py),
-    ))
+    )
 }

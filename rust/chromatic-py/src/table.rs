@@ -7,6 +7,7 @@ use chromatic_core::table::{
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 
+use crate::codes::{HashedArrays, hashed_arrays};
 use crate::convert::IndexArray;
 use crate::errors::{ChromaticError, to_py_err};
 use crate::runtime::{n_jobs_arg, run_detached};
@@ -484,20 +485,12 @@ pub(crate) fn hash_table_rows<'py>(
     alternate_sign: bool,
     seed: u64,
     n_jobs: Option<i64>,
-) -> PyResult<(
-    Bound<'py, PyArray1<i64>>,
-    Bound<'py, PyArray1<i64>>,
-    Bound<'py, PyArray1<f64>>,
-)> {
+) -> PyResult<HashedArrays<'py>> {
     let n_rows = rows_arg(n_rows)?;
     let held = table_columns(columns)?;
     let columns = borrowed(&held)?;
     let rows = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
         core::table::hash_table_rows(n_rows, &columns, n_columns, alternate_sign, seed, interrupt)
     })?;
-    Ok((
-        rows.indptr.into_pyarray(py),
-        rows.indices.into_pyarray(py),
-        rows.values.into_pyarray(py),
-    ))
+    Ok(hashed_arrays(py, rows))
 }

@@ -53,16 +53,18 @@ pub fn hash_table_rows(
     let parts: Vec<Result<HashedPart>> = chunks(n_rows)
         .into_par_iter()
         .map(|rows| {
-            // Every column's keys for the chunk (a null has none), then the rows.
+            // Every column's keys for the chunk (a null has none) and where they start among
+            // the column's values, then the rows.
             let mut keys = Vec::with_capacity(columns.len());
             for column in columns {
                 let values = column.values_of(rows.clone());
+                let first = values.start;
                 let mut column_keys = filled(values.len(), None, "value keys")?;
                 let kind = column.values.kind().code();
                 column.keys_of(values, &mut column_keys, interrupt, |value| {
                     Some(value_key(column.position, kind, value))
                 })?;
-                keys.push(column_keys);
+                keys.push((first, column_keys));
             }
             let mut part = HashedPart::default();
             let mut row_keys: Vec<u64> = Vec::new();
@@ -71,8 +73,7 @@ pub fn hash_table_rows(
                     interrupt.check()?;
                 }
                 row_keys.clear();
-                for (column, column_keys) in columns.iter().zip(&keys) {
-                    let first = column.values_of(rows.start..rows.start).start;
+                for (column, (first, column_keys)) in columns.iter().zip(&keys) {
                     let values = column.values_of(row..row + 1);
                     row_keys.extend(
                         column_keys[values.start - first..values.end - first]

@@ -195,7 +195,7 @@ fn block_rows(
 }
 
 #[inline]
-pub(crate) fn push_id(row_ids: &mut Vec<i32>, id: i64, column: usize, row: usize) -> Result<()> {
+fn push_id(row_ids: &mut Vec<i32>, id: i64, column: usize, row: usize) -> Result<()> {
     if id < 0 {
         return Ok(());
     }
@@ -205,7 +205,7 @@ pub(crate) fn push_id(row_ids: &mut Vec<i32>, id: i64, column: usize, row: usize
 }
 
 /// Row ranges for the parallel pass: a few per thread, of equal row counts.
-pub(crate) fn row_blocks(n_rows: usize) -> Vec<Range<usize>> {
+fn row_blocks(n_rows: usize) -> Vec<Range<usize>> {
     let target = parallel_blocks().max(1);
     let size = n_rows.div_ceil(target).max(1);
     (0..n_rows.div_ceil(size))

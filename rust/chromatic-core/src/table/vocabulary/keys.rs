@@ -183,16 +183,6 @@ impl Values {
     }
 }
 
-/// The table of one (column, kind) grown for one more slot.
-pub(super) fn reserve_one(
-    table: &mut HashTable<Slot>,
-    hasher: KeyHasher,
-    arena: &[u8],
-    what: &'static str,
-) -> Result<()> {
-    reserve(table, 1, hasher, arena, what)
-}
-
 /// The table of one (column, kind) grown for `additional` more slots.
 pub(super) fn reserve(
     table: &mut HashTable<Slot>,
@@ -227,7 +217,7 @@ pub(super) fn index(values: &Values, hasher: KeyHasher) -> Result<Tables> {
                 twin.id
             )));
         }
-        reserve_one(table, hasher, arena, "vocabulary table")?;
+        reserve(table, 1, hasher, arena, "vocabulary table")?;
         let slot = Slot::new(values.offsets[id], value, id as u32);
         table.insert_unique(hash, slot, |s| hasher.hash(s.bytes(arena)));
     }

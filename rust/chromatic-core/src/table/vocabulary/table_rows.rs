@@ -85,9 +85,7 @@ impl TableColumn<'_> {
             Some(offsets) => offsets[rows.start] as usize..offsets[rows.end] as usize,
         }
     }
-}
 
-impl TableColumn<'_> {
     /// Sets `out[k]` to `key(value)` for the `k`-th value of `values` (of the column's values),
     /// leaving the entry of a null as it is.
     pub(in crate::table) fn keys_of<T>(
