@@ -216,6 +216,41 @@ def test_a_value_of_another_type_later_names_its_line(tmp_path):
         read(write(tmp_path, "t.csv", "a,b\n1,x\n"), column_types={"b": "float64"})
 
 
+def test_integer_columns_read_by_the_engine_match_pyarrow(tmp_path):
+    # After the first chunk the engine reads the int64 columns itself; forms it does not read
+    # (a hexadecimal value pyarrow accepts) leave the chunk's column to pyarrow's cast.
+    values = ["007", "-0", "9223372036854775807", "-9223372036854775808", "", "12"] * 20
+    values[90] = "0x10"
+    text = "a,b\n" + "".join(f"{v},{k}\n" for k, v in enumerate(values))
+    path = write(tmp_path, "t.csv", text)
+    types = {"a": pa.int64(), "b": pa.int64()}
+    theirs = pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(column_types=types))
+    for chunk_bytes in [40, 1 << 20]:
+        ours = read(path, chunk_bytes=chunk_bytes)
+        assert ours.equals(theirs), chunk_bytes
+        assert ours.column("a")[90].as_py() == 16
+        assert ours.column("a").null_count == 20
+
+
+@pytest.mark.parametrize("bad", ["+5", "5 ", "9223372036854775808", '""'])
+def test_an_integer_the_engine_does_not_read_later_names_its_line(tmp_path, bad):
+    rows = [f"{i},{i}" for i in range(60)] + [f"60,{bad}"]
+    path = write(tmp_path, "t.csv", "a,b\n" + "\n".join(rows) + "\n")
+    shown = "" if bad == '""' else bad
+    with pytest.raises(DelimitedError) as caught:
+        read(path, chunk_bytes=64, column_types={"b": "int64"})
+    expected = f"{path}:62: column 'b' holds {shown!r}, but column_types says int64"
+    assert str(caught.value) == expected
+
+
+def test_the_engine_gives_integer_columns_as_values_and_validity():
+    columns = _core.split_delimited(b"1,x\n,y\n-3,z\n", ",", None, None, 1, integer_columns=[0, 1])
+    values, valid = columns[0]
+    assert values.dtype == np.int64 and values.tolist() == [1, 0, -3]
+    assert valid.tolist() == [True, False, True]
+    assert len(columns[1]) == 3  # text: (offsets, data, valid)
+
+
 @pytest.mark.parametrize(
     "text, line, what",
     [

@@ -210,10 +210,15 @@ def split_delimited(
     n_jobs: int | None = None,
     *,
     path: str | None = None,
-) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8], npt.NDArray[np.bool_]]]:
+    integer_columns: list[int] | None = None,
+) -> list[
+    tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8], npt.NDArray[np.bool_]]
+    | tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]
+]:
     """Cut whole records of delimited text into ``n_fields`` columns (``None``: as many as the
-    first record has fields) of ``(offsets, data, valid)``, Arrow's large-string layout; a
-    malformed record raises ``DelimitedError("PATH:N: ...")``."""
+    first record has fields) of ``(offsets, data, valid)``, Arrow's large-string layout, or for
+    a column ``integer_columns`` lists whose values are all plain integers, ``(values, valid)``;
+    a malformed record raises ``DelimitedError("PATH:N: ...")``."""
 
 def complete_records(data: bytes | npt.NDArray[np.uint8], delimiter: str, quote: str | None) -> int:
     """Where the last complete record of ``data`` ends, line end included (0 when none does)."""

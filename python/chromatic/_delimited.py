@@ -166,6 +166,8 @@ def iter_delimited_tables(
         columns = names
         _check_known(wanted, columns, shown)
     types: list | None = None
+    if columns is not None and all(name in wanted for name in columns):
+        types = [_arrow_type(wanted[name]) for name in columns]
     read_any = False
     # The casts of a chunk's columns run side by side (pyarrow releases the GIL as it casts).
     # The blocks end (their reading thread stopped) before the file closes.
@@ -176,7 +178,11 @@ def iter_delimited_tables(
     ):
         for text, first_line in blocks:
             n_fields = None if columns is None else len(columns)
-            arrays = reader.split(text, n_fields, first_line)
+            # Once the types are known, the engine reads the integer columns itself.
+            integer_columns = None
+            if types is not None:
+                integer_columns = [k for k, kind in enumerate(types) if pa.types.is_int64(kind)]
+            arrays = reader.split(text, n_fields, first_line, integer_columns)
             if not arrays:
                 continue  # empty lines only, before the first record
             read_any = True
@@ -185,13 +191,13 @@ def iter_delimited_tables(
                 columns = reader.header(text, first_line, arrays, names)
                 skip = 1
                 _check_known(wanted, columns, shown)
-            strings = [_string_array(*column).slice(skip) for column in arrays]
-            if len(strings[0]) == 0:
+            parsed = [_arrow_array(column).slice(skip) for column in arrays]
+            if len(parsed[0]) == 0:
                 continue
             if types is None:
-                types = list(pool.map(_column_type, [wanted.get(n) for n in columns], strings))
-            values = list(pool.map(_cast_or_bad_row, strings, types))
-            reader.check_casts(values, strings, types, columns, text, first_line, skip)
+                types = list(pool.map(_column_type, [wanted.get(n) for n in columns], parsed))
+            values = list(pool.map(_cast_or_bad_row, parsed, types))
+            reader.check_casts(values, parsed, types, columns, text, first_line, skip)
             yield pa.Table.from_arrays(values, names=columns)
     if not read_any:
         raise ValueError(f"{shown}: the file is empty: no header and no records")
@@ -269,9 +275,16 @@ class _ChunkReader:
         #: The types ``column_types`` gives, by column.
         self.wanted = wanted
 
-    def split(self, text, n_fields: int | None, first_line: int) -> list:
+    def split(self, text, n_fields: int | None, first_line: int, integer_columns=None) -> list:
         return _core.split_delimited(
-            text, self.delimiter, self.quote, n_fields, first_line, self.threads, path=self.shown
+            text,
+            self.delimiter,
+            self.quote,
+            n_fields,
+            first_line,
+            self.threads,
+            path=self.shown,
+            integer_columns=integer_columns,
         )
 
     def line_of(self, text, first_line: int, row: int) -> int:
@@ -312,10 +325,13 @@ class _ChunkReader:
 
 
 def _cast_or_bad_row(strings, kind):
-    """Return ``strings`` cast to ``kind``, or the row of the first value that does not cast."""
+    """Return ``strings`` cast to ``kind``, or the row of the first value that does not cast.
+
+    A column the engine read as integers is ``kind`` already.
+    """
     import pyarrow as pa
 
-    if pa.types.is_large_string(kind):
+    if strings.type == kind:
         return strings
     try:
         return strings.cast(kind)
@@ -330,16 +346,21 @@ def _arrow_type(name: str):
     return {"string": pa.large_string, "int64": pa.int64, "float64": pa.float64}[name]()
 
 
-def _string_array(offsets: np.ndarray, data: np.ndarray, valid: np.ndarray):
-    """Return a ``large_string`` Arrow array on the engine's buffers, without copying them."""
+def _arrow_array(column: tuple):
+    """Return a column of ``split_delimited`` as an Arrow array on the engine's buffers.
+
+    ``(offsets, data, valid)`` is a ``large_string`` column, ``(values, valid)`` an int64 one.
+    """
     import pyarrow as pa
 
+    *buffers, valid = column
     n = len(valid)
     present = int(np.count_nonzero(valid))
     # Arrow's validity is a bitmap (least significant bit first); none when nothing is missing.
     bitmap = None if present == n else pa.py_buffer(np.packbits(valid, bitorder="little"))
-    buffers = [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)]
-    return pa.Array.from_buffers(pa.large_string(), n, buffers, null_count=n - present)
+    kind = pa.large_string() if len(buffers) == 2 else pa.int64()
+    buffers = [bitmap, *map(pa.py_buffer, buffers)]
+    return pa.Array.from_buffers(kind, n, buffers, null_count=n - present)
 
 
 def _column_type(wanted: str | None, strings):

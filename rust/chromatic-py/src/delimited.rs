@@ -2,7 +2,7 @@
 //! a block end, and the line of a record.
 
 use chromatic_core as core;
-use chromatic_core::table::DelimitedFormat;
+use chromatic_core::table::{DelimitedFormat, FieldColumn};
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -44,22 +44,33 @@ fn format_arg(delimiter: &str, quote: Option<&str>) -> PyResult<DelimitedFormat>
     DelimitedFormat::new(delimiter, quote).map_err(to_py_err)
 }
 
-/// The three arrays of a column of large strings: offsets, bytes, and whether each value is
-/// present.
-type ColumnArrays<'py> = (
-    Bound<'py, PyArray1<i64>>,
-    Bound<'py, PyArray1<u8>>,
-    Bound<'py, PyArray1<bool>>,
-);
+/// A column as it leaves the parser: the three arrays of large strings (offsets, bytes, and
+/// whether each value is present), or the two of integers (values, and whether each is present).
+#[derive(IntoPyObject)]
+pub(crate) enum ColumnArrays<'py> {
+    Text(
+        (
+            Bound<'py, PyArray1<i64>>,
+            Bound<'py, PyArray1<u8>>,
+            Bound<'py, PyArray1<bool>>,
+        ),
+    ),
+    Integers((Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<bool>>)),
+}
 
 /// Cuts ``data``, whole records of delimited text whose first line is ``first_line`` of its
 /// file, into ``n_fields`` columns (``None``: as many as the first record has fields) of
 /// ``(offsets, data, valid)``, Arrow's large-string layout: quotes taken off, ``""`` read as
 /// one quote, an empty unquoted field a null (``valid`` False), a quoted ``""`` an empty string.
-/// A malformed record raises ``DelimitedError`` (``"PATH:LINE: ..."`` with ``path``).
-///
+/// A column that ``integer_columns`` lists, and whose every present value is written as an
+/// optional ``-`` and decimal digits within the range of an int64, comes as ``(values, valid)``
+/// instead (a null 0). A malformed record raises ``DelimitedError`` (``"PATH:LINE: ..."`` with
+/// ``path``).
 #[pyfunction]
-#[pyo3(signature = (data, delimiter, quote, n_fields, first_line, n_jobs=None, *, path=None))]
+#[pyo3(signature = (
+    data, delimiter, quote, n_fields, first_line, n_jobs=None, *, path=None, integer_columns=None
+))]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn split_delimited<'py>(
     py: Python<'py>,
     data: Text<'py>,
@@ -69,27 +80,37 @@ pub(crate) fn split_delimited<'py>(
     first_line: u64,
     n_jobs: Option<i64>,
     path: Option<&str>,
+    integer_columns: Option<Vec<usize>>,
 ) -> PyResult<Vec<ColumnArrays<'py>>> {
     let format = format_arg(delimiter, quote)?;
     let text = data.as_slice()?;
     let n_jobs = n_jobs_arg(n_jobs)?;
+    let integer_columns = integer_columns.unwrap_or_default();
     // The columns come from the engine's allocator, which hands the memory the columns of the
     // chunk before freed straight back; numpy's arrays come from the system allocator, which
     // returns them to the kernel and faults in fresh zeroed pages every chunk.
     let columns = run_detached_with(
         py,
         n_jobs,
-        |interrupt| core::table::split_delimited(text, format, n_fields, first_line, interrupt),
+        |interrupt| {
+            let columns =
+                core::table::split_delimited(text, format, n_fields, first_line, interrupt)?;
+            core::table::with_integer_columns(columns, &integer_columns, interrupt)
+        },
         |err| delimited_err(err, path),
     )?;
     Ok(columns
         .into_iter()
-        .map(|column| {
-            (
+        .map(|column| match column {
+            FieldColumn::Text(column) => ColumnArrays::Text((
                 PyArray1::from_vec(py, column.offsets),
                 PyArray1::from_vec(py, column.data),
                 PyArray1::from_vec(py, column.valid),
-            )
+            )),
+            FieldColumn::Integers { values, valid } => ColumnArrays::Integers((
+                PyArray1::from_vec(py, values),
+                PyArray1::from_vec(py, valid),
+            )),
         })
         .collect())
 }

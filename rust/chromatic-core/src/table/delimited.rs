@@ -11,7 +11,8 @@
 //! A stream is read in blocks: [`complete_records`] says where the whole records of a block end,
 //! so that the incomplete tail can go with the next block, and [`split_delimited`] cuts the whole
 //! records into columns ([`plan_delimited`] then [`DelimitedPlan::write`], for a caller that
-//! allocates the columns itself).
+//! allocates the columns itself); [`with_integer_columns`] reads the columns its caller knows
+//! to hold integers as integers.
 //!
 //! Delimiters, line ends and quotes are found 8 bytes at a time (`records` for text without
 //! quotes, `quoted` for text with them); `fields` reads field by field, as the reference the
@@ -25,6 +26,7 @@ use crate::parallel::{filled, split_mut, try_map_blocks};
 
 pub use fields::count_line_ends;
 use fields::{first_record_fields, line_ends_outside_quotes, scan_records};
+pub use integers::{FieldColumn, integers_of, parse_integer, with_integer_columns};
 use records::{ColumnPart, RangeSize, measure_range, write_range};
 
 /// How the text is written: the byte between fields, and the byte that quotes a field (`None`:
@@ -435,6 +437,7 @@ fn write_columns(
 }
 
 mod fields;
+mod integers;
 mod quoted;
 mod records;
 #[cfg(test)]

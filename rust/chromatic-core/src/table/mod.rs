@@ -16,8 +16,8 @@ pub mod vocabulary;
 
 pub use columns::{BooleanColumn, IntegerColumn, Offset, StringColumn, ValueColumn, ValueKind};
 pub use delimited::{
-    ColumnBuffers, DelimitedFormat, DelimitedPlan, TextColumn, complete_records, count_line_ends,
-    plan_delimited, record_line, split_delimited,
+    ColumnBuffers, DelimitedFormat, DelimitedPlan, FieldColumn, TextColumn, complete_records,
+    count_line_ends, plan_delimited, record_line, split_delimited, with_integer_columns,
 };
 pub use hashing::hash_table_rows;
 pub use rows::{IdColumn, IdRows, rows_from_ids};
