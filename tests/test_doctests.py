@@ -28,6 +28,7 @@ MODULES = [
     "chromatic.graph",
     "chromatic.streaming",
     "chromatic.svmlight",
+    "chromatic.torch",
 ]
 SHOWS_EXAMPLES = {
     "chromatic._baselines",
@@ -41,6 +42,7 @@ SHOWS_EXAMPLES = {
     "chromatic.dask",
     "chromatic.streaming",
     "chromatic.svmlight",
+    "chromatic.torch",
 }
 
 
@@ -58,6 +60,8 @@ def run_doctests(module) -> tuple[int, int, str]:
 def test_docstring_examples(name):
     if name == "chromatic.dask":
         pytest.importorskip("dask")
+    if name == "chromatic.torch":
+        pytest.importorskip("torch")
     module = importlib.import_module(name)
     failed, attempted, report = run_doctests(module)
     assert failed == 0, f"{failed} of {attempted} examples of {name} failed:\n{report}"

@@ -39,6 +39,7 @@ from ._baselines import FrequencyEncoder, HashingEncoder
 from ._compression import ChromaticCompressor
 from ._core import ChromaticError, __version__
 from ._encoder import ChromaticEncoder
+from ._fields import Fields
 from ._model import ModelFileError, load_model, save_model
 from ._submodular import SubmodularCompressor
 from ._table_encoder import TableEncoder
@@ -49,6 +50,7 @@ __all__ = [
     "ChromaticCompressor",
     "ChromaticEncoder",
     "ChromaticError",
+    "Fields",
     "FrequencyEncoder",
     "HashingEncoder",
     "ModelFileError",

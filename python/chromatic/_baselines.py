@@ -17,6 +17,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import _core
 from ._columns import arrow_table
+from ._fields import Fields, bag_fields
 from ._input import (
     check_finite,
     check_structure,
@@ -172,6 +173,25 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
             n_rows = arrays.n_rows
         return sp.csr_matrix((values, indices, indptr), shape=(n_rows, self.n_features_out_))
 
+    def to_fields(self, X) -> Fields:
+        """Encode ``X`` as the input of an embedding model: a bag of the hashed columns.
+
+        Each output column is one embedding; a row's bag holds the columns its features hash
+        to, weighted by their signed counts (as ``transform`` gives them). There is no field:
+        hashing keeps no trace of which feature a column came from.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} or table of shape (n_samples, n_features_in_)
+            Rows as ``transform`` takes them.
+
+        Returns
+        -------
+        fields : Fields
+            No field, and the bag of ``n_features`` columns.
+        """
+        return bag_fields(self.transform(X))
+
     def get_feature_names_out(self, input_features=None):
         """Get the names of the output columns: ``hash0, hash1, ...``.
 
@@ -321,6 +341,24 @@ class FrequencyEncoder(TransformerMixin, BaseEstimator):
         )
         out.sum_duplicates()
         return out
+
+    def to_fields(self, X) -> Fields:
+        """Encode ``X`` as the input of an embedding model: a bag of the output columns.
+
+        Each kept feature is one embedding, and "other" one more, weighted by the count of the
+        other features of the row (as ``transform`` gives them).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} or table of shape (n_samples, n_features_in_)
+            Rows as ``transform`` takes them.
+
+        Returns
+        -------
+        fields : Fields
+            No field, and the bag of ``n_features`` columns.
+        """
+        return bag_fields(self.transform(X))
 
     def get_feature_names_out(self, input_features=None):
         """Get the names of the output columns.

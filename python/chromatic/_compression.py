@@ -10,6 +10,7 @@ from numbers import Integral
 from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import ClassifierTags, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -23,6 +24,7 @@ from ._encoder import (
     set_coloring,
 )
 from ._encoding import assemble, compressed_rows
+from ._fields import Fields, compressed_fields
 from ._input import presence_csr
 from ._pipeline import fit_compression, stratified_folds
 from ._sources import MatrixRows
@@ -296,13 +298,38 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
             The frequent features' columns, then the buckets: CSR float64, or a dense float32
             array when ``sparse_output=False``.
         """
+        return self._output(self._fit_cross_fitted(X, y))
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_to_fields(self, X, y) -> Fields:
+        """Fit, and return the training rows as the fields of an embedding model.
+
+        The rows are those of ``fit_transform`` (cross-fitted: no row's buckets come from rates
+        its own label moved), laid out as ``to_fields`` lays them out.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} or table of shape (n_samples, n_features)
+            Training rows.
+        y : array-like of shape (n_samples,)
+            Binary target.
+
+        Returns
+        -------
+        fields : Fields
+            As ``to_fields`` gives them.
+        """
+        return compressed_fields(self._fit_cross_fitted(X, y), self.n_frequent_, self.compressor_)
+
+    def _fit_cross_fitted(self, X, y):
+        """Fit; return the cross-fitted output of the training rows, CSR."""
         B, labels = self._validated(X, y)
         params = compression_params(self)
         folds = stratified_folds(labels, int(self.cv), True, params.seed)
         rows = MatrixRows.of_matrix(B, labels, fold_of_rows=folds)
         compression, _ = fit_compression(rows, params, cross_fit=True)
         set_compression(self, compression)
-        return self._output(compressed_rows(compression, B, folds))
+        return compressed_rows(compression, B, folds)
 
     def _output(self, Z):
         return Z if self.sparse_output else Z.toarray().astype(np.float32)
@@ -322,6 +349,29 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         return compress_features(self, presence_csr(feature_rows(self, X, reset=False)))
+
+    def to_fields(self, X) -> Fields:
+        """Encode ``X`` as the fields of an embedding model.
+
+        Every color with a bucket is a field, its buckets the values (0: the row holds none of
+        them, its color's reference); the frequent features are a bag, each its own embedding.
+        The model holds ``n_features_out_`` embeddings, at most ``budget``. ``chromatic.torch``
+        trains click models on them; for the training rows, ``fit_to_fields`` gives the
+        cross-fitted fields, as ``fit_transform`` does.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} or table of shape (n_samples, n_features_in_)
+            Rows to encode; features never seen in fit are ignored.
+
+        Returns
+        -------
+        fields : Fields
+            One field per color with a bucket, and the bag of the frequent features.
+        """
+        check_is_fitted(self)
+        B = presence_csr(feature_rows(self, X, reset=False))
+        return compressed_fields(compressed_csr(self, B), self.n_frequent_, self.compressor_)
 
     def get_feature_names_out(self, input_features=None):
         """Get the names of the output columns.
@@ -391,11 +441,17 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
 
 def compress_features(compressor: ChromaticCompressor, B):
     """Return the output of a fitted ``compressor`` for binary rows ``B`` over its features."""
+    return compressor._output(compressed_csr(compressor, B))
+
+
+def compressed_csr(compressor: ChromaticCompressor, B) -> sp.csr_matrix:
+    """Return the output columns of a fitted ``compressor`` for rows ``B``, CSR always."""
     tail = None
     if compressor.encoder_ is not None:
-        # The frequent features are unseen to the encoder, so it ignores them.
+        # The frequent features are unseen to the encoder, so it ignores them. The tail's
+        # compressor gives CSR columns.
         tail = compressor.compressor_.transform(compressor.encoder_.transform(B))
-    return compressor._output(assemble(B, compressor.frequent_features_, tail))
+    return assemble(B, compressor.frequent_features_, tail)
 
 
 def _seed(compressor: ChromaticCompressor) -> int:

@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _core
+from ._fields import Fields, code_fields
 from ._input import check_structure, csr_arrays, effective_n_jobs
 from ._pipeline import fit_coloring
 from ._sources import MatrixRows
@@ -311,6 +312,28 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         _, collisions, unseen = self._encoded(self._rows(X, reset=False))
         return collisions, unseen
+
+    def to_fields(self, X) -> Fields:
+        """Encode ``X`` as the fields of an embedding model: one per color, its code the value.
+
+        ``chromatic.torch`` trains click models on them: field ``c`` has ``field_dims_[c]``
+        values, 0 (none of the color's features) without an embedding, so the model holds one
+        embedding per feature seen in fit.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} or table of shape (n_samples, n_features_in_)
+            Rows as ``transform`` takes them.
+
+        Returns
+        -------
+        fields : Fields
+            ``values`` the codes (int64, shape ``(n_samples, n_colors_)``), ``field_dims``
+            ``field_dims_``, and no bag.
+        """
+        check_is_fitted(self)
+        codes = self._encoded(self._rows(X, reset=False))[0]
+        return code_fields(codes, self.field_dims_)
 
     def _encoded(self, rows: MatrixRows) -> tuple[np.ndarray, int, int]:
         chunk = rows.rows
