@@ -109,57 +109,52 @@ class FactorizationMachine(_FieldModel):
         return _linear(self.linear, batch) + _interactions(self.embedding, batch) + self.bias
 
 
-class WideAndDeep(_FieldModel):
+class _DeepModel(_FieldModel):
+    """Weights and embeddings of the row's features, and a perceptron over the embeddings.
+
+    The perceptron has layers of ``hidden`` units (ReLU, then ``dropout``) and reads the field
+    embeddings and the bag's sum side by side.
+    """
+
+    def __init__(
+        self,
+        field_dims: Sequence[int],
+        bag_dim: int = 0,
+        embed_dim: int = 16,
+        hidden: Sequence[int] = (256, 128),
+        dropout: float = 0.1,
+    ):
+        super().__init__()
+        self.linear = FieldEmbedding(field_dims, bag_dim, 1)
+        self.embedding = FieldEmbedding(field_dims, bag_dim, embed_dim)
+        self.mlp = _mlp(_deep_width(self.embedding, embed_dim), hidden, dropout)
+        self.bias = nn.Parameter(torch.zeros(1))
+
+    def _deep(self, batch: FieldBatch) -> torch.Tensor:
+        return self.mlp(_deep_input(self.embedding, batch)).squeeze(-1)
+
+
+class WideAndDeep(_DeepModel):
     """Logistic regression (wide) plus a perceptron over the embeddings (deep), Cheng et al. 2016.
 
     The perceptron has layers of ``hidden`` units (ReLU, then ``dropout``).
     """
 
-    def __init__(
-        self,
-        field_dims: Sequence[int],
-        bag_dim: int = 0,
-        embed_dim: int = 16,
-        hidden: Sequence[int] = (256, 128),
-        dropout: float = 0.1,
-    ):
-        super().__init__()
-        self.linear = FieldEmbedding(field_dims, bag_dim, 1)
-        self.embedding = FieldEmbedding(field_dims, bag_dim, embed_dim)
-        self.mlp = _mlp(_deep_width(self.embedding, embed_dim), hidden, dropout)
-        self.bias = nn.Parameter(torch.zeros(1))
-
     def forward(self, batch: FieldBatch) -> torch.Tensor:
         """Return one logit per row of ``batch``."""
-        deep = self.mlp(_deep_input(self.embedding, batch)).squeeze(-1)
-        return _linear(self.linear, batch) + deep + self.bias
+        return _linear(self.linear, batch) + self._deep(batch) + self.bias
 
 
-class DeepFM(_FieldModel):
+class DeepFM(_DeepModel):
     """A factorization machine and a perceptron on the same embeddings (Guo et al., 2017).
 
     The perceptron has layers of ``hidden`` units (ReLU, then ``dropout``).
     """
 
-    def __init__(
-        self,
-        field_dims: Sequence[int],
-        bag_dim: int = 0,
-        embed_dim: int = 16,
-        hidden: Sequence[int] = (256, 128),
-        dropout: float = 0.1,
-    ):
-        super().__init__()
-        self.linear = FieldEmbedding(field_dims, bag_dim, 1)
-        self.embedding = FieldEmbedding(field_dims, bag_dim, embed_dim)
-        self.mlp = _mlp(_deep_width(self.embedding, embed_dim), hidden, dropout)
-        self.bias = nn.Parameter(torch.zeros(1))
-
     def forward(self, batch: FieldBatch) -> torch.Tensor:
         """Return one logit per row of ``batch``."""
         fm = _linear(self.linear, batch) + _interactions(self.embedding, batch)
-        deep = self.mlp(_deep_input(self.embedding, batch)).squeeze(-1)
-        return fm + deep + self.bias
+        return fm + self._deep(batch) + self.bias
 
 
 def _linear(weights: FieldEmbedding, batch: FieldBatch) -> torch.Tensor:
