@@ -26,9 +26,11 @@ torch = pytest.importorskip("torch")
 from chromatic.torch import (  # noqa: E402
     FieldBatch,
     FieldDataset,
+    FieldStream,
     field_loader,
     log_loss,
     predict_proba,
+    stream_loader,
     train,
 )
 from chromatic.torch.models import (  # noqa: E402
@@ -217,7 +219,7 @@ def test_bad_input_is_named(data, compressor):
         FieldDataset(fields, y[:10])
     with pytest.raises(ValueError, match="y must be binary"):
         FieldDataset(fields, np.arange(len(y)) % 3)
-    with pytest.raises(ValueError, match="train_data must be a FieldDataset with labels"):
+    with pytest.raises(ValueError, match=r"train_data must have labels: FieldDataset\(fields, y\)"):
         train(LogisticRegression.for_fields(fields), FieldDataset(fields), FieldDataset(fields, y))
     with pytest.raises(ValueError, match="X has 299 features"):
         compressor.to_fields(X[:, :299])
@@ -239,3 +241,109 @@ def test_the_package_needs_torch_only_for_chromatic_torch():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert 'pip install "chromatic[torch]"' in done.stdout
+
+
+def write_svmlight(path, X, y):
+    from sklearn.datasets import dump_svmlight_file
+
+    dump_svmlight_file(X, y, str(path), zero_based=True)
+    return str(path)
+
+
+def stream_rows(stream, workers: int):
+    values, labels = [], []
+    for batch in stream_loader(stream, num_workers=workers):
+        values.append(batch.values.numpy())
+        labels.append(batch.labels.numpy())
+    return np.concatenate(values), np.concatenate(labels)
+
+
+def sorted_rows(values, labels):
+    rows = np.column_stack([values, labels])
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+@pytest.mark.filterwarnings("ignore:This DataLoader will create 3 worker processes")
+@pytest.mark.parametrize("workers", [0, 1, 2, 3])
+def test_a_stream_of_files_yields_every_row_once(tmp_path, data, workers):
+    X, y = data
+    encoder = ChromaticEncoder().fit(X)
+    paths = [
+        write_svmlight(tmp_path / "a.svm", X[:2500], y[:2500]),
+        write_svmlight(tmp_path / "b.svm", X[2500:], y[2500:]),
+    ]
+    # Small chunks: three workers on two files share the chunks instead.
+    stream = FieldStream(encoder, paths, batch_size=300, zero_based=True, chunk_bytes=1 << 14)
+    values, labels = stream_rows(stream, workers)
+    expected = encoder.to_fields(X).values
+    if workers == 0:
+        np.testing.assert_array_equal(values, expected)
+        np.testing.assert_array_equal(labels, y)
+        sizes = [len(batch.labels) for batch in stream]
+        assert sizes == [300] * 13 + [100]
+    np.testing.assert_array_equal(sorted_rows(values, labels), sorted_rows(expected, y))
+
+
+def test_a_stream_of_training_rows_is_cross_fitted(tmp_path, data):
+    from chromatic.streaming import fit_compressor_files, iter_compressed
+
+    X, y = data
+    path = write_svmlight(tmp_path / "train.svm", X, y)
+    compressor = ChromaticCompressor(budget=48, n_frequent=12, random_state=0)
+    _, tables = fit_compressor_files(compressor, [path], zero_based=True, cross_fit=True)
+    stream = FieldStream(
+        compressor, [path], batch_size=512, zero_based=True, cross_fit=tables, chunk_bytes=1 << 14
+    )
+    values, labels = stream_rows(stream, 0)
+    columns = sp.vstack(
+        [c for _, c in iter_compressed(compressor, path, zero_based=True, cross_fit=tables)]
+    )
+    expected = compressed_fields(columns, compressor.n_frequent_, compressor.compressor_)
+    np.testing.assert_array_equal(values, expected.values)
+    assert not np.array_equal(values, compressor.to_fields(X).values)
+    np.testing.assert_array_equal(labels, y)
+
+
+def test_a_stream_of_parquet_files_and_its_errors(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from chromatic.streaming import TableFileError, TableReading, fit_files
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    table = pa.table(
+        {
+            "user": rng.integers(0, 200, n),
+            "site": rng.choice(["a", "b", "c", "d"], n),
+            "click": (rng.random(n) < 0.3).astype(np.int64),
+        }
+    )
+    path = tmp_path / "clicks.parquet"
+    pq.write_table(table, path, row_group_size=700)
+    reading = TableReading(label="click")
+    encoder = ChromaticEncoder(dense_threshold=None)
+    fit_files(encoder, [path], tables=reading)
+    values, labels = stream_rows(FieldStream(encoder, [path], tables=reading, batch_size=256), 0)
+    np.testing.assert_array_equal(values, encoder.to_fields(table.drop_columns(["click"])).values)
+    np.testing.assert_array_equal(labels, table["click"].to_numpy())
+    other = tmp_path / "other.parquet"
+    pq.write_table(table.rename_columns(["uid", "site", "click"]), other)
+    with pytest.raises(TableFileError, match="lacks the columns \\['user'\\]"):
+        list(FieldStream(encoder, [other], tables=reading))
+    with pytest.raises(ValueError, match="zero_based is needed for svmlight files"):
+        FieldStream(encoder, [path])
+    with pytest.raises(ValueError, match="not fitted"):
+        FieldStream(ChromaticEncoder(), [path], tables=reading)
+    with pytest.raises(TypeError, match="model must be a fitted ChromaticEncoder"):
+        FieldStream(HashingEncoder(), [path], tables=reading)
+
+
+def test_a_model_trains_on_a_stream(tmp_path, data, compressor):
+    X, y = data
+    path = write_svmlight(tmp_path / "train.svm", X, y)
+    stream = FieldStream(compressor, [path], batch_size=256, zero_based=True)
+    model = FactorizationMachine.for_fields(compressor.to_fields(X[:1]), seed=0)
+    before = log_loss(model, stream)
+    result = train(model, stream, stream, epochs=3, lr=1e-2, progress=False)
+    assert log_loss(model, stream) < before - 0.05
+    assert len(result.valid_log_loss) >= 1

@@ -104,6 +104,22 @@ class Fields:
         )
 
 
+def concat_fields(first: Fields, second: Fields) -> Fields:
+    """Return the rows of ``first`` then those of ``second`` (laid out alike)."""
+    if not np.array_equal(first.field_dims, second.field_dims) or first.bag_dim != second.bag_dim:
+        raise ValueError("the fields to join are laid out differently")
+    return Fields(
+        values=np.concatenate([first.values, second.values]),
+        field_dims=first.field_dims,
+        bag_indptr=np.concatenate(
+            [first.bag_indptr[:-1], second.bag_indptr + first.bag_indptr[-1]]
+        ),
+        bag_indices=np.concatenate([first.bag_indices, second.bag_indices]),
+        bag_weights=np.concatenate([first.bag_weights, second.bag_weights]),
+        bag_dim=first.bag_dim,
+    )
+
+
 def code_fields(codes: np.ndarray, field_dims: np.ndarray) -> Fields:
     """Fields of the codes of a ``ChromaticEncoder``: one per color, no bag."""
     return Fields(

@@ -2,9 +2,10 @@
 
 An encoder's ``to_fields`` (``ChromaticEncoder``, ``ChromaticCompressor``, ``HashingEncoder``,
 ``FrequencyEncoder``) gives rows as ``chromatic.Fields``: categorical fields and a bag of binary
-features. Here they become batches of tensors (``FieldDataset``), the input of small click
-models (``models``: logistic regression, factorization machine, Wide & Deep, DeepFM), trained by
-``train`` with Adam and early stopping on the validation log loss.
+features. Here they become batches of tensors (``FieldDataset`` in memory, ``FieldStream`` from
+files larger than memory), the input of small click models (``models``: logistic regression,
+factorization machine, Wide & Deep, DeepFM), trained by ``train`` with Adam and early stopping
+on the validation log loss.
 
 Examples
 --------
@@ -33,14 +34,17 @@ except ImportError as err:  # pragma: no cover - the message is the point
     ) from err
 
 from ._data import FieldBatch, FieldDataset, field_loader
+from ._stream import FieldStream, stream_loader
 from ._training import TrainResult, log_loss, predict_proba, train
 
 __all__ = [
     "FieldBatch",
     "FieldDataset",
+    "FieldStream",
     "TrainResult",
     "field_loader",
     "log_loss",
     "predict_proba",
+    "stream_loader",
     "train",
 ]

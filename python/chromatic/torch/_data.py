@@ -64,15 +64,20 @@ class FieldDataset(Dataset):
 
     def __getitems__(self, rows) -> FieldBatch:
         rows = np.asarray(rows, dtype=np.int64)
-        part = self.fields.take(rows)
-        labels = np.zeros(0, np.float32) if self.labels is None else self.labels[rows]
-        return FieldBatch(
-            values=torch.from_numpy(part.values),
-            bag_indices=torch.from_numpy(part.bag_indices),
-            bag_offsets=torch.from_numpy(part.bag_indptr[:-1]),
-            bag_weights=torch.from_numpy(part.bag_weights),
-            labels=torch.from_numpy(labels),
-        )
+        labels = None if self.labels is None else self.labels[rows]
+        return batch_of(self.fields.take(rows), labels)
+
+
+def batch_of(fields: Fields, labels: np.ndarray | None) -> FieldBatch:
+    """Return the rows of ``fields`` (and their labels, or none) as a batch of tensors."""
+    labels = np.zeros(0, np.float32) if labels is None else np.asarray(labels, np.float32)
+    return FieldBatch(
+        values=torch.from_numpy(fields.values),
+        bag_indices=torch.from_numpy(fields.bag_indices),
+        bag_offsets=torch.from_numpy(fields.bag_indptr[:-1].copy()),
+        bag_weights=torch.from_numpy(fields.bag_weights),
+        labels=torch.from_numpy(labels),
+    )
 
 
 def _binary_labels(y, n_rows: int) -> np.ndarray:
