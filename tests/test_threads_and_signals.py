@@ -1,18 +1,28 @@
-"""The engine releases the GIL while it works, and Ctrl-C stops a long fit promptly: the engine
-polls a flag that the waiting thread raises."""
+"""The engine releases the GIL while it works, Ctrl-C stops a long fit promptly (the engine
+polls a flag that the waiting thread raises), and ``n_jobs=None`` keeps to the threads that
+``OMP_NUM_THREADS`` allows, as joblib's workers set it."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
+from joblib import Parallel, delayed
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
 
 from chromatic import ChromaticEncoder
+from chromatic._input import available_cores, effective_n_jobs
+from chromatic.datasets import make_onehot_zipf
 
 LONG_FIT = """
 import signal
@@ -137,3 +147,99 @@ def test_sigterm_ends_a_long_fit_as_ctrl_c_does():
     stdout, _, _, latency = signal_a_running_fit(ended_by_signal, signal.SIGTERM)
     assert "ended by SIGTERM" in stdout and "finished" in stdout
     assert latency < 5.0, f"took {latency:.2f} s to stop"
+
+
+THREADS_OF_A_FIT = """
+import os
+import numpy as np
+import pyarrow as pa
+from chromatic import (
+    ChromaticCompressor, ChromaticEncoder, FrequencyEncoder, HashingEncoder, TableEncoder
+)
+from chromatic.datasets import make_onehot_zipf
+
+def threads():
+    return len(os.listdir("/proc/self/task"))
+
+X = make_onehot_zipf(3000, 800, 6, random_state=0)
+y = np.arange(3000) % 2
+rng = np.random.default_rng(0)
+table = pa.table({
+    "site": rng.integers(0, 50, 3000).astype(str),
+    "ad": rng.integers(0, 300, 3000),
+    "price": rng.random(3000),
+})
+before = threads()
+ChromaticEncoder().fit(X).transform(X)
+compressor = ChromaticCompressor(budget=64, random_state=0)
+compressor.fit_to_fields(X, y)
+compressor.transform(X)
+ChromaticCompressor(budget=64, random_state=0, memory_limit="1G").fit(X, y)
+ChromaticEncoder().fit(table).to_fields(table)
+TableEncoder().fit_transform(table)
+HashingEncoder(n_features=64).fit(table).transform(table)
+FrequencyEncoder(n_features=64).fit(X).transform(X)
+print(threads() - before)
+"""
+
+
+def threads_started_by_fits(omp_num_threads: str | None) -> int:
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    # rayon's shared pool would start RAYON_NUM_THREADS threads.
+    env["RAYON_NUM_THREADS"] = "8"
+    if omp_num_threads is not None:
+        env["OMP_NUM_THREADS"] = omp_num_threads
+    out = subprocess.run(
+        [sys.executable, "-c", THREADS_OF_A_FIT],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(out.stdout.split()[-1])
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
+def test_omp_num_threads_bounds_every_step_of_the_engine():
+    # With OMP_NUM_THREADS=1 no step may start the shared pool, only a pool of one thread.
+    assert threads_started_by_fits("1") <= 2
+    if available_cores() > 1:
+        assert threads_started_by_fits(None) >= 8
+
+
+def test_n_jobs_none_follows_omp_num_threads(monkeypatch):
+    cores = available_cores()
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert effective_n_jobs(None) is None
+    for value, expected in [("1", 1), ("1,1", 1), ("0", None), ("many", None), (str(cores), None)]:
+        monkeypatch.setenv("OMP_NUM_THREADS", value)
+        if expected is not None and expected >= cores:
+            expected = None  # one thread on one core: the shared pool is as small
+        assert effective_n_jobs(None) == expected
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert effective_n_jobs(-1) is None  # an explicit count is the user's choice
+    assert effective_n_jobs(1) == 1
+
+
+def _threads_in_worker():
+    return os.environ.get("OMP_NUM_THREADS"), effective_n_jobs(None)
+
+
+def test_grid_search_workers_share_the_cores():
+    cores = available_cores()
+    seen = Parallel(n_jobs=2)(delayed(_threads_in_worker)() for _ in range(2))
+    for omp, threads in seen:
+        limit = max(1, cores // 2)
+        assert omp == str(limit)
+        assert threads == (limit if limit < cores else None)
+    X = make_onehot_zipf(2000, 400, 5, random_state=1)
+    y = (np.asarray(X[:, :40].sum(axis=1)).ravel() > 0).astype(int)
+    pipeline = make_pipeline(
+        ChromaticEncoder(output="onehot", random_state=0), LogisticRegression(max_iter=200)
+    )
+    grid = {"chromaticencoder__min_cooccurrence": [1, 2]}
+    scores = [
+        GridSearchCV(pipeline, grid, cv=2, n_jobs=n_jobs).fit(X, y).cv_results_["mean_test_score"]
+        for n_jobs in (1, 2)
+    ]
+    np.testing.assert_allclose(scores[0], scores[1])

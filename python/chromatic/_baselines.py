@@ -53,7 +53,8 @@ class HashingEncoder(TransformerMixin, BaseEstimator):
     seed : int, default=0
         Seeds the hash.
     n_jobs : int, default=None
-        Threads; ``None`` uses every core, ``-1`` too, ``-2`` all but one.
+        Threads; ``None`` uses every core (fewer where ``OMP_NUM_THREADS`` says, as in a
+        joblib worker), ``-1`` every core, ``-2`` all but one.
     table : TableEncoder or None, default=None
         How the columns of a table become features, as in ``ChromaticEncoder``.
 

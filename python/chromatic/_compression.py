@@ -66,7 +66,8 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
     cv, sparse_output, smoothing, min_bucket_rows, in_sample_rows, penalty :
         As in ``SubmodularCompressor``.
     n_jobs : int, default=None
-        Threads; ``None`` uses every core.
+        Threads; ``None`` uses every core (fewer where ``OMP_NUM_THREADS`` says, as in a
+        joblib worker), ``-1`` every core, ``-2`` all but one.
     random_state : int, RandomState instance or None, default=None
         Seeds the coloring, the folds and the selection sample.
     table : TableEncoder or None, default=None

@@ -161,7 +161,7 @@ def add_two_value_counts(a, b):
 
     A task's inputs stay as they were, should the scheduler run it again.
     """
-    return added_up([a, b])
+    return added_up([a, b], n_jobs=None)
 
 
 class DaskPartitions(RowSource):

@@ -85,8 +85,10 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
         ``"codes"``: a dense int32 array of shape ``(n_samples, n_colors_)``. ``"onehot"``: a
         sparse CSR matrix with one column per (color, code >= 1), i.e. one per training feature.
     n_jobs : int, default=None
-        Threads for fitting and encoding. ``None`` uses every core, ``-1`` too; ``-2`` all but
-        one. The result does not depend on it.
+        Threads for fitting and encoding. ``None`` uses every core, or as many as
+        ``OMP_NUM_THREADS`` allows where it is set (joblib sets it in its workers, so that
+        ``GridSearchCV(n_jobs=2)`` on two cores runs two fits of one thread each); ``-1``
+        every core, ``-2`` all but one. The result does not depend on it.
     random_state : int, RandomState instance or None, default=None
         Seeds the ``"random"`` strategy and the Glauber dynamics of ``n_colors``.
     table : TableEncoder or None, default=None

@@ -125,14 +125,32 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def thread_limit() -> int | None:
+    """The threads ``OMP_NUM_THREADS`` allows this process, None when it sets no limit.
+
+    joblib's process workers get it (``cores // n_jobs``, or ``inner_max_num_threads`` of
+    ``parallel_config``), so that ``GridSearchCV(n_jobs=2)`` on two cores runs two fits of one
+    thread each; scikit-learn's OpenMP estimators honour it the same way.
+    """
+    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    try:
+        limit = int(value)
+    except ValueError:
+        return None
+    return limit if limit > 0 else None
+
+
 def effective_n_jobs(n_jobs: int | None) -> int | None:
     """Return the threads for the engine, ``None`` for its shared pool over every core.
 
-    As in joblib, ``-1`` means all cores and ``-2`` all but one; counts above the available
-    cores are capped, since more threads than cores only add overhead.
+    ``None`` means every core, or as many threads as ``OMP_NUM_THREADS`` allows where it is
+    set (see ``thread_limit``). As in joblib, ``-1`` means all cores and ``-2`` all but one;
+    counts above the available cores are capped, since more threads than cores only add
+    overhead.
     """
     if n_jobs is None:
-        return None
+        limit = thread_limit()
+        return None if limit is None or limit >= available_cores() else limit
     if n_jobs == 0:
         raise ValueError("n_jobs == 0 has no meaning; use None, a positive count or -1")
     cores = available_cores()

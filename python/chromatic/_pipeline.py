@@ -151,11 +151,11 @@ def count_values(
     )
 
 
-def added_up(counts: list):
+def added_up(counts: list, n_jobs: int | None):
     """Add up value counts into a new total; the parts stay as they were."""
     total = copy.copy(counts[0])
     for part in counts[1:]:
-        total.merge(part)
+        total.merge(part, n_jobs=n_jobs)
     return total
 
 
@@ -173,7 +173,9 @@ def cross_fit_tables(counts: list, total, buckets: Buckets, params: BucketParams
     value_rows = total.value_rows
     tables = []
     for fold in range(len(counts)):
-        others = added_up([part for other, part in enumerate(counts) if other != fold])
+        others = added_up(
+            [part for other, part in enumerate(counts) if other != fold], params.n_jobs
+        )
         table = others.assign_buckets(
             buckets.boundary_offsets,
             buckets.boundaries,
@@ -215,7 +217,7 @@ def fit_buckets(
     With ``n_folds`` > 1, also return the cross-fit table of each fold.
     """
     counts = count_values(rows, coloring, kept, classes[1], n_folds, seed)
-    total = added_up(counts)
+    total = added_up(counts, params.n_jobs)
     buckets = cut_buckets(total, coloring.field_dims, params)
     tables = cross_fit_tables(counts, total, buckets, params) if n_folds > 1 else None
     return buckets, tables

@@ -71,7 +71,8 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds the fold split when ``shuffle``.
     n_jobs : int, default=None
-        Threads; ``None`` uses every core.
+        Threads; ``None`` uses every core (fewer where ``OMP_NUM_THREADS`` says, as in a
+        joblib worker), ``-1`` every core, ``-2`` all but one.
 
     Attributes
     ----------
@@ -240,7 +241,7 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
         params = bucket_params(self)
         folds = stratified_folds(labels, int(self.cv), bool(self.shuffle), self.random_state)
         counts = self._value_counts(codes, labels, folds)
-        total = added_up(counts)
+        total = added_up(counts, params.n_jobs)
         buckets = cut_buckets(total, _column_sizes(codes), params)
         set_buckets(self, buckets, classes, values=values)
         tables = cross_fit_tables(counts, total, buckets, params)

@@ -46,7 +46,8 @@ class TableEncoder(TransformerMixin, BaseEstimator):
         ``OneHotEncoder``); like unseen values, they are no feature at transform, never an
         error.
     n_jobs : int or None, default=None
-        Threads for the engine; None uses every core, -1 too, -2 all but one.
+        Threads for the engine; None uses every core (fewer where ``OMP_NUM_THREADS``
+        says, as in a joblib worker), -1 every core, -2 all but one.
 
     Attributes
     ----------

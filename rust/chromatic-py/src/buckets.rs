@@ -136,8 +136,15 @@ impl ValueCounts {
     }
 
     /// Adds the counts of `other` (over the same columns).
-    fn merge(&mut self, other: PyRef<'_, ValueCounts>) -> PyResult<()> {
-        self.stats.merge(&other.stats).map_err(to_py_err)
+    #[pyo3(signature = (other, *, n_jobs=None))]
+    fn merge(
+        &mut self,
+        py: Python<'_>,
+        other: PyRef<'_, ValueCounts>,
+        n_jobs: Option<i64>,
+    ) -> PyResult<()> {
+        let (stats, other) = (&mut self.stats, &other.stats);
+        run_detached(py, n_jobs_arg(n_jobs)?, |_| stats.merge(other))
     }
 
     /// Rows holding each value, column after column.

@@ -75,6 +75,20 @@ pub(crate) struct StreamingFit {
     stream: core::FitStream,
 }
 
+impl StreamingFit {
+    /// The graph builder, made on first use in the pool of `n_jobs` threads: its vocabulary
+    /// is built in parallel, and outside a pool that work would start rayon's global pool of
+    /// every core whatever `n_jobs` says.
+    fn graph_in(
+        &mut self,
+        py: Python<'_>,
+        n_jobs: Option<usize>,
+    ) -> PyResult<&mut core::GraphBuilder> {
+        let stream = &mut self.stream;
+        run_detached(py, n_jobs, |_| stream.graph())
+    }
+}
+
 #[pymethods]
 impl StreamingFit {
     #[new]
@@ -159,7 +173,7 @@ impl StreamingFit {
     /// rows elsewhere with the same vertex ids. Ends the statistics.
     #[getter]
     fn vertex_features<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyArray1<i64>>> {
-        let graph = self.stream.graph().map_err(to_py_err)?;
+        let graph = self.graph_in(py, None)?;
         let features = graph.vocabulary().vertex_features();
         let features: Vec<i64> = features.iter().map(|&f| i64::from(f)).collect();
         Ok(features.into_pyarray(py))
@@ -174,7 +188,7 @@ impl StreamingFit {
         weights: PyReadonlyArray1<'_, u32>,
     ) -> PyResult<()> {
         let pairs = pair_counts_arg(&keys, &weights)?;
-        let graph = self.stream.graph().map_err(to_py_err)?;
+        let graph = self.graph_in(py, None)?;
         run_detached(py, None, |interrupt| {
             graph.add_pair_counts(&pairs, interrupt)
         })
@@ -198,7 +212,7 @@ impl StreamingFit {
         n_jobs: Option<i64>,
     ) -> PyResult<()> {
         let n_jobs = n_jobs_arg(n_jobs)?;
-        let graph = self.stream.graph().map_err(to_py_err)?;
+        let graph = self.graph_in(py, n_jobs)?;
         with_matrix!(
             &indptr,
             &indices,
@@ -211,9 +225,15 @@ impl StreamingFit {
     /// Refuses, before the pass of pair bounds, a `memory_limit` too small for the features
     /// and vertices alone.
     #[pyo3(signature = (memory_limit, *, n_jobs=None))]
-    fn check_memory_limit(&mut self, memory_limit: u64, n_jobs: Option<i64>) -> PyResult<()> {
-        let threads = n_jobs_arg(n_jobs)?.unwrap_or_else(rayon::current_num_threads);
-        let graph = self.stream.graph().map_err(to_py_err)?;
+    fn check_memory_limit(
+        &mut self,
+        py: Python<'_>,
+        memory_limit: u64,
+        n_jobs: Option<i64>,
+    ) -> PyResult<()> {
+        let n_jobs = n_jobs_arg(n_jobs)?;
+        let threads = n_jobs.unwrap_or_else(rayon::current_num_threads);
+        let graph = self.graph_in(py, n_jobs)?;
         graph
             .check_memory_limit(memory_limit, threads)
             .map_err(to_py_err)
@@ -223,16 +243,22 @@ impl StreamingFit {
     /// bounds: each pass counts as many vertices as fit beside the edges already kept, until
     /// `graph_complete`.
     #[pyo3(signature = (memory_limit, *, n_jobs=None))]
-    fn plan_shards(&mut self, memory_limit: u64, n_jobs: Option<i64>) -> PyResult<()> {
-        let threads = n_jobs_arg(n_jobs)?.unwrap_or_else(rayon::current_num_threads);
-        let graph = self.stream.graph().map_err(to_py_err)?;
+    fn plan_shards(
+        &mut self,
+        py: Python<'_>,
+        memory_limit: u64,
+        n_jobs: Option<i64>,
+    ) -> PyResult<()> {
+        let n_jobs = n_jobs_arg(n_jobs)?;
+        let threads = n_jobs.unwrap_or_else(rayon::current_num_threads);
+        let graph = self.graph_in(py, n_jobs)?;
         graph.plan_shards(memory_limit, threads).map_err(to_py_err)
     }
 
     /// Whether the graph passes have covered every vertex.
     #[getter]
-    fn graph_complete(&mut self) -> PyResult<bool> {
-        Ok(self.stream.graph().map_err(to_py_err)?.complete())
+    fn graph_complete(&mut self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.graph_in(py, None)?.complete())
     }
 
     /// A graph pass: counts the feature pairs of a chunk (indices below `n_features`) for the
@@ -247,7 +273,7 @@ impl StreamingFit {
         n_jobs: Option<i64>,
     ) -> PyResult<()> {
         let n_jobs = n_jobs_arg(n_jobs)?;
-        let graph = self.stream.graph().map_err(to_py_err)?;
+        let graph = self.graph_in(py, n_jobs)?;
         with_matrix!(
             &indptr,
             &indices,
@@ -261,7 +287,7 @@ impl StreamingFit {
     #[pyo3(signature = (*, n_jobs=None))]
     fn end_shard(&mut self, py: Python<'_>, n_jobs: Option<i64>) -> PyResult<()> {
         let n_jobs = n_jobs_arg(n_jobs)?;
-        let graph = self.stream.graph().map_err(to_py_err)?;
+        let graph = self.graph_in(py, n_jobs)?;
         run_detached(py, n_jobs, |interrupt| graph.end_pass(interrupt))
     }
 
