@@ -368,6 +368,26 @@ def small(tmp_path):
     return tmp_path, train, model
 
 
+def test_a_model_that_loses_training_features_to_collisions_is_reported(small, tmp_path):
+    folder, train, _ = small
+    clean = json.loads(chromatic("fit", train, "-o", tmp_path / "a.npz", "--json").stdout)
+    assert clean["training_collisions_per_row"] == 0.0
+    result = chromatic("fit", train, "-o", tmp_path / "b.npz", "--min-cooccurrence", "2", "--json")
+    lost = json.loads(result.stdout)["training_collisions_per_row"]
+    model = load_model(tmp_path / "b.npz")
+    X = load_svmlight(train, zero_based=False).X[:, : model.n_features_in_]
+    assert lost == pytest.approx(model.collisions(X)[0] / X.shape[0])
+    assert lost > 0.05
+    assert f"warning: {lost:.2f} features per training row are lost" in result.stderr
+    assert "--min-cooccurrence 2" in result.stderr and "3,000 training rows" in result.stderr
+    result = chromatic(
+        "compress", "--train", train, "--out", tmp_path / "c", "--budget", "64",
+        "--n-colors", "2", "--json",
+    )  # fmt: skip
+    assert json.loads(result.stdout)["training_collisions_per_row"] > 0.05
+    assert "--n-colors 2 is fewer colors than the graph needs" in result.stderr
+
+
 def test_output_names_say_what_the_files_hold(small):
     import gzip
 

@@ -6,6 +6,7 @@ Each checks its inputs, then calls the fit pipeline, the sinks and the reports.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -110,12 +111,58 @@ def model_metadata(stream, tables) -> dict:
     return metadata
 
 
+# Features per training row lost to collisions above which the command warns: the greedy
+# coloring of every pair seen loses none, so a rate like this comes from the settings.
+COLLISION_WARNING = 0.05
+# Training rows on which `fit` measures that rate (from the start of the first file).
+COLLISION_SAMPLE_ROWS = 100_000
+
+
+def training_collisions(args, model, stream, tables) -> tuple[float | None, int]:
+    """Features lost to collisions per row on the first training rows, and those rows (None
+    and 0 for a model without colors)."""
+    encoder = model.encoder_ if isinstance(model, ChromaticCompressor) else model
+    if encoder is None:
+        return None, 0
+    rows = collisions = 0
+    for chunk, X, _ in model_rows(
+        model, args.train[0], stream.zero_based, chunk_bytes(args), args.skip_bad_lines, tables
+    ):
+        rows += chunk.n_rows
+        collisions += encoder.collisions(X)[0]
+        if rows >= COLLISION_SAMPLE_ROWS:
+            break
+    return collisions / max(rows, 1), rows
+
+
+def warn_of_collisions(args, per_row: float | None, rows: int) -> None:
+    """Say on stderr when the model loses many features of its own training rows."""
+    if per_row is None or per_row <= COLLISION_WARNING:
+        return
+    if args.min_cooccurrence > 1:
+        cause = (
+            f"--min-cooccurrence {args.min_cooccurrence} lets features seen together in fewer "
+            "rows share a color; 1 keeps every pair seen apart"
+        )
+    elif args.n_colors is not None:
+        cause = f"--n-colors {args.n_colors} is fewer colors than the graph needs"
+    else:
+        cause = "features in every row share a color with another (see dense features)"
+    print(
+        f"chromatic: warning: {per_row:.2f} features per training row are lost to collisions "
+        f"(on the first {rows:,} training rows): {cause}",
+        file=sys.stderr,
+    )
+
+
 def run_fit(args, *, quiet: bool = False) -> dict:
     outputs = Outputs(args.train)
     outputs.add(args.output, "model")
     model, stream, _, tables = fit_model(args)
     with outputs, outputs.open(args.output) as out:
         write_model(model, out, metadata=model_metadata(stream, tables))
+    lost, sampled = training_collisions(args, model, stream, tables)
+    warn_of_collisions(args, lost, sampled)
     summary = {
         "command": "fit",
         "model": args.output,
@@ -124,6 +171,7 @@ def run_fit(args, *, quiet: bool = False) -> dict:
         "zero_based": stream.zero_based,
         "skipped_lines": stream.skipped_lines,
         "graph_passes": stream.graph_passes,
+        "training_collisions_per_row": lost,
     }
     if quiet:
         return summary
@@ -270,6 +318,8 @@ def run_compress(args) -> dict:
             for key in ("rows", "collisions", "unseen"):
                 if key in encoded:
                     encoded[key] += tested[key]
+    lost, sampled = training_collisions(args, model, stream, tables)
+    warn_of_collisions(args, lost, sampled)
     summary = {
         **describe(model),
         **encoded,
@@ -279,6 +329,7 @@ def run_compress(args) -> dict:
         "zero_based": stream.zero_based,
         "skipped_lines": stream.skipped_lines,
         "cross_fitted": cross_fitted is not None,
+        "training_collisions_per_row": lost,
     }
     report(args, summary, compress_text(summary, args.out))
     return summary
