@@ -369,7 +369,7 @@ def small(tmp_path):
 
 
 def test_a_model_that_loses_training_features_to_collisions_is_reported(small, tmp_path):
-    folder, train, _ = small
+    _, train, _ = small
     clean = json.loads(chromatic("fit", train, "-o", tmp_path / "a.npz", "--json").stdout)
     assert clean["training_collisions_per_row"] == 0.0
     result = chromatic("fit", train, "-o", tmp_path / "b.npz", "--min-cooccurrence", "2", "--json")

@@ -126,7 +126,7 @@ def available_cores() -> int:
 
 
 def thread_limit() -> int | None:
-    """The threads ``OMP_NUM_THREADS`` allows this process, None when it sets no limit.
+    """Return the threads ``OMP_NUM_THREADS`` allows this process, None without a limit.
 
     joblib's process workers get it (``cores // n_jobs``, or ``inner_max_num_threads`` of
     ``parallel_config``), so that ``GridSearchCV(n_jobs=2)`` on two cores runs two fits of one

@@ -119,8 +119,10 @@ COLLISION_SAMPLE_ROWS = 100_000
 
 
 def training_collisions(args, model, stream, tables) -> tuple[float | None, int]:
-    """Features lost to collisions per row on the first training rows, and those rows (None
-    and 0 for a model without colors)."""
+    """Return the features lost to collisions per row on the first training rows, and those rows.
+
+    None and 0 for a model without colors.
+    """
     encoder = model.encoder_ if isinstance(model, ChromaticCompressor) else model
     if encoder is None:
         return None, 0
