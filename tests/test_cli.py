@@ -388,6 +388,28 @@ def test_a_model_that_loses_training_features_to_collisions_is_reported(small, t
     assert "--n-colors 2 is fewer colors than the graph needs" in result.stderr
 
 
+def test_fit_forecasts_collisions_as_the_python_api_does(small, tmp_path):
+    _, train, _ = small
+    model = tmp_path / "model.npz"
+    result = chromatic("fit", train, "-o", model, "--forecast-collisions", "--seed", "0", "--json")
+    forecast = json.loads(result.stdout)["collision_forecast"]
+    X = load_svmlight(train, zero_based=False).X
+    expected = ChromaticEncoder(random_state=0).fit(X)
+    assert forecast == pytest.approx(expected.forecast_collisions(X))
+    saved = load_model(model)
+    assert saved.collision_forecast_ == pytest.approx(forecast)
+    assert saved.forecast_rows_ == expected.forecast_rows_
+    shown = json.loads(chromatic("inspect", model, "--json").stdout)
+    assert shown["collision_forecast"] == pytest.approx(forecast)
+    assert "collisions per new row" in chromatic("inspect", model).stdout
+    refused = chromatic(
+        "fit", train, "-o", tmp_path / "b.npz", "--forecast-collisions", "--budget", "8",
+        check=False,
+    )  # fmt: skip
+    assert refused.returncode != 0 and "without --budget" in refused.stderr
+    assert not (tmp_path / "b.npz").exists()
+
+
 def test_output_names_say_what_the_files_hold(small):
     import gzip
 

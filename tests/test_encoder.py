@@ -300,3 +300,36 @@ def test_a_memory_limit_shards_the_in_memory_build_with_the_same_result():
         ChromaticEncoder(memory_limit="2M").fit(X)
     with pytest.raises(ValueError, match="not a size"):
         ChromaticEncoder(memory_limit="lots").fit(X)
+
+
+@pytest.mark.parametrize("min_cooccurrence", [1, 2])
+def test_the_collision_forecast_matches_collisions_on_new_rows(min_cooccurrence):
+    X = make_onehot_zipf(120_000, 60_000, 11, random_state=3)
+    train, new = X[:100_000], X[100_000:]
+    encoder = ChromaticEncoder(min_cooccurrence=min_cooccurrence, random_state=0).fit(train)
+    forecast = encoder.forecast_collisions(train)
+    measured = encoder.collisions(new)[0] / new.shape[0]
+    assert measured > 0.05
+    assert forecast == pytest.approx(measured, rel=0.2)
+    assert encoder.forecast_rows_ == pytest.approx(10_000, rel=0.05)
+    # The forecast belongs to the coloring: it goes with it when the encoder is fitted again,
+    # and is kept by pickle.
+    assert pickle.loads(pickle.dumps(encoder)).collision_forecast_ == forecast
+    encoder.fit(train[:1000])
+    assert not hasattr(encoder, "collision_forecast_")
+
+
+def test_the_collision_forecast_of_a_table():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "user": rng.zipf(1.3, 20_000) % 5_000,
+            "ad": rng.zipf(1.5, 20_000) % 800,
+            "site": rng.choice(["a", "b", "c"], 20_000),
+        }
+    )
+    encoder = ChromaticEncoder(random_state=0).fit(frame)
+    assert encoder.forecast_collisions(frame) > 0
+    with pytest.raises(ValueError, match="too few"):
+        ChromaticEncoder(random_state=0).fit(frame[:1]).forecast_collisions(frame[:1])

@@ -56,7 +56,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ._compression import ChromaticCompressor, set_parts
-from ._encoder import ChromaticEncoder, set_coloring
+from ._encoder import ChromaticEncoder, set_collision_forecast, set_coloring
 from ._input import effective_n_jobs
 from ._model_archive import LABEL_CHARS, Archive, ModelFileError, opened
 from ._model_table import read_table_encoder, table_content, table_params
@@ -103,12 +103,20 @@ def _params_json(estimator) -> np.ndarray:
 
 
 def _encoder_content(encoder: ChromaticEncoder, prefix: str = "") -> dict:
-    return {
+    content = {
         **{prefix + name.rstrip("_"): getattr(encoder, name) for name in _ENCODER_ARRAYS},
         **{
             prefix + name.rstrip("_"): np.array(getattr(encoder, name)) for name in _ENCODER_SCALARS
         },
     }
+    if hasattr(encoder, "collision_forecast_"):
+        # As whole numbers, which the reader bounds: the collisions and the held-out rows.
+        rows = encoder.forecast_rows_
+        content[prefix + "forecast_collisions"] = np.array(
+            round(encoder.collision_forecast_ * rows)
+        )
+        content[prefix + "forecast_rows"] = np.array(rows)
+    return content
 
 
 def _compressor_content(compressor: ChromaticCompressor) -> dict:
@@ -496,7 +504,11 @@ def _read_buckets(archive: Archive, color_sizes: np.ndarray, budget: int) -> Buc
 def _read_encoder(archive: Archive) -> ChromaticEncoder:
     n = archive.integer("n_features_in", 1, _INT64_MAX)
     encoder = _read_params(archive, "params", ChromaticEncoder())
-    return set_coloring(encoder, _read_coloring(archive, "", n))
+    set_coloring(encoder, _read_coloring(archive, "", n))
+    if archive.has("forecast_rows"):
+        rows = archive.integer("forecast_rows", 1, _INT64_MAX)
+        set_collision_forecast(encoder, archive.integer("forecast_collisions", 0, _INT64_MAX), rows)
+    return encoder
 
 
 def _read_compressor(archive: Archive) -> ChromaticCompressor:

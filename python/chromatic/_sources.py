@@ -309,6 +309,52 @@ class ChunkedRows(RowSource):
         return counts
 
 
+def selected_rows(rows: Rows, keep: np.ndarray) -> Rows:
+    """Return the rows of a chunk where ``keep`` holds (the first row number stays the chunk's)."""
+    lengths = np.diff(rows.indptr)
+    entries = np.repeat(keep, lengths)
+    return Rows(
+        np.concatenate(([0], np.cumsum(lengths[keep]))).astype(rows.indptr.dtype),
+        rows.indices[entries],
+        None if rows.data is None else rows.data[entries],
+        None if rows.labels is None else rows.labels[keep],
+        rows.first_row,
+        rows.min_index,
+    )
+
+
+class SplitRows(ChunkedRows):
+    """One side of a split of another source's rows: one row in ``n_parts`` is held out.
+
+    A row is held out when the hash of its number (as for the folds) falls in part 0, so that
+    every pass, and any chunking, agrees. ``held_out`` chooses the side read.
+    """
+
+    def __init__(self, source: ChunkedRows, *, held_out: bool, zero_based: bool, seed: int):
+        self.source = source
+        self.held_out = held_out
+        self.seed = seed
+        self.zero_based = zero_based
+        self.n_features = source.n_features
+        self.supports_shards = source.supports_shards
+        self.progress = source.progress
+
+    n_parts = 10
+
+    @property
+    def position(self) -> str:
+        return self.source.position
+
+    def chunks(self) -> Iterator[Rows]:
+        for rows in self.source.chunks():
+            held = row_folds(rows.first_row, rows.n_rows, self.n_parts, self.seed) == 0
+            yield selected_rows(rows, held if self.held_out else ~held)
+
+    def passed(self, stage: str, rows: Rows) -> None:
+        if self.progress is not None:
+            self.progress(f"forecasting collisions: {stage}", rows.n_rows)
+
+
 class MatrixRows(ChunkedRows):
     """A matrix in memory (validated CSR arrays), read as one chunk.
 

@@ -42,6 +42,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.validation import check_is_fitted
 
 from ._compression import (
     ChromaticCompressor,
@@ -50,10 +51,16 @@ from ._compression import (
     fitted_compression,
     set_compression,
 )
-from ._encoder import ChromaticEncoder, coloring_params, fitted_coloring, set_coloring
+from ._encoder import (
+    ChromaticEncoder,
+    coloring_params,
+    fitted_coloring,
+    set_collision_forecast,
+    set_coloring,
+)
 from ._encoding import compressed_rows
 from ._input import effective_n_jobs
-from ._pipeline import fit_coloring, fit_compression
+from ._pipeline import fit_coloring, fit_compression, forecast_collisions
 from ._sources import ChunkedRows, Kept, Progress, Rows, SvmlightFiles, row_folds
 from ._table_encoder import table_features
 from ._table_files import TableFileError, TableFiles, TableReading
@@ -68,6 +75,7 @@ __all__ = [
     "TableReading",
     "fit_compressor_files",
     "fit_files",
+    "forecast_files",
     "iter_compressed",
     "iter_encoded",
     "model_rows",
@@ -134,6 +142,57 @@ def fit_files(
     _set_table(encoder, rows)
     set_coloring(encoder, coloring)
     return report
+
+
+def forecast_files(
+    encoder: ChromaticEncoder,
+    paths: Sequence[str | os.PathLike],
+    *,
+    zero_based: bool,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    skip_bad_lines: bool = False,
+    progress: Progress | None = None,
+    tables: TableReading | None = None,
+) -> float:
+    """Forecast the collisions per new row of an encoder from the files it was fitted on.
+
+    ``ChromaticEncoder.forecast_collisions`` for files: the coloring is fitted once more on
+    nine rows in ten, streamed, and the tenth are encoded with it. The forecast is kept as the
+    encoder's ``collision_forecast_``.
+
+    Parameters
+    ----------
+    encoder : ChromaticEncoder
+        Fitted on ``paths`` (with ``fit_files``).
+    paths : sequence of str or path-like
+        Its training files, as it was fitted on them.
+    zero_based : bool
+        Their index base, as the fit found it (``StreamReport.zero_based``).
+    chunk_bytes, skip_bad_lines, progress, tables :
+        As for ``fit_files``.
+
+    Returns
+    -------
+    collisions_per_row : float
+        Expected features dropped by collisions per new row.
+    """
+    check_is_fitted(encoder)
+    params = coloring_params(encoder)
+    if tables is None:
+        rows = SvmlightFiles(
+            paths,
+            zero_based=zero_based,
+            chunk_bytes=chunk_bytes,
+            skip_bad_lines=skip_bad_lines,
+            progress=progress,
+            n_jobs=params.n_jobs,
+        )
+    else:
+        features = encoder.table_encoder_.features_
+        rows = TableFiles(paths, tables, features, progress=progress, n_jobs=params.n_jobs)
+    collisions, n_rows = forecast_collisions(rows, params, zero_based)
+    set_collision_forecast(encoder, collisions, n_rows)
+    return encoder.collision_forecast_
 
 
 def fit_compressor_files(

@@ -22,6 +22,7 @@ from .._table_files import TableFileError
 from ..streaming import (
     fit_compressor_files,
     fit_files,
+    forecast_files,
     iter_compressed,
     iter_encoded,
     model_rows,
@@ -91,7 +92,19 @@ def fit_model(args, *, cross_fit: bool = False):
         if args.budget is None:
             encoder = ChromaticEncoder(**coloring)
             stream = fit_files(encoder, args.train, **reading, progress=progress)
+            if getattr(args, "forecast_collisions", False):
+                forecast_files(
+                    encoder,
+                    args.train,
+                    **{**reading, "zero_based": stream.zero_based},
+                    progress=progress,
+                )
             return encoder, stream, None, tables
+        if getattr(args, "forecast_collisions", False):
+            raise CommandError(
+                "--forecast-collisions forecasts the collisions of a coloring; give it without "
+                "--budget (a compressor's buckets take the colliding codes)"
+            )
         compressor = ChromaticCompressor(
             budget=args.budget, n_frequent=args.n_frequent, cv=args.cv, **coloring
         )
@@ -174,6 +187,7 @@ def run_fit(args, *, quiet: bool = False) -> dict:
         "skipped_lines": stream.skipped_lines,
         "graph_passes": stream.graph_passes,
         "training_collisions_per_row": lost,
+        "collision_forecast": getattr(model, "collision_forecast_", None),
     }
     if quiet:
         return summary
@@ -406,6 +420,11 @@ def run_inspect(args) -> dict:
             largest_colors=encoder.color_sizes_[:10].tolist(),
             dense_features=len(encoder.dense_features_),
         )
+        if hasattr(encoder, "collision_forecast_"):
+            summary.update(
+                collision_forecast=encoder.collision_forecast_,
+                forecast_rows=encoder.forecast_rows_,
+            )
     # The metadata is free-form: kept apart, so that it cannot replace what the model says.
     summary.update(params=model.get_params(), metadata=metadata)
     if isinstance(metadata.get("zero_based"), bool):

@@ -18,7 +18,8 @@ from ._inputs import add_table_options
 from ._sinks import SINKS
 
 EPILOG_FIT = """example:
-  chromatic fit train.svm.gz -o model.npz --min-cooccurrence 2 --memory-limit 16G
+  chromatic fit train.svm.gz -o model.npz --memory-limit 16G
+  chromatic fit train.svm.gz -o model.npz --forecast-collisions  # collisions of new rows
   chromatic fit train.svm.gz -o model.npz --budget 1024     # colors, then 1024 bucket columns
   chromatic fit clicks.parquet -o model.npz --label click --ignore request_id
   chromatic fit day_0.gz -o model.npz --input-format criteo --budget 1024
@@ -191,6 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", required=True, help="model file to write (.npz), or - for standard output"
     )
     add_fit_options(fit)
+    fit.add_argument(
+        "--forecast-collisions",
+        action="store_true",
+        help="fit once more on nine training rows in ten and encode the tenth, to forecast the "
+        "collisions of new rows (kept in the model; inspect shows it)",
+    )
     add_table_options(fit, model=True)
 
     transform = add_command(

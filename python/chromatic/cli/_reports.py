@@ -112,6 +112,8 @@ def fit_text(summary: dict) -> str:
     )
     if summary["skipped_lines"]:
         text += f"; skipped {summary['skipped_lines']} bad lines"
+    if summary.get("collision_forecast") is not None:
+        text += f"; forecast: {summary['collision_forecast']:.4f} collisions per new row"
     return text
 
 
@@ -139,6 +141,11 @@ def model_text(model, summary: dict, on: str | None) -> str:
             f" ({summary['seen_features']:,} colored), {describe_text(summary)} (largest: "
             f"{summary['largest_colors']}), max degree {encoder.max_degree_:,}"
         )
+        if "collision_forecast" in summary:
+            text += (
+                f", forecast {summary['collision_forecast']:.4f} collisions per new row (on "
+                f"{summary['forecast_rows']:,} held-out training rows)"
+            )
     if isinstance(model, ChromaticCompressor):
         text += f"; budget {model.budget}: {model.n_features_out_:,} columns, "
         text += f"{model.n_frequent_:,} of them frequent features"
