@@ -17,6 +17,8 @@ from chromatic import (
     FrequencyEncoder,
     HashingEncoder,
     SubmodularCompressor,
+    load_model,
+    save_model,
 )
 
 from conftest import binarized, load_dataset, random_sparse
@@ -102,6 +104,26 @@ def test_output_never_wider_than_the_budget(budget):
     # One bucket per column at most, so at most one non-zero per code column.
     assert Z.getnnz(axis=1).max() <= codes.shape[1]
     assert len(comp.get_feature_names_out()) == comp.n_features_out_
+
+
+def test_a_budget_left_unused_says_why(tmp_path):
+    codes, y = codes_and_labels()
+    assert SubmodularCompressor(budget=3, random_state=0).fit(codes, y).stop_reason_ == "budget"
+    wide = SubmodularCompressor(budget=10_000, penalty=1.0, random_state=0).fit(codes, y)
+    assert wide.n_features_out_ < 10_000 and wide.stop_reason_ == "penalty"
+    free = SubmodularCompressor(budget=10_000, random_state=0).fit(codes, y)
+    assert free.n_features_out_ > wide.n_features_out_
+    assert free.stop_reason_ in ("no gain", "no cut")
+    X = random_sparse(3000, 200, 8, 1)
+    labels = (np.asarray(X[:, :20].sum(axis=1)).ravel() > 0).astype(int)
+    compressor = ChromaticCompressor(budget=4096, n_frequent=16, random_state=0).fit(X, labels)
+    assert compressor.n_features_out_ < 4096
+    assert compressor.stop_reason_ == compressor.compressor_.stop_reason_ == "penalty"
+    save_model(compressor, tmp_path / "model.npz")
+    assert load_model(tmp_path / "model.npz").stop_reason_ == "penalty"
+    everything = ChromaticCompressor(budget=4096, n_frequent=4096, random_state=0).fit(X, labels)
+    assert everything.stop_reason_ == "no more features"
+    assert ChromaticCompressor(budget=8, random_state=0).fit(X, labels).stop_reason_ == "budget"
 
 
 def test_the_first_cut_goes_to_the_informative_column():

@@ -410,6 +410,17 @@ def test_fit_forecasts_collisions_as_the_python_api_does(small, tmp_path):
     assert not (tmp_path / "b.npz").exists()
 
 
+def test_a_budget_left_unused_is_explained(small, tmp_path):
+    _, train, _ = small
+    model = tmp_path / "model.npz"
+    args = ("fit", train, "-o", model, "--budget", "4096", "--n-frequent", "0")
+    summary = json.loads(chromatic(*args, "--json").stdout)
+    assert summary["columns"] < 4096 and summary["stop_reason"] == "penalty"
+    shown = chromatic("inspect", model).stdout
+    assert f"{summary['columns']} columns" in shown
+    assert "of a budget of 4,096: more buckets would gain less than the penalty" in shown
+
+
 def test_output_names_say_what_the_files_hold(small):
     import gzip
 

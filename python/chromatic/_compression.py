@@ -97,6 +97,13 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         table.
     n_features_out_ : int
         Output columns: ``n_frequent_`` plus the buckets, at most ``budget``.
+    stop_reason_ : str or None
+        Why ``n_features_out_`` is what it is: ``"budget"`` (all of it used); ``"penalty"``
+        (the next bucket would gain less label information than ``penalty`` asks: more
+        columns would fit noise); ``"no gain"`` (no cut left separates two rates); ``"no
+        cut"`` (every value has a bucket of its own, or ``min_bucket_rows`` forbids more);
+        ``"no more features"`` (every feature has a column of its own). None for a model file
+        written before it was kept.
     classes_ : ndarray of shape (2,)
         The target's classes; the second is "positive".
 
@@ -509,6 +516,12 @@ def set_parts(compressor: ChromaticCompressor, frequent, encoder, bucketer):
     compressor.n_frequent_ = len(frequent)
     tail = 0 if bucketer is None else bucketer.n_features_out_
     compressor.n_features_out_ = compressor.n_frequent_ + tail
+    if compressor.n_features_out_ >= compressor.budget:
+        compressor.stop_reason_ = "budget"
+    elif bucketer is not None:
+        compressor.stop_reason_ = bucketer.stop_reason_
+    else:
+        compressor.stop_reason_ = "no more features"
     return compressor
 
 

@@ -64,7 +64,7 @@ from ._output import Outputs
 from ._submodular import set_buckets
 from ._table_encoder import TableEncoder
 from ._table_input import n_binary_features
-from ._tables import Buckets, Coloring
+from ._tables import STOP_REASONS, Buckets, Coloring
 
 FORMAT = "chromatic-model"
 VERSION = 2
@@ -133,6 +133,11 @@ def _compressor_content(compressor: ChromaticCompressor) -> dict:
                 **_encoder_content(compressor.encoder_, "encoder."),
                 "buckets.params": _params_json(buckets),
                 "buckets.n_outputs": np.array(buckets.n_features_out_),
+                **(
+                    {}
+                    if buckets.stop_reason_ is None
+                    else {"buckets.stop_reason": np.array(buckets.stop_reason_)}
+                ),
                 **{
                     "buckets." + name.rstrip("_"): getattr(buckets, name) for name in _BUCKET_ARRAYS
                 },
@@ -490,6 +495,11 @@ def _read_buckets(archive: Archive, color_sizes: np.ndarray, budget: int) -> Buc
             "places a value in a bucket of another column, or the absent value 0 outside the "
             "reference bucket",
         )
+    stop_reason = None
+    if archive.has("buckets.stop_reason"):
+        stop_reason = archive.text("buckets.stop_reason", _NAME_CHARS)
+        if stop_reason not in STOP_REASONS:
+            archive.fail("buckets.stop_reason", f"is {stop_reason!r}, not one of {STOP_REASONS}")
     return Buckets(
         column_sizes=sizes,
         offsets=offsets,
@@ -498,6 +508,7 @@ def _read_buckets(archive: Archive, color_sizes: np.ndarray, budget: int) -> Buc
         boundary_offsets=boundary_offsets,
         boundaries=boundaries,
         bucket_outputs=bucket_outputs,
+        stop_reason=stop_reason,
     )
 
 

@@ -93,6 +93,11 @@ class SubmodularCompressor(TransformerMixin, BaseEstimator):
         and a code is looked up by its position there.
     n_features_out_ : int
         Output columns (at most ``budget``).
+    stop_reason_ : str or None
+        Why there are not more: ``"budget"``, ``"penalty"`` (the next cut would gain less label
+        information than ``penalty`` asks), ``"no gain"`` (no cut left separates two rates) or
+        ``"no cut"`` (every value has its own bucket, or ``min_bucket_rows`` forbids more);
+        None for a model file written before it was kept.
 
     See Also
     --------
@@ -371,6 +376,7 @@ def set_buckets(
     bucketer.boundary_offsets_ = buckets.boundary_offsets
     bucketer.boundaries_ = buckets.boundaries
     bucketer.bucket_outputs_ = buckets.bucket_outputs
+    bucketer.stop_reason_ = buckets.stop_reason
     return bucketer
 
 
@@ -384,4 +390,5 @@ def fitted_buckets(bucketer: SubmodularCompressor) -> Buckets:
         boundary_offsets=bucketer.boundary_offsets_,
         boundaries=bucketer.boundaries_,
         bucket_outputs=bucketer.bucket_outputs_,
+        stop_reason=bucketer.stop_reason_,
     )

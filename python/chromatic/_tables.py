@@ -119,6 +119,9 @@ class Buckets:
     boundary_offsets: np.ndarray
     boundaries: np.ndarray
     bucket_outputs: np.ndarray
+    #: Why the cut stopped (one of ``STOP_REASONS``); None for buckets read from a model file
+    #: written before it was kept.
+    stop_reason: str | None = None
 
     @classmethod
     def from_engine(cls, fitted: dict, column_sizes: np.ndarray) -> Buckets:
@@ -130,7 +133,14 @@ class Buckets:
             boundary_offsets=fitted["boundary_offsets"],
             boundaries=fitted["boundaries"],
             bucket_outputs=fitted["bucket_outputs"],
+            stop_reason=str(fitted["stop"]),
         )
+
+
+#: Why a cut of buckets stops short of its budget: ``budget`` (it did not), ``penalty`` (the
+#: best cut left gains less label information than the penalty asks), ``no gain`` (no cut left
+#: gains any) or ``no cut`` (every value has its own bucket, or ``min_bucket_rows`` forbids more).
+STOP_REASONS = ("budget", "penalty", "no gain", "no cut")
 
 
 @dataclass(frozen=True)

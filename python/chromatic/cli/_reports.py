@@ -70,6 +70,7 @@ def describe(model) -> dict:
             budget=model.budget,
             columns=model.n_features_out_,
             frequent_features=model.n_frequent_,
+            stop_reason=model.stop_reason_,
         )
     if encoder is not None:
         about.update(
@@ -85,7 +86,18 @@ def describe_text(about: dict) -> str:
             f", {about['columns']:,} columns ({about['frequent_features']:,} frequent features, "
             f"{about['columns'] - about['frequent_features']:,} buckets)"
         )
+        if about["columns"] < about["budget"] and about.get("stop_reason") in STOPPED_BECAUSE:
+            text += f" of a budget of {about['budget']:,}: {STOPPED_BECAUSE[about['stop_reason']]}"
     return text
+
+
+#: What a compressor that leaves part of its budget unused says of why.
+STOPPED_BECAUSE = {
+    "penalty": "more buckets would gain less than the penalty (they would fit noise)",
+    "no gain": "no further cut separates two label rates",
+    "no cut": "every value has a bucket of its own",
+    "no more features": "every feature has a column of its own",
+}
 
 
 def written(summary: dict) -> str:
@@ -138,17 +150,17 @@ def model_text(model, summary: dict, on: str | None) -> str:
     text = f"model: {summary['features']:,} features"
     if encoder is not None:
         text += (
-            f" ({summary['seen_features']:,} colored), {describe_text(summary)} (largest: "
-            f"{summary['largest_colors']}), max degree {encoder.max_degree_:,}"
+            f" ({summary['seen_features']:,} colored), largest colors "
+            f"{summary['largest_colors']}, max degree {encoder.max_degree_:,}; "
+            f"{describe_text(summary)}"
         )
         if "collision_forecast" in summary:
             text += (
                 f", forecast {summary['collision_forecast']:.4f} collisions per new row (on "
                 f"{summary['forecast_rows']:,} held-out training rows)"
             )
-    if isinstance(model, ChromaticCompressor):
-        text += f"; budget {model.budget}: {model.n_features_out_:,} columns, "
-        text += f"{model.n_frequent_:,} of them frequent features"
+    elif isinstance(model, ChromaticCompressor):
+        text += f"; {describe_text(summary)}"
     if on is not None:
         text += (
             f"; on {on}: {summary['on']['collisions_per_row']:.4f} collisions and "

@@ -35,7 +35,9 @@ pub mod svmlight;
 pub mod table;
 pub mod vocabulary;
 
-pub use buckets::{BucketParams, BucketTables, Buckets, RateBuckets, ValueStats, fit_buckets};
+pub use buckets::{
+    BucketParams, BucketTables, Buckets, CutStop, RateBuckets, ValueStats, fit_buckets,
+};
 pub use coloring::{Coloring, Strategy, color};
 pub use decode::decode;
 pub use encode::{Codes, CollisionPolicy, Tally, encode, encode_into};

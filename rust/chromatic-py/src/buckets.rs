@@ -11,8 +11,9 @@ use crate::runtime::{n_jobs_arg, run_detached};
 
 /// Fits the bucket tables of submodular feature compression on a C-contiguous `(n_rows,
 /// n_columns)` int32 code matrix and boolean labels, over the rows with `use_rows` (all when
-/// `None`). Returns a dict: `offsets`, `output_of_value`, `n_outputs`, and the buckets as rate
-/// intervals, `boundary_offsets`, `boundaries`, `bucket_outputs`.
+/// `None`). Returns a dict: `offsets`, `output_of_value`, `n_outputs`, the buckets as rate
+/// intervals, `boundary_offsets`, `boundaries`, `bucket_outputs`, and why the cut stopped,
+/// `stop` (`budget`, `penalty`, `no gain` or `no cut`).
 #[pyfunction]
 #[pyo3(signature = (codes, labels, use_rows, column_sizes, *, budget, smoothing,
                     min_bucket_rows, penalty, n_jobs=None))]
@@ -60,6 +61,7 @@ pub(crate) fn buckets_dict(py: Python<'_>, buckets: core::Buckets) -> PyResult<B
     )?;
     out.set_item("boundaries", buckets.by_rate.boundaries.into_pyarray(py))?;
     out.set_item("bucket_outputs", buckets.by_rate.outputs.into_pyarray(py))?;
+    out.set_item("stop", buckets.stop.name())?;
     Ok(out)
 }
 

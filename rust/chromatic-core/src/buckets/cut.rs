@@ -119,6 +119,31 @@ impl Ord for Candidate {
 /// Gains below this (in nats over all rows) are rounding noise, not information.
 const MIN_GAIN: f64 = 1e-9;
 
+/// Why the greedy cut stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CutStop {
+    /// Every output column of the budget is used.
+    Budget,
+    /// The best cut left gains less label information than the penalty asks.
+    Penalty,
+    /// No cut left gains any: the values left together have one rate.
+    NoGain,
+    /// No cut is left: every value has a bucket of its own, or `min_bucket_rows` forbids more.
+    NoCut,
+}
+
+impl CutStop {
+    /// The reason's name, as the Python estimators report it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CutStop::Budget => "budget",
+            CutStop::Penalty => "penalty",
+            CutStop::NoGain => "no gain",
+            CutStop::NoCut => "no cut",
+        }
+    }
+}
+
 /// The fitted compression: for every (column, value), its output column or -1 for the
 /// column's reference bucket.
 #[derive(Clone, Debug, PartialEq)]
@@ -131,6 +156,8 @@ pub struct Buckets {
     pub n_outputs: usize,
     /// The same buckets as intervals of rates, to place values by rates measured on other rows.
     pub by_rate: RateBuckets,
+    /// Why no more columns were cut.
+    pub stop: CutStop,
 }
 
 /// What `fit_buckets` aims for.
@@ -223,9 +250,18 @@ pub fn fit_buckets(
     // Cut positions chosen in each column.
     let mut cuts: Vec<Vec<usize>> = vec![Vec::new(); columns.len()];
     let mut n_cuts = 0;
+    let mut stop = CutStop::Budget;
     while n_cuts < params.budget {
-        let Some(best) = heap.pop() else { break };
+        let Some(best) = heap.pop() else {
+            stop = CutStop::NoCut;
+            break;
+        };
         if best.gain <= min_gain {
+            stop = if best.gain <= MIN_GAIN {
+                CutStop::NoGain
+            } else {
+                CutStop::Penalty
+            };
             break;
         }
         if n_cuts % 1024 == 0 {
@@ -292,5 +328,6 @@ pub fn fit_buckets(
         output_of_value,
         n_outputs,
         by_rate,
+        stop,
     })
 }

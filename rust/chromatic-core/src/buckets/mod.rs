@@ -11,7 +11,7 @@ pub mod cut;
 pub mod stats;
 pub mod tables;
 
-pub use cut::{BucketParams, Buckets, fit_buckets};
+pub use cut::{BucketParams, Buckets, CutStop, fit_buckets};
 pub use stats::ValueStats;
 pub use tables::{BucketTables, RateBuckets};
 

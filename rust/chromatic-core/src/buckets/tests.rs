@@ -171,3 +171,31 @@ fn refuses_a_zero_budget() {
     let s = stats(&[0], 1, &[true], &[1]);
     assert!(fit_buckets(&s, &params(0), Interrupt::never()).is_err());
 }
+
+#[test]
+fn the_cut_says_why_it_stopped() {
+    // One column: values 1 and 2 always positive, 3 never, the absent value 0 half and half.
+    let codes = [1, 2, 3, 3, 0, 0, 1, 2];
+    let labels = [true, true, false, false, true, false, true, true];
+    let s = stats(&codes, 1, &labels, &[4]);
+    let fitted = |budget, penalty| {
+        let params = BucketParams {
+            penalty,
+            ..params(budget)
+        };
+        fit_buckets(&s, &params, Interrupt::never()).unwrap()
+    };
+    // Two cuts separate the three rates: one column asked for, one used.
+    assert_eq!(fitted(1, 0.0).stop, CutStop::Budget);
+    // Values 1 and 2 share a rate: no third cut gains anything.
+    let all = fitted(10, 0.0);
+    assert_eq!((all.n_outputs, all.stop), (2, CutStop::NoGain));
+    // A penalty above what the best cut brings leaves the one bucket.
+    let none = fitted(10, 100.0);
+    assert_eq!((none.n_outputs, none.stop), (0, CutStop::Penalty));
+    // A single value left to cut: no cut at all.
+    let one = stats(&[0, 0], 1, &[true, false], &[1]);
+    let single = fit_buckets(&one, &params(4), Interrupt::never()).unwrap();
+    assert_eq!((single.n_outputs, single.stop), (0, CutStop::NoCut));
+    assert_eq!(CutStop::Penalty.name(), "penalty");
+}
