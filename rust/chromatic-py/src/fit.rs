@@ -87,6 +87,18 @@ impl StreamingFit {
         let stream = &mut self.stream;
         run_detached(py, n_jobs, |_| stream.graph())
     }
+
+    /// `graph_in` for the `n_jobs` argument, with the number of threads it means: what the
+    /// memory planning counts per-thread buffers by.
+    fn graph_with_threads(
+        &mut self,
+        py: Python<'_>,
+        n_jobs: Option<i64>,
+    ) -> PyResult<(&mut core::GraphBuilder, usize)> {
+        let n_jobs = n_jobs_arg(n_jobs)?;
+        let threads = n_jobs.unwrap_or_else(rayon::current_num_threads);
+        Ok((self.graph_in(py, n_jobs)?, threads))
+    }
 }
 
 #[pymethods]
@@ -231,9 +243,7 @@ impl StreamingFit {
         memory_limit: u64,
         n_jobs: Option<i64>,
     ) -> PyResult<()> {
-        let n_jobs = n_jobs_arg(n_jobs)?;
-        let threads = n_jobs.unwrap_or_else(rayon::current_num_threads);
-        let graph = self.graph_in(py, n_jobs)?;
+        let (graph, threads) = self.graph_with_threads(py, n_jobs)?;
         graph
             .check_memory_limit(memory_limit, threads)
             .map_err(to_py_err)
@@ -249,9 +259,7 @@ impl StreamingFit {
         memory_limit: u64,
         n_jobs: Option<i64>,
     ) -> PyResult<()> {
-        let n_jobs = n_jobs_arg(n_jobs)?;
-        let threads = n_jobs.unwrap_or_else(rayon::current_num_threads);
-        let graph = self.graph_in(py, n_jobs)?;
+        let (graph, threads) = self.graph_with_threads(py, n_jobs)?;
         graph.plan_shards(memory_limit, threads).map_err(to_py_err)
     }
 
