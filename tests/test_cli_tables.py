@@ -261,3 +261,24 @@ def test_a_label_that_is_not_binary_where_a_budget_needs_one(tmp_path, capsys):
     rows.write_text("1 0:1\n0 1:1\n2 2:1\n")
     assert main(["fit", str(rows), "-o", str(model), "--budget", "8"]) == 2
     assert "three.svm: rows 1-3: the labels must be binary" in capsys.readouterr().err
+
+
+def test_collisions_of_a_table_model_are_measured_on_tables(tmp_path, capsys):
+    frame = clicks()
+    train = write_parquet(frame, tmp_path / "train.parquet", row_group_size=1_000)
+    new = write_parquet(clicks(seed=1), tmp_path / "new.parquet")
+    model_path = str(tmp_path / "model.npz")
+    fit = ["fit", train, "-o", model_path, "--label", "click", "--min-cooccurrence", "3"]
+    assert main([*fit, "--forecast-collisions", "--json"]) == 0
+    out, err = capsys.readouterr()
+    summary = json.loads(out)
+    model = load_model(model_path)
+    features = frame.drop(columns="click")
+    lost = model.collisions(features)[0] / len(frame)
+    assert summary["training_collisions_per_row"] == pytest.approx(lost)
+    assert lost > 0.05 and "--min-cooccurrence 3" in err
+    assert summary["collision_forecast"] == pytest.approx(model.collision_forecast_)
+    assert main(["inspect", model_path, "--on", new, "--label", "click", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    expected = model.collisions(clicks(seed=1).drop(columns="click"))[0] / len(frame)
+    assert shown["on"]["collisions_per_row"] == pytest.approx(expected)

@@ -93,13 +93,18 @@ _INT64_MAX = int(np.iinfo(np.int64).max)
 Model = ChromaticEncoder | ChromaticCompressor
 
 
-def _params_json(estimator) -> np.ndarray:
+def json_params(estimator) -> dict:
+    """Return an estimator's parameters as JSON holds them (a table's as a dict)."""
     params = estimator.get_params(deep=False)
     if not isinstance(params.get("random_state"), (int, type(None))):
         params["random_state"] = None  # a RandomState instance has no JSON form
     if "table" in params:
         params["table"] = table_params(params["table"])
-    return np.array(json.dumps(params))
+    return params
+
+
+def _params_json(estimator) -> np.ndarray:
+    return np.array(json.dumps(json_params(estimator)))
 
 
 def _encoder_content(encoder: ChromaticEncoder, prefix: str = "") -> dict:

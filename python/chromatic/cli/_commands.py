@@ -13,9 +13,9 @@ from dataclasses import replace
 import numpy as np
 
 from .._compression import ChromaticCompressor
-from .._encoder import ChromaticEncoder
+from .._encoder import ChromaticEncoder, fitted_coloring
 from .._input import effective_n_jobs
-from .._model import ModelFileError, read_model, write_model
+from .._model import ModelFileError, json_params, read_model, write_model
 from .._output import Outputs, format_of_name, output_name
 from .._table_encoder import TableEncoder, table_features
 from .._table_files import TableFileError
@@ -131,6 +131,18 @@ COLLISION_WARNING = 0.05
 COLLISION_SAMPLE_ROWS = 100_000
 
 
+def feature_collisions(encoder: ChromaticEncoder, X) -> tuple[int, int]:
+    """Return ``(collisions, unseen)`` of binary feature rows over the encoder's features.
+
+    ``X`` is what ``model_rows`` reads: a table's rows already as its feature ids, which the
+    encoder's own ``collisions`` (taking tables as tables) would refuse.
+    """
+    _, collisions, unseen = fitted_coloring(encoder).encode_counted(
+        X.indptr, X.indices, None, X.shape[0]
+    )
+    return collisions, unseen
+
+
 def training_collisions(args, model, stream, tables) -> tuple[float | None, int]:
     """Return the features lost to collisions per row on the first training rows, and those rows.
 
@@ -144,7 +156,7 @@ def training_collisions(args, model, stream, tables) -> tuple[float | None, int]
         model, args.train[0], stream.zero_based, chunk_bytes(args), args.skip_bad_lines, tables
     ):
         rows += chunk.n_rows
-        collisions += encoder.collisions(X)[0]
+        collisions += feature_collisions(encoder, X)[0]
         if rows >= COLLISION_SAMPLE_ROWS:
             break
     return collisions / max(rows, 1), rows
@@ -384,7 +396,7 @@ def collision_rate(args, model, metadata) -> dict:
         unseen += unknown
         kept_apart = X[:, model.frequent_features_].nnz if compressor else 0
         if encoder is not None:
-            chunk_collisions, chunk_unseen = encoder.collisions(X)
+            chunk_collisions, chunk_unseen = feature_collisions(encoder, X)
             collisions += chunk_collisions
             # Features kept apart are unseen to the encoder, not to the model.
             unseen += chunk_unseen - kept_apart
@@ -426,7 +438,7 @@ def run_inspect(args) -> dict:
                 forecast_rows=encoder.forecast_rows_,
             )
     # The metadata is free-form: kept apart, so that it cannot replace what the model says.
-    summary.update(params=model.get_params(), metadata=metadata)
+    summary.update(params=json_params(model), metadata=metadata)
     if isinstance(metadata.get("zero_based"), bool):
         summary["zero_based"] = metadata["zero_based"]
     if args.on is not None:
