@@ -17,12 +17,20 @@ parameters and the training time. Inputs (``to_fields`` of each encoder):
 
 Models: ``LogisticRegression``, ``FactorizationMachine``, ``WideAndDeep``, ``DeepFM`` of
 ``chromatic.torch.models``. Differences are paired: the per-row test log loss of CL+SFC less that
-of the better baseline (by mean) for the same model, with a 95% normal interval.
+of the better baseline (by mean) for the same model, and less that of the full vocabulary, with a
+95% normal interval.
 
-Writes ``deep.json``, ``deep.md`` and (with matplotlib) ``deep.png`` into ``--out``.
+Data: the sets of ``benches/quality.py`` (``../shared/data``) and ``criteo_like``, the rows of
+``datasets.write_criteo_like`` read as a table (``TableEncoder``: the 26 categorical columns as
+values, the 13 integer columns in 16 quantile bins). Sets larger than ``--max-rows`` are
+subsampled (seeded).
 
-Usage: ``python benches/deep.py [--datasets NAME ...] [--budgets N ...] [--max-rows N]
-[--device cuda] [--out DIR]``.
+Writes ``deep.json``, ``deep.md`` and (with matplotlib) ``deep.png`` into ``--out``; with
+``--merge`` the runs join those already in ``deep.json`` (a run of the same dataset, budget,
+input and model replaces the old one), so budgets and datasets can be measured in parts.
+
+Usage: ``python benches/deep.py [--datasets NAME ...] [--budgets N ...] [--no-ceilings]
+[--max-rows N] [--device cuda] [--out DIR] [--merge]``.
 """
 
 from __future__ import annotations
@@ -31,17 +39,26 @@ import argparse
 import json
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow.csv as pv
 import scipy.sparse as sp
 import torch
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from chromatic import ChromaticCompressor, ChromaticEncoder, FrequencyEncoder, HashingEncoder
+from chromatic import (
+    ChromaticCompressor,
+    ChromaticEncoder,
+    FrequencyEncoder,
+    HashingEncoder,
+    TableEncoder,
+)
 from chromatic._compare import paired_interval, row_log_loss
+from chromatic._criteo_like import CAT_NAMES, COLUMNS, INT_NAMES
 from chromatic._fields import bag_fields
 from chromatic.torch import FieldDataset, predict_proba, train
 from chromatic.torch.models import DeepFM, FactorizationMachine, LogisticRegression, WideAndDeep
@@ -49,7 +66,7 @@ from chromatic.torch.models import DeepFM, FactorizationMachine, LogisticRegress
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import load
 
-DATASETS = ["flights_small", "movielens", "wordnet", "debian_packages", "flights"]
+DATASETS = ["flights_small", "movielens", "wordnet", "debian_packages", "flights", "criteo_like"]
 MODELS = {
     "LR": LogisticRegression,
     "FM": FactorizationMachine,
@@ -57,6 +74,25 @@ MODELS = {
     "DeepFM": DeepFM,
 }
 BASELINES = ("hashing", "frequency")
+CEILING = "full vocabulary"
+
+
+def load_criteo_like(n_rows: int, seed: int):
+    """``n_rows`` Criteo-like rows as ``column=value`` features and their labels."""
+    from chromatic.datasets import write_criteo_like
+
+    with tempfile.TemporaryDirectory(prefix="criteo-like-") as folder:
+        path = Path(folder) / "rows.txt"
+        write_criteo_like(path, n_rows, seed=seed)
+        table = pv.read_csv(
+            path,
+            read_options=pv.ReadOptions(column_names=list(COLUMNS)),
+            parse_options=pv.ParseOptions(delimiter="\t"),
+            convert_options=pv.ConvertOptions(column_types={name: "string" for name in CAT_NAMES}),
+        )
+    y = table.column("label").to_numpy()
+    encoder = TableEncoder(ignore=["label"], numeric=list(INT_NAMES), n_bins=16)
+    return encoder.fit_transform(table), y
 
 
 def inputs(budget: int, seed: int) -> dict:
@@ -121,7 +157,10 @@ def train_model(name, fields, splits, args) -> dict:
 
 
 def run_dataset(name: str, args) -> dict:
-    X, y = load(name, args.seed)
+    if name == "criteo_like":
+        X, y = load_criteo_like(args.max_rows, args.seed)
+    else:
+        X, y = load(name, args.seed)
     X = sp.csr_matrix(X, dtype=np.float64)
     X.data[:] = 1.0
     if args.max_rows and X.shape[0] > args.max_rows:
@@ -139,7 +178,8 @@ def run_dataset(name: str, args) -> dict:
         for budget in args.budgets
         for method, fit in inputs(budget, args.seed).items()
     ]
-    plans += [(None, method, fit) for method, fit in ceilings(args.seed).items()]
+    if args.ceilings:
+        plans += [(None, method, fit) for method, fit in ceilings(args.seed).items()]
     for budget, method, fit in plans:
         start = time.perf_counter()
         train_fields, fields_of = fit(X_train, y_train)
@@ -167,20 +207,43 @@ def run_dataset(name: str, args) -> dict:
 
 
 def paired_differences(runs: list) -> list:
-    """CL+SFC less the better baseline, per budget and model, on the same test rows."""
+    """CL+SFC less the better baseline, and less the full vocabulary where it ran, per budget
+    and model, on the same test rows."""
     found = []
     for budget in sorted({r["budget"] for r in runs if r["budget"] is not None}):
         for model in MODELS:
-            of = {r["method"]: r for r in runs if r["budget"] == budget and r["model"] == model}
-            better = min(BASELINES, key=lambda m: of[m]["log_loss"])
-            mean, low, high = paired_interval(
-                of["CL+SFC"]["rows_losses"], of[better]["rows_losses"]
-            )
-            found.append(
-                {"budget": budget, "model": model, "baseline": better,
-                 "difference": [mean, low, high]}
-            )  # fmt: skip
+            of = {r["method"]: r for r in runs if r["model"] == model and r["budget"] == budget}
+            ceiling = [r for r in runs if r["model"] == model and r["method"] == CEILING]
+            against = [min(BASELINES, key=lambda m: of[m]["log_loss"])]
+            if ceiling:
+                of[CEILING] = ceiling[0]
+                against.append(CEILING)
+            for other in against:
+                mean, low, high = paired_interval(
+                    of["CL+SFC"]["rows_losses"], of[other]["rows_losses"]
+                )
+                found.append(
+                    {"budget": budget, "model": model, "baseline": other,
+                     "difference": [mean, low, high]}
+                )  # fmt: skip
     return found
+
+
+def merged(old: dict, new: dict) -> dict:
+    """The runs and intervals of ``new`` over those of ``old`` for the same dataset."""
+
+    def key(entry):
+        return entry["budget"], entry.get("method", entry.get("baseline")), entry["model"]
+
+    for name, res in new["datasets"].items():
+        before = old["datasets"].get(name)
+        if before is None:
+            continue
+        for field in ("runs", "paired"):
+            fresh = {key(e) for e in res[field]}
+            res[field] = [e for e in before[field] if key(e) not in fresh] + res[field]
+        res["seconds"] += before["seconds"]
+    return {**new, "datasets": {**old["datasets"], **new["datasets"]}}
 
 
 def markdown(results: dict) -> str:
@@ -253,7 +316,12 @@ def main(argv=None) -> None:
     parser.add_argument("--max-rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--no-ceilings", dest="ceilings", action="store_false",
+        help="skip CL codes and the full vocabulary (measured once, at any budget)",
+    )  # fmt: skip
     parser.add_argument("--out", default="results/deep")
+    parser.add_argument("--merge", action="store_true", help="join the runs in --out/deep.json")
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     start = time.perf_counter()
@@ -265,21 +333,29 @@ def main(argv=None) -> None:
             "python": platform.python_version(),
             "torch": torch.__version__,
         },
-        "settings": {k: v for k, v in vars(args).items() if k not in ("out", "datasets")},
+        "settings": {k: v for k, v in vars(args).items() if k not in ("out", "datasets", "merge")},
         "datasets": {},
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    earlier = json.loads((out / "deep.json").read_text()) if args.merge else None
     for name in args.datasets:
         started = time.perf_counter()
         results["datasets"][name] = run_dataset(name, args)
         results["datasets"][name]["seconds"] = time.perf_counter() - started
         results["seconds"] = time.perf_counter() - start
+        written = results
+        if earlier is not None:
+            written = merged(earlier, json.loads(json.dumps(results)))
+            written["seconds"] = earlier.get("seconds", 0.0) + results["seconds"]
+            written["settings"]["budgets"] = sorted(
+                {*earlier["settings"]["budgets"], *args.budgets}
+            )
         # Written after every dataset, so that a long run keeps what it measured.
-        (out / "deep.json").write_text(json.dumps(results, indent=2))
-        (out / "deep.md").write_text(markdown(results))
-    plot(results, out / "deep.png")
-    print(markdown(results), flush=True)
+        (out / "deep.json").write_text(json.dumps(written, indent=2))
+        (out / "deep.md").write_text(markdown(written))
+    plot(written, out / "deep.png")
+    print(markdown(written), flush=True)
 
 
 if __name__ == "__main__":
