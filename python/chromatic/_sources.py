@@ -330,6 +330,8 @@ class SplitRows(ChunkedRows):
     every pass, and any chunking, agrees. ``held_out`` chooses the side read.
     """
 
+    n_parts = 10
+
     def __init__(self, source: ChunkedRows, *, held_out: bool, zero_based: bool, seed: int):
         self.source = source
         self.held_out = held_out
@@ -338,8 +340,6 @@ class SplitRows(ChunkedRows):
         self.n_features = source.n_features
         self.supports_shards = source.supports_shards
         self.progress = source.progress
-
-    n_parts = 10
 
     @property
     def position(self) -> str:

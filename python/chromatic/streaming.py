@@ -178,18 +178,12 @@ def forecast_files(
     """
     check_is_fitted(encoder)
     params = coloring_params(encoder)
-    if tables is None:
-        rows = SvmlightFiles(
-            paths,
-            zero_based=zero_based,
-            chunk_bytes=chunk_bytes,
-            skip_bad_lines=skip_bad_lines,
-            progress=progress,
-            n_jobs=params.n_jobs,
-        )
-    else:
-        features = encoder.table_encoder_.features_
-        rows = TableFiles(paths, tables, features, progress=progress, n_jobs=params.n_jobs)
+    # A table's rows are read with the fitted vocabulary, so that ids are those of the fit.
+    features = None if tables is None else encoder.table_encoder_.features_
+    rows = _row_source(
+        encoder, paths, tables, params.n_jobs, progress, zero_based, chunk_bytes,
+        skip_bad_lines, features,
+    )  # fmt: skip
     collisions, n_rows = forecast_collisions(rows, params, zero_based)
     set_collision_forecast(encoder, collisions, n_rows)
     return encoder.collision_forecast_
@@ -439,9 +433,13 @@ def iter_compressed(
 
 
 def _row_source(
-    model, paths, tables, n_jobs, progress, zero_based, chunk_bytes, skip_bad_lines
+    model, paths, tables, n_jobs, progress, zero_based, chunk_bytes, skip_bad_lines, features=None
 ) -> ChunkedRows:
-    """Return the rows of ``paths``: svmlight files, or with ``tables``, table files."""
+    """Return the rows of ``paths``: svmlight files, or with ``tables``, table files.
+
+    Table files are read as ``features`` say: fitted ones look values up; by default the
+    model's table parameters, fitted by the first pass.
+    """
     if tables is None:
         return SvmlightFiles(
             paths,
@@ -451,7 +449,8 @@ def _row_source(
             progress=progress,
             n_jobs=n_jobs,
         )
-    features = table_features(table_template(model))
+    if features is None:
+        features = table_features(table_template(model))
     return TableFiles(paths, tables, features, progress=progress, n_jobs=n_jobs)
 
 

@@ -166,15 +166,15 @@ def warn_of_collisions(args, per_row: float | None, rows: int) -> None:
     """Say on stderr when the model loses many features of its own training rows."""
     if per_row is None or per_row <= COLLISION_WARNING:
         return
+    # With every pair seen as an edge and the colors it needs, a coloring loses nothing of its
+    # own rows: one of these settings is the cause.
     if args.min_cooccurrence > 1:
         cause = (
             f"--min-cooccurrence {args.min_cooccurrence} lets features seen together in fewer "
             "rows share a color; 1 keeps every pair seen apart"
         )
-    elif args.n_colors is not None:
-        cause = f"--n-colors {args.n_colors} is fewer colors than the graph needs"
     else:
-        cause = "features in every row share a color with another (see dense features)"
+        cause = f"--n-colors {args.n_colors} is fewer colors than the graph needs"
     print(
         f"chromatic: warning: {per_row:.2f} features per training row are lost to collisions "
         f"(on the first {rows:,} training rows): {cause}",
@@ -338,6 +338,11 @@ def run_compress(args) -> dict:
         encoded = encode_files(
             args, model, reading, args.train, outputs, train_targets, format, cross_fitted
         )
+        if "collisions" in encoded:
+            # Codes were written: their collisions on every training row are counted already.
+            lost, sampled = encoded["collisions"] / max(encoded["rows"], 1), encoded["rows"]
+        else:
+            lost, sampled = training_collisions(args, model, stream, tables)
         if args.test:
             tested = encode_files(
                 args, model, test_reading, args.test, outputs, test_targets, format
@@ -346,7 +351,6 @@ def run_compress(args) -> dict:
             for key in ("rows", "collisions", "unseen"):
                 if key in encoded:
                     encoded[key] += tested[key]
-    lost, sampled = training_collisions(args, model, stream, tables)
     warn_of_collisions(args, lost, sampled)
     summary = {
         **describe(model),
