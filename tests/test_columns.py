@@ -226,3 +226,28 @@ def test_features_unpickle_from_unaligned_buffers():
     for a, b in zip(copied.vocabulary.to_arrays(), features.vocabulary.to_arrays(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert (copied.transform(rows)[0] != features.transform(rows)[0]).nnz == 0
+
+
+@pytest.mark.parametrize("start", [0, 1, 3, 8, 13])
+def test_slices_with_nulls_read_as_the_same_rows(start):
+    # Arrow slices share their parent's buffers at an offset: the validity bitmap and the data
+    # of integers are read from there, bit by bit and value by value.
+    table = pa.table(
+        {
+            "ad_id": pa.array([7, None, 9, 7, None, 11, 9, None] * 5, type=pa.int64()),
+            "small": pa.array([1, None, 2, 3, 1, None, 2, 3] * 5, type=pa.int8()),
+            "site": pa.array(["a", None, "b", "a", "c", None, "b", "c"] * 5),
+            "none": pa.nulls(40),
+        }
+    )
+    features = TableFeatures()
+    whole = features.fit_transform(table)
+    part = table.slice(start, 20)
+    assert part.column("ad_id").chunk(0).offset == start
+    rows, unseen = features.transform(part)
+    assert unseen == 0
+    assert (rows != whole[start : start + 20]).nnz == 0
+    null_rows = np.flatnonzero(part.column("ad_id").is_null().to_numpy(zero_copy_only=False))
+    names = features.feature_names()
+    for row in null_rows:
+        assert not any(name.startswith("ad_id=") for name in names[rows[[row]].indices])
