@@ -297,6 +297,13 @@ def test_auto_split_scores_its_candidates(flights_split):
     assert Z.shape[1] <= 64
     dense = ChromaticCompressor(budget=64, n_frequent=8, sparse_output=False).fit(X_train, y_train)
     assert dense.transform(X_train[:10]).dtype == np.float32
+    # The scores and the choice do not depend on how many threads the engine has.
+    for n_jobs in (1, 2):
+        other = ChromaticCompressor(
+            budget=64, selection_rows=20_000, random_state=0, n_jobs=n_jobs
+        ).fit(X_train, y_train)
+        assert other.selection_scores_ == comp.selection_scores_
+        assert other.n_frequent_ == comp.n_frequent_
 
 
 def test_penalty_stops_cutting_noise():
