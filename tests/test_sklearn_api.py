@@ -117,3 +117,51 @@ def test_pipeline_with_logistic_regression():
     base_loss = -np.mean(y_test * np.log(base) + (1 - y_test) * np.log(1 - base))
     loss = -np.mean(y_test * np.log(proba) + (1 - y_test) * np.log(1 - proba))
     assert loss < base_loss - 0.01
+
+
+class CountedEncoder(ChromaticEncoder):
+    """A ChromaticEncoder that counts its fits (module level, so that joblib can hash it)."""
+
+    fits = 0
+
+    def fit(self, X, y=None):
+        CountedEncoder.fits += 1
+        return super().fit(X, y)
+
+    def fit_transform(self, X, y=None, **fit_params):
+        CountedEncoder.fits += 1
+        return super().fit_transform(X, y, **fit_params)
+
+
+def test_grid_search_over_the_budget_reuses_the_coloring(tmp_path):
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+
+    from chromatic import make_onehot_zipf
+
+    X = make_onehot_zipf(3_000, 400, 5, random_state=0)
+    y = (np.asarray(X[:, :40].sum(axis=1)).ravel() > 0).astype(int)
+
+    def search(memory):
+        CountedEncoder.fits = 0
+        pipeline = Pipeline(
+            [
+                ("colors", CountedEncoder(random_state=0, n_jobs=1)),
+                ("buckets", SubmodularCompressor(budget=8, random_state=0, n_jobs=1)),
+                ("model", LogisticRegression(max_iter=200)),
+            ],
+            memory=memory,
+        )
+        grid = GridSearchCV(pipeline, {"buckets__budget": [8, 16, 32]}, cv=3)
+        return grid.fit(X, y), CountedEncoder.fits
+
+    cached, cached_fits = search(str(tmp_path))
+    plain, plain_fits = search(None)
+    # Without a cache: a coloring for every budget in every fold, and the refit. With one: a
+    # coloring per fold, and one for the refit on all rows.
+    assert plain_fits == 3 * 3 + 1
+    assert cached_fits == 3 + 1
+    assert cached.best_params_ == plain.best_params_
+    np.testing.assert_allclose(
+        cached.cv_results_["mean_test_score"], plain.cv_results_["mean_test_score"]
+    )
