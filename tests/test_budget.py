@@ -292,7 +292,7 @@ def test_auto_split_scores_its_candidates(flights_split):
     X_train, _, y_train, _ = flights_split
     comp = ChromaticCompressor(budget=64, selection_rows=20_000, random_state=0)
     Z = comp.fit_transform(X_train, y_train)
-    assert set(comp.selection_scores_) == {0, 16, 32, 48, 60}
+    assert set(comp.selection_scores_) == {0, 16, 32, 48, 60, 64}
     assert comp.n_frequent_ == min(comp.selection_scores_, key=comp.selection_scores_.get)
     assert Z.shape[1] <= 64
     dense = ChromaticCompressor(budget=64, n_frequent=8, sparse_output=False).fit(X_train, y_train)
@@ -304,6 +304,37 @@ def test_auto_split_scores_its_candidates(flights_split):
         ).fit(X_train, y_train)
         assert other.selection_scores_ == comp.selection_scores_
         assert other.n_frequent_ == comp.n_frequent_
+
+
+def test_frequency_truncation_is_a_candidate_of_the_split():
+    # Four fields of eight values carry the label; four fields of 3,000 values are noise.
+    rng = np.random.default_rng(0)
+    n_rows, fields = 8_000, [8] * 4 + [3_000] * 4
+    offsets = np.cumsum([0, *fields[:-1]])
+    columns = np.stack(
+        [o + rng.integers(0, k, n_rows) for o, k in zip(offsets, fields, strict=True)], 1
+    )
+    weights = np.concatenate([rng.normal(0, 1, k) if k == 8 else np.zeros(k) for k in fields])
+    p = 1 / (1 + np.exp(-weights[columns].sum(axis=1)))
+    y = (rng.random(n_rows) < p).astype(int)
+    X = sp.csr_array(
+        (np.ones(columns.size), columns.ravel(), np.arange(0, columns.size + 1, len(fields))),
+        shape=(n_rows, sum(fields)),
+    )
+    comp = ChromaticCompressor(budget=32, random_state=0).fit(X, y)
+    assert set(comp.selection_scores_) == {0, 8, 16, 24, 30, 32}
+    # The whole budget kept apart is frequency truncation: the features that the baseline keeps
+    # (it adds a column counting the others), and no coloring.
+    truncated = ChromaticCompressor(budget=32, n_frequent=32).fit(X, y)
+    frequency = FrequencyEncoder(n_features=33).fit(X)
+    assert truncated.compressor_ is None
+    np.testing.assert_array_equal(
+        np.sort(truncated.frequent_features_), np.sort(frequency.kept_features_)
+    )
+    # Bucketing the noise costs the split that keeps the signal apart.
+    scores = comp.selection_scores_
+    assert min(scores[30], scores[32]) < min(scores[0], scores[8], scores[16]) - 0.01
+    assert comp.n_frequent_ in (30, 32)
 
 
 def test_penalty_stops_cutting_noise():

@@ -49,9 +49,11 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
     Why frequent features apart: buckets group features by their rate of positives, which is
     what a small budget needs, but at large budgets a linear model gains more from individual
     weights for the features it sees often. ``n_frequent="auto"`` chooses the split on the
-    training rows: each candidate (none, 1/4, 1/2, 3/4 or 15/16 of the budget) is
+    training rows: each candidate (none, 1/4, 1/2, 3/4, 15/16 or all of the budget) is
     fitted on three quarters of a sample of at most ``selection_rows`` rows, scored by the log
     loss of a logistic regression on the remaining quarter, and the best is refitted on all rows.
+    The whole budget is frequency truncation, which wins where the frequent values carry the
+    signal and the rest is noise.
 
     Parameters
     ----------
