@@ -32,6 +32,7 @@ __all__ = [
     "merge_pair_counts",
     "parse_svmlight",
     "record_line",
+    "set_purge_delay",
     "split_delimited",
     "transform_buckets",
 ]
@@ -201,6 +202,7 @@ class DelimitedError(ChromaticError):
     path: str | None
     line: int
 
+def set_purge_delay(milliseconds: int) -> int: ...
 def split_delimited(
     data: bytes | npt.NDArray[np.uint8],
     delimiter: str,

@@ -197,9 +197,28 @@ def fit_coloring(rows: RowSource, params: ColoringParams) -> tuple[Coloring, Fit
     check_shards(rows, params)
     started = count_features(rows, params)
     n_features = started.fit.n_features
-    passes = count_graph(rows, started.fit, Kept(started.shift), params)
-    coloring = finish_coloring(started.fit, n_features, params)
+    coloring, passes = color_graph(rows, started.fit, Kept(started.shift), n_features, params)
     return coloring, dataclasses.replace(started.report, graph_passes=passes)
+
+
+def color_graph(
+    rows: RowSource, fit, kept: Kept, n_features: int, params: ColoringParams
+) -> tuple[Coloring, int]:
+    """Run steps 3 and 4: the graph of the kept entries and its coloring, and the passes taken.
+
+    Under a memory limit, memory the engine frees goes back to the kernel at once instead of
+    after the allocator's delay, so that what one shard's counts held is not still held when
+    the next shard counts or the coloring allocates (a fit of 300,000 rows under 250 MB peaked
+    at 586 MB with the delay, 429 MB without).
+    """
+    limited = params.memory_limit is not None
+    previous = _core.set_purge_delay(0) if limited else None
+    try:
+        passes = count_graph(rows, fit, kept, params)
+        return finish_coloring(fit, n_features, params), passes
+    finally:
+        if previous is not None:
+            _core.set_purge_delay(previous)
 
 
 def forecast_collisions(
@@ -279,8 +298,7 @@ def fit_compression(
         dropped = np.zeros(n_features, dtype=bool)
         dropped[frequent] = True
         fit.forget_features(frequent)
-        passes = count_graph(rows, fit, Kept(shift, dropped), params.coloring)
-        coloring = finish_coloring(fit, n_features, params.coloring)
+        coloring, passes = color_graph(rows, fit, Kept(shift, dropped), n_features, params.coloring)
         buckets, tables = fit_buckets(
             rows,
             coloring,

@@ -2,6 +2,7 @@
 //! runs, and maps engine errors to Python exceptions. No logic of its own: one file per area,
 //! this one only registers them.
 
+mod allocator;
 mod buckets;
 mod codes;
 mod convert;
@@ -14,34 +15,14 @@ mod table;
 
 use pyo3::prelude::*;
 
-/// The engine's passes allocate and free arrays of tens of megabytes per chunk of rows; the
-/// system allocator hands each back to the kernel and faults in fresh zeroed pages for the next,
-/// where mimalloc reuses more of them (the fit of 1M table rows took a sixth less time).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// mimalloc's option `mi_option_purge_delay` (its number in mimalloc 3, which `libmimalloc-sys`
-/// builds and does not name).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// How long memory the engine freed stays with the allocator before it goes back to the kernel.
-/// By default mimalloc returns it after 10 ms, so each chunk of a stream faulted in afresh, as
-/// zeroed pages, what the chunk before had freed (a fit of 1M table rows read from Parquet: 108k
-/// page faults of the whole process, 75-84k with this delay). Memory unused for longer still
-/// goes back.
-const PURGE_DELAY_MS: std::ffi::c_long = 10_000;
-
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
-    // SAFETY: sets a plain option of mimalloc's, at import, before the engine starts a thread.
-    #[allow(unsafe_code)]
-    unsafe {
-        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS);
-    };
+    allocator::init();
     m.add("ChromaticError", py.get_type::<errors::ChromaticError>())?;
     m.add("SvmlightError", py.get_type::<errors::SvmlightError>())?;
     m.add("DelimitedError", py.get_type::<errors::DelimitedError>())?;
+    m.add_function(wrap_pyfunction!(allocator::set_purge_delay, m)?)?;
     m.add_function(wrap_pyfunction!(fit::fit, m)?)?;
     m.add_function(wrap_pyfunction!(codes::encode, m)?)?;
     m.add_function(wrap_pyfunction!(codes::decode, m)?)?;
