@@ -53,3 +53,7 @@ def test_a_fit_under_a_memory_limit_stays_within_it(tmp_path):
     # One chunk of 8 MiB holds its text twice (the next block is read meanwhile) and its rows.
     one_chunk = 64 * MIB
     assert peak <= at_rest + limit + one_chunk, (peak, at_rest, whole)
+    # Compression colors the same graph, then rates its buckets and writes every row.
+    compress = ["compress", "--train", rows, "--budget", "256", "--n-frequent", "64", *chunk]
+    peak, _ = peak_of(*compress, "--out", tmp_path / "out", "--memory-limit", "250M", "--quiet")
+    assert peak <= at_rest + limit + one_chunk, (peak, at_rest)
