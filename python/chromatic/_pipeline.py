@@ -209,7 +209,7 @@ def color_graph(
     Under a memory limit, memory the engine frees goes back to the kernel at once instead of
     after the allocator's delay, so that what one shard's counts held is not still held when
     the next shard counts or the coloring allocates (a fit of 300,000 rows under 250 MB peaked
-    at 586 MB with the delay, 429 MB without).
+    at 588-617 MB with the delay, 413-420 MB without).
     """
     limited = params.memory_limit is not None
     previous = _core.set_purge_delay(0) if limited else None

@@ -36,9 +36,10 @@ fn set_delay(milliseconds: std::ffi::c_long) -> std::ffi::c_long {
 }
 
 /// Sets how many milliseconds memory the engine frees stays with the allocator before it goes
-/// back to the kernel (0: at once), and returns the delay it replaces. Under a memory limit the
-/// memory a graph pass frees must go back before the next pass or the coloring allocates.
+/// back to the kernel (0: at once, -1: never), and returns the delay it replaces. Under a
+/// memory limit, the memory a graph pass frees must go back before the next pass or the
+/// coloring allocates.
 #[pyfunction]
-pub(crate) fn set_purge_delay(milliseconds: u32) -> i64 {
-    set_delay(std::ffi::c_long::from(milliseconds))
+pub(crate) fn set_purge_delay(milliseconds: std::ffi::c_long) -> std::ffi::c_long {
+    set_delay(milliseconds)
 }
