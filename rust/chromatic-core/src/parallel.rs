@@ -53,6 +53,32 @@ pub(crate) fn filled<T: Clone>(len: usize, value: T, what: &'static str) -> Resu
     Ok(out)
 }
 
+/// `buffer` made `len` long, its memory reused: only entries beyond its old length are set to
+/// `value`, the others keep what they held, for a caller that overwrites every entry. A buffer
+/// too small is replaced by one with room to grow (twice its capacity), so that a buffer
+/// reused for ever larger results is allocated, and its pages faulted in, only a few times.
+pub(crate) fn reused<T: Clone>(
+    mut buffer: Vec<T>,
+    len: usize,
+    value: T,
+    what: &'static str,
+) -> Result<Vec<T>> {
+    if buffer.capacity() < len {
+        let capacity = len.max(buffer.capacity().saturating_mul(2));
+        buffer = Vec::new();
+        buffer
+            .try_reserve_exact(capacity)
+            .or_else(|_| buffer.try_reserve_exact(len))
+            .map_err(|_| Error::OutOfMemory {
+                what,
+                bytes: len.saturating_mul(std::mem::size_of::<T>()),
+            })?;
+    }
+    buffer.truncate(len);
+    buffer.resize(len, value);
+    Ok(buffer)
+}
+
 /// Concatenates slices in order (`what` they are names them when memory runs out).
 pub(crate) fn concat<'a, T: Copy + 'a>(
     parts: impl Iterator<Item = &'a [T]> + Clone,
@@ -63,6 +89,23 @@ pub(crate) fn concat<'a, T: Copy + 'a>(
         out.extend_from_slice(part);
     }
     Ok(out)
+}
+
+/// `concat`, written into `buffer`, whose memory is reused when it has room.
+pub(crate) fn concat_into<'a, T: Copy + 'a>(
+    mut buffer: Vec<T>,
+    parts: impl Iterator<Item = &'a [T]> + Clone,
+    what: &'static str,
+) -> Result<Vec<T>> {
+    let len = parts.clone().map(<[T]>::len).sum();
+    buffer.clear();
+    if buffer.capacity() < len {
+        buffer = with_capacity(len, what)?;
+    }
+    for part in parts {
+        buffer.extend_from_slice(part);
+    }
+    Ok(buffer)
 }
 
 /// Splits `buffer` into consecutive pieces of the given lengths, so that parallel workers can
@@ -140,6 +183,25 @@ pub(crate) fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reused_buffers_keep_their_memory_when_it_is_large_enough() {
+        let buffer = reused(vec![7u32; 10], 4, 0, "test").unwrap();
+        assert_eq!(buffer, [7, 7, 7, 7]);
+        let (pointer, capacity) = (buffer.as_ptr(), buffer.capacity());
+        // Longer but within the capacity: the same memory, new entries set.
+        let buffer = reused(buffer, 6, 0, "test").unwrap();
+        assert_eq!(buffer, [7, 7, 7, 7, 0, 0]);
+        assert_eq!((buffer.as_ptr(), buffer.capacity()), (pointer, capacity));
+        // Beyond it: room to grow.
+        let buffer = reused(buffer, 25, 1, "test").unwrap();
+        assert_eq!(buffer.len(), 25);
+        assert!(buffer.capacity() >= 25.max(2 * capacity));
+        let parts: [&[u32]; 2] = [&[1, 2], &[3]];
+        let joined = concat_into(buffer, parts.into_iter(), "test").unwrap();
+        assert_eq!(joined, [1, 2, 3]);
+        assert!(joined.capacity() >= 25);
+    }
 
     #[test]
     fn balanced_blocks_cover_everything_once() {

@@ -3,8 +3,8 @@
 
 use std::ops::Range;
 
-use super::counts::{EdgeChunk, EdgeCounts, PairCounts, key_pair, pair_key};
-use super::kernel::VertexRows;
+use super::counts::{CountBuffers, EdgeChunk, EdgeCounts, PairCounts, key_pair, pair_key};
+use super::kernel::{AccumulatorPool, VertexRows};
 use super::{DEFAULT_BATCH_NNZ, Graph, ShardedGraph};
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
@@ -24,6 +24,12 @@ pub struct EdgeCounter {
     /// Distinct pairs the counts may reach; beyond it the shard gives up its last sources
     /// (see `keep_within_budget`).
     pair_budget: Option<PairBudget>,
+    /// The arrays of the counts before the last merge, which the next merge writes into. They
+    /// hold no more than the running counts, and the merge's output needs them anyway.
+    spare: CountBuffers,
+    /// The arrays of the last batch's counts, which the next batch's counts are written into.
+    batch_spare: CountBuffers,
+    accumulators: AccumulatorPool,
 }
 
 /// What a shard's counts may hold, and what projects them to the end of the pass: the rows of
@@ -45,6 +51,9 @@ impl EdgeCounter {
             batch_nnz: DEFAULT_BATCH_NNZ,
             sources: 0..n_vertices,
             pair_budget: None,
+            spare: CountBuffers::default(),
+            batch_spare: CountBuffers::default(),
+            accumulators: AccumulatorPool::default(),
         }
     }
 
@@ -118,6 +127,8 @@ impl EdgeCounter {
             buffer.truncate(kept);
             buffer.shrink_to_fit();
         }
+        // The spare arrays are as large as the counts before narrowing: the memory given up.
+        self.spare = CountBuffers::default();
         self.sources = start..cut;
     }
 
@@ -164,12 +175,15 @@ impl EdgeCounter {
         for batch in matrix.row_blocks(matrix.rows(), n_batches) {
             let batch_end = self.rows_seen + batch.end as u64;
             let rows = VertexRows::build(matrix, batch, vocabulary, &self.sources, interrupt)?;
-            let counts = rows.count_pairs(self.n_vertices(), &self.sources, interrupt)?;
-            self.counts = if self.counts.n_edges() == 0 {
-                counts
-            } else {
-                self.counts.merged(&counts, interrupt)?
-            };
+            let counts = rows.count_pairs(
+                self.n_vertices(),
+                &self.sources,
+                &self.accumulators,
+                std::mem::take(&mut self.batch_spare),
+                interrupt,
+            )?;
+            drop(rows);
+            self.add_counts(counts, interrupt)?;
             self.keep_within_budget(batch_end);
         }
         self.rows_seen = rows_seen;
@@ -212,11 +226,19 @@ impl EdgeCounter {
             .extend(pairs.keys().iter().map(|&k| key_pair(k).1));
         chunk.weights.extend_from_slice(pairs.weights());
         let counts = EdgeCounts::assemble_from(n, self.sources.start, vec![chunk])?;
-        self.counts = if self.counts.n_edges() == 0 {
-            counts
-        } else {
-            self.counts.merged(&counts, interrupt)?
-        };
+        self.add_counts(counts, interrupt)
+    }
+
+    /// Adds the counts of a batch to the running counts, merging into the spare arrays.
+    fn add_counts(&mut self, counts: EdgeCounts, interrupt: Interrupt<'_>) -> Result<()> {
+        if self.counts.n_edges() == 0 {
+            self.counts = counts;
+            return Ok(());
+        }
+        let spare = std::mem::take(&mut self.spare);
+        let merged = self.counts.merged_into(&counts, spare, interrupt)?;
+        self.spare = std::mem::replace(&mut self.counts, merged).into();
+        self.batch_spare = counts.into();
         Ok(())
     }
 

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::interrupt::{Interrupt, Pacer};
 use crate::memory::{try_reserve, with_capacity};
 use crate::parallel::{
-    balanced_blocks, concat, filled, parallel_blocks, split_mut, try_map_blocks,
+    balanced_blocks, concat_into, parallel_blocks, reused, split_mut, try_map_blocks,
 };
 
 /// Upper triangle of a weighted graph: for each vertex `u`, its neighbours `v > u` in ascending
@@ -19,6 +19,24 @@ pub struct EdgeCounts {
     pub(super) indptr: Vec<usize>,
     pub(super) neighbors: Vec<u32>,
     pub(super) weights: Vec<u32>,
+}
+
+/// The arrays of counts no longer needed, kept to write new counts into: a counter that counts
+/// batch after batch into running counts of gigabytes then writes into memory it already holds,
+/// instead of having the kernel zero fresh pages for every batch.
+#[derive(Default)]
+pub(super) struct CountBuffers {
+    neighbors: Vec<u32>,
+    weights: Vec<u32>,
+}
+
+impl From<EdgeCounts> for CountBuffers {
+    fn from(counts: EdgeCounts) -> Self {
+        CountBuffers {
+            neighbors: counts.neighbors,
+            weights: counts.weights,
+        }
+    }
 }
 
 /// One vertex range's share of an `EdgeCounts`, produced in parallel and assembled in order.
@@ -71,6 +89,16 @@ impl EdgeCounts {
         first: usize,
         chunks: Vec<EdgeChunk>,
     ) -> Result<Self> {
+        EdgeCounts::assemble_into(n_vertices, first, chunks, CountBuffers::default())
+    }
+
+    /// `assemble_from`, written into `buffers`.
+    pub(super) fn assemble_into(
+        n_vertices: usize,
+        first: usize,
+        chunks: Vec<EdgeChunk>,
+        buffers: CountBuffers,
+    ) -> Result<Self> {
         let mut indptr = Vec::with_capacity(n_vertices + 1);
         indptr.resize(first + 1, 0usize);
         let mut total = 0usize;
@@ -82,8 +110,16 @@ impl EdgeCounts {
         }
         debug_assert!(indptr.len() <= n_vertices + 1);
         indptr.resize(n_vertices + 1, total);
-        let neighbors = concat(chunks.iter().map(|c| c.neighbors.as_slice()), "pair counts")?;
-        let weights = concat(chunks.iter().map(|c| c.weights.as_slice()), "pair counts")?;
+        let neighbors = concat_into(
+            buffers.neighbors,
+            chunks.iter().map(|c| c.neighbors.as_slice()),
+            "pair counts",
+        )?;
+        let weights = concat_into(
+            buffers.weights,
+            chunks.iter().map(|c| c.weights.as_slice()),
+            "pair counts",
+        )?;
         Ok(EdgeCounts {
             indptr,
             neighbors,
@@ -96,6 +132,16 @@ impl EdgeCounts {
     /// size: no growing per-thread buffers and no second copy, which keeps the merge of large
     /// running counts at the sum of its input and output.
     pub(super) fn merged(&self, other: &EdgeCounts, interrupt: Interrupt<'_>) -> Result<Self> {
+        self.merged_into(other, CountBuffers::default(), interrupt)
+    }
+
+    /// `merged`, written into `buffers`.
+    pub(super) fn merged_into(
+        &self,
+        other: &EdgeCounts,
+        buffers: CountBuffers,
+        interrupt: Interrupt<'_>,
+    ) -> Result<Self> {
         let blocks = self.vertex_blocks(Some(other));
         let lengths = try_map_blocks(blocks.clone(), |vertices| {
             let mut pacer = Pacer::new(interrupt);
@@ -114,8 +160,8 @@ impl EdgeCounts {
             indptr.push(indptr[indptr.len() - 1] + len);
         }
         let total = indptr[n];
-        let mut neighbors = filled(total, 0u32, "merged pair counts")?;
-        let mut weights = filled(total, 0u32, "merged pair counts")?;
+        let mut neighbors = reused(buffers.neighbors, total, 0u32, "merged pair counts")?;
+        let mut weights = reused(buffers.weights, total, 0u32, "merged pair counts")?;
         let pieces = split_lists(&indptr, &blocks, &mut neighbors, &mut weights);
         blocks
             .into_par_iter()

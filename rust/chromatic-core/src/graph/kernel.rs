@@ -2,10 +2,11 @@
 //! source vertex, and the row-by-row product that counts the pairs of the sources.
 
 use std::ops::Range;
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use super::counts::{EdgeChunk, EdgeCounts};
+use super::counts::{CountBuffers, EdgeChunk, EdgeCounts};
 use crate::error::{Error, Result};
 use crate::interrupt::{Interrupt, Pacer};
 use crate::matrix::{CsrMatrix, IndexValue, StoredValue};
@@ -84,11 +85,14 @@ impl VertexRows {
         })
     }
 
-    /// Counts, for every vertex `u`, the rows it shares with each vertex `v > u`.
+    /// Counts, for every vertex `u`, the rows it shares with each vertex `v > u`, into `buffers`
+    /// with the accumulators of `pool`.
     pub(super) fn count_pairs(
         &self,
         n_vertices: usize,
         sources: &Range<usize>,
+        pool: &AccumulatorPool,
+        buffers: CountBuffers,
         interrupt: Interrupt<'_>,
     ) -> Result<EdgeCounts> {
         let first = sources.start;
@@ -102,9 +106,9 @@ impl VertexRows {
         let chunks: Vec<Result<EdgeChunk>> = blocks
             .into_par_iter()
             .map_init(
-                || filled(n_vertices, 0u32, "a pair-count accumulator"),
-                |accumulator, vertices| {
-                    let accumulator = accumulator.as_mut().map_err(|e| e.clone())?;
+                || pool.take(n_vertices),
+                |pooled, vertices| {
+                    let accumulator = pooled.accumulator()?;
                     let mut touched = Vec::new();
                     let mut chunk = EdgeChunk::default();
                     let mut pacer = Pacer::new(interrupt);
@@ -147,12 +151,59 @@ impl VertexRows {
                         chunk.lengths.push(touched.len() as u32);
                         touched.clear();
                     }
+                    pooled.clean = true;
                     Ok(chunk)
                 },
             )
             .collect();
         let chunks = chunks.into_iter().collect::<Result<Vec<_>>>()?;
-        EdgeCounts::assemble_from(n_vertices, first, chunks)
+        EdgeCounts::assemble_into(n_vertices, first, chunks, buffers)
+    }
+}
+
+/// Pair-count accumulators (one entry per vertex, all zero between uses) kept from batch to
+/// batch, so that each counting thread zeroes fresh memory for one only once.
+#[derive(Default)]
+pub(super) struct AccumulatorPool(Mutex<Vec<Vec<u32>>>);
+
+impl AccumulatorPool {
+    fn take(&self, n_vertices: usize) -> PooledAccumulator<'_> {
+        let kept = self.0.lock().map_or(None, |mut pool| pool.pop());
+        let accumulator = match kept {
+            Some(accumulator) if accumulator.len() == n_vertices => Ok(accumulator),
+            _ => filled(n_vertices, 0u32, "a pair-count accumulator"),
+        };
+        PooledAccumulator {
+            pool: self,
+            accumulator,
+            clean: false,
+        }
+    }
+}
+
+/// An accumulator of the pool, which goes back to it when dropped if the count that used it
+/// ran to the end (left it all zero).
+struct PooledAccumulator<'a> {
+    pool: &'a AccumulatorPool,
+    accumulator: Result<Vec<u32>>,
+    clean: bool,
+}
+
+impl PooledAccumulator<'_> {
+    fn accumulator(&mut self) -> Result<&mut Vec<u32>> {
+        self.clean = false;
+        self.accumulator.as_mut().map_err(|e| e.clone())
+    }
+}
+
+impl Drop for PooledAccumulator<'_> {
+    fn drop(&mut self) {
+        if !self.clean {
+            return;
+        }
+        if let (Ok(accumulator), Ok(mut pool)) = (&mut self.accumulator, self.pool.0.lock()) {
+            pool.push(std::mem::take(accumulator));
+        }
     }
 }
 
