@@ -37,7 +37,8 @@ class TableReading:
     Parameters
     ----------
     label : str or None
-        The label column (taken out of the features), or None for none.
+        The label column (taken out of the features), or None for none (``label`` for the
+        Criteo layout, whose first column is the click).
     label_above : float or None
         Derive a binary label: 1 where the label column exceeds this, else 0.
     require_label : bool
@@ -80,6 +81,9 @@ class TableReading:
             raise ValueError(f"the delimiter must be one byte, got {self.delimiter!r}")
         if not self.list_sep:
             raise ValueError("the list separator must not be empty")
+        if self.kind == "criteo" and self.label is None:
+            # The layout's first column is the click: never a feature.
+            object.__setattr__(self, "label", "label")
 
     def metadata(self) -> dict:
         """Return what a model file keeps of the reading, so that new files are read alike."""

@@ -37,6 +37,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Sequence
 
@@ -61,6 +62,7 @@ from ._encoder import (
 from ._encoding import compressed_rows
 from ._input import effective_n_jobs
 from ._pipeline import fit_coloring, fit_compression, forecast_collisions
+from ._row_copy import CopiedRows
 from ._sources import ChunkedRows, Kept, Progress, Rows, SvmlightFiles, row_folds
 from ._table_encoder import table_features
 from ._table_files import TableFileError, TableFiles, TableReading
@@ -99,9 +101,11 @@ def fit_files(
 ) -> StreamReport:
     """Fit ``encoder`` on the rows of svmlight (or table) files, streaming them.
 
-    The files are read twice (once more per extra shard of the graph under a
-    ``memory_limit``), one chunk at a time; the result equals
-    ``encoder.fit(load_svmlight(paths).X)``.
+    The files are read twice, one chunk at a time; the result equals
+    ``encoder.fit(load_svmlight(paths).X)``. Under a ``memory_limit``, the graph takes a pass
+    of pair bounds and one pass per shard: the second pass writes a binary copy of the rows
+    (in the temporary folder, ``TMPDIR``; about 4 bytes per entry, removed at the end) that the
+    later passes read instead of the files.
 
     Parameters
     ----------
@@ -138,7 +142,9 @@ def fit_files(
     rows = _row_source(
         encoder, paths, tables, params.n_jobs, progress, zero_based, chunk_bytes, skip_bad_lines
     )
-    coloring, report = fit_coloring(rows, params)
+    # Without a memory limit, one pass follows the first: nothing to read a copy.
+    with _rereading(rows, copy=params.memory_limit is not None) as passes:
+        coloring, report = fit_coloring(passes, params)
     _set_table(encoder, rows)
     set_coloring(encoder, coloring)
     return report
@@ -184,7 +190,8 @@ def forecast_files(
         encoder, paths, tables, params.n_jobs, progress, zero_based, chunk_bytes,
         skip_bad_lines, features,
     )  # fmt: skip
-    collisions, n_rows = forecast_collisions(rows, params, zero_based)
+    with _rereading(rows, copy=True) as passes:
+        collisions, n_rows = forecast_collisions(passes, params, zero_based)
     set_collision_forecast(encoder, collisions, n_rows)
     return encoder.collision_forecast_
 
@@ -202,9 +209,11 @@ def fit_compressor_files(
 ) -> tuple[StreamReport, CrossFitTables | None]:
     """Fit ``compressor`` on the rows and binary labels of svmlight files, streaming them.
 
-    The files are read three times: features (and, with ``n_frequent="auto"``, a uniform
+    Three passes read the rows: features (and, with ``n_frequent="auto"``, a uniform
     sample of ``selection_rows`` rows to choose the split on), feature pairs, then the labels
-    of every code value. With a fixed ``n_frequent``, the result equals
+    of every code value. The files are read by the first two; the second writes a binary copy
+    of the rows (in the temporary folder, ``TMPDIR``; about 4 bytes per entry, removed at the
+    end) that the later passes read. With a fixed ``n_frequent``, the result equals
     ``compressor.fit(X, y)`` on the same rows.
 
     Parameters
@@ -274,7 +283,8 @@ def fit_compressor_files(
         chunk_bytes,
         skip_bad_lines,
     )
-    compression, report = fit_compression(rows, params, cross_fit=cross_fit)
+    with _rereading(rows, copy=True) as passes:
+        compression, report = fit_compression(passes, params, cross_fit=cross_fit)
     _set_table(compressor, rows)
     set_compression(compressor, compression)
     return report, compression.cross_fit
@@ -452,6 +462,11 @@ def _row_source(
     if features is None:
         features = table_features(table_template(model))
     return TableFiles(paths, tables, features, progress=progress, n_jobs=n_jobs)
+
+
+def _rereading(rows: ChunkedRows, *, copy: bool):
+    """``rows`` for a fit's passes: with ``copy``, read from a binary copy after the second."""
+    return CopiedRows(rows) if copy else contextlib.nullcontext(rows)
 
 
 def _set_table(model, rows: ChunkedRows) -> None:

@@ -139,16 +139,15 @@ def table_reading(args, base: dict, *, require_label: bool) -> TableReading:
         "list_sep": args.list_sep,
     }
     options = {**base, **{key: value for key, value in given.items() if value is not None}}
-    if options.get("kind") == "criteo" and options.get("label") is None:
-        options["label"] = "label"
-    if require_label and options.get("label") is None:
-        raise CommandError("a budget needs the label column of the tables: give --label COLUMN")
     try:
-        return TableReading.of_metadata(
+        reading = TableReading.of_metadata(
             options, require_label=require_label, chunk_bytes=chunk_bytes(args)
         )
     except (TypeError, ValueError) as error:
         raise CommandError(f"cannot read the tables so: {error}") from None
+    if require_label and reading.label is None:
+        raise CommandError("a budget needs the label column of the tables: give --label COLUMN")
+    return reading
 
 
 def table_template(args) -> TableEncoder:
