@@ -111,19 +111,32 @@ class ParquetSink:
 
     def write(self, labels: np.ndarray, output) -> None:
         pa = self.pa
-        if sp.issparse(output) and self.wide:
-            output = output.toarray().astype(np.int8)
-        if sp.issparse(output):
+        if sp.issparse(output) and not self.wide:
             lists = pa.ListArray.from_arrays(
                 pa.array(output.indptr.astype(np.int32)), pa.array(output.indices.astype(np.int32))
             )
             columns = [pa.array(labels), lists]
         else:
-            columns = [pa.array(labels)] + [pa.array(output[:, c]) for c in range(output.shape[1])]
+            # One contiguous array per output column, which Arrow takes without a copy.
+            by_column = one_hot_by_column(output) if sp.issparse(output) else output.T.copy()
+            columns = [pa.array(labels)] + [pa.array(column) for column in by_column]
         self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema))
 
     def close(self) -> None:
         self.writer.close()
+
+
+def one_hot_by_column(output: sp.csr_matrix) -> np.ndarray:
+    """Return the 0/1 entries of ``output`` as int8, one row per output column.
+
+    Built straight from the stored entries: a chunk of 260,000 rows over 1,024 columns is
+    266 MB this way, against 2.1 GB as a dense float matrix first.
+    """
+    n_rows, n_columns = output.shape
+    by_column = np.zeros((n_columns, n_rows), dtype=np.int8)
+    rows = np.repeat(np.arange(n_rows), np.diff(output.indptr))
+    by_column[output.indices, rows] = output.data
+    return by_column
 
 
 SINKS = {"svmlight": SvmlightSink, "npz": NpzSink, "parquet": ParquetSink}
