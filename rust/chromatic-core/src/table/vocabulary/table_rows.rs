@@ -148,13 +148,24 @@ fn check_distinct(columns: &[TableColumn<'_>]) -> Result<()> {
 const GATHER_ROWS: usize = 256;
 
 /// Gathers the rows of `rows` into CSR rows, from `ids[c]`: the ids of column `c`'s values in
-/// `rows` (negative for none).
+/// `rows` (negative for none), where a fit's mark `FIRST_LOCAL - k` stands for `new_ids[c][k]`
+/// (the id the merge gave the `k`-th value new to the chunk: resolved here, as the ids are
+/// read anyway, rather than in a pass of its own).
 fn gather_rows(
     columns: &[TableColumn<'_>],
     rows: Range<usize>,
     ids: &[Vec<i64>],
+    new_ids: &[&[i64]],
     interrupt: Interrupt<'_>,
 ) -> Result<BlockRows> {
+    let resolved = |c: usize, id: i64| -> i32 {
+        // Ids are below `MAX_FEATURES` (an i32), the marks of no feature negative.
+        if id <= FIRST_LOCAL {
+            new_ids[c][(FIRST_LOCAL - id) as usize] as i32
+        } else {
+            id as i32
+        }
+    };
     // Room for every value of the rows: no row holds more, so the block never grows.
     let mut block = BlockRows::with_rows(rows.len(), ids.iter().map(Vec::len).sum())?;
     let scalars: Vec<usize> = (0..columns.len())
@@ -173,10 +184,9 @@ fn gather_rows(
         interrupt.check()?;
         let end = (first + GATHER_ROWS).min(rows.end);
         let at = first - rows.start..end - rows.start;
-        // Ids are below `MAX_FEATURES` (an i32), the marks of no feature negative.
         for (j, &c) in scalars.iter().enumerate() {
             for (r, &id) in ids[c][at.clone()].iter().enumerate() {
-                scratch[r * width + j] = id as i32;
+                scratch[r * width + j] = resolved(c, id);
             }
         }
         for row in first..end {
@@ -191,8 +201,8 @@ fn gather_rows(
                 row_ids.extend(
                     ids[c][elements]
                         .iter()
-                        .filter(|&&id| id >= 0)
-                        .map(|&id| id as i32),
+                        .map(|&id| resolved(c, id))
+                        .filter(|&id| id >= 0),
                 );
             }
             block.push_row(&mut row_ids)?;
@@ -277,14 +287,9 @@ impl ValueVocabulary {
             .into_par_iter()
             .zip(ids)
             .enumerate()
-            .map(|(k, (rows, mut chunk_ids))| {
-                for (column_ids, column_found) in chunk_ids.iter_mut().zip(&found) {
-                    let new_ids = &column_found[k].ids;
-                    for id in column_ids.iter_mut().filter(|id| **id <= FIRST_LOCAL) {
-                        *id = new_ids[(FIRST_LOCAL - *id) as usize];
-                    }
-                }
-                gather_rows(columns, rows, &chunk_ids, interrupt)
+            .map(|(k, (rows, chunk_ids))| {
+                let new_ids: Vec<&[i64]> = found.iter().map(|f| f[k].ids.as_slice()).collect();
+                gather_rows(columns, rows, &chunk_ids, &new_ids, interrupt)
             })
             .collect();
         let rows = parts
@@ -352,7 +357,12 @@ impl ValueVocabulary {
                     ids.push(column_ids);
                     unseen += column_unseen;
                 }
-                Ok((gather_rows(columns, rows, &ids, interrupt)?, unseen))
+                // A lookup marks no value new: nothing to resolve.
+                let no_new_ids = vec![&[][..]; columns.len()];
+                Ok((
+                    gather_rows(columns, rows, &ids, &no_new_ids, interrupt)?,
+                    unseen,
+                ))
             })
             .collect();
         let parts = parts.into_iter().collect::<Result<Vec<_>>>()?;
