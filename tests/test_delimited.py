@@ -181,9 +181,27 @@ def test_any_chunk_size_reads_the_same_table(tmp_path):
     whole = read(path, column_types=types)
     assert whole.num_rows == 300
     for chunk_bytes in [7, 64, 1000]:
-        tables = list(iter_delimited_tables(path, column_types=types, chunk_bytes=chunk_bytes))
-        assert len(tables) > 1
-        assert pa.concat_tables(tables).equals(whole)
+        for read_ahead in [True, False]:
+            tables = list(
+                iter_delimited_tables(
+                    path, column_types=types, chunk_bytes=chunk_bytes, read_ahead=read_ahead
+                )
+            )
+            assert len(tables) > 1
+            assert pa.concat_tables(tables).equals(whole)
+
+
+def test_a_file_is_read_ahead_unless_a_memory_limit_is_set(tmp_path):
+    from chromatic import ChromaticEncoder
+    from chromatic._table_files import TableReading
+    from chromatic.streaming import _row_source
+
+    path = write(tmp_path, "t.csv", generated_csv(50))
+    reading = TableReading(label="id")
+    for limit, read_ahead in [(None, True), ("1G", False)]:
+        rows = _row_source(ChromaticEncoder(memory_limit=limit), [path], reading, 1, None, 0, 0, 0)
+        assert rows.reading.read_ahead is read_ahead
+        assert rows.reading == reading
 
 
 def test_matches_pyarrow(tmp_path):

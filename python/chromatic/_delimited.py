@@ -92,6 +92,7 @@ def iter_delimited_tables(
     column_types: Mapping[str, str] | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     n_jobs: int | None = None,
+    read_ahead: bool = True,
 ) -> Iterator:
     r"""Read a delimited text file chunk by chunk, each chunk a ``pyarrow.Table``.
 
@@ -116,6 +117,10 @@ def iter_delimited_tables(
         Bytes read at a time; a chunk holds the whole records among them.
     n_jobs : int or None, default=None
         Threads of the parser; ``None`` for every core.
+    read_ahead : bool, default=True
+        Parse each chunk in a thread of its own while the caller works on the chunk before
+        (which the engine's parser, releasing the GIL, lets run side by side); the file then
+        holds two chunks at a time.
 
     Yields
     ------
@@ -169,36 +174,61 @@ def iter_delimited_tables(
     if columns is not None and all(name in wanted for name in columns):
         types = [_arrow_type(wanted[name]) for name in columns]
     read_any = False
+
+    def table_of(text, first_line):
+        """Return the table of a block's records, ``None`` for a block with no row.
+
+        The first block that holds records gives the header and the column types.
+        """
+        nonlocal columns, types, read_any
+        n_fields = None if columns is None else len(columns)
+        # Once the types are known, the engine reads the integer columns itself.
+        integer_columns = None
+        if types is not None:
+            integer_columns = [k for k, kind in enumerate(types) if pa.types.is_int64(kind)]
+        arrays = reader.split(text, n_fields, first_line, integer_columns)
+        if not arrays:
+            return None  # empty lines only, before the first record
+        read_any = True
+        skip = 0
+        if columns is None:
+            columns = reader.header(text, first_line, arrays, names)
+            skip = 1
+            _check_known(wanted, columns, shown)
+        parsed = [_arrow_array(column).slice(skip) for column in arrays]
+        if len(parsed[0]) == 0:
+            return None
+        if types is None:
+            types = list(pool.map(_column_type, [wanted.get(n) for n in columns], parsed))
+        values = list(pool.map(_cast_or_bad_row, parsed, types))
+        reader.check_casts(values, parsed, types, columns, text, first_line, skip)
+        return pa.Table.from_arrays(values, names=columns)
+
     # The casts of a chunk's columns run side by side (pyarrow releases the GIL as it casts).
-    # The blocks end (their reading thread stopped) before the file closes.
+    # With `read_ahead`, each block is parsed in a thread of its own while the caller works on
+    # the table of the block before (the engine releases the GIL as it parses), so the two
+    # overlap where either leaves a core idle. A block's records are done with before the next
+    # block is asked for, which overwrites them. The blocks end (their reading thread stopped)
+    # before the file closes, and the parsing thread before the blocks.
     with (
         _open_stream(path) as stream,
         closing(_record_blocks(stream, path, chunk_bytes, delimiter, quote)) as blocks,
         ThreadPoolExecutor(threads or available_cores()) as pool,
+        ThreadPoolExecutor(1) as parsing,
     ):
+        ready = None
         for text, first_line in blocks:
-            n_fields = None if columns is None else len(columns)
-            # Once the types are known, the engine reads the integer columns itself.
-            integer_columns = None
-            if types is not None:
-                integer_columns = [k for k, kind in enumerate(types) if pa.types.is_int64(kind)]
-            arrays = reader.split(text, n_fields, first_line, integer_columns)
-            if not arrays:
-                continue  # empty lines only, before the first record
-            read_any = True
-            skip = 0
-            if columns is None:
-                columns = reader.header(text, first_line, arrays, names)
-                skip = 1
-                _check_known(wanted, columns, shown)
-            parsed = [_arrow_array(column).slice(skip) for column in arrays]
-            if len(parsed[0]) == 0:
+            if not read_ahead:
+                table = table_of(text, first_line)
+                if table is not None:
+                    yield table
                 continue
-            if types is None:
-                types = list(pool.map(_column_type, [wanted.get(n) for n in columns], parsed))
-            values = list(pool.map(_cast_or_bad_row, parsed, types))
-            reader.check_casts(values, parsed, types, columns, text, first_line, skip)
-            yield pa.Table.from_arrays(values, names=columns)
+            parsed_block = parsing.submit(table_of, text, first_line)
+            if ready is not None:
+                yield ready
+            ready = parsed_block.result()
+        if ready is not None:
+            yield ready
     if not read_any:
         raise ValueError(f"{shown}: the file is empty: no header and no records")
     if types is None:

@@ -58,6 +58,9 @@ class TableReading:
         The separator of list elements.
     chunk_bytes : int
         Bytes of delimited text read at a time.
+    read_ahead : bool
+        Whether delimited text is parsed a block ahead, in a thread of its own, while the
+        caller works on the block before (two blocks of the file held at a time).
     """
 
     label: str | None = None
@@ -72,6 +75,7 @@ class TableReading:
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
     #: Engine threads for parsing.
     n_jobs: int | None = field(default=None, compare=False)
+    read_ahead: bool = field(default=True, compare=False)
 
     def __post_init__(self):
         if self.kind not in TABLE_KINDS:
@@ -152,7 +156,11 @@ class TableReading:
             options = criteo_format()
         first_row = 0
         tables = iter_delimited_tables(
-            path, chunk_bytes=self.chunk_bytes, n_jobs=self.n_jobs, **options
+            path,
+            chunk_bytes=self.chunk_bytes,
+            n_jobs=self.n_jobs,
+            read_ahead=self.read_ahead,
+            **options,
         )
         while True:
             try:

@@ -38,6 +38,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Iterator, Sequence
 
@@ -461,6 +462,9 @@ def _row_source(
         )
     if features is None:
         features = table_features(table_template(model))
+    if model.get_params().get("memory_limit") is not None:
+        # Under a memory limit the input holds one chunk at a time.
+        tables = dataclasses.replace(tables, read_ahead=False)
     return TableFiles(paths, tables, features, progress=progress, n_jobs=n_jobs)
 
 
