@@ -169,7 +169,9 @@ class CopiedRows(ChunkedRows):
                 indices = np.fromfile(copy, chunk.index_dtype, chunk.nnz)
                 data = _optional(copy, chunk.data_dtype, chunk.nnz)
                 labels = _optional(copy, chunk.label_dtype, chunk.n_rows)
-                if len(indptr) != chunk.n_rows + 1 or len(indices) != chunk.nnz:
+                expected = [(indptr, chunk.n_rows + 1), (indices, chunk.nnz)]
+                expected += [(data, chunk.nnz), (labels, chunk.n_rows)]
+                if any(a is not None and len(a) != n for a, n in expected):
                     raise OSError(f"the binary copy of the rows {self._path} was cut short")
                 self._position = chunk.position
                 yield Rows(

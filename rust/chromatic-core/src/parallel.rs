@@ -84,11 +84,7 @@ pub(crate) fn concat<'a, T: Copy + 'a>(
     parts: impl Iterator<Item = &'a [T]> + Clone,
     what: &'static str,
 ) -> Result<Vec<T>> {
-    let mut out = with_capacity(parts.clone().map(<[T]>::len).sum(), what)?;
-    for part in parts {
-        out.extend_from_slice(part);
-    }
-    Ok(out)
+    concat_into(Vec::new(), parts, what)
 }
 
 /// `concat`, written into `buffer`, whose memory is reused when it has room.
