@@ -109,16 +109,16 @@ def string_frame(path: str, columns: list[str], n_rows: int | None = None):
 def onehot_on_tokens(path: str, columns_per_fit: int, between=None) -> dict:
     """Time ``OneHotEncoder`` on every row of ``path``, ``columns_per_fit`` columns per fit.
 
-    ``between`` (if given) is called after each fit, outside the timing: the reader it is
-    compared with runs in the same minutes, so that a machine shared with other work slows both
-    alike.
-
     Its cost grows faster than the rows (each column's distinct values are sorted in Python),
     so a time scaled from fewer rows would understate it. One Python string per value of every
     column does not fit in memory at 10M rows, so the columns are encoded a few at a time and
     the times summed: ``OneHotEncoder`` encodes each column on its own and stacks the results,
     and on the first 2M rows of the 10M-row file the sum over fits of 4 columns (41.6 s) is
     within 5% of one fit of all of them (43.5 s).
+
+    ``between`` (if given) is called after each fit, outside the timing: the reader it is
+    compared with runs in the same minutes, so that a machine shared with other work slows both
+    alike.
     """
     import gc
 
