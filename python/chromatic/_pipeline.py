@@ -295,10 +295,10 @@ def fit_compression(
     coloring = buckets = tables = None
     passes = 0
     if n_tail > 0:
-        dropped = np.zeros(n_features, dtype=bool)
-        dropped[frequent] = True
+        # Forgotten, the features kept apart are no vertex: the engine's graph passes skip them
+        # in the rows as they come, with no filtered copy of every chunk.
         fit.forget_features(frequent)
-        coloring, passes = color_graph(rows, fit, Kept(shift, dropped), n_features, params.coloring)
+        coloring, passes = color_graph(rows, fit, Kept(shift), n_features, params.coloring)
         buckets, tables = fit_buckets(
             rows,
             coloring,

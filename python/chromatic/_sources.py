@@ -58,26 +58,20 @@ class Rows:
 class Kept:
     """Which entries of the rows a pass reads.
 
-    Indices are shifted down by ``shift`` (1 for 1-based input), without the features where
-    ``dropped`` holds (kept apart from the graph) and without those at or beyond ``width``
-    (never seen in fit).
+    Indices are shifted down by ``shift`` (1 for 1-based input), without those at or beyond
+    ``width`` (never seen in fit).
     """
 
     shift: int = 0
-    dropped: np.ndarray | None = None
     width: int | None = None
 
     def entries(self, rows: Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """``(indptr, indices, data)`` of the kept entries of ``rows``."""
         indices = rows.indices - self.shift if self.shift else rows.indices
-        keep = None
-        if self.width is not None:
-            keep = indices < self.width
-        if self.dropped is not None:
-            inside = indices if keep is None else np.where(keep, indices, 0)
-            not_dropped = ~self.dropped[inside]
-            keep = not_dropped if keep is None else keep & not_dropped
-        if keep is None or keep.all():
+        if self.width is None:
+            return rows.indptr, indices, rows.data
+        keep = indices < self.width
+        if keep.all():
             return rows.indptr, indices, rows.data
         return kept_entries(rows.indptr, indices, rows.data, keep)
 
@@ -90,11 +84,10 @@ class Kept:
 
 def kept_entries(indptr, indices, data, keep) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """CSR arrays with only the entries where ``keep`` holds."""
-    n_rows = len(indptr) - 1
-    row_of = np.repeat(np.arange(n_rows), np.diff(indptr))
-    lengths = np.bincount(row_of[keep], minlength=n_rows)
-    indptr = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-    return indptr, indices[keep].astype(np.int64), None if data is None else data[keep]
+    # A row's entries start after the kept entries before it.
+    kept_before = np.zeros(len(keep) + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept_before[1:])
+    return kept_before[indptr], indices[keep].astype(np.int64), None if data is None else data[keep]
 
 
 class RowSample:

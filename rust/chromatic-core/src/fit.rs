@@ -278,7 +278,7 @@ impl FitStream {
     }
 
     /// Between the passes: treats `features` as never seen, so they stay out of the graph and
-    /// the encoder (the caller leaves them out of the graph passes' chunks too).
+    /// the encoder. They are no vertex: the graph passes skip them in the rows they count.
     pub fn forget_features(&mut self, features: &[i64]) -> Result<()> {
         self.check_statistics("features are forgotten before the graph pass")?;
         self.stats.forget(features)
@@ -316,3 +316,48 @@ impl FitStream {
 }
 
 const STATISTICS_FIRST: &str = "statistics come before the graph pass";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stream over `rows` (CSR over 4 features) that forgets `forgotten` after the statistics
+    /// and counts the pairs of `graph_rows`.
+    fn fit_forgetting(
+        rows: (&[i32], &[i32]),
+        forgotten: &[i64],
+        graph_rows: (&[i32], &[i32]),
+    ) -> Fitted {
+        let never = Interrupt::never();
+        let all = CsrMatrix::<i32, f64>::new(rows.0, rows.1, None, 4).unwrap();
+        let params = FitParams {
+            dense_threshold: None,
+            ..FitParams::default()
+        };
+        let mut stream = FitStream::new(params);
+        stream.widen(4).unwrap();
+        stream.add_statistics(&all, never).unwrap();
+        stream.forget_features(forgotten).unwrap();
+        let graph = stream.graph().unwrap();
+        let rows = CsrMatrix::<i32, f64>::new(graph_rows.0, graph_rows.1, None, 4).unwrap();
+        graph.add_rows(&rows, never).unwrap();
+        graph.end_pass(never).unwrap();
+        stream.finish(never).unwrap()
+    }
+
+    #[test]
+    fn the_graph_passes_skip_forgotten_features() {
+        // Feature 0, forgotten, is in three of the four rows.
+        let (indptr, indices) = ([0, 2, 4, 7, 9], [0, 1, 0, 2, 1, 2, 3, 0, 3]);
+        let (kept_indptr, kept_indices) = ([0, 1, 2, 5, 6], [1, 2, 1, 2, 3, 3]);
+        let skipped = fit_forgetting((&indptr, &indices), &[0], (&indptr, &indices));
+        let left_out = fit_forgetting((&indptr, &indices), &[0], (&kept_indptr, &kept_indices));
+        assert_eq!(skipped.n_vertices, 3);
+        assert_eq!(skipped.n_edges, 3);
+        assert_eq!(skipped.n_edges, left_out.n_edges);
+        let (a, b) = (skipped.encoder.tables(), left_out.encoder.tables());
+        assert_eq!(a.feature_color, b.feature_color);
+        assert_eq!(a.feature_code, b.feature_code);
+        assert!(a.feature_color[0] < 0, "a forgotten feature gets no color");
+    }
+}

@@ -142,7 +142,7 @@ impl StreamingFit {
     }
 
     /// Between the passes: treats `features` as never seen, so they stay out of the graph and
-    /// the encoder (the caller leaves them out of the graph pass's chunks too).
+    /// the encoder; the graph passes skip them in the rows they count.
     fn forget_features(&mut self, features: PyReadonlyArray1<'_, i64>) -> PyResult<()> {
         let features = features.as_slice()?;
         self.stream.forget_features(features).map_err(to_py_err)
