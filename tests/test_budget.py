@@ -358,3 +358,44 @@ def test_auto_split_on_rows_too_few_for_any_bucket(seed):
     assert compressor.n_features_out_ <= 8
     assert compressor.transform(X).shape == (200, compressor.n_features_out_)
     assert compressor.selection_scores_ is None or 0 in compressor.selection_scores_
+
+
+def test_presence_of_clean_and_messy_matrices():
+    from chromatic._input import presence_csr
+
+    rng = np.random.default_rng(0)
+    clean = sp.random(300, 50, density=0.1, format="csr", random_state=0, dtype=np.float32)
+    clean.data[:] = 1.0
+    # Unsorted indices, a duplicate, an explicit zero and empty rows, first and last.
+    messy = sp.csr_matrix(
+        (
+            np.array([2.0, 5.0, 0.0, 1.0, 3.0, 3.0]),
+            np.array([4, 1, 2, 0, 3, 3]),
+            np.array([0, 0, 3, 3, 6, 6]),
+        ),
+        shape=(5, 6),
+    )
+    for X in (clean, messy, clean[:0], sp.csr_matrix((3, 4))):
+        before = [a.copy() for a in (X.data, X.indices, X.indptr)]
+        B = presence_csr(X)
+        # The input is left as it was (scipy's own operations below may sort it in place).
+        for a, b in zip(before, (X.data, X.indices, X.indptr), strict=True):
+            np.testing.assert_array_equal(a, b)
+        expected = sp.csr_matrix((X.toarray() != 0).astype(np.float64))
+        np.testing.assert_array_equal(B.indptr, expected.indptr)
+        np.testing.assert_array_equal(B.indices, expected.indices)
+        assert (B.data == 1.0).all() and B.has_canonical_format
+    # A clean matrix whose arrays may not be written: fit and transform read it as it is.
+    for a in (clean.data, clean.indices, clean.indptr):
+        a.flags.writeable = False
+    y = rng.integers(0, 2, clean.shape[0])
+    comp = ChromaticCompressor(budget=16, random_state=0).fit(clean, y)
+    writable = clean.copy()
+    writable.data = writable.data.copy()
+    np.testing.assert_array_equal(
+        comp.transform(clean).toarray(),
+        ChromaticCompressor(budget=16, random_state=0)
+        .fit(writable, y)
+        .transform(writable)
+        .toarray(),
+    )
