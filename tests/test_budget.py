@@ -389,6 +389,10 @@ def test_presence_of_clean_and_messy_matrices():
     for a in (clean.data, clean.indices, clean.indptr):
         a.flags.writeable = False
     y = rng.integers(0, 2, clean.shape[0])
+    frequency = FrequencyEncoder(n_features=8).fit(clean)
+    np.testing.assert_array_equal(
+        frequency.transform(clean).toarray(), frequency.transform(clean.copy()).toarray()
+    )
     comp = ChromaticCompressor(budget=16, random_state=0).fit(clean, y)
     writable = clean.copy()
     writable.data = writable.data.copy()
