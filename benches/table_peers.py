@@ -90,6 +90,13 @@ def pyarrow_parquet(path: str):
     return pq.read_table(path)
 
 
+def feature_columns(path: str) -> list[str]:
+    """The columns of the Parquet file ``path`` other than the label."""
+    import pyarrow.parquet as pq
+
+    return [name for name in pq.read_schema(path).names if name != "label"]
+
+
 def string_frame(path: str, columns: list[str], n_rows: int | None = None):
     """The ``columns`` of ``path`` (its first ``n_rows`` rows) as a pandas frame of strings.
 
@@ -122,10 +129,9 @@ def onehot_on_tokens(path: str, columns_per_fit: int, between=None) -> dict:
     """
     import gc
 
-    import pyarrow.parquet as pq
     from sklearn.preprocessing import OneHotEncoder
 
-    names = [name for name in pq.read_schema(path).names if name != "label"]
+    names = feature_columns(path)
     seconds, n_columns_out, n_rows = 0.0, 0, 0
     for start in range(0, len(names), columns_per_fit):
         frame = string_frame(path, names[start : start + columns_per_fit])
@@ -146,10 +152,9 @@ def hashing_on_tokens(path: str, n_rows: int) -> dict:
 
     Its cost is linear in the tokens, so the time scales to the file's rows.
     """
-    import pyarrow.parquet as pq
     from sklearn.feature_extraction import FeatureHasher
 
-    names = [name for name in pq.read_schema(path).names if name != "label"]
+    names = feature_columns(path)
     frame = string_frame(path, names, n_rows)
     rows = [
         [f"{name}={value}" for name, value in zip(names, row, strict=True) if value is not None]

@@ -220,38 +220,12 @@ def presence_csr(X) -> sp.csr_matrix:
     arrays = csr_arrays(X)
     check_structure(arrays)
     check_finite(arrays)
-    shape = (arrays.n_rows, arrays.n_features)
-    if _canonical(arrays) and (arrays.data != 0).all():
-        # Already sorted, without duplicates or explicit zeros (one-hot matrices usually are):
-        # copied, not cleaned (the clean-up sorts every row: a second or more of a fit's time
-        # at 3M rows). A copy, because matrices built from the structure (as
-        # ``FrequencyEncoder.transform`` builds one) are put in order in place.
-        B = sp.csr_matrix(
-            (np.ones(len(arrays.indices)), arrays.indices.copy(), arrays.indptr.copy()),
-            shape=shape,
-            copy=False,
-        )
-        B.has_canonical_format = True
-        return B
     # Copies of the structure: the clean-up below works in place and must not touch the input.
     B = sp.csr_matrix(
         ((arrays.data != 0).astype(np.float64), arrays.indices.copy(), arrays.indptr.copy()),
-        shape=shape,
+        shape=(arrays.n_rows, arrays.n_features),
     )
     B.eliminate_zeros()
     B.sum_duplicates()
     B.data[:] = 1.0
     return B
-
-
-def _canonical(arrays: CsrArrays) -> bool:
-    """Whether every row's column indices are strictly increasing (sorted, no duplicates)."""
-    indices, indptr = arrays.indices, arrays.indptr
-    if len(indices) < 2:
-        return True
-    rises = indices[1:] > indices[:-1]
-    # A fall is allowed only where a row starts (at the position of its first entry).
-    starts = indptr[1:-1]
-    starts = starts[(starts > 0) & (starts < len(indices))]
-    rises[starts - 1] = True
-    return bool(rises.all())

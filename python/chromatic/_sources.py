@@ -87,7 +87,8 @@ def kept_entries(indptr, indices, data, keep) -> tuple[np.ndarray, np.ndarray, n
     # A row's entries start after the kept entries before it.
     kept_before = np.zeros(len(keep) + 1, dtype=np.int64)
     np.cumsum(keep, out=kept_before[1:])
-    return kept_before[indptr], indices[keep].astype(np.int64), None if data is None else data[keep]
+    kept = indices[keep].astype(np.int64, copy=False)
+    return kept_before[indptr], kept, None if data is None else data[keep]
 
 
 class RowSample:
