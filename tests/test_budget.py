@@ -292,8 +292,14 @@ def test_auto_split_scores_its_candidates(flights_split):
     X_train, _, y_train, _ = flights_split
     comp = ChromaticCompressor(budget=64, selection_rows=20_000, random_state=0)
     Z = comp.fit_transform(X_train, y_train)
-    assert set(comp.selection_scores_) == {0, 16, 32, 48, 60, 64}
-    assert comp.n_frequent_ == min(comp.selection_scores_, key=comp.selection_scores_.get)
+    scores = comp.selection_scores_
+    buckets = {k: score for (k, tail), score in scores.items() if tail == "buckets"}
+    assert set(buckets) == {0, 16, 32, 48, 60, 64}
+    # A hashed tail is scored where the buckets' best keeps half of the budget apart or more.
+    hashed = {k for k, tail in scores if tail == "hashed"}
+    assert hashed == ({16, 32} if min(buckets, key=buckets.get) >= 32 else set())
+    assert comp.n_frequent_ == min(buckets, key=buckets.get) or comp.tail_ == "hashed"
+
     assert Z.shape[1] <= 64
     dense = ChromaticCompressor(budget=64, n_frequent=8, sparse_output=False).fit(X_train, y_train)
     assert dense.transform(X_train[:10]).dtype == np.float32
@@ -322,7 +328,7 @@ def test_frequency_truncation_is_a_candidate_of_the_split():
         shape=(n_rows, sum(fields)),
     )
     comp = ChromaticCompressor(budget=32, random_state=0).fit(X, y)
-    assert set(comp.selection_scores_) == {0, 8, 16, 24, 30, 32}
+    assert {k for k, tail in comp.selection_scores_ if tail == "buckets"} == {0, 8, 16, 24, 30, 32}
     # The whole budget kept apart is frequency truncation: the features that the baseline keeps
     # (it adds a column counting the others), and no coloring.
     truncated = ChromaticCompressor(budget=32, n_frequent=32).fit(X, y)
@@ -332,9 +338,107 @@ def test_frequency_truncation_is_a_candidate_of_the_split():
         np.sort(truncated.frequent_features_), np.sort(frequency.kept_features_)
     )
     # Bucketing the noise costs the split that keeps the signal apart.
-    scores = comp.selection_scores_
+    scores = {k: score for (k, tail), score in comp.selection_scores_.items() if tail == "buckets"}
     assert min(scores[30], scores[32]) < min(scores[0], scores[8], scores[16]) - 0.01
     assert comp.n_frequent_ in (30, 32)
+
+
+# --- a hashed tail ---------------------------------------------------------------------------
+
+
+def _tail_data():
+    X = random_sparse(3_000, 400, 8, seed=2, zipf=1.1)
+    y = (np.asarray(X[:, :5].sum(axis=1)).ravel() > 0).astype(int)
+    # The last 20 features are never seen in fit.
+    X = sp.csr_matrix(X[:, :380])
+    X.resize((3_000, 400))
+    return X, y
+
+
+def test_a_hashed_tail_is_the_hashing_trick_on_the_other_seen_features():
+    X, y = _tail_data()
+    comp = ChromaticCompressor(budget=64, n_frequent=16, tail="hashed", random_state=0)
+    Z = comp.fit_transform(X, y)
+    assert comp.tail_ == "hashed" and comp.encoder_ is None and comp.compressor_ is None
+    assert Z.shape == (3_000, 64) and comp.n_features_out_ == 64 and comp.stop_reason_ == "budget"
+    # Nothing is rated on labels, so the training rows are encoded as any others.
+    assert (Z != comp.transform(X)).nnz == 0
+    seen = np.flatnonzero(np.asarray(X.sum(axis=0)).ravel())
+    hashed = comp.hashed_features_
+    assert np.array_equal(np.sort(np.concatenate([comp.frequent_features_, hashed])), seen)
+    counts = np.asarray(X.sum(axis=0)).ravel()[hashed]
+    assert (np.diff(counts) <= 0).all(), "most frequent first"
+    # The tail's columns are those of the hashing trick on the hashed features alone.
+    others = sp.csr_matrix(X, copy=True)
+    others.data[~np.isin(others.indices, hashed)] = 0
+    others.eliminate_zeros()
+    seed = comp._hashed_tail.seed
+    expected = HashingEncoder(n_features=48, seed=seed).fit(others).transform(others)
+    assert (Z[:, 16:] != expected).nnz == 0
+    np.testing.assert_array_equal(
+        Z[:, :16].toarray(), binarized(X)[:, comp.frequent_features_].toarray()
+    )
+    # A feature never seen in fit has no column: a row of it alone is all zeros.
+    unseen = sp.csr_matrix((np.ones(2), [390, 399], [0, 2]), shape=(1, 400))
+    assert comp.transform(unseen).nnz == 0
+    # Each hashed feature is held by the one column it hashes to.
+    names = comp.get_feature_names_out()
+    assert list(names[16:18]) == ["hash0", "hash1"] and len(names) == 64
+    held = np.concatenate([comp.bucket_features(c) for c in range(16, 64)])
+    assert sorted(held) == sorted(f"x{f}" for f in hashed)
+    fields = comp.to_fields(X)
+    assert fields.values.shape == (3_000, 0) and fields.bag_dim == 64
+
+
+def test_a_hashed_tail_round_trips_through_the_model_file(tmp_path):
+    X, y = _tail_data()
+    comp = ChromaticCompressor(budget=64, n_frequent=16, tail="hashed", random_state=0).fit(X, y)
+    save_model(comp, tmp_path / "m.npz")
+    loaded = load_model(tmp_path / "m.npz")
+    assert loaded.tail_ == "hashed" and loaded.get_params() == comp.get_params()
+    assert (loaded.transform(X) != comp.transform(X)).nnz == 0
+    np.testing.assert_array_equal(loaded.hashed_features_, comp.hashed_features_)
+
+
+def test_the_hashed_tail_needs_clear_evidence_to_replace_the_buckets():
+    from chromatic._pipeline import clearly_lower, hashed_candidates
+
+    rng = np.random.default_rng(0)
+    incumbent = rng.exponential(0.5, 20_000)
+    assert not clearly_lower(incumbent - 1e-4 + rng.normal(0, 0.05, 20_000), incumbent)
+    assert clearly_lower(incumbent - 0.01 + rng.normal(0, 0.05, 20_000), incumbent)
+    assert hashed_candidates(4096, 3840) == [1024, 2048]
+    assert hashed_candidates(4096, 1024) == []
+
+
+@pytest.mark.parametrize("tail", ["buckets", "hashed"])
+def test_a_fixed_split_takes_the_tail_it_is_given(tail):
+    X, y = _tail_data()
+    comp = ChromaticCompressor(budget=32, n_frequent=8, tail=tail, random_state=0).fit(X, y)
+    assert comp.tail_ == tail and comp.selection_scores_ is None
+    auto = ChromaticCompressor(budget=32, n_frequent=8, random_state=0).fit(X, y)
+    assert auto.tail_ == "buckets"
+    scored = ChromaticCompressor(budget=32, tail=tail, random_state=0).fit(X, y)
+    assert {t for _, t in scored.selection_scores_} == {tail}
+
+
+def test_on_movielens_at_4096_columns_the_hashed_tail_is_no_worse_than_hashing():
+    from chromatic._compare import logistic, row_log_loss
+
+    X, y, _ = load_dataset("movielens")
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=0)
+    comp = ChromaticCompressor(budget=4096, random_state=0)
+    Z = comp.fit_transform(X_train, y_train)
+    # The buckets' best keeps 15/16 of the budget apart, and a hashed tail after a quarter wins.
+    assert comp.tail_ == "hashed" and comp.n_frequent_ == 1024
+    ours = row_log_loss(y_test, logistic(Z, y_train, comp.transform(X_test)))
+    hashing = HashingEncoder(n_features=4096).fit(X_train)
+    theirs = row_log_loss(
+        y_test, logistic(hashing.transform(X_train), y_train, hashing.transform(X_test))
+    )
+    difference = ours - theirs
+    half = 1.96 * difference.std(ddof=1) / np.sqrt(len(difference))
+    assert difference.mean() - half < 0, "not worse than hashing beyond noise"
 
 
 def test_penalty_stops_cutting_noise():
@@ -357,7 +461,7 @@ def test_auto_split_on_rows_too_few_for_any_bucket(seed):
     compressor = ChromaticCompressor(budget=8).fit(X, y)
     assert compressor.n_features_out_ <= 8
     assert compressor.transform(X).shape == (200, compressor.n_features_out_)
-    assert compressor.selection_scores_ is None or 0 in compressor.selection_scores_
+    assert compressor.selection_scores_ is None or (0, "buckets") in compressor.selection_scores_
 
 
 def test_presence_of_clean_and_messy_matrices():

@@ -246,6 +246,51 @@ def test_compress_with_a_budget_cross_fits_the_training_rows(files, tmp_path):
     assert lists == [sorted(row.indices.tolist()) for row in test_written.X]
 
 
+def test_compress_writes_a_hashed_tail_with_its_signed_counts(small, tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    _, train, _ = small
+    outputs = {}
+    for form in ("svmlight", "parquet"):
+        out = tmp_path / form
+        summary = json.loads(
+            chromatic(
+                "compress",
+                "--train",
+                train,
+                "--out",
+                out,
+                "--budget",
+                "64",
+                "--n-frequent",
+                "8",
+                "--tail",
+                "hashed",
+                "--format",
+                form,
+                "--json",
+            ).stdout
+        )
+        assert summary["tail"] == "hashed" and summary["columns"] == 64
+        outputs[form] = out
+    model = load_model(outputs["svmlight"] / "model.npz")
+    assert model.tail_ == "hashed"
+    expected = model.transform(rows_over(train, model.n_features_in_))
+    assert (expected.data < 0).any(), "some columns hold a -1"
+    # The values are read back by scikit-learn: chromatic's reader reads presence alone.
+    from sklearn.datasets import load_svmlight_file
+
+    written, _ = load_svmlight_file(
+        str(outputs["svmlight"] / "train.svm"), n_features=64, zero_based=True
+    )
+    assert (written != expected).nnz == 0
+    table = pq.read_table(outputs["parquet"] / "train.parquet")
+    assert table.column_names == ["label", "columns", "values"]
+    assert table["columns"].to_pylist() == [row.indices.tolist() for row in expected]
+    assert table["values"].to_pylist() == [row.data.astype(int).tolist() for row in expected]
+    about = chromatic("inspect", outputs["svmlight"] / "model.npz").stdout
+    assert "8 frequent features, 56 hashed columns" in about
+
+
 def test_a_budget_needs_binary_labels(tmp_path):
     path = tmp_path / "multi.svm"
     path.write_text("0 1:1\n1 2:1\n2 3:1\n")

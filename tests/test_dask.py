@@ -89,8 +89,20 @@ def test_compressor_statistics_scale_out(client):
     assert (output != expected.transform(X)).nnz == 0
     # The automatic split runs on a sample gathered from every partition.
     auto = cd.fit_compressor(data, y, budget=64, random_state=4, selection_rows=5000)
-    assert set(auto.selection_scores_) == {0, 16, 32, 48, 60, 64}
-    assert auto.n_frequent_ in auto.selection_scores_
+    assert {k for k, _ in auto.selection_scores_} == {0, 16, 32, 48, 60, 64}
+    assert (auto.n_frequent_, auto.tail_ or "buckets") in auto.selection_scores_
+
+
+def test_a_hashed_tail_scales_out(client):
+    X, y, _ = load_dataset("flights_small")
+    X, y = X[:30_000], y[:30_000]
+    params = {"budget": 128, "n_frequent": 16, "tail": "hashed", "random_state": 4}
+    expected = ChromaticCompressor(**params).fit(X, y)
+    data = partitioned(X, (10_000, 20_000))
+    compressor = cd.fit_compressor(data, da.from_array(y, chunks=15_000), **params)
+    assert compressor.tail_ == "hashed" and compressor.encoder_ is None
+    np.testing.assert_array_equal(compressor.hashed_features_, expected.hashed_features_)
+    assert (cd.transform(compressor, data).compute() != expected.transform(X)).nnz == 0
 
 
 def write_parts(tmp_path, X, y, cuts) -> list:

@@ -44,12 +44,14 @@ def test_round_trip_transforms_the_same(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"], "no temporary file left"
 
 
-@pytest.mark.parametrize("n_frequent", [0, 100, 512])
-def test_compressor_round_trip_transforms_the_same(tmp_path, n_frequent):
+@pytest.mark.parametrize(
+    ("n_frequent", "tail"), [(0, "buckets"), (100, "buckets"), (512, "buckets"), (100, "hashed")]
+)
+def test_compressor_round_trip_transforms_the_same(tmp_path, n_frequent, tail):
     X, y, _ = load_dataset("wordnet")
     rows = np.random.default_rng(0).permutation(X.shape[0])[:30_000]
     X, y = X[rows], y[rows]
-    compressor = ChromaticCompressor(budget=512, n_frequent=n_frequent, random_state=0)
+    compressor = ChromaticCompressor(budget=512, n_frequent=n_frequent, tail=tail, random_state=0)
     compressor.fit(X[:20_000], y[:20_000])
     path = tmp_path / "compressor.npz"
     save_model(compressor, path, metadata={"zero_based": True})
@@ -465,6 +467,71 @@ COMPRESSOR_TAMPERING = {
         r"member 'buckets\.\w+' does not belong in a ChromaticCompressor model file",
     ),
 }
+
+
+@functools.cache
+def _hashed_model():
+    X = random_sparse(300, 40, 6, seed=3, zipf=1.1)
+    y = (np.asarray(X[:, :3].sum(axis=1)).ravel() > 0).astype(int)
+    compressor = ChromaticCompressor(budget=16, n_frequent=3, tail="hashed", random_state=0)
+    return compressor.fit(X, y)
+
+
+def _hashed_also_kept(features, content):
+    features[0] = content["frequent_features"][0]
+
+
+HASHED_TAMPERING = {
+    "a hashed feature also kept apart": (
+        _edit("hashed.features", _hashed_also_kept),
+        "'hashed.features' holds feature .* which is kept apart too",
+    ),
+    "a hashed feature twice": (
+        _set("hashed.features", lambda a: np.append(a[:-1], a[0])),
+        "'hashed.features' holds a feature twice",
+    ),
+    "a hashed feature out of range": (
+        _set("hashed.features", lambda a: np.append(a[:-1], 40)),
+        r"'hashed.features' holds 40 at position \d+, outside \[0, 39\]",
+    ),
+    "no hashed feature": (
+        _set("hashed.features", np.zeros(0, dtype=np.int64)),
+        "'hashed.features' is empty",
+    ),
+    "a seed out of range": (
+        _set("hashed.seed", np.array(-1)),
+        r"'hashed.seed' holds -1, outside",
+    ),
+    "hashed features without a seed": (
+        lambda c: c.pop("hashed.seed"),
+        "member 'hashed.features' does not belong in a ChromaticCompressor model file",
+    ),
+    "no room for a tail": (
+        _set("frequent_features", lambda a: np.arange(16)),
+        "'hashed.seed' is there, but the kept features take the whole budget",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HASHED_TAMPERING))
+def test_a_tampered_hashed_tail_is_refused_naming_the_member(tmp_path, case):
+    change, message = HASHED_TAMPERING[case]
+    content = _content(_hashed_model(), tmp_path)
+    change(content)
+    with pytest.raises(ModelFileError, match=message):
+        load_model(_written(tmp_path, content))
+
+
+def test_a_compressor_with_two_tails_is_refused(tmp_path):
+    _, _, compressor = _small_models()
+    content = _content(compressor, tmp_path)
+    hashed = _content(_hashed_model(), tmp_path, "hashed.npz")
+    content.update({k: v for k, v in hashed.items() if k.startswith("hashed.")})
+    content["hashed.features"] = np.setdiff1d(
+        np.flatnonzero(content["encoder.colors"] < 0), content["frequent_features"]
+    )[:1]
+    with pytest.raises(ModelFileError, match="two tails"):
+        load_model(_written(tmp_path, content))
 
 
 @pytest.mark.parametrize("case", sorted(COMPRESSOR_TAMPERING))

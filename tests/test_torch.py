@@ -104,6 +104,23 @@ def test_compressor_fields_hold_its_output_columns(data, compressor):
     assert np.all((fields.values < fields.field_dims) & (fields.values >= 0))
 
 
+def test_a_hashed_tail_joins_the_bag_with_its_signed_counts(tmp_path, data):
+    X, y = data
+    compressor = ChromaticCompressor(budget=48, n_frequent=12, tail="hashed", random_state=0)
+    compressor.fit(X, y)
+    fields = compressor.to_fields(X)
+    assert fields.n_fields == 0 and fields.bag_dim == 48 == fields.n_embeddings
+    Z = compressor.transform(X).toarray()
+    assert (Z < 0).any()
+    np.testing.assert_array_equal(dense_of(fields, np.arange(48)), Z)
+    # A stream of the rows' file gives the same bags.
+    path = write_svmlight(tmp_path / "rows.svm", X, y)
+    stream = FieldStream(compressor, [path], batch_size=10**6, zero_based=True)
+    (batch,) = list(stream)
+    np.testing.assert_array_equal(batch.bag_indices.numpy(), fields.bag_indices)
+    np.testing.assert_array_equal(batch.bag_weights.numpy(), fields.bag_weights)
+
+
 def test_training_fields_are_the_cross_fitted_rows(data):
     X, y = data
     params = {"budget": 48, "n_frequent": 12, "random_state": 0}

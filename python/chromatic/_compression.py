@@ -23,14 +23,14 @@ from ._encoder import (
     fitted_coloring,
     set_coloring,
 )
-from ._encoding import assemble, compressed_rows
+from ._encoding import assemble, compressed_rows, hashed_column_of, hashed_columns
 from ._fields import Fields, compressed_fields
-from ._input import presence_csr
+from ._input import effective_n_jobs, presence_csr
 from ._pipeline import fit_compression, stratified_folds
 from ._sources import MatrixRows
 from ._submodular import SubmodularCompressor, bucket_params, fitted_buckets, set_buckets
 from ._table_input import binary_feature_names, feature_rows, n_binary_features
-from ._tables import BucketParams, Compression, CompressionParams
+from ._tables import BucketParams, Compression, CompressionParams, HashedTail
 from ._validation import binary_labels
 
 
@@ -53,7 +53,10 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
     fitted on three quarters of a sample of at most ``selection_rows`` rows, scored by the log
     loss of a logistic regression on the remaining quarter, and the best is refitted on all rows.
     The whole budget is frequency truncation, which wins where the frequent values carry the
-    signal and the rest is noise.
+    signal and the rest is noise. With ``tail="auto"``, a quarter or a half of the budget kept
+    apart and the other features hashed into the rest (the hashing trick on the tail alone)
+    are candidates too: on multi-hot rows of ids whose effects add up, such as ratings by user
+    and film, a weight learned for each feature beats the rate a bucket shares.
 
     Parameters
     ----------
@@ -61,6 +64,10 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         Output columns at most.
     n_frequent : "auto" or int, default="auto"
         Features (by training frequency) that keep columns of their own; at most ``budget``.
+    tail : {"auto", "buckets", "hashed"}, default="auto"
+        How the other features take the rest of the budget: ``"buckets"`` (colored, their codes
+        cut into buckets by rate), ``"hashed"`` (each seen feature adds ±1 to a column its index
+        hashes to), or ``"auto"``: chosen with ``n_frequent="auto"``, else ``"buckets"``.
     selection_rows : int, default=200_000
         Sample size for ``n_frequent="auto"``.
     n_colors, min_cooccurrence, strategy, collision, dense_threshold, memory_limit :
@@ -83,8 +90,13 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         Those features, most frequent first (matrix columns, or numbers of a table's
         ``column=value`` features).
     selection_scores_ : dict or None
-        ``{n_frequent: validation log loss}`` of the candidates, when ``n_frequent="auto"``
-        (``None`` otherwise, or when the sample lacks one of the classes).
+        ``{(n_frequent, tail): validation log loss}`` of the candidates, when
+        ``n_frequent="auto"`` (``None`` otherwise, or when the sample lacks one of the classes).
+    tail_ : {"buckets", "hashed"} or None
+        How the features not kept apart became columns; ``None`` when there is no such column.
+    hashed_features_ : ndarray of int64 or None
+        With a hashed tail, the features it hashes: those seen in fit and not kept apart, most
+        frequent first (others are ignored in transform); ``None`` otherwise.
     encoder_ : ChromaticEncoder or None
         The coloring of the other features; ``None`` when the frequent features take the whole
         budget, or when no other feature was seen in fit (nothing left to encode).
@@ -98,7 +110,8 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         The fitted encoder of a table's columns into features; defined only when fitted on a
         table.
     n_features_out_ : int
-        Output columns: ``n_frequent_`` plus the buckets, at most ``budget``.
+        Output columns: ``n_frequent_`` plus the buckets or the hashed columns, at most
+        ``budget``.
     stop_reason_ : str or None
         Why ``n_features_out_`` is what it is: ``"budget"`` (all of it used); ``"penalty"``
         (the next bucket would gain less label information than ``penalty`` asks: more
@@ -148,6 +161,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "n_frequent": [StrOptions({"auto"}), Interval(Integral, 0, None, closed="left")],
+        "tail": [StrOptions({"auto", "buckets", "hashed"})],
         "selection_rows": [Interval(Integral, 100, None, closed="left")],
         **{
             name: ChromaticEncoder._parameter_constraints[name]
@@ -181,6 +195,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         self,
         budget=1024,
         n_frequent="auto",
+        tail="auto",
         selection_rows=200_000,
         n_colors=None,
         min_cooccurrence=1,
@@ -200,6 +215,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
     ):
         self.budget = budget
         self.n_frequent = n_frequent
+        self.tail = tail
         self.selection_rows = selection_rows
         self.n_colors = n_colors
         self.min_cooccurrence = min_cooccurrence
@@ -329,7 +345,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         fields : Fields
             As ``to_fields`` gives them.
         """
-        return compressed_fields(self._fit_cross_fitted(X, y), self.n_frequent_, self.compressor_)
+        return output_fields(self, self._fit_cross_fitted(X, y))
 
     def _fit_cross_fitted(self, X, y):
         """Fit; return the cross-fitted output of the training rows, CSR."""
@@ -364,7 +380,8 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         """Encode ``X`` as the fields of an embedding model.
 
         Every color with a bucket is a field, its buckets the values (0: the row holds none of
-        them, its color's reference); the frequent features are a bag, each its own embedding.
+        them, its color's reference); the frequent features are a bag, each its own embedding,
+        and so are the columns of a hashed tail (weighted by their signed counts).
         The model holds ``n_features_out_`` embeddings, at most ``budget``. ``chromatic.torch``
         trains click models on them; for the training rows, ``fit_to_fields`` gives the
         cross-fitted fields, as ``fit_transform`` does.
@@ -381,7 +398,7 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         B = presence_csr(feature_rows(self, X, reset=False))
-        return compressed_fields(compressed_csr(self, B), self.n_frequent_, self.compressor_)
+        return output_fields(self, compressed_csr(self, B))
 
     def get_feature_names_out(self, input_features=None):
         """Get the names of the output columns.
@@ -389,8 +406,8 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         A frequent feature's column carries its name; a bucket is named
         ``color{c}_b{k}[{low},{high})``: bucket ``k`` of color ``c``, the codes whose rate of the
         positive class lies in ``[low, high)``; for a table, the color carries the columns its
-        features come from (``color3[site,ad_id]_b2[0.12,0.31)``). ``bucket_features`` lists
-        the features of a column.
+        features come from (``color3[site,ad_id]_b2[0.12,0.31)``); a hashed tail's columns
+        are ``hash0, hash1, ...``. ``bucket_features`` lists the features of a column.
 
         Parameters
         ----------
@@ -405,6 +422,9 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         names = binary_feature_names(self, input_features)
         frequent = [str(names[f]) for f in self.frequent_features_]
+        if self.tail_ == "hashed":
+            hashed = [f"hash{j}" for j in range(self._hashed_tail.n_columns)]
+            return np.asarray([*frequent, *hashed], dtype=object)
         if self.compressor_ is None:
             return np.asarray(frequent, dtype=object)
         colors = self.encoder_.get_feature_names_out()
@@ -419,8 +439,9 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         """List the input features an output column holds, most frequent first.
 
         A frequent feature's column holds that feature; a bucket holds the features of its
-        color whose codes it groups (``column=value`` names for a table, else as
-        ``get_feature_names_out`` names the inputs).
+        color whose codes it groups; a hashed column, the features that hash to it
+        (``column=value`` names for a table, else as ``get_feature_names_out`` names the
+        inputs).
 
         Parameters
         ----------
@@ -438,6 +459,11 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
         names = binary_feature_names(self)
         if column < self.n_frequent_:
             return np.asarray([names[self.frequent_features_[column]]], dtype=object)
+        if self.tail_ == "hashed":
+            features = self.hashed_features_
+            output = column - self.n_frequent_
+            held = features[hashed_column_of(self._hashed_tail, features) == output]
+            return np.asarray(names[held], dtype=object)
         encoder, buckets = self.encoder_, self.compressor_
         output = column - self.n_frequent_
         values = np.flatnonzero(buckets.output_of_value_ == output)
@@ -457,11 +483,21 @@ def compress_features(compressor: ChromaticCompressor, B):
 def compressed_csr(compressor: ChromaticCompressor, B) -> sp.csr_matrix:
     """Return the output columns of a fitted ``compressor`` for rows ``B``, CSR always."""
     tail = None
-    if compressor.encoder_ is not None:
+    if compressor._hashed_tail is not None:
+        tail = hashed_columns(B, compressor._hashed_tail, effective_n_jobs(compressor.n_jobs))
+    elif compressor.encoder_ is not None:
         # The frequent features are unseen to the encoder, so it ignores them. The tail's
         # compressor gives CSR columns.
         tail = compressor.compressor_.transform(compressor.encoder_.transform(B))
     return assemble(B, compressor.frequent_features_, tail)
+
+
+def output_fields(compressor: ChromaticCompressor, Z) -> Fields:
+    """Return a fitted ``compressor``'s output columns ``Z`` (CSR) as fields."""
+    # A hashed column holds features of no one column, so a hashed tail is no field: its
+    # columns join the frequent features' bag.
+    n_bag = Z.shape[1] if compressor.tail_ == "hashed" else compressor.n_frequent_
+    return compressed_fields(Z, n_bag, compressor.compressor_)
 
 
 def _seed(compressor: ChromaticCompressor) -> int:
@@ -479,6 +515,7 @@ def compression_params(compressor: ChromaticCompressor) -> CompressionParams:
     return CompressionParams(
         budget=int(compressor.budget),
         n_frequent=compressor.n_frequent,
+        tail=compressor.tail,
         selection_rows=int(compressor.selection_rows),
         seed=seed,
         coloring=coloring_params(compressor._tail_encoder(seed)),
@@ -503,21 +540,30 @@ def set_compression(compressor: ChromaticCompressor, compression: Compression):
     if not hasattr(compressor, "table_encoder_"):
         compressor.n_features_in_ = compression.n_features
     compressor.selection_scores_ = compression.selection_scores
-    set_parts(compressor, compression.frequent, encoder, bucketer)
+    set_parts(compressor, compression.frequent, encoder, bucketer, compression.hashed)
     return compressor
 
 
-def set_parts(compressor: ChromaticCompressor, frequent, encoder, bucketer):
+def set_parts(
+    compressor: ChromaticCompressor, frequent, encoder, bucketer, hashed: HashedTail | None = None
+):
     """Set the fitted parts of ``compressor``.
 
-    These are the features kept apart (most frequent first), and the encoder and bucket
-    compressor of the others (both None when there are no others to encode).
+    These are the features kept apart (most frequent first), and either the encoder and bucket
+    compressor of the others or their hashed tail (all None when there are no others).
     """
     compressor.frequent_features_ = np.asarray(frequent, dtype=np.int64)
     compressor.encoder_, compressor.compressor_ = encoder, bucketer
     compressor.n_frequent_ = len(frequent)
-    tail = 0 if bucketer is None else bucketer.n_features_out_
-    compressor.n_features_out_ = compressor.n_frequent_ + tail
+    compressor._hashed_tail = hashed
+    compressor.hashed_features_ = None if hashed is None else hashed.features
+    if hashed is not None:
+        compressor.tail_, n_tail = "hashed", hashed.n_columns
+    elif bucketer is not None:
+        compressor.tail_, n_tail = "buckets", bucketer.n_features_out_
+    else:
+        compressor.tail_, n_tail = None, 0
+    compressor.n_features_out_ = compressor.n_frequent_ + n_tail
     if compressor.n_features_out_ >= compressor.budget:
         compressor.stop_reason_ = "budget"
     elif bucketer is not None:
@@ -543,4 +589,5 @@ def fitted_compression(compressor: ChromaticCompressor, cross_fit=None) -> Compr
         bucket_params=BucketParams() if bucketer is None else bucket_params(bucketer),
         seed=0 if cross_fit is None else cross_fit.seed,
         cross_fit=cross_fit,
+        hashed=compressor._hashed_tail,
     )

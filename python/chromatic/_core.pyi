@@ -25,8 +25,8 @@ __all__ = [
     "encode",
     "fit",
     "fit_buckets",
-    "format_binary_rows",
     "format_codes",
+    "format_rows",
     "hash_rows",
     "hash_table_rows",
     "merge_pair_counts",
@@ -247,14 +247,15 @@ def format_codes(
 ) -> bytes:
     """svmlight lines ``label color:code ...`` (0-based colors, zero codes left out)."""
 
-def format_binary_rows(
+def format_rows(
     labels: npt.NDArray[np.float64],
     indptr: npt.NDArray[np.int64],
     indices: npt.NDArray[np.int64],
+    values: npt.NDArray[np.int32] | None = None,
     *,
     n_jobs: int | None = None,
 ) -> bytes:
-    """svmlight lines ``label index:1 ...`` of binary CSR rows."""
+    """svmlight lines ``label index:value ...`` of CSR rows (``index:1`` without ``values``)."""
 
 def count_pairs(
     indptr: npt.NDArray[np.int64],

@@ -15,7 +15,7 @@ from . import _core
 from ._input import aligned
 
 if TYPE_CHECKING:
-    from ._tables import Buckets, Compression
+    from ._tables import Buckets, Compression, HashedTail
 
 
 def encode_rows(
@@ -58,6 +58,42 @@ def bucket_columns(codes: np.ndarray, buckets: Buckets, output_of_value=None, n_
     )
 
 
+def hashed_columns(B, tail: HashedTail, n_jobs=None) -> sp.csr_matrix:
+    """Return the hashed tail's columns (CSR, float64) of binary rows ``B``.
+
+    Each feature the tail hashes adds +1 or -1 (a second bit of its hash) to its column, so
+    that collisions cancel out in expectation; a column whose sum is 0 is not stored.
+    """
+    # A feature the tail does not hash is given the value 0, which the engine reads as absent.
+    indptr, indices, values = _core.hash_rows(
+        aligned(B.indptr),
+        aligned(B.indices),
+        tail.mask[B.indices],
+        B.shape[1],
+        n_columns=tail.n_columns,
+        alternate_sign=True,
+        seed=tail.seed,
+        n_jobs=n_jobs,
+    )
+    return sp.csr_matrix((values, indices, indptr), shape=(B.shape[0], tail.n_columns))
+
+
+def hashed_column_of(tail: HashedTail, features: np.ndarray) -> np.ndarray:
+    """Return the column the hashed tail gives each of ``features``."""
+    # One row per feature: each row's one entry is that feature's column.
+    indptr = np.arange(len(features) + 1, dtype=np.int64)
+    _, columns, _ = _core.hash_rows(
+        indptr,
+        aligned(np.asarray(features, dtype=np.int64)),
+        None,
+        tail.n_features,
+        n_columns=tail.n_columns,
+        alternate_sign=True,
+        seed=tail.seed,
+    )
+    return columns
+
+
 def cross_fitted_columns(codes, buckets: Buckets, folds: np.ndarray, tables: list, n_jobs=None):
     """Bucket columns of training rows, each row by the table of its fold."""
     blocks, order = [], []
@@ -86,7 +122,9 @@ def compressed_rows(compression: Compression, B, folds: np.ndarray | None = None
     With ``folds`` (training rows), each row is bucketed by its fold's cross-fit table.
     """
     tail = None
-    if compression.coloring is not None:
+    if compression.hashed is not None:
+        tail = hashed_columns(B, compression.hashed)
+    elif compression.coloring is not None:
         coloring = compression.coloring
         codes = coloring.encode(B.indptr, B.indices, None, B.shape[0])
         if folds is None:

@@ -170,21 +170,22 @@ def bucket_layout(offsets: np.ndarray, output_of_value: np.ndarray, n_outputs: i
     return field_of_output.astype(np.int64), value_of_output, (field_sizes + 1).astype(np.int64)
 
 
-def compressed_fields(Z, n_frequent: int, buckets) -> Fields:
+def compressed_fields(Z, n_bag: int, buckets) -> Fields:
     """Fields of a ``ChromaticCompressor``'s output columns ``Z`` (CSR).
 
-    The first ``n_frequent`` columns (the frequent features) are the bag; the bucket columns
-    after them, laid out by ``bucket_layout`` of ``buckets`` (``None``: no bucket), the fields.
+    The first ``n_bag`` columns (the frequent features, and a hashed tail) are the bag; the
+    bucket columns after them, laid out by ``bucket_layout`` of ``buckets`` (``None``: no
+    bucket), the fields.
     """
     Z = sp.csr_matrix(Z)
-    frequent = bag_fields(Z[:, :n_frequent])
+    frequent = bag_fields(Z[:, :n_bag])
     n_rows = Z.shape[0]
     if buckets is None:
         return frequent
     field_of_output, value_of_output, field_dims = bucket_layout(
         buckets.offsets_, buckets.output_of_value_, buckets.n_features_out_
     )
-    tail = Z[:, n_frequent:].tocoo()
+    tail = Z[:, n_bag:].tocoo()
     values = np.zeros((n_rows, len(field_dims)), dtype=np.int64)
     values[tail.row, field_of_output[tail.col]] = value_of_output[tail.col]
     return Fields(

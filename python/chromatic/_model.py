@@ -17,7 +17,9 @@ features seen in fit, the encoder of those as above with names prefixed ``encode
 parameters in ``encoder.params``) and the buckets of its codes as ``buckets.params`` and
 ``buckets.column_sizes``, ``buckets.offsets``, ``buckets.output_of_value``,
 ``buckets.n_outputs``, ``buckets.boundary_offsets``, ``buckets.boundaries``,
-``buckets.bucket_outputs``.
+``buckets.bucket_outputs``; or, when those features are hashed instead, ``hashed.features``
+(the features the tail hashes, most frequent first) and ``hashed.seed`` (the hash's seed; the
+tail's columns are the budget the kept features leave).
 
 Readers refuse versions they do not know. Files are written to a temporary name and renamed, so a
 failure never leaves a half-written model.
@@ -64,7 +66,7 @@ from ._output import Outputs
 from ._submodular import set_buckets
 from ._table_encoder import TableEncoder
 from ._table_input import n_binary_features
-from ._tables import STOP_REASONS, Buckets, Coloring
+from ._tables import STOP_REASONS, Buckets, Coloring, HashedTail
 
 FORMAT = "chromatic-model"
 VERSION = 2
@@ -148,6 +150,9 @@ def _compressor_content(compressor: ChromaticCompressor) -> dict:
                 },
             }
         )
+    if compressor.tail_ == "hashed":
+        content["hashed.features"] = compressor.hashed_features_
+        content["hashed.seed"] = np.array(compressor._hashed_tail.seed)
     if content["classes"].dtype == object:
         content["classes"] = content["classes"].astype(str)
     return content
@@ -578,7 +583,29 @@ def _read_compressor(archive: Archive) -> ChromaticCompressor:
         )
         buckets = _read_buckets(archive, coloring.color_sizes, n_tail)
         set_buckets(bucketer, buckets, classes)
-    return set_parts(compressor, frequent, encoder, bucketer)
+    hashed = _read_hashed_tail(archive, n, frequent, budget) if archive.has("hashed.seed") else None
+    if hashed is not None and encoder is not None:
+        archive.fail("hashed.seed", "is there, but so is the encoder (two tails)")
+    return set_parts(compressor, frequent, encoder, bucketer, hashed)
+
+
+def _read_hashed_tail(archive: Archive, n: int, frequent: np.ndarray, budget: int) -> HashedTail:
+    seed = archive.integer("hashed.seed", 0, _INT32_MAX)
+    n_tail = budget - len(frequent)
+    if n_tail < 1:
+        archive.fail("hashed.seed", "is there, but the kept features take the whole budget")
+    features = archive.integers("hashed.features", 0, n - 1, max_length=n - len(frequent))
+    if not len(features):
+        archive.fail("hashed.features", "is empty; a model without one has no hashed tail")
+    if len(np.unique(features)) != len(features):
+        archive.fail("hashed.features", "holds a feature twice")
+    twice = features[np.isin(features, frequent)]
+    if len(twice):
+        archive.fail(
+            "hashed.features",
+            f"holds feature {twice[0]}, which is kept apart too (two output columns)",
+        )
+    return HashedTail(n_tail, seed, features, n)
 
 
 _READERS = {"ChromaticEncoder": _read_encoder, "ChromaticCompressor": _read_compressor}

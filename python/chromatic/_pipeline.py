@@ -39,6 +39,7 @@ from ._tables import (
     CompressionParams,
     CrossFitTables,
     FitReport,
+    HashedTail,
 )
 from ._validation import check_label_classes, resolve_zero_based
 
@@ -284,17 +285,25 @@ def fit_compression(
     n_features = fit.n_features
     scores = None
     if auto:
-        n_frequent, scores = choose_n_frequent(
+        (n_frequent, tail), scores = choose_split(
             started.sample, started.classes, shift, n_features, params
         )
     else:
         n_frequent = int(min(params.n_frequent, params.budget))
+        tail = "buckets" if params.tail == "auto" else params.tail
     frequent = frequent_features(fit.document_frequency, n_frequent)
     n_tail = int(params.budget) - len(frequent)
     tail_params = dataclasses.replace(params.buckets, budget=max(n_tail, 1))
-    coloring = buckets = tables = None
+    coloring = buckets = tables = hashed = None
     passes = 0
-    if n_tail > 0:
+    if n_tail > 0 and tail == "hashed":
+        # Hashed like the hashing trick, but only the features seen here and not kept apart:
+        # a feature new in transform has no weight to share.
+        # The features kept apart lead the ranking by frequency; the rest, seen in fit, follow.
+        ranked = frequent_features(fit.document_frequency, n_features)
+        if len(ranked) > len(frequent):
+            hashed = HashedTail(n_tail, int(params.seed), ranked[len(frequent) :], n_features)
+    elif n_tail > 0:
         # Forgotten, the features kept apart are no vertex: the engine's graph passes skip them
         # in the rows as they come, with no filtered copy of every chunk.
         fit.forget_features(frequent)
@@ -318,18 +327,19 @@ def fit_compression(
         bucket_params=tail_params,
         seed=params.seed,
         cross_fit=None if tables is None else CrossFitTables(params.seed, tables),
+        hashed=hashed,
     )
     return compression, dataclasses.replace(started.report, graph_passes=passes)
 
 
-def choose_n_frequent(
+def choose_split(
     sample: RowSample, classes, shift: int, n_features: int, params: CompressionParams
-) -> tuple[int, dict | None]:
+) -> tuple[tuple[int, str], dict | None]:
     """Step 2 with ``n_frequent="auto"``: choose the split of the budget on the sample.
 
-    Each candidate split (``split_candidates``) is fitted on three quarters of the sample and
-    scored by the log loss of a logistic regression on the other quarter. Returns the best split
-    and the scores.
+    Each candidate ``(n_frequent, tail)`` is fitted on three quarters of the sample and scored
+    by the log loss of a logistic regression on the other quarter (``split_candidates`` and
+    ``hashed_candidates`` say which). Returns the best candidate and the scores.
     """
     rng = np.random.default_rng(params.seed)
     # The rows are drawn before their columns are shifted: the sample of a matrix in memory is
@@ -342,20 +352,37 @@ def choose_n_frequent(
     y = (sample.labels[order] == classes[1]).astype(np.int64)
     cut = (3 * len(order)) // 4
     B_fit, B_val, y_fit, y_val = B[:cut], B[cut:], y[:cut], y[cut:]
+    first_tail = "hashed" if params.tail == "hashed" else "buckets"
     if len(np.unique(y_fit)) < 2 or len(np.unique(y_val)) < 2:
-        return 0, None
+        return (0, first_tail), None
     budget = int(params.budget)
     folds = stratified_folds(y_fit, int(params.buckets.cv), True, params.seed)
-    scores = {}
-    for n_frequent in split_candidates(budget):
-        candidate = dataclasses.replace(params, n_frequent=n_frequent)
+    losses = {}
+
+    def score(n_frequent: int, tail: str) -> None:
+        candidate = dataclasses.replace(params, n_frequent=n_frequent, tail=tail)
         rows = MatrixRows.of_matrix(B_fit, y_fit, fold_of_rows=folds)
         compression, _ = fit_compression(rows, candidate, cross_fit=True)
         Z_fit = compressed_rows(compression, B_fit, folds)
-        scores[n_frequent] = validation_log_loss(
+        losses[n_frequent, tail] = validation_row_losses(
             Z_fit, y_fit, compressed_rows(compression, B_val), y_val
         )
-    return min(scores, key=lambda k: (scores[k], k)), scores
+
+    for n_frequent in split_candidates(budget):
+        score(n_frequent, first_tail)
+    scores = {k: float(v.mean()) for k, v in losses.items()}
+    # Ties go to fewer features kept apart.
+    best = min(scores, key=lambda k: (scores[k], k[0]))
+    if params.tail == "auto":
+        hashed = hashed_candidates(budget, best[0])
+        for n_frequent in hashed:
+            score(n_frequent, "hashed")
+        scores = {k: float(v.mean()) for k, v in losses.items()}
+        if hashed:
+            challenger = min(((k, "hashed") for k in hashed), key=lambda k: (scores[k], k[0]))
+            if clearly_lower(losses[challenger], losses[best]):
+                best = challenger
+    return best, scores
 
 
 def split_candidates(budget: int) -> list[int]:
@@ -368,14 +395,39 @@ def split_candidates(budget: int) -> list[int]:
     return sorted({0, budget // 4, budget // 2, (3 * budget) // 4, budget - budget // 16, budget})
 
 
+def hashed_candidates(budget: int, best_kept: int) -> list[int]:
+    """Return the splits scored with a hashed tail, after the buckets' best kept ``best_kept``.
+
+    A hashed tail keeps each feature's identity where a bucket pools features by rate: on
+    multi-hot rows of ids whose effects add up (ratings by user and film) a weight per feature,
+    learned with the others, beats a shared rate. The buckets' candidates say when weights of
+    their own pay: their best keeps at least half of the budget apart. Only then are a quarter
+    and a half of the budget kept apart, the rest hashed, scored too.
+    """
+    if best_kept < budget // 2:
+        return []
+    return sorted({budget // 4, budget // 2} - {0, budget})
+
+
+def clearly_lower(challenger: np.ndarray, incumbent: np.ndarray) -> bool:
+    """Whether the row losses ``challenger`` are lower than ``incumbent``'s beyond noise.
+
+    The mean paired difference must stay below zero by one standard error (the "one standard
+    error" rule of model selection): a hashed tail replaces the buckets on evidence, not on a
+    tie that the sample's noise broke.
+    """
+    difference = challenger - incumbent
+    return bool(difference.mean() + difference.std(ddof=1) / np.sqrt(len(difference)) < 0)
+
+
 #: The gradient tolerance of the choice's regressions. Candidates are compared, not deployed:
 #: at 3e-4, half the iterations of scikit-learn's 1e-4, a score moves by a few 1e-4 of log loss,
 #: less than the gaps between the candidates a choice depends on.
 SELECTION_TOL = 3e-4
 
 
-def validation_log_loss(Z_fit, y_fit: np.ndarray, Z_val, y_val: np.ndarray) -> float:
-    """Log loss on ``(Z_val, y_val)`` of a logistic regression fitted on ``(Z_fit, y_fit)``."""
+def validation_row_losses(Z_fit, y_fit: np.ndarray, Z_val, y_val: np.ndarray) -> np.ndarray:
+    """Log loss of each row of ``(Z_val, y_val)``, by a regression fitted on ``(Z_fit, y_fit)``."""
     from sklearn.linear_model import LogisticRegression
 
     if Z_fit.shape[1] == 0:
@@ -389,7 +441,7 @@ def validation_log_loss(Z_fit, y_fit: np.ndarray, Z_val, y_val: np.ndarray) -> f
         )
         p = model.predict_proba(Z_val.astype(np.float32))[:, 1].astype(np.float64)
     p = np.clip(p, 1e-15, 1 - 1e-15)
-    return float(-np.mean(y_val * np.log(p) + (1 - y_val) * np.log(1 - p)))
+    return -(y_val * np.log(p) + (1 - y_val) * np.log(1 - p))
 
 
 def stratified_folds(labels: np.ndarray, n_folds: int, shuffle: bool, random_state) -> np.ndarray:

@@ -6,6 +6,7 @@ pickle and save as they are.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,6 +158,31 @@ class CompressionParams:
     seed: int
     coloring: ColoringParams
     buckets: BucketParams
+    #: How the features not kept apart become columns: ``"buckets"`` (colored, their codes cut
+    #: into buckets), ``"hashed"`` (the hashing trick), or ``"auto"`` (chosen with the split).
+    tail: str = "buckets"
+
+
+@dataclass(frozen=True)
+class HashedTail:
+    """The hashing trick on the features not kept apart.
+
+    Each feature of ``features`` (those seen in fit and not kept apart, most frequent first)
+    adds ±1 to one of ``n_columns`` columns, by the engine's hash of its index under ``seed``;
+    other features are ignored.
+    """
+
+    n_columns: int
+    seed: int
+    features: np.ndarray
+    n_features: int
+
+    @functools.cached_property
+    def mask(self) -> np.ndarray:
+        """Whether the tail hashes each feature, over all ``n_features``."""
+        mask = np.zeros(self.n_features, dtype=bool)
+        mask[self.features] = True
+        return mask
 
 
 @dataclass(frozen=True)
@@ -176,8 +202,8 @@ class CrossFitTables:
 class Compression:
     """A fitted compressor.
 
-    It holds the features kept apart, and the coloring and the buckets of the others (None
-    when the kept features take the whole budget).
+    It holds the features kept apart, and the coloring and the buckets of the others, or their
+    hashed tail (all None when the kept features take the whole budget).
     """
 
     classes: np.ndarray
@@ -189,6 +215,8 @@ class Compression:
     bucket_params: BucketParams
     seed: int
     cross_fit: CrossFitTables | None = None
+    #: The hashed tail, when the features not kept apart are hashed (``coloring`` is then None).
+    hashed: HashedTail | None = None
 
 
 @dataclass(frozen=True)

@@ -300,7 +300,7 @@ def write_onehot_zipf(
             logits = weights[indices].sum(axis=1, dtype=np.float64) - 1.8
             labels = (chunk_rng.random(rows) < 1.0 / (1.0 + np.exp(-logits))).astype(np.float64)
             indptr = np.arange(0, rows * n_fields + 1, n_fields, dtype=np.int64)
-            out.write(_core.format_binary_rows(labels, indptr, indices.reshape(-1)))
+            out.write(_core.format_rows(labels, indptr, indices.reshape(-1)))
             if progress is not None:
                 progress(rows)
 

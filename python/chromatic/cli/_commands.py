@@ -106,7 +106,7 @@ def fit_model(args, *, cross_fit: bool = False):
                 "--budget (a compressor's buckets take the colliding codes)"
             )
         compressor = ChromaticCompressor(
-            budget=args.budget, n_frequent=args.n_frequent, cv=args.cv, **coloring
+            budget=args.budget, n_frequent=args.n_frequent, tail=args.tail, cv=args.cv, **coloring
         )
         stream, cross_fitted = fit_compressor_files(
             compressor, args.train, **reading, progress=progress, cross_fit=cross_fit
@@ -297,7 +297,12 @@ def encode_files(args, model, reading, inputs, outputs, targets, format, cross_f
                 )
             with outputs.open(target) as out:
                 sink = SINKS[format](
-                    out, width, one_hot, effective_n_jobs(model.n_jobs), names=names
+                    out,
+                    width,
+                    one_hot,
+                    effective_n_jobs(model.n_jobs),
+                    names=names,
+                    valued=one_hot and model.tail_ == "hashed",
                 )
                 try:
                     for labels, output, tally in chunks:

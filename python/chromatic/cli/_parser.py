@@ -152,6 +152,14 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
         "by held-out log loss on a uniform sample of the training rows)",
     )
     budget.add_argument(
+        "--tail",
+        choices=["auto", "buckets", "hashed"],
+        default="auto",
+        help="how the other features become columns: buckets of their color codes, hashed "
+        "(the hashing trick on them alone), or auto (default: chosen with --n-frequent auto, "
+        "else buckets)",
+    )
+    budget.add_argument(
         "--cv",
         type=parameter_arg(ChromaticCompressor, "cv"),
         default=5,

@@ -70,6 +70,7 @@ def describe(model) -> dict:
             budget=model.budget,
             columns=model.n_features_out_,
             frequent_features=model.n_frequent_,
+            tail=model.tail_,
             stop_reason=model.stop_reason_,
         )
     if encoder is not None:
@@ -80,15 +81,21 @@ def describe(model) -> dict:
 
 
 def describe_text(about: dict) -> str:
-    text = f"{about.get('edges', 0):,} edges, {about.get('colors', 0)} colors"
+    parts = []
+    if about.get("tail") != "hashed":
+        # A hashed tail colors nothing.
+        parts.append(f"{about.get('edges', 0):,} edges, {about.get('colors', 0)} colors")
     if "budget" in about:
-        text += (
-            f", {about['columns']:,} columns ({about['frequent_features']:,} frequent features, "
-            f"{about['columns'] - about['frequent_features']:,} buckets)"
+        tail = "hashed columns" if about.get("tail") == "hashed" else "buckets"
+        parts.append(
+            f"{about['columns']:,} columns ({about['frequent_features']:,} frequent features, "
+            f"{about['columns'] - about['frequent_features']:,} {tail})"
         )
         if about["columns"] < about["budget"] and about.get("stop_reason") in STOPPED_BECAUSE:
-            text += f" of a budget of {about['budget']:,}: {STOPPED_BECAUSE[about['stop_reason']]}"
-    return text
+            parts[-1] += (
+                f" of a budget of {about['budget']:,}: {STOPPED_BECAUSE[about['stop_reason']]}"
+            )
+    return ", ".join(parts)
 
 
 #: What a compressor that leaves part of its budget unused says of why.
@@ -102,6 +109,8 @@ STOPPED_BECAUSE = {
 
 def written(summary: dict) -> str:
     if "collisions" not in summary:
+        if summary.get("tail") == "hashed":
+            return f"{summary['columns']:,} columns, the hashed ones signed counts"
         return f"{summary['columns']:,} one-hot columns"
     rate = summary["collisions"] / max(summary["rows"], 1)
     return (

@@ -9,10 +9,15 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from .._compression import ChromaticCompressor, compressed_csr, fitted_compression
+from .._compression import (
+    ChromaticCompressor,
+    compressed_csr,
+    fitted_compression,
+    output_fields,
+)
 from .._encoder import ChromaticEncoder, fitted_coloring
 from .._encoding import compressed_rows
-from .._fields import Fields, code_fields, compressed_fields, concat_fields
+from .._fields import Fields, code_fields, concat_fields
 from .._sources import row_folds
 from .._table_files import TableReading
 from .._tables import CrossFitTables
@@ -134,7 +139,7 @@ class FieldStream(IterableDataset):
                 first_row, X.shape[0], len(self.cross_fit.tables), self.cross_fit.seed
             )
             columns = compressed_rows(fitted, X, folds)
-        return compressed_fields(columns, model.n_frequent_, model.compressor_)
+        return output_fields(model, columns)
 
 
 def stream_loader(stream: FieldStream, **kw) -> torch.utils.data.DataLoader:

@@ -316,13 +316,25 @@ pub fn format_codes(
     })
 }
 
-/// svmlight text of binary rows given as CSR structure: `label index:1 ...`.
-pub fn format_binary_rows(
+/// svmlight text of CSR rows: `label index:value ...`, with the integer `values` of the
+/// entries, or `label index:1 ...` without them (binary rows).
+pub fn format_rows(
     labels: &[f64],
     indptr: &[i64],
     indices: &[i64],
+    values: Option<&[i32]>,
     interrupt: Interrupt<'_>,
 ) -> Result<Vec<u8>> {
+    if let Some(values) = values
+        && values.len() != indices.len()
+    {
+        return Err(Error::LengthMismatch {
+            what: "values",
+            len: values.len(),
+            expected_from: "indices",
+            expected: indices.len(),
+        });
+    }
     if indptr.len() != labels.len() + 1 {
         return Err(Error::LengthMismatch {
             what: "indptr",
@@ -363,10 +375,15 @@ pub fn format_binary_rows(
         }
     }
     format_lines(labels, interrupt, |r, out| {
-        for &index in &indices[indptr[r] as usize..indptr[r + 1] as usize] {
+        for k in indptr[r] as usize..indptr[r + 1] as usize {
             out.push(b' ');
-            push_integer(out, index as u64);
-            out.extend_from_slice(b":1");
+            push_integer(out, indices[k] as u64);
+            out.push(b':');
+            let value = values.map_or(1, |values| values[k]);
+            if value < 0 {
+                out.push(b'-');
+            }
+            push_integer(out, u64::from(value.unsigned_abs()));
         }
     })
 }
@@ -382,18 +399,39 @@ mod tests {
     }
 
     #[test]
-    fn formats_codes_and_binary_rows() {
+    fn formats_codes_and_sparse_rows() {
         let codes = CodeMatrix::new(&[0, 3, 12, 0, 0, 0], 2, 3).unwrap();
         let text = format_codes(&[1.0, -0.5], &codes, Interrupt::never()).unwrap();
         assert_eq!(String::from_utf8(text).unwrap(), "1 1:3 2:12\n-0.5\n");
-        let text =
-            format_binary_rows(&[0.0, 1.0], &[0, 0, 2], &[7, 1024], Interrupt::never()).unwrap();
+        let text = format_rows(
+            &[0.0, 1.0],
+            &[0, 0, 2],
+            &[7, 1024],
+            None,
+            Interrupt::never(),
+        )
+        .unwrap();
         assert_eq!(String::from_utf8(text).unwrap(), "0\n1 7:1 1024:1\n");
+        let values = Some(&[-2, 3][..]);
+        let text = format_rows(
+            &[0.0, 1.0],
+            &[0, 0, 2],
+            &[7, 1024],
+            values,
+            Interrupt::never(),
+        )
+        .unwrap();
+        assert_eq!(String::from_utf8(text).unwrap(), "0\n1 7:-2 1024:3\n");
+        let short = Some(&[1][..]);
+        assert!(matches!(
+            format_rows(&[1.0], &[0, 2], &[7, 9], short, Interrupt::never()).unwrap_err(),
+            Error::LengthMismatch { what: "values", .. }
+        ));
         // What is written reads back as the same rows.
         let parsed = parse("1 7:1 1024:1\n", false).unwrap();
         assert_eq!(parsed.indices, vec![7, 1024]);
         let bad = |indptr: &[i64], indices: &[i64]| {
-            format_binary_rows(&[0.0, 1.0], indptr, indices, Interrupt::never()).unwrap_err()
+            format_rows(&[0.0, 1.0], indptr, indices, None, Interrupt::never()).unwrap_err()
         };
         assert!(matches!(bad(&[0, 1], &[1]), Error::LengthMismatch { .. }));
         assert!(matches!(

@@ -34,7 +34,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(table::hash_table_rows, m)?)?;
     m.add_function(wrap_pyfunction!(svmlight::parse_svmlight, m)?)?;
     m.add_function(wrap_pyfunction!(svmlight::format_codes, m)?)?;
-    m.add_function(wrap_pyfunction!(svmlight::format_binary_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(svmlight::format_rows, m)?)?;
     m.add_function(wrap_pyfunction!(delimited::split_delimited, m)?)?;
     m.add_function(wrap_pyfunction!(delimited::complete_records, m)?)?;
     m.add_function(wrap_pyfunction!(delimited::count_line_ends, m)?)?;

@@ -60,19 +60,22 @@ pub(crate) fn format_codes<'py>(
     Ok(PyBytes::new(py, &text))
 }
 
-/// svmlight text of binary rows given as CSR structure: `label index:1 ...`.
+/// svmlight text of CSR rows: `label index:value ...` with integer `values`, or
+/// `label index:1 ...` without them.
 #[pyfunction]
-#[pyo3(signature = (labels, indptr, indices, *, n_jobs=None))]
-pub(crate) fn format_binary_rows<'py>(
+#[pyo3(signature = (labels, indptr, indices, values=None, *, n_jobs=None))]
+pub(crate) fn format_rows<'py>(
     py: Python<'py>,
     labels: PyReadonlyArray1<'py, f64>,
     indptr: PyReadonlyArray1<'py, i64>,
     indices: PyReadonlyArray1<'py, i64>,
+    values: Option<PyReadonlyArray1<'py, i32>>,
     n_jobs: Option<i64>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let (labels, indptr, indices) = (labels.as_slice()?, indptr.as_slice()?, indices.as_slice()?);
+    let values = values.as_ref().map(|v| v.as_slice()).transpose()?;
     let text = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
-        core::format_binary_rows(labels, indptr, indices, interrupt)
+        core::format_rows(labels, indptr, indices, values, interrupt)
     })?;
     Ok(PyBytes::new(py, &text))
 }
