@@ -55,8 +55,10 @@ class ChromaticCompressor(TransformerMixin, BaseEstimator):
     The whole budget is frequency truncation, which wins where the frequent values carry the
     signal and the rest is noise. With ``tail="auto"``, a quarter or a half of the budget kept
     apart and the other features hashed into the rest (the hashing trick on the tail alone)
-    are candidates too: on multi-hot rows of ids whose effects add up, such as ratings by user
-    and film, a weight learned for each feature beats the rate a bucket shares.
+    are candidates too, where the buckets' best keeps at least half apart; they win only when
+    lower by a standard error, replicated on a second quarter. On multi-hot rows of ids whose
+    effects add up, such as ratings by user and film, a weight learned for each feature beats
+    the rate a bucket shares.
 
     Parameters
     ----------
