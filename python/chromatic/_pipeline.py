@@ -351,33 +351,33 @@ def choose_split(
     B.resize((B.shape[0], n_features))
     y = (sample.labels[order] == classes[1]).astype(np.int64)
     n, cut = len(order), (3 * len(order)) // 4
-    # The last quarter scores every candidate; the first one replicates a hashed tail's win.
-    held_out = [np.arange(cut, n), np.arange(n - cut)]
+    # The last quarter scores every candidate (fitted on the rows before it); the first quarter
+    # replicates a hashed tail's win (fitted on the rows after it).
+    held_out = [(slice(0, cut), slice(cut, n)), (slice(n - cut, n), slice(0, n - cut))]
     first_tail = "hashed" if params.tail == "hashed" else "buckets"
-    if not both_classes(y, held_out[0]):
+    if not both_classes(y, *held_out[0]):
         return (0, first_tail), None
     budget = int(params.budget)
-    folds = {}
+    parts = {}
 
-    def row_losses(n_frequent: int, tail: str, val: np.ndarray) -> np.ndarray:
-        fit = np.setdiff1d(np.arange(n), val)
-        B_fit, y_fit = B[fit], y[fit]
-        if val[0] not in folds:
-            folds[val[0]] = stratified_folds(y_fit, int(params.buckets.cv), True, params.seed)
+    def row_losses(n_frequent: int, tail: str, split: int) -> np.ndarray:
+        fit, val = held_out[split]
+        if split not in parts:
+            folds = stratified_folds(y[fit], int(params.buckets.cv), True, params.seed)
+            parts[split] = (B[fit], y[fit], folds, B[val], y[val])
+        B_fit, y_fit, folds, B_val, y_val = parts[split]
         candidate = dataclasses.replace(params, n_frequent=n_frequent, tail=tail)
-        rows = MatrixRows.of_matrix(B_fit, y_fit, fold_of_rows=folds[val[0]])
+        rows = MatrixRows.of_matrix(B_fit, y_fit, fold_of_rows=folds)
         compression, _ = fit_compression(rows, candidate, cross_fit=True)
-        Z_fit = compressed_rows(compression, B_fit, folds[val[0]])
-        return validation_row_losses(Z_fit, y_fit, compressed_rows(compression, B[val]), y[val])
+        Z_fit = compressed_rows(compression, B_fit, folds)
+        return validation_row_losses(Z_fit, y_fit, compressed_rows(compression, B_val), y_val)
 
-    losses = {
-        (k, first_tail): row_losses(k, first_tail, held_out[0]) for k in split_candidates(budget)
-    }
+    losses = {(k, first_tail): row_losses(k, first_tail, 0) for k in split_candidates(budget)}
     # Ties go to fewer features kept apart.
     best = min(losses, key=lambda k: (losses[k].mean(), k[0]))
     if params.tail == "auto":
         hashed = hashed_candidates(budget, best[0])
-        losses.update({(k, "hashed"): row_losses(k, "hashed", held_out[0]) for k in hashed})
+        losses.update({(k, "hashed"): row_losses(k, "hashed", 0) for k in hashed})
         if hashed:
             challenger = min(
                 ((k, "hashed") for k in hashed), key=lambda k: (losses[k].mean(), k[0])
@@ -385,8 +385,8 @@ def choose_split(
             # A hashed tail replaces the buckets on evidence, not on a tie the sample's noise
             # broke: lower by a standard error on the held-out quarter and, with the two fitted
             # again on other rows, on that quarter and another one together.
-            if clearly_lower(losses[challenger], losses[best]) and both_classes(y, held_out[1]):
-                again = [row_losses(*c, held_out[1]) for c in (challenger, best)]
+            if clearly_lower(losses[challenger], losses[best]) and both_classes(y, *held_out[1]):
+                again = [row_losses(*c, 1) for c in (challenger, best)]
                 if clearly_lower(
                     np.concatenate([losses[challenger], again[0]]),
                     np.concatenate([losses[best], again[1]]),
@@ -395,9 +395,9 @@ def choose_split(
     return best, {k: float(v.mean()) for k, v in losses.items()}
 
 
-def both_classes(y: np.ndarray, val: np.ndarray) -> bool:
-    """Whether the rows ``val`` and the others both hold the two classes of ``y``."""
-    return len(np.unique(y[val])) == 2 and len(np.unique(np.delete(y, val))) == 2
+def both_classes(y: np.ndarray, fit: slice, val: slice) -> bool:
+    """Whether the labels ``y`` of the rows ``fit`` and of the rows ``val`` hold both classes."""
+    return len(np.unique(y[fit])) == 2 and len(np.unique(y[val])) == 2
 
 
 def split_candidates(budget: int) -> list[int]:
