@@ -5,7 +5,8 @@ Dask cluster.
 
 1. ``count_features``: the document frequency of every feature (and the label classes, and a
    sample of rows when the split of a budget is chosen on one);
-2. ``frequent_features``: the features a compressor keeps as columns of their own;
+2. ``frequent_features``: the features a compressor keeps as columns of their own (a hashed
+   tail, the other choice of ``choose_split``, hashes the others and skips steps 3 to 7);
 3. ``count_graph``: the feature pairs, shard by shard under a memory limit (one pass each);
 4. ``finish_coloring``: the coloring of the graph, as tables per input feature;
 5. ``count_values``: the label counts of every code value (per fold to cross-fit);
@@ -297,9 +298,9 @@ def fit_compression(
     coloring = buckets = tables = hashed = None
     passes = 0
     if n_tail > 0 and tail == "hashed":
-        # Hashed like the hashing trick, but only the features seen here and not kept apart:
-        # a feature new in transform has no weight to share.
-        # The features kept apart lead the ranking by frequency; the rest, seen in fit, follow.
+        # Hashed like the hashing trick, but only the features seen here and not kept apart (a
+        # feature new in transform has no weight to share): those after the kept ones in the
+        # ranking by frequency.
         ranked = frequent_features(fit.document_frequency, n_features)
         if len(ranked) > len(frequent):
             hashed = HashedTail(n_tail, int(params.seed), ranked[len(frequent) :], n_features)
@@ -449,7 +450,8 @@ def validation_row_losses(Z_fit, y_fit: np.ndarray, Z_val, y_val: np.ndarray) ->
         # only predict the base rate.
         p = np.full(len(y_val), y_fit.mean())
     else:
-        # Binary columns lose nothing in float32, and the regression's products take less time.
+        # Columns of small whole numbers lose nothing in float32, and the products take less
+        # time.
         model = LogisticRegression(max_iter=300, tol=SELECTION_TOL).fit(
             Z_fit.astype(np.float32), y_fit
         )
