@@ -291,6 +291,17 @@ def test_compress_writes_a_hashed_tail_with_its_signed_counts(small, tmp_path):
     assert "8 frequent features, 56 hashed columns" in about
 
 
+@pytest.mark.parametrize("option", [("--n-frequent", "8"), ("--tail", "hashed")])
+def test_a_split_of_the_budget_needs_a_budget(small, tmp_path, option):
+    _, train, _ = small
+    for command in (("fit", train, "-o", tmp_path / "m.npz"), ("compress", "--train", train)):
+        out = () if command[0] == "fit" else ("--out", tmp_path / "out")
+        result = chromatic(*command, *out, *option, check=False)
+        assert result.returncode == 1
+        assert "--n-frequent and --tail split a budget; give them with --budget" in result.stderr
+    assert not (tmp_path / "m.npz").exists() and not (tmp_path / "out").exists()
+
+
 def test_a_budget_needs_binary_labels(tmp_path):
     path = tmp_path / "multi.svm"
     path.write_text("0 1:1\n1 2:1\n2 3:1\n")

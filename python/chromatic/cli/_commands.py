@@ -65,6 +65,9 @@ def fit_model(args, *, cross_fit: bool = False):
     Returns ``(model, stream report, cross-fit tables or None, table reading or None)``.
     """
     check_inputs(args.train)
+    if args.budget is None and (args.n_frequent != "auto" or args.tail != "auto"):
+        # Without a budget the command fits a coloring alone: nothing is kept apart or hashed.
+        raise CommandError("--n-frequent and --tail split a budget; give them with --budget")
     coloring = {
         "min_cooccurrence": args.min_cooccurrence,
         "strategy": args.strategy,
