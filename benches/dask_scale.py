@@ -16,11 +16,17 @@ Measured, best of ``--repeat`` runs each:
   ``chromatic.dask``, against the bytes of the input rows;
 * that the three fits give the same colors.
 
+With ``--heavy-tail ROWS``, instead: heavy-tailed rows (``make_heavy_tailed``: a few rows of
+thousands of features bring most of the pairs, as in package contents) in blocks of
+``--block-rows`` rows, fitted on a ``LocalCluster`` of 2 one-thread workers limited to
+``--worker-memory`` each: the time, each worker's peak resident memory, and that the colors
+and codes are those of one machine (or how the fit failed).
+
 The machine is shared and noisy: compare the ratios of one run. Written as JSON (``--json``)
 and a Markdown table (``--markdown``).
 
 Usage: ``python benches/dask_scale.py [--rows 1000000] [--partitions 8] [--json PATH]
-[--markdown PATH]``.
+[--markdown PATH]``, or ``python benches/dask_scale.py --heavy-tail 30000 [--longest 2500]``.
 """
 
 from __future__ import annotations
@@ -34,13 +40,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import dask.array as da
 import numpy as np
+import scipy.sparse as sp
 from distributed import Client, LocalCluster
 
 import chromatic
 import chromatic.dask as cd
 from chromatic import ChromaticEncoder
-from chromatic.datasets import write_onehot_zipf
+from chromatic.datasets import make_heavy_tailed, write_onehot_zipf
 from chromatic.streaming import fit_files
 
 
@@ -66,6 +74,63 @@ def best_time(run, repeat: int):
     return best, result
 
 
+def peak_rss_gb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
+def heavy_tail(args) -> None:
+    """Fit heavy-tailed rows on two memory-limited workers; compare with one machine."""
+    X = sp.csr_matrix(
+        make_heavy_tailed(
+            args.heavy_tail, args.heavy_features, longest=args.longest, random_state=0
+        )
+    )
+    lengths = np.diff(X.indptr)
+    blocks = [args.block_rows] * (X.shape[0] // args.block_rows)
+    blocks += [X.shape[0] % args.block_rows] if X.shape[0] % args.block_rows else []
+    data = da.from_array(X, chunks=(tuple(blocks), (X.shape[1],)), asarray=False)
+    results = {
+        "rows": X.shape[0],
+        "features": X.shape[1],
+        "longest_row": int(lengths.max()),
+        "row_pairs": int((lengths * (lengths - 1) // 2).sum()),
+        "partitions": len(blocks),
+        "worker_memory": args.worker_memory,
+    }
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=args.worker_memory,
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        start = time.perf_counter()
+        try:
+            encoder = cd.fit(data, random_state=0)
+            results["dask_fit_s"] = time.perf_counter() - start
+        except Exception as error:  # the failure is the measurement
+            results["failed"] = f"{type(error).__name__}: {error}"[:300]
+            encoder = None
+        results["worker_peak_rss_gb"] = sorted(client.run(peak_rss_gb).values())
+    if encoder is not None:
+        reference = ChromaticEncoder(random_state=0).fit(X)
+        results["edges"] = encoder.n_edges_
+        results["colors"] = encoder.n_colors_
+        results["same_as_one_machine"] = bool(
+            np.array_equal(encoder.colors_, reference.colors_)
+            and np.array_equal(encoder.codes_, reference.codes_)
+        )
+    print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -74,7 +139,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--markdown", type=Path)
+    parser.add_argument("--heavy-tail", type=int, default=0, metavar="ROWS")
+    parser.add_argument("--heavy-features", type=int, default=350_000)
+    parser.add_argument("--longest", type=int, default=2_500)
+    parser.add_argument("--block-rows", type=int, default=2_000)
+    parser.add_argument("--worker-memory", default="4GB")
     args = parser.parse_args()
+    if args.heavy_tail:
+        heavy_tail(args)
+        return
 
     logger = logging.getLogger("chromatic.dask")
     logger.setLevel(logging.INFO)

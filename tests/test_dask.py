@@ -62,6 +62,53 @@ def test_fit_equals_the_in_memory_fit_whatever_the_partitioning(client, row_chun
     np.testing.assert_array_equal(codes.compute(), expected.transform(X))
 
 
+def test_pair_counts_are_merged_range_by_range(client, monkeypatch):
+    from chromatic import _core, _dask_rows
+
+    # Cut by source vertex, a partition's pair counts are whole again once the ranges are put
+    # end to end.
+    X = random_sparse(3000, 400, 10, seed=8, zipf=1.1).tocsr()
+    vertices = np.arange(400, dtype=np.int64)
+    counts = _core.count_pairs(X.indptr.astype(np.int64), X.indices.astype(np.int64), vertices, 400)
+    starts = _dask_rows.source_ranges(np.bincount(X.indices, minlength=400), 4)
+    assert len(starts) == 3 and np.all(np.diff(starts.astype(np.int64)) > 0)
+    parts = _dask_rows.split_by_source(counts, starts)
+    assert len(parts) == 4 and all(len(keys) for keys, _ in parts)
+    for (keys, _), lo, hi in zip(parts, [0, *starts], [*starts, 400], strict=True):
+        assert np.all((keys >> np.uint64(32) >= lo) & (keys >> np.uint64(32) < hi))
+    for whole, pieces in zip(counts, zip(*parts, strict=True), strict=True):
+        np.testing.assert_array_equal(whole, np.concatenate(pieces))
+    # Rows holding each vertex weigh the ranges: a heavy vertex has a range of its own.
+    np.testing.assert_array_equal(_dask_rows.source_ranges(np.array([10, 0, 0, 10]), 2), [1])
+    assert len(_dask_rows.source_ranges(np.array([5, 5]), 1)) == 0
+    np.testing.assert_array_equal(_dask_rows.source_ranges(np.array([30, 1, 1]), 2), [1])
+    np.testing.assert_array_equal(_dask_rows.source_ranges(np.array([1, 1, 30]), 3), [2])
+
+    # A fit of six partitions merges six ranges, and equals the fit on one machine.
+    planned, plan = [], _dask_rows.source_ranges
+
+    def recorded(*args):
+        planned.append(plan(*args))
+        return planned[-1]
+
+    monkeypatch.setattr(_dask_rows, "source_ranges", recorded)
+    encoder = cd.fit(partitioned(X, (500,) * 6), random_state=2, min_cooccurrence=2)
+    assert [len(starts) + 1 for starts in planned] == [6]
+    assert_same_encoder(encoder, ChromaticEncoder(random_state=2, min_cooccurrence=2).fit(X))
+
+
+def test_heavy_tailed_rows_fit_as_on_one_machine(client):
+    from chromatic.datasets import make_heavy_tailed
+
+    # A few rows of hundreds of features bring most of the pairs, as in package contents.
+    X = make_heavy_tailed(3000, 20_000, longest=600, random_state=0)
+    lengths = np.diff(X.indptr)
+    assert lengths.max() > 300 and np.median(lengths) < 20
+    assert (lengths * (lengths - 1) // 2)[lengths >= 100].sum() > 0.5 * (lengths**2 // 2).sum()
+    encoder = cd.fit(partitioned(sp.csr_matrix(X), (500,) * 6), random_state=1)
+    assert_same_encoder(encoder, ChromaticEncoder(random_state=1).fit(X))
+
+
 def test_a_real_dataset_and_one_hot_output(client):
     X, _, _ = load_dataset("flights_small")
     X = X[:60_000]

@@ -30,3 +30,20 @@ def test_onehot_zipf_is_reproducible_and_checks_its_arguments():
         make_onehot_zipf(10, 2, 3)
     with pytest.raises(ValueError, match="zipf_exponent"):
         make_onehot_zipf(10, 20, 3, zipf_exponent=-1)
+
+
+def test_heavy_tailed_rows_are_reproducible_and_heavy_tailed():
+    from chromatic.datasets import make_heavy_tailed
+
+    X = make_heavy_tailed(5_000, 30_000, longest=2_000, random_state=3)
+    assert X.shape == (5_000, 30_000) and X.has_sorted_indices
+    assert np.all(X.data == 1)
+    lengths = np.diff(X.indptr)
+    # Most rows hold a handful of features, a few hold a thousand or more.
+    assert lengths.min() >= 1 and np.median(lengths) <= 12
+    assert 1_000 <= lengths.max() <= 2_000
+    # Feature 0 is the most frequent.
+    assert np.argmax(np.bincount(X.indices, minlength=30_000)) == 0
+    assert (X != make_heavy_tailed(5_000, 30_000, longest=2_000, random_state=3)).nnz == 0
+    with pytest.raises(ValueError, match="n_features and longest"):
+        make_heavy_tailed(10, 0)

@@ -12,6 +12,7 @@ rows only), or one svmlight file read on a worker; tables are read as such rows 
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import os
 import pickle
@@ -77,25 +78,35 @@ def check_row_chunks(data: da.Array) -> None:
         )
 
 
-def gathered(parts: list[Delayed], merge: Callable | None, what: str, *, merge_all=None):
+def merged(parts: list[Delayed], combine: Callable) -> Delayed:
     """Merge all of ``parts`` on the workers, in a tree of merges of ``SPLIT_EVERY`` each.
 
-    ``merge`` merges two results; ``merge_all``, when given instead, a list of them in order.
-    Only the final result reaches the client (its size is logged to the ``chromatic.dask``
-    logger).
+    ``combine`` merges a list of results, in order.
     """
     if not parts:
         raise ValueError("data has no partitions")
-    combine = merge_all or functools.partial(functools.reduce, merge)
     while len(parts) > 1:
         parts = [
             dask.delayed(combine)(parts[i : i + SPLIT_EVERY])
             for i in range(0, len(parts), SPLIT_EVERY)
         ]
-    result = parts[0].compute()
+    return parts[0]
+
+
+def gathered(parts: list[Delayed], merge: Callable | None, what: str, *, merge_all=None):
+    """Merge all of ``parts`` on the workers (``merged``) and bring the result to the client.
+
+    ``merge`` merges two results; ``merge_all``, when given instead, a list of them in order.
+    The size of what reaches the client is logged to the ``chromatic.dask`` logger.
+    """
+    result = merged(parts, merge_all or functools.partial(functools.reduce, merge)).compute()
+    log_gathered(what, result)
+    return result
+
+
+def log_gathered(what: str, result) -> None:
     if logger.isEnabledFor(logging.INFO):
         logger.info("gathered %s: %d bytes", what, len(pickle.dumps(result, protocol=5)))
-    return result
 
 
 @dataclass(frozen=True)
@@ -147,6 +158,37 @@ def count_partition_pairs(rows: Rows, kept: Kept, vertex_features, n_features: i
 
 def add_pair_counts(a, b):
     return _core.merge_pair_counts(*map(aligned, (*a, *b)))
+
+
+def source_ranges(document_frequency: np.ndarray, n_ranges: int) -> np.ndarray:
+    """Cut the vertices into ``n_ranges`` contiguous ranges of about equal pair counts.
+
+    A vertex heads the pairs it makes with the later vertices of its rows, so the rows holding
+    it (``document_frequency``, one per vertex) weigh it. Returns the first vertex of every
+    range after the first, ascending.
+    """
+    weight = np.cumsum(document_frequency, dtype=np.float64)
+    if len(weight) == 0 or n_ranges <= 1:
+        return np.zeros(0, dtype=np.uint64)
+    targets = weight[-1] * np.arange(1, n_ranges) / n_ranges
+    # Each cut goes before or after the vertex whose weight reaches the target, whichever side
+    # is nearer to it; a vertex heavier than a share makes no empty range.
+    reaching = np.searchsorted(weight, targets, side="left")
+    before = np.where(reaching > 0, weight[np.maximum(reaching - 1, 0)], 0.0)
+    after = weight[np.minimum(reaching, len(weight) - 1)]
+    starts = np.unique(np.where(targets - before < after - targets, reaching, reaching + 1))
+    return starts[(starts > 0) & (starts < len(weight))].astype(np.uint64)
+
+
+def split_by_source(counts, starts: np.ndarray) -> tuple:
+    """Split pair counts (ascending keys ``u << 32 | v``) at the source vertices ``starts``."""
+    keys, weights = counts
+    cuts = np.searchsorted(keys, starts << np.uint64(32))
+    bounds = [0, *cuts.tolist(), len(keys)]
+    # Copies, so that no range keeps the whole partition's arrays alive on its worker.
+    return tuple(
+        (keys[lo:hi].copy(), weights[lo:hi].copy()) for lo, hi in itertools.pairwise(bounds)
+    )
 
 
 def count_partition_values(rows: Rows, encode, kept: Kept, positive_class, sizes, n_jobs):
@@ -248,8 +290,24 @@ class DaskPartitions(RowSource):
             )
             for part in self.parts
         ]
-        keys, weights = gathered(counted, add_pair_counts, "pair counts")
-        fit.add_pair_counts(aligned(keys), aligned(weights))
+        # Each partition's counts are cut by source vertex, and every range is merged across
+        # the partitions by a tree of its own: a merge holds one range of eight partitions,
+        # not all of their pairs, and the ranges are merged on different workers at once.
+        vertex_frequency = fit.document_frequency[fit.vertex_features]
+        starts = source_ranges(vertex_frequency, min(len(self.parts), len(vertex_frequency)))
+        n_ranges = len(starts) + 1
+        if n_ranges == 1:
+            split = [(part,) for part in counted]
+        else:
+            split = [dask.delayed(split_by_source, nout=n_ranges)(c, starts) for c in counted]
+        combine = functools.partial(functools.reduce, add_pair_counts)
+        ranges = [merged([part[r] for part in split], combine) for r in range(n_ranges)]
+        results = list(dask.compute(*ranges))
+        log_gathered("pair counts", results)
+        while results:
+            # Added range by range, each freed once it is in the graph.
+            keys, weights = results.pop(0)
+            fit.add_pair_counts(aligned(keys), aligned(weights))
 
     def count_values(self, encode, kept, positive_class, n_folds, seed, sizes, n_jobs) -> list:
         if n_folds != 1:

@@ -1,6 +1,7 @@
 """Data sets shaped like the sparse binary data chromatic is built for.
 
-Seeded synthetic rows (`make_onehot_zipf`, `write_onehot_zipf`), synthetic click logs in the
+Seeded synthetic rows (`make_onehot_zipf`, `write_onehot_zipf`; `make_heavy_tailed`, rows of a
+few to thousands of features like package contents), synthetic click logs in the
 layout of the Criteo display-advertising data (`write_criteo_like`: tab-separated text, gzip or
 Parquet) and cuts of a real data set shipped with the package: its raw table
 (`load_flights_table`) and one-hot rows (`load_flights_cut`).
@@ -16,6 +17,7 @@ from ._criteo_like import write_criteo_like
 __all__ = [
     "load_flights_cut",
     "load_flights_table",
+    "make_heavy_tailed",
     "make_onehot_zipf",
     "write_criteo_like",
     "write_onehot_zipf",
@@ -59,6 +61,57 @@ def _drop_fields(indices: np.ndarray, min_fields: int, rng) -> tuple[np.ndarray,
     mask = rank < kept[:, None]
     indptr = np.concatenate(([0], np.cumsum(kept))).astype(indices.dtype)
     return indptr, indices[mask]
+
+
+def make_heavy_tailed(
+    n_rows: int = 63_000,
+    n_features: int = 350_000,
+    *,
+    longest: int = 12_000,
+    tail_exponent: float = 1.2,
+    zipf_exponent: float = 0.9,
+    random_state: int | np.random.Generator | None = None,
+) -> sp.csr_array:
+    """Sparse binary rows of a few to thousands of features, like the files of packages.
+
+    Row lengths follow a Pareto law (``2 + 8 * pareto(tail_exponent)``, at most ``longest``):
+    most rows hold a handful of features and a few hold thousands, each of which alone brings
+    millions of feature pairs. Features are drawn with probability proportional to
+    ``1 / rank**zipf_exponent`` (feature 0 the most frequent); a feature drawn twice in a row
+    is kept once, so long rows hold somewhat fewer than their draws. The defaults resemble a
+    package-contents set (63k packages over 350k files, the largest packages with 5,000 to
+    12,000 files), the shape on which a fit's pair counts are dominated by its longest rows.
+
+    Parameters
+    ----------
+    n_rows, n_features : int
+        Rows, and columns (feature ids).
+    longest : int, default=12_000
+        Most features drawn for one row.
+    tail_exponent : float, default=1.2
+        Shape of the Pareto law of the row lengths: smaller gives more long rows.
+    zipf_exponent : float, default=0.9
+        Exponent of the rank-frequency law of the features.
+    random_state : int, numpy Generator or None
+        Seed.
+
+    Returns
+    -------
+    scipy.sparse.csr_array of shape (n_rows, n_features), float64 ones, sorted indices.
+    """
+    if n_rows < 0 or n_features < 1 or longest < 1:
+        raise ValueError(
+            f"n_rows must be >= 0 and n_features and longest >= 1, got {n_rows}, {n_features}, "
+            f"{longest}"
+        )
+    rng = np.random.default_rng(random_state)
+    lengths = np.minimum(np.ceil(2 + 8 * rng.pareto(tail_exponent, n_rows)), longest)
+    lengths = lengths.astype(np.int64)
+    features = _draw_ranks(_zipf_cdf(n_features, zipf_exponent), rng.random(int(lengths.sum())))
+    keys = np.unique(np.repeat(np.arange(n_rows, dtype=np.int64), lengths) * n_features + features)
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(keys // n_features, minlength=n_rows))))
+    indices = (keys % n_features).astype(np.int32)
+    return sp.csr_array((np.ones(len(indices)), indices, indptr), shape=(n_rows, n_features))
 
 
 def make_onehot_zipf(
