@@ -282,18 +282,19 @@ class DaskPartitions(RowSource):
         raise ValueError("pair bounds are not counted on a cluster")
 
     def count_pairs(self, fit, kept, stage, n_jobs) -> None:
-        vertex_features = dask.delayed(fit.vertex_features)
-        shared = dask.delayed(kept)
+        # Read once: the engine builds the array anew at every read.
+        vertex_features = fit.vertex_features
+        shared_vertices, shared = dask.delayed(vertex_features), dask.delayed(kept)
         counted = [
             dask.delayed(count_partition_pairs)(
-                part, shared, vertex_features, fit.n_features, n_jobs
+                part, shared, shared_vertices, fit.n_features, n_jobs
             )
             for part in self.parts
         ]
         # Each partition's counts are cut by source vertex, and every range is merged across
         # the partitions by a tree of its own: a merge holds one range of eight partitions,
         # not all of their pairs, and the ranges are merged on different workers at once.
-        vertex_frequency = fit.document_frequency[fit.vertex_features]
+        vertex_frequency = fit.document_frequency[vertex_features]
         starts = source_ranges(vertex_frequency, min(len(self.parts), len(vertex_frequency)))
         n_ranges = len(starts) + 1
         if n_ranges == 1:
