@@ -19,8 +19,8 @@ Measured, best of ``--repeat`` runs each:
 With ``--heavy-tail ROWS``, instead: heavy-tailed rows (``make_heavy_tailed``: a few rows of
 thousands of features bring most of the pairs, as in package contents) in blocks of
 ``--block-rows`` rows, fitted on a ``LocalCluster`` of 2 one-thread workers limited to
-``--worker-memory`` each: the time, each worker's peak resident memory, and that the colors
-and codes are those of one machine (or how the fit failed).
+``--worker-memory`` each: the time, each worker's and the client's peak resident memory, and
+that the colors and codes are those of one machine (or how the fit failed).
 
 The machine is shared and noisy: compare the ratios of one run. Written as JSON (``--json``)
 and a Markdown table (``--markdown``).
@@ -117,6 +117,7 @@ def heavy_tail(args) -> None:
             results["failed"] = f"{type(error).__name__}: {error}"[:300]
             encoder = None
         results["worker_peak_rss_gb"] = sorted(client.run(peak_rss_gb).values())
+    results["client_peak_rss_gb"] = peak_rss_gb()
     if encoder is not None:
         reference = ChromaticEncoder(random_state=0).fit(X)
         results["edges"] = encoder.n_edges_

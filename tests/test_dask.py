@@ -16,6 +16,7 @@ from distributed import Client, LocalCluster
 
 import chromatic.dask as cd
 from chromatic import ChromaticCompressor, ChromaticEncoder
+from chromatic.datasets import make_heavy_tailed
 from chromatic.streaming import fit_files
 from chromatic.svmlight import load_svmlight
 
@@ -66,25 +67,41 @@ def test_pair_counts_are_merged_range_by_range(client, monkeypatch):
     from chromatic import _core, _dask_rows
 
     # Cut by source vertex, a partition's pair counts are whole again once the ranges are put
-    # end to end.
+    # end to end, and so are the counts of each range counted alone.
     X = random_sparse(3000, 400, 10, seed=8, zipf=1.1).tocsr()
     vertices = np.arange(400, dtype=np.int64)
-    counts = _core.count_pairs(X.indptr.astype(np.int64), X.indices.astype(np.int64), vertices, 400)
+    indptr, indices = X.indptr.astype(np.int64), X.indices.astype(np.int64)
+    counts = _core.count_pairs(indptr, indices, vertices, 400)
     starts = _dask_rows.source_ranges(np.bincount(X.indices, minlength=400), 4)
-    assert len(starts) == 3 and np.all(np.diff(starts.astype(np.int64)) > 0)
+    assert len(starts) >= 3 and np.all(np.diff(starts.astype(np.int64)) > 0)
     parts = _dask_rows.split_by_source(counts, starts)
-    assert len(parts) == 4 and all(len(keys) for keys, _ in parts)
-    for (keys, _), lo, hi in zip(parts, [0, *starts], [*starts, 400], strict=True):
+    assert len(parts) == len(starts) + 1 and all(len(keys) for keys, _ in parts)
+    for (keys, weights), lo, hi in zip(parts, [0, *starts], [*starts, 400], strict=True):
         assert np.all((keys >> np.uint64(32) >= lo) & (keys >> np.uint64(32) < hi))
+        alone = _core.count_pairs(indptr, indices, vertices, 400, sources=(int(lo), int(hi)))
+        np.testing.assert_array_equal(alone[0], keys)
+        np.testing.assert_array_equal(alone[1], weights)
     for whole, pieces in zip(counts, zip(*parts, strict=True), strict=True):
         np.testing.assert_array_equal(whole, np.concatenate(pieces))
-    # Rows holding each vertex weigh the ranges: a heavy vertex has a range of its own.
-    np.testing.assert_array_equal(_dask_rows.source_ranges(np.array([10, 0, 0, 10]), 2), [1])
+    with pytest.raises(ValueError, match="shard"):
+        _core.count_pairs(indptr, indices, vertices, 400, sources=(10, 401))
+
+    # The ranges hold at most a share of the bounds, and at most max_pairs; a vertex heavier
+    # than that is a range of its own.
+    np.testing.assert_array_equal(_dask_rows.source_ranges(np.array([10, 0, 0, 10]), 2), [3])
     assert len(_dask_rows.source_ranges(np.array([5, 5]), 1)) == 0
+    assert len(_dask_rows.source_ranges(np.array([0, 0, 0]), 3)) == 0
     np.testing.assert_array_equal(_dask_rows.source_ranges(np.array([30, 1, 1]), 2), [1])
     np.testing.assert_array_equal(_dask_rows.source_ranges(np.array([1, 1, 30]), 3), [2])
+    np.testing.assert_array_equal(_dask_rows.source_ranges(np.array([5] * 6), 1, 10), [2, 4])
+    np.testing.assert_array_equal(_dask_rows.source_ranges(np.array([5, 30, 5]), 1, 10), [1, 2])
+    # A partition within the task's pairs is counted whole, a larger one a group at a time.
+    range_pairs = np.array([4, 4, 4, 9, 1])
+    assert _dask_rows.source_groups(range_pairs, 10, None) == [(0, 5)]
+    assert _dask_rows.source_groups(range_pairs, 10, 10) == [(0, 5)]
+    assert _dask_rows.source_groups(range_pairs, 11, 10) == [(0, 2), (2, 3), (3, 5)]
 
-    # A fit of six partitions merges six ranges, and equals the fit on one machine.
+    # A fit of six partitions merges six ranges or more, and equals the fit on one machine.
     planned, plan = [], _dask_rows.source_ranges
 
     def recorded(*args):
@@ -93,13 +110,37 @@ def test_pair_counts_are_merged_range_by_range(client, monkeypatch):
 
     monkeypatch.setattr(_dask_rows, "source_ranges", recorded)
     encoder = cd.fit(partitioned(X, (500,) * 6), random_state=2, min_cooccurrence=2)
-    assert [len(starts) + 1 for starts in planned] == [6]
+    assert len(planned) == 1 and len(planned[0]) + 1 >= 6
     assert_same_encoder(encoder, ChromaticEncoder(random_state=2, min_cooccurrence=2).fit(X))
 
 
-def test_heavy_tailed_rows_fit_as_on_one_machine(client):
-    from chromatic.datasets import make_heavy_tailed
+def test_workers_memory_limits_the_pairs_of_a_task(client, monkeypatch):
+    from chromatic import _dask_rows
 
+    # The test cluster's workers have their share of the machine's memory.
+    limit = min(w["memory_limit"] for w in client.scheduler_info()["workers"].values())
+    assert _dask_rows.task_pairs() == int(limit / 2 / _dask_rows.BYTES_PER_TASK_PAIR)
+    # With room for a tenth of the pairs, every partition is counted in groups of ranges,
+    # each within the room, and the fit is that of one machine.
+    X = make_heavy_tailed(2000, 5000, longest=300, random_state=3)
+    lengths = np.diff(X.indptr)
+    max_pairs = int((lengths * (lengths - 1) // 2).sum()) // 10
+    monkeypatch.setattr(_dask_rows, "task_pairs", lambda: max_pairs)
+    groups, plan = [], _dask_rows.source_groups
+
+    def recorded(range_pairs, partition_pairs, max_pairs):
+        groups.append((range_pairs, plan(range_pairs, partition_pairs, max_pairs)))
+        return groups[-1][1]
+
+    monkeypatch.setattr(_dask_rows, "source_groups", recorded)
+    encoder = cd.fit(partitioned(sp.csr_matrix(X), (1000, 1000)), random_state=1)
+    assert_same_encoder(encoder, ChromaticEncoder(random_state=1).fit(X))
+    assert len(groups) == 2 and all(len(planned) > 1 for _, planned in groups)
+    for range_pairs, planned in groups:
+        assert all(range_pairs[a:b].sum() <= max_pairs or b == a + 1 for a, b in planned)
+
+
+def test_heavy_tailed_rows_fit_as_on_one_machine(client):
     # A few rows of hundreds of features bring most of the pairs, as in package contents.
     X = make_heavy_tailed(3000, 20_000, longest=600, random_state=0)
     lengths = np.diff(X.indptr)

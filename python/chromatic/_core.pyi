@@ -263,10 +263,12 @@ def count_pairs(
     vertex_features: npt.NDArray[np.int64],
     n_features: int,
     *,
+    sources: tuple[int, int] | None = None,
     n_jobs: int | None = None,
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
     """Pair counts of binary CSR rows over the given vertices: ascending keys ``u << 32 | v``
-    (``u < v``) and the rows holding each pair."""
+    (``u < v``) and the rows holding each pair; with ``sources``, a vertex range
+    ``(start, stop)``, only the pairs whose smaller vertex is in it."""
 
 def merge_pair_counts(
     keys: npt.NDArray[np.uint64],

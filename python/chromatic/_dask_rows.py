@@ -16,7 +16,7 @@ import itertools
 import logging
 import os
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import dask
@@ -33,6 +33,11 @@ from .svmlight import iter_chunks, joined_chunks
 
 #: Partial results merged by one task of the tree reductions.
 SPLIT_EVERY = 8
+
+#: The bytes one counted pair costs a task at its peak: the counter's arrays and the spare
+#: ones it merges into (8 bytes each), the pairs as keys and weights (12 bytes) and their
+#: copies cut by range (12 bytes).
+BYTES_PER_TASK_PAIR = 40
 
 logger = logging.getLogger("chromatic.dask")
 
@@ -104,6 +109,31 @@ def gathered(parts: list[Delayed], merge: Callable | None, what: str, *, merge_a
     return result
 
 
+def in_order(parts) -> Iterator:
+    """Compute ``parts`` (delayed) at once and yield their results in order.
+
+    On a distributed cluster each result leaves the workers as soon as it is ready, and is
+    held by the client only until those before it are yielded.
+    """
+    parts = list(parts)
+    try:
+        from distributed import as_completed, get_client
+
+        client = get_client()
+    except (ImportError, ValueError):
+        yield from dask.compute(*parts)
+        return
+    futures = client.compute(parts)
+    position = {future.key: i for i, future in enumerate(futures)}
+    ready, following = {}, 0
+    for future, result in as_completed(futures, with_results=True):
+        ready[position[future.key]] = result
+        future.release()
+        while following in ready:
+            yield ready.pop(following)
+            following += 1
+
+
 def log_gathered(what: str, result) -> None:
     if logger.isEnabledFor(logging.INFO):
         logger.info("gathered %s: %d bytes", what, len(pickle.dumps(result, protocol=5)))
@@ -111,18 +141,28 @@ def log_gathered(what: str, result) -> None:
 
 @dataclass(frozen=True)
 class FeatureCounts:
-    """Rows holding each seen feature (ascending ids), and what else the first pass learns."""
+    """Rows holding each seen feature (ascending ids), and what else the first pass learns.
+
+    ``pairs`` bounds the pairs each feature is in: the other entries of the rows holding it.
+    ``partition_pairs`` bounds the pairs of each partition, in order: those of its rows.
+    """
 
     features: np.ndarray
     counts: np.ndarray
+    pairs: np.ndarray
     n_rows: int
     min_index: int
     classes: np.ndarray
     sample: RowSample | None
+    partition_pairs: tuple[int, ...]
 
 
 def count_partition_features(rows: Rows, sample_size: int | None, seed: int, index: int):
-    features, counts = np.unique(rows.indices, return_counts=True)
+    features, inverse, counts = np.unique(rows.indices, return_inverse=True, return_counts=True)
+    lengths = np.diff(rows.indptr)
+    others = np.repeat(lengths - 1, lengths)
+    pairs = np.bincount(inverse.ravel(), weights=others, minlength=len(features))
+    row_pairs = int((lengths * (lengths - 1) // 2).sum())
     classes = np.zeros(0) if rows.labels is None else np.unique(rows.labels)
     sample = None
     if sample_size is not None:
@@ -130,54 +170,117 @@ def count_partition_features(rows: Rows, sample_size: int | None, seed: int, ind
         keys = np.random.default_rng([seed, index]).random(rows.n_rows)
         sample = RowSample(sample_size)
         sample.add(rows.indptr, rows.indices, rows.labels, keys)
-    return FeatureCounts(features, counts, rows.n_rows, rows.min_index, classes, sample)
+    return FeatureCounts(
+        features,
+        counts,
+        pairs.astype(np.int64),
+        rows.n_rows,
+        rows.min_index,
+        classes,
+        sample,
+        (row_pairs,),
+    )
 
 
 def add_feature_counts(a: FeatureCounts, b: FeatureCounts) -> FeatureCounts:
     features, inverse = np.unique(np.concatenate([a.features, b.features]), return_inverse=True)
     counts = np.bincount(inverse, weights=np.concatenate([a.counts, b.counts]))
+    pairs = np.bincount(inverse, weights=np.concatenate([a.pairs, b.pairs]))
     classes = np.union1d(a.classes, b.classes)
     check_label_classes(classes, complete=False)
     sample = None if a.sample is None else a.sample.merged(b.sample)
     return FeatureCounts(
         features,
         counts.astype(np.int64),
+        pairs.astype(np.int64),
         a.n_rows + b.n_rows,
         min(a.min_index, b.min_index),
         classes,
         sample,
+        a.partition_pairs + b.partition_pairs,
     )
 
 
-def count_partition_pairs(rows: Rows, kept: Kept, vertex_features, n_features: int, n_jobs):
+def count_partition_pairs(
+    rows: Rows, kept: Kept, vertex_features, n_features: int, sources, starts, n_jobs
+) -> tuple:
+    """Count a partition's pairs whose smaller vertex is in ``sources`` (all: None).
+
+    Returns them cut into ranges at the source vertices ``starts``.
+    """
     indptr, indices, _ = kept.entries(rows)
-    return _core.count_pairs(
-        aligned(indptr), aligned(indices), aligned(vertex_features), n_features, n_jobs=n_jobs
+    counts = _core.count_pairs(
+        aligned(indptr),
+        aligned(indices),
+        aligned(vertex_features),
+        n_features,
+        sources=sources,
+        n_jobs=n_jobs,
     )
+    return split_by_source(counts, starts) if len(starts) else (counts,)
 
 
 def add_pair_counts(a, b):
     return _core.merge_pair_counts(*map(aligned, (*a, *b)))
 
 
-def source_ranges(document_frequency: np.ndarray, n_ranges: int) -> np.ndarray:
-    """Cut the vertices into ``n_ranges`` contiguous ranges of about equal pair counts.
+def source_ranges(bounds: np.ndarray, n_ranges: int, max_pairs: int | None = None) -> np.ndarray:
+    """Cut the vertices into contiguous ranges of at most ``max_pairs`` pairs.
 
-    A vertex heads the pairs it makes with the later vertices of its rows, so the rows holding
-    it (``document_frequency``, one per vertex) weigh it. Returns the first vertex of every
-    range after the first, ascending.
+    The ranges also hold at most an ``n_ranges``-th of the pairs, by the bound on the pairs
+    each vertex heads (``bounds``); a vertex heavier than that is a range of its own. Returns
+    the first vertex of every range after the first, ascending.
     """
-    weight = np.cumsum(document_frequency, dtype=np.float64)
-    if len(weight) == 0 or n_ranges <= 1:
+    weight = np.cumsum(bounds, dtype=np.float64)
+    total = float(weight[-1]) if len(weight) else 0.0
+    share = total / max(n_ranges, 1)
+    if max_pairs is not None:
+        share = min(share, max_pairs)
+    starts, start = [], 0
+    if share <= 0:
         return np.zeros(0, dtype=np.uint64)
-    targets = weight[-1] * np.arange(1, n_ranges) / n_ranges
-    # Each cut goes before or after the vertex whose weight reaches the target, whichever side
-    # is nearer to it; a vertex heavier than a share makes no empty range.
-    reaching = np.searchsorted(weight, targets, side="left")
-    before = np.where(reaching > 0, weight[np.maximum(reaching - 1, 0)], 0.0)
-    after = weight[np.minimum(reaching, len(weight) - 1)]
-    starts = np.unique(np.where(targets - before < after - targets, reaching, reaching + 1))
-    return starts[(starts > 0) & (starts < len(weight))].astype(np.uint64)
+    while start < len(weight):
+        before = weight[start - 1] if start else 0.0
+        # The range runs up to the last vertex at which it still holds at most a share.
+        end = max(int(np.searchsorted(weight, before + share, side="right")), start + 1)
+        if end < len(weight):
+            starts.append(end)
+        start = end
+    return np.array(starts, dtype=np.uint64)
+
+
+def source_groups(range_pairs: np.ndarray, partition_pairs: int, max_pairs: int | None) -> list:
+    """Group the ranges (of ``range_pairs`` pairs at most) that one task counts in a partition.
+
+    A partition of at most ``max_pairs`` pairs is counted whole; a larger one, in consecutive
+    ranges of at most ``max_pairs`` pairs together. Returns ``(first, stop)`` range numbers.
+    """
+    if max_pairs is None or partition_pairs <= max_pairs:
+        return [(0, len(range_pairs))]
+    groups, first, held = [], 0, 0
+    for r, pairs in enumerate(range_pairs):
+        if r > first and held + pairs > max_pairs:
+            groups.append((first, r))
+            first, held = r, 0
+        held += pairs
+    groups.append((first, len(range_pairs)))
+    return groups
+
+
+def task_pairs() -> int | None:
+    """Return the pairs one task may count, or None without a distributed client or limits.
+
+    That is half the memory of a thread of the smallest worker, at ``BYTES_PER_TASK_PAIR`` each.
+    """
+    try:
+        from distributed import get_client
+
+        client = get_client()
+    except (ImportError, ValueError):
+        return None
+    workers = client.scheduler_info(n_workers=-1)["workers"].values()
+    shares = [w["memory_limit"] / max(w["nthreads"], 1) for w in workers if w["memory_limit"]]
+    return int(min(shares) / 2 / BYTES_PER_TASK_PAIR) if shares else None
 
 
 def split_by_source(counts, starts: np.ndarray) -> tuple:
@@ -210,8 +313,8 @@ class DaskPartitions(RowSource):
     """The partitions of a cluster as a row source.
 
     It holds a delayed ``Rows`` per partition, the width of the feature space when the data
-    declares one, and how the indices are based. Pair counts cannot be sharded here: each
-    partition's counts are bounded by its rows.
+    declares one, and how the indices are based. Pair counts are not sharded by passes here:
+    they are counted and merged by ranges of source vertices planned for the workers' memory.
     """
 
     supports_shards = False
@@ -270,6 +373,10 @@ class DaskPartitions(RowSource):
         document_frequency = np.zeros(max(width, seen), dtype=np.int64)
         document_frequency[totals.features] = totals.counts
         fit.add_document_frequency(document_frequency, totals.n_rows)
+        # Kept to plan the pair counts, which come after the vertices are known.
+        self.feature_pairs = np.zeros(len(document_frequency), dtype=np.int64)
+        self.feature_pairs[totals.features] = totals.pairs
+        self.partition_pairs = totals.partition_pairs
         return FirstPass(
             n_rows=totals.n_rows,
             non_zeros=int(totals.counts.sum()),
@@ -284,31 +391,41 @@ class DaskPartitions(RowSource):
     def count_pairs(self, fit, kept, stage, n_jobs) -> None:
         # Read once: the engine builds the array anew at every read.
         vertex_features = fit.vertex_features
+        # The pairs a vertex heads: at most those it is in, and one with each later vertex.
+        n_vertices = len(vertex_features)
+        bounds = np.minimum(
+            self.feature_pairs[vertex_features + kept.shift],
+            np.arange(n_vertices - 1, -1, -1, dtype=np.int64),
+        )
+        # Every range is merged across the partitions by a tree of its own, on different
+        # workers at once: a task holds one range of eight partitions, not all of their pairs.
+        # A partition whose pairs would not fit in a task is counted a group of ranges at a time.
+        max_pairs = task_pairs()
+        starts = source_ranges(bounds, min(len(self.parts), n_vertices), max_pairs)
+        edges = np.array([0, *starts.tolist(), n_vertices], dtype=np.int64)
+        range_pairs = np.add.reduceat(bounds, edges[:-1]) if n_vertices else np.zeros(1)
         shared_vertices, shared = dask.delayed(vertex_features), dask.delayed(kept)
-        counted = [
-            dask.delayed(count_partition_pairs)(
-                part, shared, shared_vertices, fit.n_features, n_jobs
-            )
-            for part in self.parts
-        ]
-        # Each partition's counts are cut by source vertex, and every range is merged across
-        # the partitions by a tree of its own: a merge holds one range of eight partitions,
-        # not all of their pairs, and the ranges are merged on different workers at once.
-        vertex_frequency = fit.document_frequency[vertex_features]
-        starts = source_ranges(vertex_frequency, min(len(self.parts), len(vertex_frequency)))
-        n_ranges = len(starts) + 1
-        if n_ranges == 1:
-            split = [(part,) for part in counted]
-        else:
-            split = [dask.delayed(split_by_source, nout=n_ranges)(c, starts) for c in counted]
+        pieces = [[] for _ in range(len(edges) - 1)]
+        for part, partition_pairs in zip(self.parts, self.partition_pairs, strict=True):
+            for first, stop in source_groups(range_pairs, partition_pairs, max_pairs):
+                whole = stop - first == len(pieces)
+                counted = dask.delayed(count_partition_pairs, nout=stop - first)(
+                    part,
+                    shared,
+                    shared_vertices,
+                    fit.n_features,
+                    None if whole else (int(edges[first]), int(edges[stop])),
+                    starts[first : stop - 1],
+                    n_jobs,
+                )
+                for r in range(first, stop):
+                    pieces[r].append(counted[r - first])
         combine = functools.partial(functools.reduce, add_pair_counts)
-        ranges = [merged([part[r] for part in split], combine) for r in range(n_ranges)]
-        results = list(dask.compute(*ranges))
-        log_gathered("pair counts", results)
-        while results:
-            # Added range by range, each freed once it is in the graph.
-            keys, weights = results.pop(0)
+        gathered_bytes = 0
+        for keys, weights in in_order(merged(range_pieces, combine) for range_pieces in pieces):
+            gathered_bytes += keys.nbytes + weights.nbytes
             fit.add_pair_counts(aligned(keys), aligned(weights))
+        logger.info("gathered pair counts: %d bytes", gathered_bytes)
 
     def count_values(self, encode, kept, positive_class, n_folds, seed, sizes, n_jobs) -> list:
         if n_folds != 1:

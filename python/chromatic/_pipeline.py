@@ -86,8 +86,8 @@ def check_shards(rows: RowSource, params: ColoringParams) -> None:
     """Refuse a memory limit for rows whose pair counts cannot be made shard by shard."""
     if params.memory_limit is not None and not rows.supports_shards:
         raise ValueError(
-            "memory_limit bounds a fit on one machine; on a cluster, each partition's "
-            "counts are bounded by its rows. Leave memory_limit as None."
+            "memory_limit bounds a fit on one machine; on a cluster, the pairs a task "
+            "counts are bounded by the workers' memory limits. Leave memory_limit as None."
         )
 
 

@@ -315,15 +315,17 @@ impl StreamingFit {
 
 /// The pair counts of a chunk of binary rows (int64 CSR structure over `n_features`), with
 /// vertex `v` being feature `vertex_features[v]` (`StreamingFit.vertex_features`): ascending
-/// keys `u << 32 | v` (`u < v`) and the rows holding each pair.
+/// keys `u << 32 | v` (`u < v`) and the rows holding each pair; with `sources`, a vertex range
+/// `(start, stop)`, only the pairs whose smaller vertex is in it.
 #[pyfunction]
-#[pyo3(signature = (indptr, indices, vertex_features, n_features, *, n_jobs=None))]
+#[pyo3(signature = (indptr, indices, vertex_features, n_features, *, sources=None, n_jobs=None))]
 pub(crate) fn count_pairs<'py>(
     py: Python<'py>,
     indptr: PyReadonlyArray1<'py, i64>,
     indices: PyReadonlyArray1<'py, i64>,
     vertex_features: PyReadonlyArray1<'py, i64>,
     n_features: usize,
+    sources: Option<(usize, usize)>,
     n_jobs: Option<i64>,
 ) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)> {
     let (indptr, indices) = (indptr.as_slice()?, indices.as_slice()?);
@@ -331,7 +333,12 @@ pub(crate) fn count_pairs<'py>(
         core::CsrMatrix::<i64, f64>::new(indptr, indices, None, n_features).map_err(to_py_err)?;
     let vertex_features = vertex_features.as_slice()?;
     let pairs = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
-        core::count_pairs(&matrix, vertex_features, interrupt)
+        core::count_pairs(
+            &matrix,
+            vertex_features,
+            sources.map(|(start, stop)| start..stop),
+            interrupt,
+        )
     })?;
     Ok(pair_counts_result(py, pairs))
 }

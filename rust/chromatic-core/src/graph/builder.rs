@@ -1,6 +1,8 @@
 //! The whole graph build, pass after pass: the same steps whether the rows are in memory, come
 //! from files a chunk at a time, or are counted by other processes.
 
+use std::ops::Range;
+
 use super::counter::EdgeCounter;
 use super::counts::PairCounts;
 use super::shards::{BuildPlan, PairBounds, ShardedGraph};
@@ -220,7 +222,8 @@ impl GraphBuilder {
 
 /// The pair counts of the rows of `matrix`, with vertex `v` being feature `vertex_features[v]`
 /// (the [`Vocabulary::vertex_features`] of the fit): what another process sends back for
-/// [`GraphBuilder::add_pair_counts`].
+/// [`GraphBuilder::add_pair_counts`]. With `sources`, only the pairs whose smaller vertex is in
+/// that range: rows whose pairs would not fit in memory at once are counted range by range.
 ///
 /// # Examples
 ///
@@ -230,14 +233,17 @@ impl GraphBuilder {
 /// let (indptr, indices) = ([0i64, 3, 5], [0i64, 1, 2, 1, 2]);
 /// let rows = CsrMatrix::<i64, f64>::new(&indptr, &indices, None, 3)?;
 /// // Vertex 0 is feature 2 and vertex 1 is feature 1; feature 0 is not a vertex.
-/// let pairs = count_pairs(&rows, &[2, 1], Interrupt::never())?;
+/// let pairs = count_pairs(&rows, &[2, 1], None, Interrupt::never())?;
 /// assert_eq!(pairs.keys(), &[pair_key(0, 1)]);
 /// assert_eq!(pairs.weights(), &[2]);
+/// // Vertex 1 heads no pair.
+/// assert!(count_pairs(&rows, &[2, 1], Some(1..2), Interrupt::never())?.is_empty());
 /// # Ok::<(), chromatic_core::Error>(())
 /// ```
 pub fn count_pairs<I: IndexValue, V: StoredValue>(
     matrix: &CsrMatrix<'_, I, V>,
     vertex_features: &[i64],
+    sources: Option<Range<usize>>,
     interrupt: Interrupt<'_>,
 ) -> Result<PairCounts> {
     let features = vertex_features
@@ -249,6 +255,9 @@ pub fn count_pairs<I: IndexValue, V: StoredValue>(
         })?;
     let vocabulary = Vocabulary::from_vertices(&features, matrix.n_features())?;
     let mut counter = EdgeCounter::new(vocabulary.n_vertices());
+    if let Some(sources) = sources {
+        counter = counter.with_sources(sources)?;
+    }
     counter.add_rows(matrix, &vocabulary, interrupt)?;
     counter.pair_counts()
 }

@@ -9,7 +9,7 @@ use super::{DEFAULT_BATCH_NNZ, Graph, ShardedGraph};
 use crate::error::{Error, Result};
 use crate::interrupt::Interrupt;
 use crate::matrix::{CsrMatrix, IndexValue, StoredValue};
-use crate::memory::with_capacity;
+use crate::memory::{try_reserve, with_capacity};
 use crate::statistics::MAX_ROWS;
 use crate::vocabulary::Vocabulary;
 
@@ -216,6 +216,13 @@ impl EdgeCounter {
             }
             lengths[u as usize - self.sources.start] += 1;
         }
+        if let Some(&first) = pairs.keys().first()
+            && self.counts.indptr[key_pair(first).0 as usize] == self.counts.n_edges()
+        {
+            // Counts that come in ascending ranges of sources (a cluster's ranges, in order)
+            // follow every pair held: appended, not merged into a copy of all held so far.
+            return self.append_counts(pairs, key_pair(first).0 as usize, &lengths);
+        }
         let mut chunk = EdgeChunk {
             lengths,
             ..EdgeChunk::default()
@@ -227,6 +234,28 @@ impl EdgeCounter {
         chunk.weights.extend_from_slice(pairs.weights());
         let counts = EdgeCounts::assemble_from(n, self.sources.start, vec![chunk])?;
         self.add_counts(counts, interrupt)
+    }
+
+    /// Appends pairs whose sources, from `first` on, all come after those of every pair held,
+    /// with `lengths` pairs for each source of the counter.
+    fn append_counts(&mut self, pairs: &PairCounts, first: usize, lengths: &[u32]) -> Result<()> {
+        let counts = &mut self.counts;
+        try_reserve(&mut counts.neighbors, pairs.len(), "pair counts")?;
+        try_reserve(&mut counts.weights, pairs.len(), "pair counts")?;
+        counts
+            .neighbors
+            .extend(pairs.keys().iter().map(|&k| key_pair(k).1));
+        counts.weights.extend_from_slice(pairs.weights());
+        let Range { start, end } = self.sources;
+        let mut held = counts.indptr[first];
+        for u in first..end {
+            held += lengths[u - start] as usize;
+            counts.indptr[u + 1] = held;
+        }
+        for e in &mut counts.indptr[end + 1..] {
+            *e = held;
+        }
+        Ok(())
     }
 
     /// Adds the counts of a batch to the running counts, merging into the spare arrays.

@@ -270,6 +270,47 @@ fn pair_counts_of_parts_add_up_to_one_pass() {
 }
 
 #[test]
+fn pair_counts_of_source_ranges_add_up_to_one_pass() {
+    let n = 40;
+    let rows = pseudo_random_rows(300, n, 6);
+    let (indptr, indices) = csr(&rows);
+    let m = CsrMatrix::<i64, f64>::new(&indptr, &indices, None, n as usize).unwrap();
+    let stats = FeatureStats::from_rows(&m, Interrupt::never()).unwrap();
+    let vocab = Vocabulary::new(&stats, None).unwrap();
+    let nv = vocab.n_vertices();
+    let features: Vec<i64> = vocab.vertex_features().iter().map(|&f| f.into()).collect();
+    let whole = count_pairs(&m, &features, None, Interrupt::never()).unwrap();
+    let cuts = [0, 3, 3, nv / 2, nv - 1, nv];
+    let ranges: Vec<PairCounts> = cuts
+        .windows(2)
+        .map(|w| {
+            let sources = Some(w[0]..w[1]);
+            count_pairs(&m, &features, sources, Interrupt::never()).unwrap()
+        })
+        .collect();
+    let mut joined = PairCounts::default();
+    for range in &ranges {
+        joined = joined.merged(range).unwrap();
+    }
+    assert_eq!(joined, whole);
+    // Added in order, each range is appended; in any other order, merged: the same counts.
+    for order in [
+        vec![0, 1, 2, 3, 4],
+        vec![3, 0, 4, 2, 1],
+        vec![4, 3, 2, 1, 0],
+    ] {
+        let mut gathered = EdgeCounter::new(nv);
+        for &r in &order {
+            gathered
+                .add_pair_counts(&ranges[r], Interrupt::never())
+                .unwrap();
+        }
+        assert_eq!(gathered.pair_counts().unwrap(), whole, "order {order:?}");
+    }
+    assert!(count_pairs(&m, &features, Some(2..nv + 1), Interrupt::never()).is_err());
+}
+
+#[test]
 fn merging_counters_equals_one_pass() {
     let n = 30;
     let rows = pseudo_random_rows(200, n, 3);
