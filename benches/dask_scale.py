@@ -14,7 +14,10 @@ Measured, best of ``--repeat`` runs each:
   without Dask;
 * the bytes each reduction delivers to the client (feature counts, pair counts), as logged by
   ``chromatic.dask``, against the bytes of the input rows;
-* that the three fits give the same colors.
+* the most bytes any worker received from the others, and the highest worker peak, per cluster
+  size; ``--more-workers 8`` adds a cluster of 8 workers limited to ``--worker-memory`` each
+  (one run), a larger cluster simulated on this machine;
+* that the fits give the same colors.
 
 With ``--heavy-tail ROWS``, instead: heavy-tailed rows (``make_heavy_tailed``: a few rows of
 thousands of features bring most of the pairs, as in package contents) in blocks of
@@ -25,8 +28,9 @@ that the colors and codes are those of one machine (or how the fit failed).
 The machine is shared and noisy: compare the ratios of one run. Written as JSON (``--json``)
 and a Markdown table (``--markdown``).
 
-Usage: ``python benches/dask_scale.py [--rows 1000000] [--partitions 8] [--json PATH]
-[--markdown PATH]``, or ``python benches/dask_scale.py --heavy-tail 30000 [--longest 2500]``.
+Usage: ``python benches/dask_scale.py [--rows 1000000] [--partitions 8] [--more-workers 8]
+[--json PATH] [--markdown PATH]``, or
+``python benches/dask_scale.py --heavy-tail 30000 [--longest 2500]``.
 """
 
 from __future__ import annotations
@@ -74,10 +78,19 @@ def best_time(run, repeat: int):
     return best, result
 
 
-def peak_rss_gb() -> float:
-    import resource
+def received_bytes(dask_worker) -> int:
+    """The bytes a worker has received from other workers (its bounded transfer log)."""
+    return sum(entry["total"] for entry in dask_worker.transfer_incoming_log)
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+def peak_rss_gb() -> float:
+    """The process's peak resident memory (``VmHWM``: unlike ``ru_maxrss``, not carried over
+    from the process a worker was forked from)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / 1e9
+    raise OSError("/proc/self/status gives no VmHWM")
 
 
 def heavy_tail(args) -> None:
@@ -145,6 +158,7 @@ def main() -> None:
     parser.add_argument("--longest", type=int, default=2_500)
     parser.add_argument("--block-rows", type=int, default=2_000)
     parser.add_argument("--worker-memory", default="4GB")
+    parser.add_argument("--more-workers", type=int, nargs="*", default=[], metavar="N")
     args = parser.parse_args()
     if args.heavy_tail:
         heavy_tail(args)
@@ -183,20 +197,27 @@ def main() -> None:
         results["streamed_fit_s"] = local_time
         results["edges"] = reference.n_edges_
         results["colors"] = reference.n_colors_
-        for workers in (1, 2):
+        for workers in (1, 2, *args.more_workers):
             with (
                 LocalCluster(
                     n_workers=workers,
                     threads_per_worker=1,
                     processes=True,
+                    memory_limit=args.worker_memory if workers > 2 else "auto",
                     dashboard_address=None,
                 ) as cluster,
-                Client(cluster),
+                Client(cluster) as client,
             ):
-                elapsed, encoder = best_time(lambda: cd.fit(paths, **params), args.repeat)
+                repeat = args.repeat if workers <= 2 else 1
+                elapsed, encoder = best_time(lambda: cd.fit(paths, **params), repeat)
+                received = list(client.run(received_bytes).values())
+                peaks = list(client.run(peak_rss_gb).values())
             assert np.array_equal(encoder.colors_, reference.colors_)
             assert np.array_equal(encoder.codes_, reference.codes_)
             results[f"dask_fit_{workers}_workers_s"] = elapsed
+            # Over the runs on this cluster: what each worker received, and its peak.
+            results[f"received_per_worker_{workers}_workers_bytes"] = max(received) / repeat
+            results[f"worker_peak_rss_{workers}_workers_gb"] = max(peaks)
         results["speedup_2_workers"] = (
             results["dask_fit_1_workers_s"] / results["dask_fit_2_workers_s"]
         )
@@ -215,7 +236,16 @@ def main() -> None:
         f"{results['dask_fit_1_workers_s']:.1f} s | {results['dask_fit_2_workers_s']:.1f} s | "
         f"{results['speedup_2_workers']:.2f}x | {results['gathered_per_input_byte']:.3f} | "
         f"{results['pair_count_bytes_per_edge']:.1f} B |",
+        "",
+        "| workers | fit | most received by a worker | highest worker peak |",
+        "|---:|---:|---:|---:|",
     ]
+    for workers in (1, 2, *args.more_workers):
+        lines.append(
+            f"| {workers} | {results[f'dask_fit_{workers}_workers_s']:.1f} s | "
+            f"{results[f'received_per_worker_{workers}_workers_bytes'] / 1e6:.0f} MB | "
+            f"{results[f'worker_peak_rss_{workers}_workers_gb']:.2f} GB |"
+        )
     print(json.dumps(results, indent=2))
     print("\n".join(lines))
     if args.json:

@@ -67,24 +67,43 @@ def test_pair_counts_are_merged_range_by_range(client, monkeypatch):
     from chromatic import _core, _dask_rows
 
     # Cut by source vertex, a partition's pair counts are whole again once the ranges are put
-    # end to end, and so are the counts of each range counted alone.
+    # end to end, and each range is what the range alone counts.
     X = random_sparse(3000, 400, 10, seed=8, zipf=1.1).tocsr()
     vertices = np.arange(400, dtype=np.int64)
     indptr, indices = X.indptr.astype(np.int64), X.indices.astype(np.int64)
-    counts = _core.count_pairs(indptr, indices, vertices, 400)
+    [counts] = _core.count_pairs(indptr, indices, vertices, 400)
     starts = _dask_rows.source_ranges(np.bincount(X.indices, minlength=400), 4)
     assert len(starts) >= 3 and np.all(np.diff(starts.astype(np.int64)) > 0)
-    parts = _dask_rows.split_by_source(counts, starts)
+    bounds = [0, *starts.tolist(), 400]
+    parts = _core.count_pairs(indptr, indices, vertices, 400, bounds=bounds)
     assert len(parts) == len(starts) + 1 and all(len(keys) for keys, _ in parts)
-    for (keys, weights), lo, hi in zip(parts, [0, *starts], [*starts, 400], strict=True):
+    for (keys, weights), (lo, hi) in zip(parts, itertools.pairwise(bounds), strict=True):
         assert np.all((keys >> np.uint64(32) >= lo) & (keys >> np.uint64(32) < hi))
-        alone = _core.count_pairs(indptr, indices, vertices, 400, sources=(int(lo), int(hi)))
+        [alone] = _core.count_pairs(indptr, indices, vertices, 400, bounds=[lo, hi])
         np.testing.assert_array_equal(alone[0], keys)
         np.testing.assert_array_equal(alone[1], weights)
     for whole, pieces in zip(counts, zip(*parts, strict=True), strict=True):
         np.testing.assert_array_equal(whole, np.concatenate(pieces))
-    with pytest.raises(ValueError, match="shard"):
-        _core.count_pairs(indptr, indices, vertices, 400, sources=(10, 401))
+    # Counts of row blocks merge, in one pass, into the counts of all the rows.
+    blocks = []
+    for block in (X[:1000], X[1000:1000], X[1000:2500], X[2500:]):
+        block_indptr, block_indices = block.indptr.astype(np.int64), block.indices.astype(np.int64)
+        blocks += _core.count_pairs(block_indptr, block_indices, vertices, 400)
+    for whole, merged in zip(counts, _dask_rows.add_pair_counts(blocks), strict=True):
+        np.testing.assert_array_equal(whole, merged)
+    for bad, message in (([10, 401], "shard"), ([10], "bounds"), ([20, 10, 30], "cuts")):
+        with pytest.raises(ValueError, match=message):
+            _core.count_pairs(indptr, indices, vertices, 400, bounds=bad)
+
+    # Features are totalled alike over the whole index space and, when it is too wide, sorted.
+    rng = np.random.default_rng(0)
+    for width in (50, 10**9):
+        drawn = rng.integers(0, width, 40)
+        weights = rng.random(40)
+        features, counts, totals = _dask_rows.feature_totals(drawn, weights, width)
+        np.testing.assert_array_equal(features, np.unique(drawn))
+        np.testing.assert_array_equal(counts, [np.sum(drawn == f) for f in features])
+        np.testing.assert_allclose(totals, [weights[drawn == f].sum() for f in features])
 
     # The ranges hold at most a share of the bounds, and at most max_pairs; a vertex heavier
     # than that is a range of its own.

@@ -204,8 +204,8 @@ def test_counts_made_elsewhere_give_the_same_fit():
     keys, weights = np.zeros(0, np.uint64), np.zeros(0, np.uint32)
     for part in parts:
         indptr, indices = part.indptr.astype(np.int64), part.indices.astype(np.int64)
-        pairs = _core.count_pairs(indptr, indices, vertex_features, 200)
-        keys, weights = _core.merge_pair_counts(keys, weights, *pairs)
+        [pairs] = _core.count_pairs(indptr, indices, vertex_features, 200)
+        keys, weights = _core.merge_pair_counts([(keys, weights), pairs])
     with pytest.raises(ValueError, match="ascend strictly"):
         stream.add_pair_counts(keys[::-1].copy(), weights[::-1].copy())
     stream.add_pair_counts(keys, weights)

@@ -263,20 +263,18 @@ def count_pairs(
     vertex_features: npt.NDArray[np.int64],
     n_features: int,
     *,
-    sources: tuple[int, int] | None = None,
+    bounds: list[int] | None = None,
     n_jobs: int | None = None,
-) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
+) -> list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]]:
     """Pair counts of binary CSR rows over the given vertices: ascending keys ``u << 32 | v``
-    (``u < v``) and the rows holding each pair; with ``sources``, a vertex range
-    ``(start, stop)``, only the pairs whose smaller vertex is in it."""
+    (``u < v``) and the rows holding each pair, in a list of one count; with ``bounds``,
+    ascending vertices ``[b0, ..., bk]``, only the pairs whose smaller vertex is in
+    ``b0..bk``, one count per range between consecutive bounds."""
 
 def merge_pair_counts(
-    keys: npt.NDArray[np.uint64],
-    weights: npt.NDArray[np.uint32],
-    other_keys: npt.NDArray[np.uint64],
-    other_weights: npt.NDArray[np.uint32],
+    counts: list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]],
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
-    """The sum of two pair counts."""
+    """The sum of pair counts (one sorted merge)."""
 
 @final
 class StreamingFit:

@@ -315,47 +315,54 @@ impl StreamingFit {
 
 /// The pair counts of a chunk of binary rows (int64 CSR structure over `n_features`), with
 /// vertex `v` being feature `vertex_features[v]` (`StreamingFit.vertex_features`): ascending
-/// keys `u << 32 | v` (`u < v`) and the rows holding each pair; with `sources`, a vertex range
-/// `(start, stop)`, only the pairs whose smaller vertex is in it.
+/// keys `u << 32 | v` (`u < v`) and the rows holding each pair, in a list of one count. With
+/// `bounds`, ascending vertices `[b0, b1, ..., bk]`, only the pairs whose smaller vertex is in
+/// `b0..bk`, as one count per range `b0..b1`, ..., `b(k-1)..bk`.
 #[pyfunction]
-#[pyo3(signature = (indptr, indices, vertex_features, n_features, *, sources=None, n_jobs=None))]
+#[pyo3(signature = (indptr, indices, vertex_features, n_features, *, bounds=None, n_jobs=None))]
 pub(crate) fn count_pairs<'py>(
     py: Python<'py>,
     indptr: PyReadonlyArray1<'py, i64>,
     indices: PyReadonlyArray1<'py, i64>,
     vertex_features: PyReadonlyArray1<'py, i64>,
     n_features: usize,
-    sources: Option<(usize, usize)>,
+    bounds: Option<Vec<usize>>,
     n_jobs: Option<i64>,
-) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)> {
+) -> PyResult<Vec<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)>> {
     let (indptr, indices) = (indptr.as_slice()?, indices.as_slice()?);
     let matrix =
         core::CsrMatrix::<i64, f64>::new(indptr, indices, None, n_features).map_err(to_py_err)?;
     let vertex_features = vertex_features.as_slice()?;
-    let pairs = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
-        core::count_pairs(
-            &matrix,
-            vertex_features,
-            sources.map(|(start, stop)| start..stop),
-            interrupt,
-        )
+    let (sources, cuts) = match bounds.as_deref() {
+        None => (None, &[][..]),
+        Some([first, cuts @ .., last]) => (Some(*first..*last), cuts),
+        Some(_) => {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "bounds must hold at least the first and the end of the sources",
+            ));
+        }
+    };
+    let counts = run_detached(py, n_jobs_arg(n_jobs)?, |interrupt| {
+        core::count_pairs(&matrix, vertex_features, sources, cuts, interrupt)
     })?;
-    Ok(pair_counts_result(py, pairs))
+    Ok(counts
+        .into_iter()
+        .map(|pairs| pair_counts_result(py, pairs))
+        .collect())
 }
 
-/// The sum of two pair counts from `count_pairs` (a sorted merge).
+/// The sum of pair counts from `count_pairs`, a list of `(keys, weights)` (one sorted merge).
 #[pyfunction]
 pub(crate) fn merge_pair_counts<'py>(
     py: Python<'py>,
-    keys: PyReadonlyArray1<'py, u64>,
-    weights: PyReadonlyArray1<'py, u32>,
-    other_keys: PyReadonlyArray1<'py, u64>,
-    other_weights: PyReadonlyArray1<'py, u32>,
+    counts: Vec<(PyReadonlyArray1<'py, u64>, PyReadonlyArray1<'py, u32>)>,
 ) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>)> {
-    let (keys, weights) = (keys.as_slice()?, weights.as_slice()?);
-    let (other_keys, other_weights) = (other_keys.as_slice()?, other_weights.as_slice()?);
+    let slices = counts
+        .iter()
+        .map(|(keys, weights)| Ok((keys.as_slice()?, weights.as_slice()?)))
+        .collect::<PyResult<Vec<_>>>()?;
     let merged = py
-        .detach(|| core::merge_pair_counts(keys, weights, other_keys, other_weights))
+        .detach(|| core::merge_pair_counts(&slices))
         .map_err(to_py_err)?;
     Ok(pair_counts_result(py, merged))
 }

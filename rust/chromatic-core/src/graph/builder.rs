@@ -222,8 +222,9 @@ impl GraphBuilder {
 
 /// The pair counts of the rows of `matrix`, with vertex `v` being feature `vertex_features[v]`
 /// (the [`Vocabulary::vertex_features`] of the fit): what another process sends back for
-/// [`GraphBuilder::add_pair_counts`]. With `sources`, only the pairs whose smaller vertex is in
-/// that range: rows whose pairs would not fit in memory at once are counted range by range.
+/// [`GraphBuilder::add_pair_counts`], cut at the source vertices `cuts` into one count per range.
+/// With `sources`, only the pairs whose smaller vertex is in that range: rows whose pairs would
+/// not fit in memory at once are counted range by range.
 ///
 /// # Examples
 ///
@@ -233,19 +234,22 @@ impl GraphBuilder {
 /// let (indptr, indices) = ([0i64, 3, 5], [0i64, 1, 2, 1, 2]);
 /// let rows = CsrMatrix::<i64, f64>::new(&indptr, &indices, None, 3)?;
 /// // Vertex 0 is feature 2 and vertex 1 is feature 1; feature 0 is not a vertex.
-/// let pairs = count_pairs(&rows, &[2, 1], None, Interrupt::never())?;
-/// assert_eq!(pairs.keys(), &[pair_key(0, 1)]);
-/// assert_eq!(pairs.weights(), &[2]);
+/// let pairs = count_pairs(&rows, &[2, 1], None, &[], Interrupt::never())?;
+/// assert_eq!(pairs[0].keys(), &[pair_key(0, 1)]);
+/// assert_eq!(pairs[0].weights(), &[2]);
 /// // Vertex 1 heads no pair.
-/// assert!(count_pairs(&rows, &[2, 1], Some(1..2), Interrupt::never())?.is_empty());
+/// let cut = count_pairs(&rows, &[2, 1], None, &[1], Interrupt::never())?;
+/// assert_eq!(cut, [pairs[0].clone(), Default::default()]);
+/// assert!(count_pairs(&rows, &[2, 1], Some(1..2), &[], Interrupt::never())?[0].is_empty());
 /// # Ok::<(), chromatic_core::Error>(())
 /// ```
 pub fn count_pairs<I: IndexValue, V: StoredValue>(
     matrix: &CsrMatrix<'_, I, V>,
     vertex_features: &[i64],
     sources: Option<Range<usize>>,
+    cuts: &[usize],
     interrupt: Interrupt<'_>,
-) -> Result<PairCounts> {
+) -> Result<Vec<PairCounts>> {
     let features = vertex_features
         .iter()
         .map(|&f| u32::try_from(f))
@@ -259,5 +263,5 @@ pub fn count_pairs<I: IndexValue, V: StoredValue>(
         counter = counter.with_sources(sources)?;
     }
     counter.add_rows(matrix, &vocabulary, interrupt)?;
-    counter.pair_counts()
+    counter.pair_counts_cut(cuts)
 }

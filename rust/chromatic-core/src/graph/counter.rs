@@ -192,13 +192,36 @@ impl EdgeCounter {
 
     /// The counts so far, in the compact form that moves between processes.
     pub fn pair_counts(&self) -> Result<PairCounts> {
-        let mut keys = with_capacity(self.counts.n_edges(), "pair counts")?;
-        for u in self.sources.clone() {
-            keys.extend(self.counts.row(u).0.iter().map(|&v| pair_key(u as u32, v)));
+        Ok(self.pair_counts_cut(&[])?.swap_remove(0))
+    }
+
+    /// The counts so far cut at the source vertices `cuts` (ascending, within the sources):
+    /// one compact count per range of sources, written as such rather than cut from a copy.
+    pub fn pair_counts_cut(&self, cuts: &[usize]) -> Result<Vec<PairCounts>> {
+        let Range { start, end } = self.sources;
+        if cuts.iter().any(|c| !(start..=end).contains(c)) || !cuts.is_sorted() {
+            return Err(Error::InvalidParameter(format!(
+                "cuts {cuts:?} are not ascending vertices of sources {start}..{end}"
+            )));
         }
-        let mut weights = with_capacity(self.counts.n_edges(), "pair counts")?;
-        weights.extend_from_slice(&self.counts.weights);
-        Ok(PairCounts::from_sorted(keys, weights))
+        let bounds: Vec<usize> = [start]
+            .into_iter()
+            .chain(cuts.iter().copied())
+            .chain([end])
+            .collect();
+        bounds
+            .windows(2)
+            .map(|range| {
+                let (first, last) = (self.counts.indptr[range[0]], self.counts.indptr[range[1]]);
+                let mut keys = with_capacity(last - first, "pair counts")?;
+                for u in range[0]..range[1] {
+                    keys.extend(self.counts.row(u).0.iter().map(|&v| pair_key(u as u32, v)));
+                }
+                let mut weights = with_capacity(last - first, "pair counts")?;
+                weights.extend_from_slice(&self.counts.weights[first..last]);
+                Ok(PairCounts::from_sorted(keys, weights))
+            })
+            .collect()
     }
 
     /// Adds pair counts made elsewhere (by `pair_counts` on other rows, over the same vertices);

@@ -369,7 +369,7 @@ impl PairCounts {
 
     /// The counts of both: one sorted merge, adding the weights of pairs in both.
     pub fn merged(&self, other: &PairCounts) -> Result<PairCounts> {
-        merge_sorted((&self.keys, &self.weights), (&other.keys, &other.weights))
+        merge_sorted(&[(&self.keys, &self.weights), (&other.keys, &other.weights)])
     }
 }
 
@@ -405,8 +405,10 @@ fn check_pairs(keys: &[u64], weights: &[u32]) -> Result<()> {
     Ok(())
 }
 
-/// The sum of two pair counts given as arrays (ascending keys `u << 32 | v` and the rows holding
-/// each pair), each checked as [`PairCounts::new`] does, with no copy of either.
+/// The sum of pair counts given as arrays (ascending keys `u << 32 | v` and the rows holding
+/// each pair), each checked as [`PairCounts::new`] does, with no copy of any: one pass that
+/// writes every merged pair once, made for the few counts of one merge (its cost grows with
+/// their number times the pairs).
 ///
 /// # Examples
 ///
@@ -414,60 +416,51 @@ fn check_pairs(keys: &[u64], weights: &[u32]) -> Result<()> {
 /// use chromatic_core::{merge_pair_counts, pair_key};
 ///
 /// let (a, b) = ([pair_key(0, 1), pair_key(1, 2)], [pair_key(1, 2)]);
-/// let sum = merge_pair_counts(&a, &[1, 2], &b, &[3])?;
+/// let sum = merge_pair_counts(&[(&a, &[1, 2]), (&b, &[3]), (&[], &[])])?;
 /// assert_eq!(sum.weights(), &[1, 5]);
 /// # Ok::<(), chromatic_core::Error>(())
 /// ```
-pub fn merge_pair_counts(
-    keys: &[u64],
-    weights: &[u32],
-    other_keys: &[u64],
-    other_weights: &[u32],
-) -> Result<PairCounts> {
-    check_pairs(keys, weights)?;
-    check_pairs(other_keys, other_weights)?;
-    merge_sorted((keys, weights), (other_keys, other_weights))
+pub fn merge_pair_counts(counts: &[(&[u64], &[u32])]) -> Result<PairCounts> {
+    for (keys, weights) in counts {
+        check_pairs(keys, weights)?;
+    }
+    merge_sorted(counts)
 }
 
-/// One sorted merge of two valid pair counts.
-fn merge_sorted(
-    (a_keys, a_weights): (&[u64], &[u32]),
-    (b_keys, b_weights): (&[u64], &[u32]),
-) -> Result<PairCounts> {
-    let mut keys = with_capacity(a_keys.len() + b_keys.len(), "merged pair counts")?;
-    let mut weights = with_capacity(a_keys.len() + b_keys.len(), "merged pair counts")?;
-    let (mut i, mut j) = (0, 0);
-    while i < a_keys.len() && j < b_keys.len() {
-        match a_keys[i].cmp(&b_keys[j]) {
-            std::cmp::Ordering::Less => {
-                keys.push(a_keys[i]);
-                weights.push(a_weights[i]);
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                keys.push(b_keys[j]);
-                weights.push(b_weights[j]);
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                let sum = a_weights[i].checked_add(b_weights[j]).ok_or_else(|| {
-                    let (u, v) = key_pair(a_keys[i]);
+/// One sorted merge of valid pair counts: at each step, the smallest key at the heads of all.
+fn merge_sorted(counts: &[(&[u64], &[u32])]) -> Result<PairCounts> {
+    // No pair has this key (it would need u = v), so it marks a count whose pairs are all merged.
+    const DONE: u64 = u64::MAX;
+    let total = counts.iter().map(|(keys, _)| keys.len()).sum();
+    let mut keys = with_capacity(total, "merged pair counts")?;
+    let mut weights = with_capacity(total, "merged pair counts")?;
+    let mut next = vec![0usize; counts.len()];
+    let mut heads: Vec<u64> = counts
+        .iter()
+        .map(|(part, _)| part.first().copied().unwrap_or(DONE))
+        .collect();
+    loop {
+        let smallest = heads.iter().copied().min().unwrap_or(DONE);
+        if smallest == DONE {
+            break;
+        }
+        let mut sum = 0u32;
+        for (((part, part_weights), head), at) in counts.iter().zip(&mut heads).zip(&mut next) {
+            if *head == smallest {
+                sum = sum.checked_add(part_weights[*at]).ok_or_else(|| {
+                    let (u, v) = key_pair(smallest);
                     Error::InvalidParameter(format!(
                         "pair ({u}, {v}) is counted in more than {} rows",
                         u32::MAX
                     ))
                 })?;
-                keys.push(a_keys[i]);
-                weights.push(sum);
-                i += 1;
-                j += 1;
+                *at += 1;
+                *head = part.get(*at).copied().unwrap_or(DONE);
             }
         }
+        keys.push(smallest);
+        weights.push(sum);
     }
-    keys.extend_from_slice(&a_keys[i..]);
-    weights.extend_from_slice(&a_weights[i..]);
-    keys.extend_from_slice(&b_keys[j..]);
-    weights.extend_from_slice(&b_weights[j..]);
     Ok(PairCounts { keys, weights })
 }
 
@@ -499,6 +492,16 @@ mod tests {
         assert_eq!(a.merged(&PairCounts::default()).unwrap(), a);
         let full = PairCounts::new(vec![pair_key(0, 1)], vec![u32::MAX]).unwrap();
         assert!(full.merged(&full).is_err());
+        // Many counts at once: the sum of merging them two by two, in any order.
+        let c = PairCounts::new(vec![pair_key(0, 1), pair_key(4, 5)], vec![2, 1]).unwrap();
+        let parts = [&a, &PairCounts::default(), &b, &c];
+        let arrays: Vec<(&[u64], &[u32])> = parts.iter().map(|p| (p.keys(), p.weights())).collect();
+        let all = merge_pair_counts(&arrays).unwrap();
+        assert_eq!(all, c.merged(&ab).unwrap());
+        assert_eq!(all.weights(), &[3, 7, 1, 1, 1]);
+        assert_eq!(merge_pair_counts(&[]).unwrap(), PairCounts::default());
+        let unsorted: &[u64] = &[pair_key(0, 2), pair_key(0, 1)];
+        assert!(merge_pair_counts(&[(a.keys(), a.weights()), (unsorted, &[1, 1])]).is_err());
     }
 
     #[test]

@@ -279,15 +279,29 @@ fn pair_counts_of_source_ranges_add_up_to_one_pass() {
     let vocab = Vocabulary::new(&stats, None).unwrap();
     let nv = vocab.n_vertices();
     let features: Vec<i64> = vocab.vertex_features().iter().map(|&f| f.into()).collect();
-    let whole = count_pairs(&m, &features, None, Interrupt::never()).unwrap();
+    let whole = count_pairs(&m, &features, None, &[], Interrupt::never()).unwrap();
+    let whole = whole[0].clone();
     let cuts = [0, 3, 3, nv / 2, nv - 1, nv];
     let ranges: Vec<PairCounts> = cuts
         .windows(2)
         .map(|w| {
             let sources = Some(w[0]..w[1]);
-            count_pairs(&m, &features, sources, Interrupt::never()).unwrap()
+            let counted = count_pairs(&m, &features, sources, &[], Interrupt::never()).unwrap();
+            counted[0].clone()
         })
         .collect();
+    // Cut as they are written, the counts are the ranges counted alone.
+    let cut = count_pairs(&m, &features, None, &cuts[1..5], Interrupt::never()).unwrap();
+    assert_eq!(cut, ranges);
+    let within = count_pairs(&m, &features, Some(3..nv), &[nv / 2], Interrupt::never()).unwrap();
+    assert_eq!(
+        within,
+        [ranges[2].clone(), ranges[3].merged(&ranges[4]).unwrap()]
+    );
+    for bad in [&[nv / 2, 3][..], &[nv + 1]] {
+        assert!(count_pairs(&m, &features, None, bad, Interrupt::never()).is_err());
+    }
+    assert!(count_pairs(&m, &features, Some(3..nv), &[1], Interrupt::never()).is_err());
     let mut joined = PairCounts::default();
     for range in &ranges {
         joined = joined.merged(range).unwrap();
@@ -307,7 +321,7 @@ fn pair_counts_of_source_ranges_add_up_to_one_pass() {
         }
         assert_eq!(gathered.pair_counts().unwrap(), whole, "order {order:?}");
     }
-    assert!(count_pairs(&m, &features, Some(2..nv + 1), Interrupt::never()).is_err());
+    assert!(count_pairs(&m, &features, Some(2..nv + 1), &[], Interrupt::never()).is_err());
 }
 
 #[test]
