@@ -138,7 +138,8 @@ def test_workers_memory_limits_the_pairs_of_a_task(client, monkeypatch):
 
     # The test cluster's workers have their share of the machine's memory.
     limit = min(w["memory_limit"] for w in client.scheduler_info()["workers"].values())
-    assert _dask_rows.task_pairs() == int(limit / 2 / _dask_rows.BYTES_PER_TASK_PAIR)
+    expected = int(limit / _dask_rows.TASK_SHARE / _dask_rows.BYTES_PER_TASK_PAIR)
+    assert _dask_rows.task_pairs() == expected
     # With room for a tenth of the pairs, every partition is counted in groups of ranges,
     # each within the room, and the fit is that of one machine.
     X = make_heavy_tailed(2000, 5000, longest=300, random_state=3)

@@ -33,10 +33,13 @@ from .svmlight import iter_chunks, joined_chunks
 #: Partial results merged by one task of the tree reductions.
 SPLIT_EVERY = 8
 
-#: The bytes one counted pair costs a task at its peak: the counter's arrays and the spare
-#: ones it merges into (8 bytes each), the pairs as keys and weights (12 bytes) and their
-#: copies cut by range (12 bytes).
+#: The bytes one counted pair costs a task at its peak, at most: a count holds the counter's
+#: running arrays, the spare ones it merges into and a batch's counts (8 bytes each), then the
+#: pairs as keys and weights (12 bytes); a merge, its inputs and its output (12 bytes each).
 BYTES_PER_TASK_PAIR = 40
+
+#: A task plans to use at most this part (a quarter) of its thread's share of a worker's memory.
+TASK_SHARE = 4
 
 logger = logging.getLogger("chromatic.dask")
 
@@ -287,7 +290,9 @@ def source_groups(range_pairs: np.ndarray, partition_pairs: int, max_pairs: int 
 def task_pairs() -> int | None:
     """Return the pairs one task may count, or None without a distributed client or limits.
 
-    That is half the memory of a thread of the smallest worker, at ``BYTES_PER_TASK_PAIR`` each.
+    That is a quarter of the memory of a thread of the smallest worker, at
+    ``BYTES_PER_TASK_PAIR`` each: the rest holds the finished counts that wait to be merged
+    (until the worker spills them to disk) and what its transfers bring in.
     """
     try:
         from distributed import get_client
@@ -297,7 +302,7 @@ def task_pairs() -> int | None:
         return None
     workers = client.scheduler_info(n_workers=-1)["workers"].values()
     shares = [w["memory_limit"] / max(w["nthreads"], 1) for w in workers if w["memory_limit"]]
-    return int(min(shares) / 2 / BYTES_PER_TASK_PAIR) if shares else None
+    return int(min(shares) / TASK_SHARE / BYTES_PER_TASK_PAIR) if shares else None
 
 
 def count_partition_values(rows: Rows, encode, kept: Kept, positive_class, sizes, n_jobs):

@@ -4,8 +4,8 @@ The fit is a map-reduce: every partition counts its features (then, over the ver
 counts give, its feature pairs) in the engine, and the partial counts are added up in a tree
 reduction on the workers, so what reaches the client is proportional to the features and the
 graph, never to the rows. The pairs are counted and merged by ranges of source vertices, each
-task within half of a worker thread's share of the worker's memory limit, and the client takes
-each range as soon as it is merged. The client colors the graph once [1]_ (and, for a
+task within a quarter of a worker thread's share of the worker's memory limit, and the client
+takes each range as soon as it is merged. The client colors the graph once [1]_ (and, for a
 compressor, cuts the buckets from the added-up label counts [2]_); ``transform`` then maps the
 fitted model over the partitions. The models are the ordinary ``ChromaticEncoder`` and
 ``ChromaticCompressor``, usable without Dask.
