@@ -249,6 +249,30 @@ def test_svmlight_files_are_partitions(client, tmp_path):
         cd.transform(encoder, paths)
 
 
+def test_files_that_fit_are_read_once(client, tmp_path, monkeypatch):
+    from chromatic import _dask_rows
+
+    X = random_sparse(2000, 200, 8, seed=4)
+    paths = write_parts(tmp_path, X, np.zeros(2000), [0, 700, 2000])
+    expected = ChromaticEncoder(random_state=1)
+    fit_files(expected, paths)
+    count_pairs = _dask_rows.DaskPartitions.count_pairs
+
+    def without_the_files(self, *args, **kwargs):
+        for path in paths:
+            path.unlink()
+        return count_pairs(self, *args, **kwargs)
+
+    # The pair pass runs with the files gone: the rows read by the first pass are held.
+    monkeypatch.setattr(_dask_rows.DaskPartitions, "count_pairs", without_the_files)
+    assert_same_encoder(cd.fit(paths, random_state=1), expected)
+    # Files too large for the workers' memory are read again by every pass.
+    paths = write_parts(tmp_path, X, np.zeros(2000), [0, 700, 2000])
+    monkeypatch.setattr(_dask_rows, "HELD_SHARE", 0.0)
+    with pytest.raises(OSError, match=r"partition \d: .*no such file"):
+        cd.fit(paths, random_state=1)
+
+
 def test_bad_partitions_are_named(client, tmp_path):
     X = random_sparse(300, 50, 5, seed=2)
     y = np.zeros(300)

@@ -38,6 +38,10 @@ SPLIT_EVERY = 8
 #: pairs as keys and weights (12 bytes); a merge, its inputs and its output (12 bytes each).
 BYTES_PER_TASK_PAIR = 40
 
+#: Partitions are held on the workers between passes when their input (svmlight text, about
+#: the size of the rows once read) takes at most this part of the workers' memory limits.
+HELD_SHARE = 0.25
+
 #: A task plans to use at most this part (a quarter) of its thread's share of a worker's memory.
 TASK_SHARE = 4
 
@@ -134,6 +138,24 @@ def in_order(parts) -> Iterator:
         while following in ready:
             yield ready.pop(following)
             following += 1
+
+
+def held_on_workers(parts: list[Delayed], input_bytes: int) -> list[Delayed]:
+    """Return ``parts`` held on the workers of a distributed cluster, when they fit.
+
+    They fit when their input takes at most ``HELD_SHARE`` of the workers' memory limits; else
+    they are returned as they are, to be computed anew by every pass.
+    """
+    try:
+        from distributed import get_client
+
+        client = get_client()
+    except (ImportError, ValueError):
+        return parts
+    limits = [w["memory_limit"] for w in client.scheduler_info(n_workers=-1)["workers"].values()]
+    if not limits or not all(limits) or input_bytes > HELD_SHARE * sum(limits):
+        return parts
+    return list(client.persist(parts))
 
 
 def log_gathered(what: str, result) -> None:
@@ -324,16 +346,24 @@ class DaskPartitions(RowSource):
     """The partitions of a cluster as a row source.
 
     It holds a delayed ``Rows`` per partition, the width of the feature space when the data
-    declares one, and how the indices are based. Pair counts are not sharded by passes here:
-    they are counted and merged by ranges of source vertices planned for the workers' memory.
+    declares one, how the indices are based, and the bytes of the files read (None for other
+    data). Pair counts are not sharded by passes here: they are counted and merged by ranges of
+    source vertices planned for the workers' memory.
     """
 
     supports_shards = False
 
-    def __init__(self, parts: list[Delayed], n_features: int | None, zero_based: bool | str):
+    def __init__(
+        self,
+        parts: list[Delayed],
+        n_features: int | None,
+        zero_based: bool | str,
+        file_bytes: int | None = None,
+    ):
         self.parts = parts
         self.n_features = n_features
         self.zero_based = zero_based
+        self.file_bytes = file_bytes
 
     @classmethod
     def of(cls, data, y=None, *, zero_based="auto", skip_bad_lines=False) -> DaskPartitions:
@@ -371,9 +401,12 @@ class DaskPartitions(RowSource):
             dask.delayed(file_rows, pure=True)(path, i, skip_bad_lines)
             for i, path in enumerate(paths)
         ]
-        return cls(parts, None, zero_based)
+        return cls(parts, None, zero_based, sum(os.path.getsize(p) for p in paths))
 
     def count_features(self, fit, *, labels, sample_size, seed, n_jobs) -> FirstPass:
+        if self.file_bytes is not None:
+            # Files are read once, by this pass, and held for the later ones when they fit.
+            self.parts = held_on_workers(self.parts, self.file_bytes)
         counted = [
             dask.delayed(count_partition_features)(part, sample_size, seed, i)
             for i, part in enumerate(self.parts)
