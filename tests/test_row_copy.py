@@ -54,6 +54,11 @@ def test_the_passes_after_the_copy_read_it_not_the_files(svmlight, copies, tmp_p
         assert after.indices.dtype == np.int32
         assert (after.first_row, after.min_index) == (before.first_row, before.min_index)
     assert positions[0].endswith(": rows 1-" + str(read[0].n_rows))
+    # The copy's chunks are read into one buffer, not into fresh memory each.
+    passing = rows.chunks()
+    first, second = next(passing), next(passing)
+    assert np.shares_memory(first.indptr, second.indptr)
+    passing.close()
     rows.close()
     assert copies() == []
     shutil.move(moved, svmlight)

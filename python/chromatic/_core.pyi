@@ -18,6 +18,7 @@ __all__ = [
     "__version__",
     "assign_buckets",
     "complete_records",
+    "complete_svmlight_lines",
     "cooccurrence_graph",
     "count_line_ends",
     "count_pairs",
@@ -183,16 +184,20 @@ def hash_table_rows(
     them), with no vocabulary: CSR ``(indptr, indices, values)``."""
 
 def parse_svmlight(
-    text: bytes,
+    text: bytes | npt.NDArray[np.uint8],
     first_line: int,
     *,
     skip_bad_lines: bool,
     n_jobs: int | None = None,
     path: str | None = None,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64], int, int]:
-    """Parse whole svmlight lines: ``(labels, indptr, indices, skipped_lines, min_index)``,
-    indices as written; a malformed line raises ``SvmlightError("PATH:N: ...")`` (``"line N:
-    ..."`` without ``path``) unless skipped."""
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64], int, int, int]:
+    """Parse whole svmlight lines: ``(labels, indptr, indices, skipped_lines, min_index,
+    line_ends)``, indices as written; a malformed line raises ``SvmlightError("PATH:N: ...")``
+    (``"line N: ..."`` without ``path``) unless skipped."""
+
+def complete_svmlight_lines(data: bytes | npt.NDArray[np.uint8]) -> int:
+    """Where the whole svmlight lines of ``data`` end (0 when none does): a line ends at
+    ``\\n``, ``\\r\\n`` or a lone ``\\r``, and a final ``\\r`` waits for the next block."""
 
 class DelimitedError(ChromaticError):
     """A malformed record of delimited text (CSV, TSV): ``path`` (the file, or None) and ``line``

@@ -23,17 +23,16 @@ import numpy as np
 
 from . import _core
 from ._core import DelimitedError as DelimitedError  # re-exported: malformed records raise it
-from ._gzip import GzipReader
 from ._input import available_cores, effective_n_jobs
-from .svmlight import (
-    DEFAULT_CHUNK_BYTES,
-    check_chunk_bytes,
+from ._text_files import (
     check_input_path,
     compression_of,
-    corrupt_data_named,
     open_binary,
+    open_text,
     read_block,
+    text_blocks,
 )
+from .svmlight import DEFAULT_CHUNK_BYTES, check_chunk_bytes
 
 #: The delimiter a file's suffix says (a compression suffix aside).
 DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": "\t"}
@@ -211,7 +210,7 @@ def iter_delimited_tables(
     # block is asked for, which overwrites them. The blocks end (their reading thread stopped)
     # before the file closes, and the parsing thread before the blocks.
     with (
-        _open_stream(path) as stream,
+        open_text(path) as stream,
         closing(_record_blocks(stream, path, chunk_bytes, delimiter, quote)) as blocks,
         ThreadPoolExecutor(threads or available_cores()) as pool,
         ThreadPoolExecutor(1) as parsing,
@@ -237,64 +236,22 @@ def iter_delimited_tables(
         yield pa.Table.from_arrays([pa.array([], kind) for kind in kinds], names=columns)
 
 
-def _open_stream(path):
-    """Open ``path`` for ``readinto``, decompressing ``.gz``, ``.bz2`` and ``.xz``."""
-    return GzipReader(path) if compression_of(path) == "gzip" else open_binary(os.fspath(path))
-
-
 def _record_blocks(stream, path, chunk_bytes: int, delimiter: str, quote: str | None):
     """Yield ``(records, first_line)``: the whole records of the stream, a block at a time.
 
-    The records are a uint8 view of one of two buffers, which the block after next overwrites:
-    the caller is done with them when it asks for the next. While the caller reads a block, a
-    thread fills the other buffer with the next one (reading or decompressing the file, which
-    releases the GIL), so the two overlap. The first line of a block counts every line end
-    before it, those inside quoted fields included.
-
-    What follows the last whole record of a block starts the next one. A buffer that holds no
-    whole record is doubled, so that a long record is scanned a number of times logarithmic in
-    its size.
+    The records are a block of ``text_blocks``, done with when the caller asks for the next.
+    The first line of a block counts every line end before it, those inside quoted fields
+    included.
     """
-    buffer, spare = np.empty(chunk_bytes, np.uint8), np.empty(chunk_bytes, np.uint8)
     line = 1
-    filled = _fill(stream, buffer, 0, path)
-    with ThreadPoolExecutor(1) as background:
-        while True:
-            if filled < len(buffer):
-                # The stream has ended: what is left is its last records.
-                if filled:
-                    yield buffer[:filled], line
-                return
-            cut = _core.complete_records(buffer, delimiter, quote)
-            if cut == 0:
-                larger = np.empty(2 * len(buffer), np.uint8)
-                larger[:filled] = buffer
-                buffer, spare = larger, np.empty(len(larger), np.uint8)
-                filled = _fill(stream, buffer, filled, path)
-                continue
-            spare[: filled - cut] = buffer[cut:filled]
-            next_block = background.submit(_fill, stream, spare, filled - cut, path)
-            records = buffer[:cut]
+    with closing(
+        text_blocks(
+            stream, path, chunk_bytes, lambda data: _core.complete_records(data, delimiter, quote)
+        )
+    ) as blocks:
+        for records in blocks:
             yield records, line
             line += _core.count_line_ends(records)
-            filled = next_block.result()
-            buffer, spare = spare, buffer
-
-
-def _fill(stream, buffer: np.ndarray, start: int, path) -> int:
-    """Fill ``buffer`` from ``start`` with the stream's next bytes; return where they end.
-
-    They end before the end of the buffer only at the end of the stream.
-    """
-    with memoryview(buffer) as view:
-        at = start
-        with corrupt_data_named(path):
-            while at < len(view):
-                read = stream.readinto(view[at:])
-                if not read:
-                    break
-                at += read
-    return at
 
 
 class _ChunkReader:

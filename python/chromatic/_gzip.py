@@ -23,7 +23,7 @@ class GzipReader:
     """A binary stream of the decompressed bytes of a gzip file, read with ``readinto``.
 
     A file that ends inside a member raises ``EOFError``, corrupt data or a bad CRC
-    ``zlib.error``: what ``gzip`` raises, which ``svmlight.corrupt_data_named`` turns into an
+    ``zlib.error``: what ``gzip`` raises, which ``_text_files.corrupt_data_named`` turns into an
     ``OSError`` naming the file.
     """
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._sources import ChunkedRows, FirstPass, Rows
+from ._text_files import fill
 
 
 @dataclass(frozen=True)
@@ -43,13 +44,29 @@ class _Chunk:
     skipped_lines: int
     position: str
 
+    def arrays(self) -> list[tuple[np.dtype | None, int]]:
+        """Return the type and length of each array in ``Rows`` order (None: no such array)."""
+        return [
+            (self.index_dtype, self.n_rows + 1),
+            (self.index_dtype, self.nnz),
+            (self.data_dtype, self.nnz),
+            (self.label_dtype, self.n_rows),
+        ]
+
+    @property
+    def n_bytes(self) -> int:
+        """Bytes of the buffer the chunk is read into, each array at a multiple of 8."""
+        return sum(_aligned(n * d.itemsize) for d, n in self.arrays() if d is not None)
+
 
 class CopiedRows(ChunkedRows):
     """The rows of ``source``, read from a binary copy once a pass has written one.
 
     ``count_features`` is the source's own (its first pass may number features as it goes);
     the next pass over the rows writes the copy while it reads the source, and the passes
-    after it read the copy. Use it as a context manager, or call ``close``, to remove the copy.
+    after it read the copy. A chunk read from the copy is a view of a buffer that the next
+    chunk overwrites, as every pass is done with a chunk before it asks for the next. Use it
+    as a context manager, or call ``close``, to remove the copy.
     """
 
     def __init__(self, source: ChunkedRows):
@@ -162,27 +179,26 @@ class CopiedRows(ChunkedRows):
         )
 
     def _read(self) -> Iterator[Rows]:
-        with open(self._path, "rb") as copy:
+        # Every chunk is read into one buffer, each array at a multiple of 8 bytes: fresh arrays
+        # per chunk cost as much in the kernel, clearing their pages, as the read itself.
+        largest = max((chunk.n_bytes for chunk in self._chunks), default=0)
+        buffer = np.empty(largest // 8, np.uint64).view(np.uint8)
+        with open(self._path, "rb", buffering=0) as copy:
             for chunk in self._chunks:
                 copy.seek(chunk.offset)
-                indptr = np.fromfile(copy, chunk.index_dtype, chunk.n_rows + 1)
-                indices = np.fromfile(copy, chunk.index_dtype, chunk.nnz)
-                data = _optional(copy, chunk.data_dtype, chunk.nnz)
-                labels = _optional(copy, chunk.label_dtype, chunk.n_rows)
-                expected = [(indptr, chunk.n_rows + 1), (indices, chunk.nnz)]
-                expected += [(data, chunk.nnz), (labels, chunk.n_rows)]
-                if any(a is not None and len(a) != n for a, n in expected):
-                    raise OSError(f"the binary copy of the rows {self._path} was cut short")
+                arrays, at = [], 0
+                for dtype, count in chunk.arrays():
+                    if dtype is None:
+                        arrays.append(None)
+                        continue
+                    n_bytes = count * dtype.itemsize
+                    place = buffer[at : at + n_bytes]
+                    if fill(copy, place, 0, self._path) < n_bytes:
+                        raise OSError(f"the binary copy of the rows {self._path} was cut short")
+                    arrays.append(place.view(dtype))
+                    at += _aligned(n_bytes)
                 self._position = chunk.position
-                yield Rows(
-                    indptr,
-                    indices,
-                    data,
-                    labels,
-                    chunk.first_row,
-                    chunk.min_index,
-                    chunk.skipped_lines,
-                )
+                yield Rows(*arrays, chunk.first_row, chunk.min_index, chunk.skipped_lines)
 
 
 def _write(out, rows: Rows, position: str) -> _Chunk:
@@ -211,5 +227,6 @@ def _write(out, rows: Rows, position: str) -> _Chunk:
     return chunk
 
 
-def _optional(copy, dtype, count) -> np.ndarray | None:
-    return None if dtype is None else np.fromfile(copy, dtype, count)
+def _aligned(n_bytes: int) -> int:
+    """``n_bytes`` rounded up to a multiple of 8."""
+    return -(-n_bytes // 8) * 8

@@ -19,8 +19,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _core
+from ._text_files import check_input_path
 from ._validation import LabelError, check_index_base, check_label_classes
-from .svmlight import DEFAULT_CHUNK_BYTES, check_chunk_bytes, check_input_path, iter_chunks
+from .svmlight import DEFAULT_CHUNK_BYTES, check_chunk_bytes, iter_chunks
 
 #: ``progress(stage, rows)``: called after each chunk of a pass with the rows it held.
 Progress = Callable[[str, int], None]

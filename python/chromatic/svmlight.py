@@ -9,15 +9,10 @@ file in ``.path`` and the line in ``.line``.
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import lzma
 import numbers
 import os
-import stat
-import zlib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,98 +21,10 @@ import scipy.sparse as sp
 from . import _core
 from ._core import SvmlightError as SvmlightError  # re-exported: malformed lines raise it
 from ._input import effective_n_jobs
+from ._text_files import check_input_path, open_text, text_blocks
 from ._validation import check_index_base, resolve_zero_based
 
 DEFAULT_CHUNK_BYTES = 64 << 20
-
-#: The most bytes asked of a file in one read: a read allocates what it asks for, however
-#: little the file holds, so a larger chunk is gathered from reads of this size.
-MAX_READ_BYTES = 64 << 20
-
-_STREAMS = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFCHR: "a character device"}
-_NOT_FILES = {stat.S_IFDIR: "a directory", stat.S_IFSOCK: "a socket"}
-
-
-def check_input_path(path: str | os.PathLike, *, passes: str | None = None) -> None:
-    """Refuse, before any reading, a path that cannot be read as svmlight rows.
-
-    A missing path is a ``FileNotFoundError``; a directory or a socket, which cannot be read
-    as a file, an ``IsADirectoryError`` or ``OSError``. A FIFO or a character device is a
-    stream: it can be read once only. With ``passes`` (what reads the path more than once, as
-    in "the fit reads its files more than once"), a stream is a ``ValueError``, since a
-    second pass would find it empty or wait forever for a writer.
-    """
-    name = os.fsdecode(os.fspath(path))
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{name}: no such file") from None
-    kind = stat.S_IFMT(mode)
-    if kind == stat.S_IFDIR:
-        raise IsADirectoryError(f"{name}: is a directory, not a file")
-    if kind in _NOT_FILES:
-        raise OSError(f"{name}: is {_NOT_FILES[kind]}, not a file")
-    if passes is not None and kind in _STREAMS:
-        raise ValueError(
-            f"{name}: is {_STREAMS[kind]}, a stream that can be read only once, but {passes}; "
-            "save it to a regular file first"
-        )
-
-
-_COMPRESSIONS = {".gz": ("gzip", gzip.open), ".bz2": ("bzip2", bz2.open), ".xz": ("xz", lzma.open)}
-
-
-def compression_of(path: str | os.PathLike) -> str | None:
-    """Return the compression the name of ``path`` says: ``"gzip"``, ``"bzip2"``, ``"xz"``, None."""
-    name = os.fsdecode(os.fspath(path))
-    kinds = (kind for suffix, (kind, _) in _COMPRESSIONS.items() if name.endswith(suffix))
-    return next(kinds, None)
-
-
-def open_binary(path: str | os.PathLike):
-    """Open ``path`` for reading bytes, decompressing ``.gz``, ``.bz2`` and ``.xz``."""
-    name = os.fspath(path)
-    for suffix, (_, opener) in _COMPRESSIONS.items():
-        if os.fsdecode(name).endswith(suffix):
-            return opener(name, "rb")
-    return open(name, "rb")
-
-
-def read_block(stream, size: int, path: str | os.PathLike) -> bytes:
-    """Read up to ``size`` bytes of ``stream``, ``b""`` at its end.
-
-    Reads ask for at most ``MAX_READ_BYTES`` at a time. A compressed file that is truncated or
-    corrupt is an ``OSError`` naming the file, whichever error its decompressor raises (an
-    ``EOFError``, ``zlib.error``, ``lzma.LZMAError``, or an ``OSError`` without errno).
-    """
-    pieces, left = [], size
-    with corrupt_data_named(path):
-        while left > 0:
-            piece = stream.read(min(left, MAX_READ_BYTES))
-            if not piece:
-                break
-            pieces.append(piece)
-            left -= len(piece)
-    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
-
-
-@contextmanager
-def corrupt_data_named(path: str | os.PathLike) -> Iterator[None]:
-    """Turn the error a decompressor raises on corrupt data into an ``OSError`` naming the file.
-
-    The error of a truncated or corrupt compressed file (an ``EOFError``, ``zlib.error``,
-    ``lzma.LZMAError``, or an ``OSError`` without errno) reads ``PATH: truncated or corrupt
-    gzip file (...)``; other errors pass unchanged.
-    """
-    try:
-        yield
-    except (EOFError, zlib.error, lzma.LZMAError, OSError) as error:
-        kind = compression_of(path)
-        # An errno means the system failed to read (a disk error): that is no corrupt data.
-        if kind is None or (isinstance(error, OSError) and error.errno is not None):
-            raise
-        name = os.fsdecode(os.fspath(path))
-        raise OSError(f"{name}: truncated or corrupt {kind} file ({error})") from error
 
 
 @dataclass(frozen=True)
@@ -185,45 +92,20 @@ def iter_chunks(
     shown = os.fsdecode(name)
     threads = effective_n_jobs(n_jobs)
 
-    def parse(text: bytes, first_line: int) -> SvmlightChunk:
-        # A malformed line raises SvmlightError ("FILE:LINE: what is wrong", a ValueError).
-        labels, indptr, indices, skipped, min_index = _core.parse_svmlight(
-            text, first_line, skip_bad_lines=skip_bad_lines, n_jobs=threads, path=shown
-        )
-        return SvmlightChunk(labels, indptr, indices, first_line, skipped, min_index)
-
+    # The text of a block is a view of a buffer the block after next overwrites: the chunk
+    # holds the parser's arrays, not the text.
     line = 1
-    carry = b""
-    with open_binary(name) as stream:
-        while True:
-            block = read_block(stream, chunk_bytes, name)
-            if not block:
-                if carry:
-                    yield parse(carry, line)
-                return
-            data = carry + block
-            cut = last_line_end(data)
-            if cut == 0:
-                carry = data
-                continue
-            text, carry = data[:cut], data[cut:]
-            yield parse(text, line)
-            line += count_line_ends(text)
-
-
-def last_line_end(data: bytes) -> int:
-    r"""Return where the whole lines of ``data`` end (0 if none).
-
-    A line ends at ``\n``, ``\r\n`` or a lone ``\r``, as the engine's parser reads them. A
-    final ``\r`` is left for the next read, whose first byte may be its ``\n``.
-    """
-    end = len(data) - 1 if data.endswith(b"\r") else len(data)
-    return max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end)) + 1
-
-
-def count_line_ends(text: bytes) -> int:
-    r"""Count the line ends of ``text``, a ``\r\n`` once."""
-    return text.count(b"\n") + text.count(b"\r") - text.count(b"\r\n")
+    with (
+        open_text(name) as stream,
+        closing(text_blocks(stream, name, chunk_bytes, _core.complete_svmlight_lines)) as blocks,
+    ):
+        for text in blocks:
+            # A malformed line raises SvmlightError ("FILE:LINE: what is wrong", a ValueError).
+            labels, indptr, indices, skipped, min_index, line_ends = _core.parse_svmlight(
+                text, line, skip_bad_lines=skip_bad_lines, n_jobs=threads, path=shown
+            )
+            yield SvmlightChunk(labels, indptr, indices, line, skipped, min_index)
+            line += line_ends
 
 
 def check_chunk_bytes(chunk_bytes) -> None:

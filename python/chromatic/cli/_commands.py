@@ -19,6 +19,7 @@ from .._model import ModelFileError, json_params, read_model, write_model
 from .._output import Outputs, format_of_name, output_name
 from .._table_encoder import TableEncoder, table_features
 from .._table_files import TableFileError
+from .._text_files import check_input_path
 from ..streaming import (
     fit_compressor_files,
     fit_files,
@@ -27,7 +28,7 @@ from ..streaming import (
     iter_encoded,
     model_rows,
 )
-from ..svmlight import check_input_path, iter_chunks
+from ..svmlight import iter_chunks
 from ._inputs import chunk_bytes, input_kind, table_reading, table_template
 from ._reports import (
     CommandError,

@@ -55,6 +55,6 @@ pub use interrupt::Interrupt;
 pub use matrix::{CodeMatrix, CsrMatrix, IndexValue, SparseRows, StoredValue};
 pub use recoloring::{FixedColoring, with_n_colors};
 pub use statistics::FeatureStats;
-pub use svmlight::{ParsedRows, format_codes, format_rows, parse_rows};
+pub use svmlight::{ParsedRows, complete_lines, format_codes, format_rows, parse_rows};
 pub use table::{IdColumn, IdRows, ValueKind, ValueVocabulary, rows_from_ids};
 pub use vocabulary::Vocabulary;

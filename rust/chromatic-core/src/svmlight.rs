@@ -23,6 +23,8 @@ pub struct ParsedRows {
     pub indices: Vec<i64>,
     /// Malformed lines skipped.
     pub skipped_lines: u64,
+    /// Line ends in the text (`\r\n` counting once): how many lines the next chunk starts after.
+    pub line_ends: u64,
     /// Smallest index written (`i64::MAX` when none), to tell 0-based files from 1-based ones:
     /// every entry counts, an explicit 0 value included, since `0:0` still says that the file
     /// numbers its columns from 0.
@@ -104,7 +106,7 @@ fn parse_line(line: &[u8], indices: &mut Vec<i64>) -> std::result::Result<Line, 
 /// `\n`, `\r\n` or a lone `\r` (old Mac files, and files whose lines were cut by hand), so that
 /// neither a `\r` alone nor a `\r\n` pair runs two lines together or splits one in two.
 fn line_end(text: &[u8], at: usize) -> Option<(usize, usize)> {
-    let end = at + text[at..].iter().position(|&b| b == b'\n' || b == b'\r')?;
+    let end = at + memchr::memchr2(b'\n', b'\r', &text[at..])?;
     let next = if text[end] == b'\r' && text.get(end + 1) == Some(&b'\n') {
         end + 2
     } else {
@@ -137,6 +139,17 @@ pub fn count_line_ends(text: &[u8]) -> u64 {
         at = next;
     }
     count
+}
+
+/// Where the whole lines of `text` end (0 when none does). A final `\r` is left for the next
+/// block of the file, whose first byte may be its `\n`.
+pub fn complete_lines(text: &[u8]) -> usize {
+    let end = if text.last() == Some(&b'\r') {
+        text.len() - 1
+    } else {
+        text.len()
+    };
+    memchr::memrchr2(b'\n', b'\r', &text[..end]).map_or(0, |k| k + 1)
 }
 
 fn lossy(bytes: &[u8]) -> String {
@@ -242,6 +255,7 @@ pub fn parse_rows(
         indptr,
         indices: concat(parts.iter().map(|p| p.indices.as_slice()), "parsed rows")?,
         skipped_lines: parts.iter().map(|p| p.skipped_lines).sum(),
+        line_ends: line_counts.iter().sum(),
         min_index: parts.iter().map(|p| p.min_index).min().unwrap_or(i64::MAX),
     })
 }
@@ -478,7 +492,31 @@ mod tests {
         let rows = parse(text, true).unwrap();
         assert_eq!(rows.labels, vec![1.0, 0.0, 1.0]);
         assert_eq!(count_line_ends(text.as_bytes()), 5);
+        assert_eq!(rows.line_ends, 5);
         assert_eq!(count_line_ends(b"a\r\nb\rc\nd"), 3);
+    }
+
+    #[test]
+    fn whole_lines_end_at_the_last_line_end_but_a_final_carriage_return() {
+        assert_eq!(complete_lines(b"1 1:1\n0 2:1"), 6);
+        assert_eq!(complete_lines(b"1 1:1\r0 2:1\n"), 12);
+        assert_eq!(complete_lines(b"1 1:1\n0 2:1\r\n"), 13);
+        // The `\n` of a `\r\n` may come with the next block: the `\r` waits for it.
+        assert_eq!(complete_lines(b"1 1:1\n0 2:1\r"), 6);
+        assert_eq!(complete_lines(b"1 1:1"), 0);
+        assert_eq!(complete_lines(b"\r"), 0);
+        assert_eq!(complete_lines(b""), 0);
+        // Cut where it says, the parts parse as the whole does, line numbers included.
+        let text = b"1 1:1\r\n0 2:1\r1 3:1\n\n0 4:1\r";
+        let cut = complete_lines(text);
+        let first = parse_rows(&text[..cut], 1, false, Interrupt::never()).unwrap();
+        let rest = parse_rows(&text[cut..], 1 + first.line_ends, false, Interrupt::never());
+        let whole = parse_rows(text, 1, false, Interrupt::never()).unwrap();
+        assert_eq!(
+            first.labels.len() + rest.unwrap().labels.len(),
+            whole.labels.len()
+        );
+        assert_eq!(first.line_ends, 4);
     }
 
     #[test]

@@ -5,8 +5,26 @@ use chromatic_core as core;
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
 use crate::errors::to_py_err;
+
+/// Text as Python holds it, borrowed: bytes, or a numpy uint8 array (a view into a larger
+/// buffer reads only the view).
+#[derive(FromPyObject)]
+pub(crate) enum Text<'py> {
+    Bytes(Bound<'py, PyBytes>),
+    Array(PyReadonlyArray1<'py, u8>),
+}
+
+impl Text<'_> {
+    pub(crate) fn as_slice(&self) -> PyResult<&[u8]> {
+        match self {
+            Text::Bytes(bytes) => Ok(bytes.as_bytes()),
+            Text::Array(array) => Ok(array.as_slice()?),
+        }
+    }
+}
 
 /// `indptr` / `indices` as numpy gives them.
 #[derive(FromPyObject)]

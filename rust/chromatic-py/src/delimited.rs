@@ -3,30 +3,13 @@
 
 use chromatic_core as core;
 use chromatic_core::table::{DelimitedFormat, FieldColumn};
-use numpy::{PyArray1, PyReadonlyArray1};
+use numpy::PyArray1;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
 
+use crate::convert::Text;
 use crate::errors::{delimited_err, to_py_err};
 use crate::runtime::{n_jobs_arg, run_detached_with};
-
-/// Text as Python holds it, borrowed: bytes, or a numpy uint8 array (a view into a larger
-/// buffer reads only the view).
-#[derive(FromPyObject)]
-pub(crate) enum Text<'py> {
-    Bytes(Bound<'py, PyBytes>),
-    Array(PyReadonlyArray1<'py, u8>),
-}
-
-impl Text<'_> {
-    fn as_slice(&self) -> PyResult<&[u8]> {
-        match self {
-            Text::Bytes(bytes) => Ok(bytes.as_bytes()),
-            Text::Array(array) => Ok(array.as_slice()?),
-        }
-    }
-}
 
 /// One ASCII character as a byte.
 fn byte_arg(what: &str, text: &str) -> PyResult<u8> {

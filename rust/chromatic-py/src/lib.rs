@@ -33,6 +33,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(codes::hash_rows, m)?)?;
     m.add_function(wrap_pyfunction!(table::hash_table_rows, m)?)?;
     m.add_function(wrap_pyfunction!(svmlight::parse_svmlight, m)?)?;
+    m.add_function(wrap_pyfunction!(svmlight::complete_svmlight_lines, m)?)?;
     m.add_function(wrap_pyfunction!(svmlight::format_codes, m)?)?;
     m.add_function(wrap_pyfunction!(svmlight::format_rows, m)?)?;
     m.add_function(wrap_pyfunction!(delimited::split_delimited, m)?)?;

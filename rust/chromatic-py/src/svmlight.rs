@@ -5,17 +5,18 @@ use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::convert::code_matrix;
+use crate::convert::{Text, code_matrix};
 use crate::errors::svmlight_err;
 use crate::runtime::{n_jobs_arg, run_detached, run_detached_with};
 
-/// Parses whole lines of svmlight text whose first line is `first_line` of its file: returns
-/// `(labels, indptr, indices, skipped_lines, min_index)` with indices as written.
+/// Parses whole lines of svmlight text (bytes, or a uint8 array such as a view of a reused
+/// buffer) whose first line is `first_line` of its file: returns `(labels, indptr, indices,
+/// skipped_lines, min_index, line_ends)` with indices as written.
 #[pyfunction]
 #[pyo3(signature = (text, first_line, *, skip_bad_lines, n_jobs=None, path=None))]
 pub(crate) fn parse_svmlight<'py>(
     py: Python<'py>,
-    text: &Bound<'py, PyBytes>,
+    text: Text<'py>,
     first_line: u64,
     skip_bad_lines: bool,
     n_jobs: Option<i64>,
@@ -26,8 +27,9 @@ pub(crate) fn parse_svmlight<'py>(
     Bound<'py, PyArray1<i64>>,
     u64,
     i64,
+    u64,
 )> {
-    let bytes = text.as_bytes();
+    let bytes = text.as_slice()?;
     let rows = run_detached_with(
         py,
         n_jobs_arg(n_jobs)?,
@@ -40,7 +42,16 @@ pub(crate) fn parse_svmlight<'py>(
         rows.indices.into_pyarray(py),
         rows.skipped_lines,
         rows.min_index,
+        rows.line_ends,
     ))
+}
+
+/// Where the whole svmlight lines of `data` end (0 when none does): a line ends at `\n`,
+/// `\r\n` or a lone `\r`, and a final `\r` waits for the next block.
+#[pyfunction]
+pub(crate) fn complete_svmlight_lines(py: Python<'_>, data: Text<'_>) -> PyResult<usize> {
+    let text = data.as_slice()?;
+    Ok(py.detach(|| core::complete_lines(text)))
 }
 
 /// svmlight text of code rows: `label color:code ...` (0-based colors, zero codes left out).
