@@ -1,10 +1,11 @@
 """Read svmlight / libsvm files with the engine's parser, a chunk at a time.
 
 Lines are ``label [qid:N] index[:value] ... [# comment]``; files may be plain or compressed
-(``.gz``, ``.bz2``, ``.xz``). Memory is bounded by one chunk, so a file larger than memory can be
-streamed (``iter_chunks``); ``load_svmlight`` gathers the chunks of files that do fit. A malformed
-line raises ``SvmlightError`` (a ``chromatic.ChromaticError``, hence a ``ValueError``) with the
-file in ``.path`` and the line in ``.line``.
+(``.gz``, ``.bz2``, ``.xz``). Memory is bounded by two chunks of text (one parsed while the next
+is read) and the rows of one, so a file larger than memory can be streamed (``iter_chunks``);
+``load_svmlight`` gathers the chunks of files that do fit. A malformed line raises
+``SvmlightError`` (a ``chromatic.ChromaticError``, hence a ``ValueError``) with the file in
+``.path`` and the line in ``.line``.
 """
 
 from __future__ import annotations
