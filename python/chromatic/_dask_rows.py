@@ -104,15 +104,30 @@ def merged(parts: list[Delayed], combine: Callable) -> Delayed:
     return parts[0]
 
 
-def gathered(parts: list[Delayed], merge: Callable | None, what: str, *, merge_all=None):
+def gathered(parts: list[Delayed], combine: Callable, what: str):
     """Merge all of ``parts`` on the workers (``merged``) and bring the result to the client.
 
-    ``merge`` merges two results; ``merge_all``, when given instead, a list of them in order.
-    The size of what reaches the client is logged to the ``chromatic.dask`` logger.
+    ``combine`` merges a list of results, in order. The size of what reaches the client is
+    logged to the ``chromatic.dask`` logger.
     """
-    result = merged(parts, merge_all or functools.partial(functools.reduce, merge)).compute()
+    result = merged(parts, combine).compute()
     log_gathered(what, result)
     return result
+
+
+def distributed_client():
+    """Return the client of the distributed cluster in use, or None (Dask's local schedulers)."""
+    try:
+        from distributed import get_client
+
+        return get_client()
+    except (ImportError, ValueError):
+        return None
+
+
+def workers_of(client) -> list[dict]:
+    """Return what the scheduler knows of each worker of ``client``'s cluster."""
+    return list(client.scheduler_info(n_workers=-1)["workers"].values())
 
 
 def in_order(parts) -> Iterator:
@@ -122,13 +137,12 @@ def in_order(parts) -> Iterator:
     held by the client only until those before it are yielded.
     """
     parts = list(parts)
-    try:
-        from distributed import as_completed, get_client
-
-        client = get_client()
-    except (ImportError, ValueError):
+    client = distributed_client()
+    if client is None:
         yield from dask.compute(*parts)
         return
+    from distributed import as_completed
+
     futures = client.compute(parts)
     position = {future.key: i for i, future in enumerate(futures)}
     ready, following = {}, 0
@@ -146,13 +160,10 @@ def held_on_workers(parts: list[Delayed], input_bytes: int) -> list[Delayed]:
     They fit when their input takes at most ``HELD_SHARE`` of the workers' memory limits; else
     they are returned as they are, to be computed anew by every pass.
     """
-    try:
-        from distributed import get_client
-
-        client = get_client()
-    except (ImportError, ValueError):
+    client = distributed_client()
+    if client is None:
         return parts
-    limits = [w["memory_limit"] for w in client.scheduler_info(n_workers=-1)["workers"].values()]
+    limits = [worker["memory_limit"] for worker in workers_of(client)]
     if not limits or not all(limits) or input_bytes > HELD_SHARE * sum(limits):
         return parts
     return list(client.persist(parts))
@@ -316,13 +327,10 @@ def task_pairs() -> int | None:
     ``BYTES_PER_TASK_PAIR`` each: the rest holds the finished counts that wait to be merged
     (until the worker spills them to disk) and what its transfers bring in.
     """
-    try:
-        from distributed import get_client
-
-        client = get_client()
-    except (ImportError, ValueError):
+    client = distributed_client()
+    if client is None:
         return None
-    workers = client.scheduler_info(n_workers=-1)["workers"].values()
+    workers = workers_of(client)
     shares = [w["memory_limit"] / max(w["nthreads"], 1) for w in workers if w["memory_limit"]]
     return int(min(shares) / TASK_SHARE / BYTES_PER_TASK_PAIR) if shares else None
 
@@ -332,14 +340,6 @@ def count_partition_values(rows: Rows, encode, kept: Kept, positive_class, sizes
     codes = encode(*kept.entries(rows), rows.n_rows)
     counts.add(codes, rows.labels == positive_class, n_jobs=n_jobs)
     return counts
-
-
-def add_two_value_counts(a, b):
-    """Add up two partial value counts into a new total.
-
-    A task's inputs stay as they were, should the scheduler run it again.
-    """
-    return added_up([a, b], n_jobs=None)
 
 
 class DaskPartitions(RowSource):
@@ -411,7 +411,7 @@ class DaskPartitions(RowSource):
             dask.delayed(count_partition_features)(part, sample_size, seed, i)
             for i, part in enumerate(self.parts)
         ]
-        totals = gathered(counted, None, "feature counts", merge_all=add_feature_counts)
+        totals = gathered(counted, add_feature_counts, "feature counts")
         seen = int(totals.features[-1]) + 1 if len(totals.features) else 0
         width = self.n_features if self.n_features is not None else seen
         document_frequency = np.zeros(max(width, seen), dtype=np.int64)
@@ -479,4 +479,5 @@ class DaskPartitions(RowSource):
             )
             for part in self.parts
         ]
-        return [gathered(counted, add_two_value_counts, "value counts")]
+        # Added up into a new total: a task's inputs stay as they were, should it run again.
+        return [gathered(counted, functools.partial(added_up, n_jobs=None), "value counts")]

@@ -213,7 +213,7 @@ class TablePartitions:
             dask.delayed(partition_vocabulary)(load, columns, place, n_jobs)
             for load, place in zip(self.loads[1:], self.places[1:], strict=True)
         ]
-        merged = gathered(parts, None, "value vocabulary", merge_all=merged_vocabularies)
+        merged = gathered(parts, merged_vocabularies, "value vocabulary")
         features = merged.features
         features.min_frequency = template.min_frequency
         features.vocabulary, new_id = in_column_order(features.vocabulary)
