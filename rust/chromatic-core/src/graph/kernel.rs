@@ -10,8 +10,9 @@ use super::counts::{CountBuffers, EdgeChunk, EdgeCounts};
 use crate::error::{Error, Result};
 use crate::interrupt::{Interrupt, Pacer};
 use crate::matrix::{CsrMatrix, IndexValue, StoredValue};
+use crate::memory::with_capacity;
 use crate::parallel::{
-    balanced_blocks, concat, filled, for_each_row, parallel_blocks, try_map_blocks,
+    balanced_blocks, concat, filled, for_each_row, parallel_blocks, split_mut, try_map_blocks,
 };
 use crate::vocabulary::{NOT_A_VERTEX, Vocabulary};
 
@@ -77,7 +78,7 @@ impl VertexRows {
             )));
         }
         interrupt.check()?;
-        let (vertex_ptr, positions) = incidence(&entries, sources);
+        let (vertex_ptr, positions) = incidence(&entries, sources)?;
         Ok(VertexRows {
             entries,
             vertex_ptr,
@@ -208,26 +209,61 @@ impl Drop for PooledAccumulator<'_> {
 }
 
 /// For every vertex of `sources` (indexed from its start), the positions in `entries` where it
-/// occurs (counting sort, ascending).
-fn incidence(entries: &[u32], sources: &Range<usize>) -> (Vec<usize>, Vec<u32>) {
-    let source_index = |v: u32| {
-        let i = (v as usize).wrapping_sub(sources.start);
-        (v != END_OF_ROW && i < sources.len()).then_some(i)
+/// occurs (a counting sort, ascending). Each thread counts and places the incidences of its own
+/// range of sources, reading every entry: the reads are sequential and cheap, while the counts
+/// and positions, written all over memory, are what the threads share out. Each range's
+/// positions are a contiguous part of the output, so no thread writes where another does.
+fn incidence(entries: &[u32], sources: &Range<usize>) -> Result<(Vec<usize>, Vec<u32>)> {
+    let n = sources.len();
+    // The entries of the sources `range` (indexed from the sources' start), in ascending order of
+    // position, each with its index in the range. Row ends lie above every vertex.
+    let in_range = |range: &Range<usize>| {
+        let (lo, hi) = (range.start + sources.start, range.end + sources.start);
+        entries
+            .iter()
+            .enumerate()
+            .filter_map(move |(position, &v)| {
+                let v = v as usize;
+                (v >= lo && v < hi).then(|| (position, v - lo))
+            })
     };
-    let mut vertex_ptr = vec![0usize; sources.len() + 1];
-    for i in entries.iter().filter_map(|&v| source_index(v)) {
-        vertex_ptr[i + 1] += 1;
+    let threads = rayon::current_num_threads();
+    let count_ranges = balanced_blocks(n, threads, |i| i);
+    let counts: Vec<Vec<usize>> = count_ranges
+        .par_iter()
+        .map(|range| {
+            let mut count = vec![0usize; range.len()];
+            for (_, i) in in_range(range) {
+                count[i] += 1;
+            }
+            count
+        })
+        .collect();
+    let mut vertex_ptr = with_capacity(n + 1, "the incidences of a batch")?;
+    vertex_ptr.push(0usize);
+    for &count in counts.iter().flatten() {
+        vertex_ptr.push(vertex_ptr[vertex_ptr.len() - 1] + count);
     }
-    for i in 0..sources.len() {
-        vertex_ptr[i + 1] += vertex_ptr[i];
-    }
-    let mut cursor = vertex_ptr[..sources.len()].to_vec();
-    let mut positions = vec![0u32; vertex_ptr[sources.len()]];
-    for (position, &v) in entries.iter().enumerate() {
-        if let Some(i) = source_index(v) {
-            positions[cursor[i]] = position as u32;
-            cursor[i] += 1;
-        }
-    }
-    (vertex_ptr, positions)
+    drop(counts);
+    let mut positions = filled(vertex_ptr[n], 0u32, "the incidences of a batch")?;
+    let place_ranges = balanced_blocks(n, threads, |i| i + vertex_ptr[i]);
+    let lengths = place_ranges
+        .iter()
+        .map(|r| vertex_ptr[r.end] - vertex_ptr[r.start]);
+    let pieces = split_mut(&mut positions, lengths);
+    place_ranges
+        .into_par_iter()
+        .zip(pieces)
+        .for_each(|(range, out)| {
+            let base = vertex_ptr[range.start];
+            let mut cursor: Vec<usize> = vertex_ptr[range.clone()]
+                .iter()
+                .map(|&p| p - base)
+                .collect();
+            for (position, i) in in_range(&range) {
+                out[cursor[i]] = position as u32;
+                cursor[i] += 1;
+            }
+        });
+    Ok((vertex_ptr, positions))
 }
