@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::graph::Graph;
+use crate::graph::Adjacency;
 use crate::interrupt::{Interrupt, Pacer};
 
 /// The order in which greedy coloring visits the vertices.
@@ -75,7 +75,11 @@ const UNCOLORED: u32 = u32::MAX;
 /// assert_ne!(coloring.colors[0], coloring.colors[1]);
 /// # Ok::<(), chromatic_core::Error>(())
 /// ```
-pub fn color(graph: &Graph, strategy: Strategy, interrupt: Interrupt<'_>) -> Result<Coloring> {
+pub fn color<G: Adjacency>(
+    graph: &G,
+    strategy: Strategy,
+    interrupt: Interrupt<'_>,
+) -> Result<Coloring> {
     match strategy {
         Strategy::LargestFirst => greedy(graph, &largest_first_order(graph), interrupt),
         Strategy::SmallestLast => greedy(graph, &smallest_last_order(graph, interrupt)?, interrupt),
@@ -99,27 +103,29 @@ pub fn color(graph: &Graph, strategy: Strategy, interrupt: Interrupt<'_>) -> Res
 /// Smallest color not used by a colored neighbour. `seen` holds, per color, the stamp of the last
 /// visit that saw it, so it never needs clearing.
 #[inline]
-fn smallest_free_color(
-    graph: &Graph,
+fn smallest_free_color<G: Adjacency>(
+    graph: &G,
     v: usize,
     colors: &[u32],
     seen: &mut Vec<u32>,
     stamp: u32,
 ) -> u32 {
-    for &w in graph.neighbors(v) {
-        let c = colors[w as usize];
-        if c != UNCOLORED {
-            let c = c as usize;
-            if c >= seen.len() {
-                seen.resize(c + 1, 0);
+    for list in graph.neighbor_lists(v) {
+        for &w in list {
+            let c = colors[w as usize];
+            if c != UNCOLORED {
+                let c = c as usize;
+                if c >= seen.len() {
+                    seen.resize(c + 1, 0);
+                }
+                seen[c] = stamp;
             }
-            seen[c] = stamp;
         }
     }
     seen.iter().position(|&s| s != stamp).unwrap_or(seen.len()) as u32
 }
 
-fn greedy(graph: &Graph, order: &[u32], interrupt: Interrupt<'_>) -> Result<Coloring> {
+fn greedy<G: Adjacency>(graph: &G, order: &[u32], interrupt: Interrupt<'_>) -> Result<Coloring> {
     let mut colors = vec![UNCOLORED; graph.n_vertices()];
     let mut seen: Vec<u32> = Vec::new();
     let mut n_colors = 0u32;
@@ -136,7 +142,7 @@ fn greedy(graph: &Graph, order: &[u32], interrupt: Interrupt<'_>) -> Result<Colo
     })
 }
 
-fn largest_first_order(graph: &Graph) -> Vec<u32> {
+fn largest_first_order<G: Adjacency>(graph: &G) -> Vec<u32> {
     let mut order: Vec<u32> = (0..graph.n_vertices() as u32).collect();
     order.par_sort_unstable_by_key(|&v| (Reverse(graph.degree(v as usize)), v));
     order
@@ -144,7 +150,7 @@ fn largest_first_order(graph: &Graph) -> Vec<u32> {
 
 /// Matula–Beck smallest-last order, computed with the bucket scheme of Batagelj and Zaversnik in
 /// O(|V| + |E|): repeatedly remove a vertex of smallest remaining degree; color in reverse.
-fn smallest_last_order(graph: &Graph, interrupt: Interrupt<'_>) -> Result<Vec<u32>> {
+fn smallest_last_order<G: Adjacency>(graph: &G, interrupt: Interrupt<'_>) -> Result<Vec<u32>> {
     let n = graph.n_vertices();
     let mut degree: Vec<usize> = (0..n).map(|v| graph.degree(v)).collect();
     let max_degree = degree.iter().copied().max().unwrap_or(0);
@@ -170,7 +176,7 @@ fn smallest_last_order(graph: &Graph, interrupt: Interrupt<'_>) -> Result<Vec<u3
     for i in 0..n {
         let v = by_degree[i] as usize;
         pacer.step(graph.degree(v))?;
-        for &w in graph.neighbors(v) {
+        for &w in graph.neighbor_lists(v).into_iter().flatten() {
             let w = w as usize;
             if degree[w] > degree[v] {
                 // Move w to the front of its bin, then shrink the bin past it.
@@ -211,7 +217,7 @@ impl Hasher for PairHasher {
 }
 
 /// DSATUR with a lazy max-heap keyed by (saturation, degree, smaller id first).
-fn dsatur(graph: &Graph, interrupt: Interrupt<'_>) -> Result<Coloring> {
+fn dsatur<G: Adjacency>(graph: &G, interrupt: Interrupt<'_>) -> Result<Coloring> {
     let n = graph.n_vertices();
     let mut colors = vec![UNCOLORED; n];
     let mut saturation = vec![0u32; n];
@@ -233,7 +239,7 @@ fn dsatur(graph: &Graph, interrupt: Interrupt<'_>) -> Result<Coloring> {
         colors[v] = c;
         colored += 1;
         n_colors = n_colors.max(c + 1);
-        for &w in graph.neighbors(v) {
+        for &w in graph.neighbor_lists(v).into_iter().flatten() {
             let w = w as usize;
             if colors[w] == UNCOLORED && neighbour_colors.insert(((w as u64) << 32) | u64::from(c))
             {
@@ -251,6 +257,7 @@ fn dsatur(graph: &Graph, interrupt: Interrupt<'_>) -> Result<Coloring> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::graph::Graph;
 
     fn is_proper(graph: &Graph, coloring: &Coloring) -> bool {
         (0..graph.n_vertices()).all(|v| {

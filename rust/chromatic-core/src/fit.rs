@@ -3,7 +3,7 @@
 use crate::coloring::{Strategy, color};
 use crate::encoder::Encoder;
 use crate::error::{Error, Result};
-use crate::graph::{DEFAULT_BATCH_NNZ, Graph, GraphBuilder};
+use crate::graph::{Adjacency, DEFAULT_BATCH_NNZ, EdgeCounts, Graph, GraphBuilder, TriangleGraph};
 use crate::interrupt::Interrupt;
 use crate::matrix::{CsrMatrix, IndexValue, StoredValue};
 use crate::recoloring::with_n_colors;
@@ -82,17 +82,17 @@ pub fn build_graph<I: IndexValue, V: StoredValue>(
 ) -> Result<Graph> {
     let mut builder =
         GraphBuilder::new(vocabulary.clone(), min_cooccurrence)?.with_batch_nnz(batch_nnz);
-    build(&mut builder, matrix, memory_limit, interrupt)
+    Graph::from_upper(&build(&mut builder, matrix, memory_limit, interrupt)?)
 }
 
-/// Runs every pass of `builder` over the rows of `matrix`: the pair bounds and a plan first with
-/// a `memory_limit`.
+/// Runs every pass of `builder` over the rows of `matrix` (the pair bounds and a plan first with
+/// a `memory_limit`) and returns the counted upper triangle.
 fn build<I: IndexValue, V: StoredValue>(
     builder: &mut GraphBuilder,
     matrix: &CsrMatrix<'_, I, V>,
     memory_limit: Option<u64>,
     interrupt: Interrupt<'_>,
-) -> Result<Graph> {
+) -> Result<EdgeCounts> {
     if let Some(limit) = memory_limit {
         builder.check_memory_limit(limit, rayon::current_num_threads())?;
         builder.add_pair_bounds(matrix, interrupt)?;
@@ -102,7 +102,7 @@ fn build<I: IndexValue, V: StoredValue>(
         builder.add_rows(matrix, interrupt)?;
         builder.end_pass(interrupt)?;
     }
-    builder.finish(interrupt)
+    builder.finish_upper(interrupt)
 }
 
 /// The co-occurrence graph of every feature of `matrix` (none treated as dense), in feature ids.
@@ -119,7 +119,7 @@ pub fn feature_graph<I: IndexValue, V: StoredValue>(
         .collect();
     let vocabulary = Vocabulary::from_vertices(&seen, matrix.n_features())?;
     let mut builder = GraphBuilder::new(vocabulary, min_cooccurrence)?;
-    let graph = build(&mut builder, matrix, None, interrupt)?;
+    let graph = Graph::from_upper(&build(&mut builder, matrix, None, interrupt)?)?;
     interrupt.check()?;
     graph.with_ascending_labels(&seen, matrix.n_features())
 }
@@ -151,8 +151,8 @@ pub fn fit<I: IndexValue, V: StoredValue>(
     let vocabulary = vocabulary_for(&stats, params)?;
     let mut builder =
         GraphBuilder::new(vocabulary, params.min_cooccurrence)?.with_batch_nnz(params.batch_nnz);
-    let graph = build(&mut builder, matrix, params.memory_limit, interrupt)?;
-    color_graph(stats, builder.vocabulary(), &graph, params, interrupt)
+    let upper = build(&mut builder, matrix, params.memory_limit, interrupt)?;
+    color_graph(stats, builder.vocabulary(), upper, params, interrupt)
 }
 
 /// The vertices of a fit: dense features apart, unless `n_colors` leaves no room for them.
@@ -167,38 +167,55 @@ pub fn vocabulary_for(stats: &FeatureStats, params: &FitParams) -> Result<Vocabu
     }
 }
 
-/// The end of a fit, once statistics and graph are known (in memory or streamed): color the
-/// graph (to `n_colors` when asked) and build the encoder.
+/// The end of a fit, once statistics and the counted upper triangle `upper` are known (in
+/// memory or streamed): color the graph (to `n_colors` when asked) and build the encoder.
+///
+/// The greedy coloring reads only neighbours, so without `n_colors` it colors the lighter
+/// [`TriangleGraph`]; spreading over `n_colors` weighs conflicts by the edge weights, which only
+/// the symmetric [`Graph`] holds.
 pub fn color_graph(
     stats: FeatureStats,
     vocabulary: &Vocabulary,
-    graph: &Graph,
+    upper: EdgeCounts,
     params: &FitParams,
     interrupt: Interrupt<'_>,
 ) -> Result<Fitted> {
-    let mut coloring = color(graph, params.strategy, interrupt)?;
-    let n_greedy_colors = coloring.n_colors;
-    let mut conflict_weight = 0;
-    if let Some(n_colors) = params.n_colors {
-        let graph_colors = n_colors - vocabulary.dense_features().len();
-        let fixed = with_n_colors(
-            graph,
-            &coloring,
-            graph_colors,
-            params.glauber_steps,
-            params.seed,
-            interrupt,
-        )?;
-        coloring = fixed.coloring;
-        conflict_weight = fixed.conflict_weight;
-    }
+    let n_edges = upper.n_edges();
+    let (coloring, n_greedy_colors, conflict_weight, max_degree) = match params.n_colors {
+        None => {
+            let graph = TriangleGraph::from_upper(upper)?;
+            let coloring = color(&graph, params.strategy, interrupt)?;
+            let n_greedy_colors = coloring.n_colors;
+            (coloring, n_greedy_colors, 0, graph.max_degree())
+        }
+        Some(n_colors) => {
+            let graph = Graph::from_upper(&upper)?;
+            drop(upper);
+            let greedy = color(&graph, params.strategy, interrupt)?;
+            let fixed = with_n_colors(
+                &graph,
+                &greedy,
+                n_colors - vocabulary.dense_features().len(),
+                params.glauber_steps,
+                params.seed,
+                interrupt,
+            )?;
+            let max_degree = graph.max_degree();
+            (
+                fixed.coloring,
+                greedy.n_colors,
+                fixed.conflict_weight,
+                max_degree,
+            )
+        }
+    };
     let encoder = Encoder::from_coloring(vocabulary, &coloring)?;
     Ok(Fitted {
         encoder,
         dense_features: vocabulary.dense_features().to_vec(),
         n_vertices: vocabulary.n_vertices(),
-        n_edges: graph.n_edges(),
-        max_degree: graph.max_degree(),
+        n_edges,
+        max_degree,
         doc_freq: stats.into_doc_freq(),
         n_greedy_colors,
         conflict_weight,
@@ -310,8 +327,8 @@ impl FitStream {
                 self.params.min_cooccurrence,
             )?,
         };
-        let built = graph.finish(interrupt)?;
-        color_graph(stats, graph.vocabulary(), &built, &self.params, interrupt)
+        let upper = graph.finish_upper(interrupt)?;
+        color_graph(stats, graph.vocabulary(), upper, &self.params, interrupt)
     }
 }
 

@@ -47,8 +47,8 @@ pub use fit::{
     FitParams, FitStream, Fitted, build_graph, color_graph, feature_graph, fit, vocabulary_for,
 };
 pub use graph::{
-    BuildPlan, EdgeCounter, Graph, GraphBuilder, PairBounds, PairCounts, ShardedGraph, count_pairs,
-    key_pair, merge_pair_counts, pair_key,
+    Adjacency, BuildPlan, EdgeCounter, EdgeCounts, Graph, GraphBuilder, PairBounds, PairCounts,
+    ShardedGraph, TriangleGraph, count_pairs, key_pair, merge_pair_counts, pair_key,
 };
 pub use hashing::{HashedRows, hash_rows};
 pub use interrupt::Interrupt;

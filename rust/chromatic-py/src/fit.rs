@@ -428,7 +428,7 @@ impl ColoringGraph {
 
     #[getter]
     fn max_degree(&self) -> usize {
-        self.graph.max_degree()
+        core::Adjacency::max_degree(&self.graph)
     }
 
     /// A greedy coloring by `strategy` (`seed` for "random"): the color of every vertex.

@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use super::counter::EdgeCounter;
-use super::counts::PairCounts;
+use super::counts::{EdgeCounts, PairCounts};
 use super::shards::{BuildPlan, PairBounds, ShardedGraph};
 use super::symmetric::Graph;
 use crate::error::{Error, Result};
@@ -206,17 +206,24 @@ impl GraphBuilder {
         self.built.next_vertex() == self.vocabulary.n_vertices()
     }
 
-    /// The symmetric graph. An open shard is ended first; without a plan, one more pass covers
-    /// the vertices left (all of them when no rows came). A planned build whose edges exceed the
-    /// memory limit is refused. The builder is spent.
-    pub fn finish(&mut self, interrupt: Interrupt<'_>) -> Result<Graph> {
+    /// The counted upper triangle of the graph. An open shard is ended first; without a plan,
+    /// one more pass covers the vertices left (all of them when no rows came). A planned build
+    /// whose edges exceed the memory limit is refused. The builder is spent.
+    pub fn finish_upper(&mut self, interrupt: Interrupt<'_>) -> Result<EdgeCounts> {
         if self.counter.is_some() || self.plan.is_none() && !self.complete() {
             self.end_pass(interrupt)?;
         }
         if let Some(plan) = &self.plan {
             plan.check_edges(self.built.n_edges())?;
         }
-        std::mem::replace(&mut self.built, ShardedGraph::new(0)).finish(interrupt)
+        let upper = std::mem::replace(&mut self.built, ShardedGraph::new(0)).into_upper()?;
+        interrupt.check()?;
+        Ok(upper)
+    }
+
+    /// The symmetric graph, as [`finish_upper`](Self::finish_upper) counts it.
+    pub fn finish(&mut self, interrupt: Interrupt<'_>) -> Result<Graph> {
+        Graph::from_upper(&self.finish_upper(interrupt)?)
     }
 }
 

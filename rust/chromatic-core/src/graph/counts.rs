@@ -60,7 +60,8 @@ impl EdgeCounts {
         self.indptr.len() - 1
     }
 
-    pub(super) fn n_edges(&self) -> usize {
+    /// Counted pairs: each an edge `(u, v)`, `u < v`.
+    pub fn n_edges(&self) -> usize {
         self.neighbors.len()
     }
 

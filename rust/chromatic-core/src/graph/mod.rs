@@ -9,9 +9,11 @@
 //!
 //! One file per part: [`counts`] (pair counts and their merge), `kernel` (the pair-counting
 //! kernel), [`counter`] (one shard's counter and its pair budget), [`shards`] (the graph kept
-//! shard by shard, pair bounds and the plan of a memory limit), [`symmetric`] (the graph that
-//! coloring reads) and [`builder`] (the whole build, pass after pass).
+//! shard by shard, pair bounds and the plan of a memory limit), [`symmetric`] (the weighted graph
+//! that recoloring reads), [`adjacency`] (what greedy coloring reads, and the lighter graph that
+//! offers only that) and [`builder`] (the whole build, pass after pass).
 
+pub mod adjacency;
 pub mod builder;
 pub mod counter;
 pub mod counts;
@@ -19,6 +21,7 @@ mod kernel;
 pub mod shards;
 pub mod symmetric;
 
+pub use adjacency::{Adjacency, TriangleGraph};
 pub use builder::{GraphBuilder, count_pairs};
 pub use counter::{EdgeCounter, PairBudget};
 pub use counts::{EdgeCounts, PairCounts, key_pair, merge_pair_counts, pair_key};

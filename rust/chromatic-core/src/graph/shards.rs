@@ -100,8 +100,8 @@ impl ShardedGraph {
         Ok(())
     }
 
-    /// The symmetric graph, once the shards cover every vertex.
-    pub fn finish(self, interrupt: Interrupt<'_>) -> Result<Graph> {
+    /// The counted upper triangle, once the shards cover every vertex.
+    pub fn into_upper(self) -> Result<EdgeCounts> {
         let n = self.upper.n_vertices();
         if self.done != n {
             return Err(Error::InvalidParameter(format!(
@@ -109,8 +109,14 @@ impl ShardedGraph {
                 self.done
             )));
         }
+        Ok(self.upper)
+    }
+
+    /// The symmetric graph, once the shards cover every vertex.
+    pub fn finish(self, interrupt: Interrupt<'_>) -> Result<Graph> {
+        let upper = self.into_upper()?;
         interrupt.check()?;
-        Graph::from_upper(&self.upper)
+        Graph::from_upper(&upper)
     }
 }
 
@@ -144,7 +150,9 @@ const BYTES_PER_BATCH_ENTRY: u64 = 16;
 const BYTES_PER_COUNTED_PAIR: u64 = 24;
 /// Bytes per kept edge while later shards are counted (the upper triangle).
 const BYTES_PER_KEPT_EDGE: u64 = 8;
-/// Bytes per edge of the finished graph (the upper triangle, then the symmetric lists).
+/// Bytes per edge of the finished graph at most: the upper triangle, then the symmetric weighted
+/// lists that spreading over a color budget reads. Greedy coloring alone needs 8 (the triangle
+/// without weights and each vertex's smaller neighbours), but the plan does not know which.
 pub const BYTES_PER_EDGE: u64 = 24;
 /// The largest overstatement a shard is planned for: bounds the work a narrowed shard loses.
 const MAX_OVERSTATEMENT: f64 = 4.0;

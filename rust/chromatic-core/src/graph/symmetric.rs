@@ -1,13 +1,13 @@
-//! The symmetric weighted graph that coloring reads.
-
-use std::ops::Range;
+//! The symmetric weighted graph: what recoloring to a color budget reads, and what the graph
+//! functions report.
 
 use rayon::prelude::*;
 
+use super::adjacency::{Adjacency, each_smaller_neighbor, lower_degrees};
 use super::counts::{EdgeCounts, split_lists};
 use crate::error::{Error, Result};
 use crate::matrix::CsrMatrix;
-use crate::parallel::{balanced_blocks, concat, filled, parallel_blocks};
+use crate::parallel::{balanced_blocks, filled, parallel_blocks};
 
 /// A symmetric weighted graph in CSR form: every edge appears in the lists of both ends, and
 /// each list is sorted.
@@ -23,37 +23,9 @@ impl Graph {
     /// vertices, so that each thread writes only its own contiguous part of the output: the lists
     /// of a range hold its smaller neighbours first (gathered from the upper lists of all earlier
     /// sources, which ascend, so they come out sorted), then its larger ones (copied).
-    pub(super) fn from_upper(upper: &EdgeCounts) -> Result<Self> {
+    pub fn from_upper(upper: &EdgeCounts) -> Result<Self> {
         let n = upper.n_vertices();
-        // The part of `upper.row(u)` that falls in `targets`.
-        let in_range = |u: usize, targets: &Range<usize>| -> (&[u32], &[u32]) {
-            let (nbrs, ws) = upper.row(u);
-            let (Some(&first), Some(&last)) = (nbrs.first(), nbrs.last()) else {
-                return (&[], &[]);
-            };
-            if (last as usize) < targets.start || first as usize >= targets.end {
-                return (&[], &[]);
-            }
-            let lo = nbrs.partition_point(|&v| (v as usize) < targets.start);
-            let hi = nbrs.partition_point(|&v| (v as usize) < targets.end);
-            (&nbrs[lo..hi], &ws[lo..hi])
-        };
-        let lower_degree: Vec<u32> = {
-            let ranges = balanced_blocks(n, parallel_blocks(), |v| v);
-            let parts: Vec<Vec<u32>> = ranges
-                .into_par_iter()
-                .map(|targets| {
-                    let mut degree = vec![0u32; targets.len()];
-                    for u in 0..targets.end {
-                        for &v in in_range(u, &targets).0 {
-                            degree[v as usize - targets.start] += 1;
-                        }
-                    }
-                    degree
-                })
-                .collect();
-            concat(parts.iter().map(Vec::as_slice), "the graph")?
-        };
+        let lower_degree = lower_degrees(&upper.indptr, &upper.neighbors)?;
         let mut indptr = Vec::with_capacity(n + 1);
         indptr.push(0usize);
         for u in 0..n {
@@ -70,15 +42,12 @@ impl Graph {
             .for_each(|(targets, (out_n, out_w))| {
                 let base = indptr[targets.start];
                 let mut cursor: Vec<usize> = targets.clone().map(|v| indptr[v] - base).collect();
-                for u in 0..targets.end {
-                    let (nbrs, ws) = in_range(u, &targets);
-                    for (&v, &w) in nbrs.iter().zip(ws) {
-                        let slot = &mut cursor[v as usize - targets.start];
-                        out_n[*slot] = u as u32;
-                        out_w[*slot] = w;
-                        *slot += 1;
-                    }
-                }
+                each_smaller_neighbor(&upper.indptr, &upper.neighbors, &targets, |v, u, at| {
+                    let slot = &mut cursor[v - targets.start];
+                    out_n[*slot] = u;
+                    out_w[*slot] = upper.weights[at];
+                    *slot += 1;
+                });
                 for v in targets.clone() {
                     let (nbrs, ws) = upper.row(v);
                     let start = indptr[v] - base + lower_degree[v] as usize;
@@ -93,8 +62,6 @@ impl Graph {
         })
     }
 
-    /// A graph from an explicit undirected edge list `(u, v, weight)`; duplicate edges add up
-    /// and self-loops are refused.
     /// The graph with an edge (of weight 1) wherever a square CSR adjacency matrix holds an
     /// entry `(u, v)` or `(v, u)` off the diagonal: symmetric input is read as it is, and any
     /// other as its symmetric closure.
@@ -228,14 +195,6 @@ impl Graph {
         self.indptr[u + 1] - self.indptr[u]
     }
 
-    /// The largest degree (0 without vertices).
-    pub fn max_degree(&self) -> usize {
-        (0..self.n_vertices())
-            .map(|u| self.degree(u))
-            .max()
-            .unwrap_or(0)
-    }
-
     /// The neighbours of `u`, ascending.
     #[inline]
     pub fn neighbors(&self, u: usize) -> &[u32] {
@@ -251,5 +210,21 @@ impl Graph {
     /// The CSR arrays `(indptr, neighbors, weights)`.
     pub fn into_parts(self) -> (Vec<usize>, Vec<u32>, Vec<u32>) {
         (self.indptr, self.neighbors, self.weights)
+    }
+}
+
+impl Adjacency for Graph {
+    fn n_vertices(&self) -> usize {
+        Graph::n_vertices(self)
+    }
+
+    #[inline]
+    fn degree(&self, u: usize) -> usize {
+        Graph::degree(self, u)
+    }
+
+    #[inline]
+    fn neighbor_lists(&self, u: usize) -> [&[u32]; 2] {
+        [self.neighbors(u), &[]]
     }
 }

@@ -2,9 +2,11 @@ use std::sync::atomic::Ordering as AtomicOrdering;
 
 use super::counts::{PairCounts, pair_key};
 use super::*;
+use crate::coloring::{Strategy, color};
 use crate::error::Error;
 use crate::interrupt::Interrupt;
 use crate::matrix::CsrMatrix;
+use crate::parallel::in_pool;
 use crate::statistics::FeatureStats;
 use crate::vocabulary::Vocabulary;
 
@@ -430,4 +432,59 @@ fn builder_passes_give_the_same_graph_with_or_without_a_memory_limit() {
         Err(Error::OutOfOrder(_))
     ));
     assert!(GraphBuilder::new(vocab, 0).is_err());
+}
+
+/// The triangle with each vertex's smaller neighbours reads as the symmetric graph does, so
+/// every coloring strategy colors both alike; neither depends on the number of threads that
+/// counted and mirrored the pairs.
+#[test]
+fn the_triangle_graph_reads_as_the_symmetric_graph() {
+    let n = 60;
+    let rows = pseudo_random_rows(800, n, 17);
+    let (indptr, indices) = csr(&rows);
+    let m = CsrMatrix::<i64, f64>::new(&indptr, &indices, None, n as usize).unwrap();
+    let stats = FeatureStats::from_rows(&m, Interrupt::never()).unwrap();
+    let vocab = Vocabulary::new(&stats, None).unwrap();
+    let built = |threads: usize| {
+        in_pool(threads, || {
+            let mut counter = EdgeCounter::new(vocab.n_vertices()).with_batch_nnz(200);
+            counter.add_rows(&m, &vocab, Interrupt::never()).unwrap();
+            let mut sharded = ShardedGraph::new(vocab.n_vertices());
+            sharded.add_shard(counter, 1, Interrupt::never()).unwrap();
+            let upper = sharded.into_upper().unwrap();
+            let graph = Graph::from_upper(&upper).unwrap();
+            (graph, TriangleGraph::from_upper(upper).unwrap())
+        })
+    };
+    let (graph, triangle) = built(1);
+    assert!(graph.n_edges() > 100);
+    assert_eq!(triangle.n_edges(), graph.n_edges());
+    for v in 0..graph.n_vertices() {
+        let [smaller, larger] = triangle.neighbor_lists(v);
+        assert!(smaller.iter().all(|&u| (u as usize) < v));
+        assert_eq!([smaller, larger].concat(), graph.neighbors(v));
+        assert_eq!(Adjacency::degree(&triangle, v), graph.degree(v));
+    }
+    assert_eq!(triangle.max_degree(), Adjacency::max_degree(&graph));
+    let strategies = [
+        Strategy::LargestFirst,
+        Strategy::SmallestLast,
+        Strategy::Natural,
+        Strategy::Dsatur,
+        Strategy::Random { seed: 5 },
+    ];
+    for strategy in strategies {
+        assert_eq!(
+            color(&triangle, strategy, Interrupt::never()).unwrap(),
+            color(&graph, strategy, Interrupt::never()).unwrap(),
+            "{strategy:?}"
+        );
+    }
+    for threads in [2, 3] {
+        assert_eq!(
+            built(threads),
+            (graph.clone(), triangle.clone()),
+            "{threads} threads"
+        );
+    }
 }
