@@ -9,11 +9,11 @@ processes, not threads.
 
 Measured, best of ``--repeat`` runs each:
 
-* ``chromatic.dask.fit`` on a ``LocalCluster`` of 1 and of 2 workers (cluster start-up not
+* ``chromatic_learning.dask.fit`` on a ``LocalCluster`` of 1 and of 2 workers (cluster start-up not
   timed), and the streamed single-process ``fit_files`` with one engine thread, the same fit
   without Dask;
 * the bytes each reduction delivers to the client (feature counts, pair counts), as logged by
-  ``chromatic.dask``, against the bytes of the input rows;
+  ``chromatic_learning.dask``, against the bytes of the input rows;
 * the most bytes any worker received from the others, and the highest worker peak, per cluster
   size; ``--more-workers 8`` adds a cluster of 8 workers limited to ``--worker-memory`` each
   (one run), a larger cluster simulated on this machine;
@@ -49,15 +49,15 @@ import numpy as np
 import scipy.sparse as sp
 from distributed import Client, LocalCluster
 
-import chromatic
-import chromatic.dask as cd
-from chromatic import ChromaticEncoder
-from chromatic.datasets import make_heavy_tailed, write_onehot_zipf
-from chromatic.streaming import fit_files
+import chromatic_learning
+import chromatic_learning.dask as cd
+from chromatic_learning import ChromaticEncoder
+from chromatic_learning.datasets import make_heavy_tailed, write_onehot_zipf
+from chromatic_learning.streaming import fit_files
 
 
 class GatheredBytes(logging.Handler):
-    """Collects the sizes ``chromatic.dask`` logs for what each reduction gathers."""
+    """Collects the sizes ``chromatic_learning.dask`` logs for what each reduction gathers."""
 
     def __init__(self):
         super().__init__(logging.INFO)
@@ -164,7 +164,7 @@ def main() -> None:
         heavy_tail(args)
         return
 
-    logger = logging.getLogger("chromatic.dask")
+    logger = logging.getLogger("chromatic_learning.dask")
     logger.setLevel(logging.INFO)
     gathered = GatheredBytes()
     logger.addHandler(gathered)
@@ -187,7 +187,7 @@ def main() -> None:
             "partitions": args.partitions,
             "input_bytes": input_bytes,
             "machine": f"{platform.machine()}, {platform.python_version()}",
-            "chromatic": chromatic.__version__,
+            "chromatic": chromatic_learning.__version__,
         }
         local_time, local = best_time(
             lambda: fit_files(ChromaticEncoder(**params), paths), args.repeat

@@ -16,7 +16,8 @@ parameters and the training time. Inputs (``to_fields`` of each encoder):
   ``full vocabulary`` (a bag of every feature, one row each).
 
 Models: ``LogisticRegression``, ``FactorizationMachine``, ``WideAndDeep``, ``DeepFM`` of
-``chromatic.torch.models``. Differences are paired: the per-row test log loss of CL+SFC less that
+``chromatic_learning.torch.models``. Differences are paired: the per-row test log loss of CL+SFC
+less that
 of the better baseline (by mean) for the same model, and less that of the full vocabulary, with a
 95% normal interval.
 
@@ -50,18 +51,23 @@ import torch
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from chromatic import (
+from chromatic_learning import (
     ChromaticCompressor,
     ChromaticEncoder,
     FrequencyEncoder,
     HashingEncoder,
     TableEncoder,
 )
-from chromatic._compare import paired_interval, row_log_loss
-from chromatic._criteo_like import CAT_NAMES, COLUMNS, INT_NAMES
-from chromatic._fields import bag_fields
-from chromatic.torch import FieldDataset, predict_proba, train
-from chromatic.torch.models import DeepFM, FactorizationMachine, LogisticRegression, WideAndDeep
+from chromatic_learning._compare import paired_interval, row_log_loss
+from chromatic_learning._criteo_like import CAT_NAMES, COLUMNS, INT_NAMES
+from chromatic_learning._fields import bag_fields
+from chromatic_learning.torch import FieldDataset, predict_proba, train
+from chromatic_learning.torch.models import (
+    DeepFM,
+    FactorizationMachine,
+    LogisticRegression,
+    WideAndDeep,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import load
@@ -79,7 +85,7 @@ CEILING = "full vocabulary"
 
 def load_criteo_like(n_rows: int, seed: int):
     """``n_rows`` Criteo-like rows as ``column=value`` features and their labels."""
-    from chromatic.datasets import write_criteo_like
+    from chromatic_learning.datasets import write_criteo_like
 
     with tempfile.TemporaryDirectory(prefix="criteo-like-") as folder:
         path = Path(folder) / "rows.txt"

@@ -1,4 +1,6 @@
-"""Write the raw flights table shipped with the package (``chromatic/data/flights_table.parquet``).
+"""Write the raw flights table shipped with the package.
+
+The file is ``chromatic_learning/data/flights_table.parquet``.
 
 100,000 rows drawn at random (seed 0) from ``flights-3m.parquet`` (``../shared/data/flights``),
 kept in time order, with its raw columns: date, delay, distance, origin, destination.
@@ -32,7 +34,13 @@ def main(source: str) -> None:
             "destination": cut["destination"].cast(pa.string()).dictionary_encode(),
         }
     )
-    target = Path(__file__).parents[1] / "python" / "chromatic" / "data" / "flights_table.parquet"
+    target = (
+        Path(__file__).parents[1]
+        / "python"
+        / "chromatic_learning"
+        / "data"
+        / "flights_table.parquet"
+    )
     pq.write_table(cut, target, compression="zstd", compression_level=19)
     print(f"{target}: {cut.num_rows:,} rows, {target.stat().st_size:,} bytes")
 

@@ -54,10 +54,10 @@ import numpy as np
 import scipy
 import scipy.sparse as sp
 
-import chromatic
-from chromatic import ChromaticEncoder, cooccurrence_graph
-from chromatic.datasets import make_onehot_zipf
-from chromatic.graph import coloring_graph
+import chromatic_learning
+from chromatic_learning import ChromaticEncoder, cooccurrence_graph
+from chromatic_learning.datasets import make_onehot_zipf
+from chromatic_learning.graph import coloring_graph
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -274,7 +274,7 @@ def table(results: list[dict[str, Any]]) -> str:
         ("coloring: networkx time / chromatic time", "coloring_vs_networkx", 0, "x"),
         ("transform: chromatic / bincount floor (per nnz)", "transform_over_bincount", 1, "x"),
         ("transform: FeatureHasher time / chromatic time", "transform_vs_feature_hasher", 0, "x"),
-        ("fit: LightGBM Dataset.construct / chromatic fit", "fit_vs_lightgbm", 1, "x"),
+        ("fit: LightGBM Dataset.construct / chromatic-learning fit", "fit_vs_lightgbm", 1, "x"),
         ("graph: 1 thread / 2 threads", "graph_2_threads", 2, "x"),
         ("transform: 1 thread / 2 threads", "transform_2_threads", 2, "x"),
     ]
@@ -347,7 +347,7 @@ def main(argv: list[str] | None = None) -> None:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "scipy": scipy.__version__,
-        "chromatic": chromatic.__version__,
+        "chromatic": chromatic_learning.__version__,
         "repeat": args.repeat,
     }
     if args.tables:

@@ -38,8 +38,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
-from chromatic import ChromaticCompressor, make_onehot_zipf
-from chromatic._compare import METHODS, compare, logistic, row_log_loss
+from chromatic_learning import ChromaticCompressor, make_onehot_zipf
+from chromatic_learning._compare import METHODS, compare, logistic, row_log_loss
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("CHROMATIC_DATA_DIR", REPO.parent / "shared" / "data"))

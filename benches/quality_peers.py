@@ -49,13 +49,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peers import measured
 from quality import REPO, load
 
-from chromatic import (
+from chromatic_learning import (
     ChromaticCompressor,
     ChromaticEncoder,
     FrequencyEncoder,
     HashingEncoder,
 )
-from chromatic._compare import paired_interval, row_log_loss
+from chromatic_learning._compare import paired_interval, row_log_loss
 
 DATASETS = ["flights_small", "movielens", "wordnet", "debian_packages", "synthetic", "flights"]
 BUDGETS = [256, 1024, 4096]

@@ -4,7 +4,7 @@ On a Criteo-like file (``datasets.write_criteo_like``: label, 13 integer and 26 
 categorical columns, heavy-tailed), as tab-separated text and as Parquet:
 
 * chromatic: the file read chunk by chunk (text parsed by the engine, Parquet by row group) and
-  every value given its feature id (the vocabulary built), as ``chromatic fit`` does in its
+  every value given its feature id (the vocabulary built), as ``chromatic-learning fit`` does in its
   first pass;
 * pyarrow alone: ``pyarrow.csv.read_csv`` of the same text (column types inferred, as a user
   calls it, and given) and ``pyarrow.parquet.read_table``, which build no vocabulary;
@@ -17,7 +17,8 @@ categorical columns, heavy-tailed), as tab-separated text and as Parquet:
   ``OneHotEncoder``, and these two are compared with the median of those runs, made in the same
   minutes.
 
-``--compress`` also runs ``chromatic compress --budget 1024`` over the text file under a memory
+``--compress`` also runs ``chromatic-learning compress --budget 1024`` over the text file under a
+memory
 limit in a child process, and reports its time and peak memory.
 
 Usage: ``python benches/table_peers.py --rows 10000000 [--dir DIR] [--repeat N]
@@ -56,8 +57,8 @@ def timed_runs(repeat: int, fn):
 
 def chromatic_indexing(path: str, kind: str) -> int:
     """Read ``path`` and give every value its feature id; return the features."""
-    from chromatic._columns import TableFeatures
-    from chromatic._table_files import TableReading
+    from chromatic_learning._columns import TableFeatures
+    from chromatic_learning._table_files import TableReading
 
     reading = TableReading(label="label", kind=kind)
     features = TableFeatures()
@@ -70,7 +71,7 @@ def pyarrow_text(path: str, typed: bool):
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    from chromatic._criteo_like import COLUMNS
+    from chromatic_learning._criteo_like import COLUMNS
 
     convert = None
     if typed:
@@ -167,9 +168,9 @@ def hashing_on_tokens(path: str, n_rows: int) -> dict:
 
 
 def compress_run(text: str, memory_limit: str, out: str) -> dict:
-    """Run ``chromatic compress --budget 1024`` in a child; its time and peak memory."""
+    """Run ``chromatic-learning compress --budget 1024`` in a child; its time and peak memory."""
     command = [
-        sys.executable, "-m", "chromatic.cli", "compress", "--train", text,
+        sys.executable, "-m", "chromatic_learning.cli", "compress", "--train", text,
         "--input-format", "criteo", "--budget", "1024", "--memory-limit", memory_limit,
         "--out", out, "--quiet",
     ]  # fmt: skip
@@ -186,9 +187,9 @@ def run(args) -> dict:
     import pyarrow.csv
     import pyarrow.parquet  # noqa: F401
 
-    import chromatic._columns
-    import chromatic._table_files  # noqa: F401
-    from chromatic.datasets import write_criteo_like
+    import chromatic_learning._columns
+    import chromatic_learning._table_files  # noqa: F401
+    from chromatic_learning.datasets import write_criteo_like
 
     folder = Path(args.dir or tempfile.mkdtemp(prefix="criteo-like-"))
     text, parquet = folder / f"criteo-{args.rows}.txt", folder / f"criteo-{args.rows}.parquet"

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from chromatic import ChromaticEncoder, _core, cooccurrence_graph, make_onehot_zipf
-from chromatic.graph import coloring_graph
+from chromatic_learning import ChromaticEncoder, _core, cooccurrence_graph, make_onehot_zipf
+from chromatic_learning.graph import coloring_graph
 
 pytest.importorskip("pytest_benchmark")
 

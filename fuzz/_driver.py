@@ -12,9 +12,11 @@ def fuzz(target: str, seeds: str) -> None:
     try:
         import atheris
     except ImportError:
-        sys.exit("atheris is not installed: pip install 'chromatic[fuzz]' (or atheris>=2.3)")
+        sys.exit(
+            "atheris is not installed: pip install 'chromatic-learning[fuzz]' (or atheris>=2.3)"
+        )
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    with atheris.instrument_imports(include=["chromatic", "targets"]):
+    with atheris.instrument_imports(include=["chromatic_learning", "targets"]):
         import targets
     argv = list(sys.argv)
     if not any(not arg.startswith("-") for arg in argv[1:]):

@@ -1,4 +1,7 @@
-"""Fuzz ``chromatic.load_model``: python fuzz/fuzz_model.py [-atheris_runs=N] [corpus ...]."""
+"""Fuzz ``chromatic_learning.load_model``.
+
+Usage: python fuzz/fuzz_model.py [-atheris_runs=N] [corpus ...].
+"""
 
 from _driver import fuzz
 

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from chromatic import ChromaticCompressor, ChromaticEncoder, ChromaticError, save_model
-from chromatic._model import ModelFileError, load_model
-from chromatic.svmlight import SvmlightError, iter_chunks, load_svmlight
+from chromatic_learning import ChromaticCompressor, ChromaticEncoder, ChromaticError, save_model
+from chromatic_learning._model import ModelFileError, load_model
+from chromatic_learning.svmlight import SvmlightError, iter_chunks, load_svmlight
 
 # Models with more features are checked without a transform, to keep each input fast.
 _TRANSFORM_FEATURES = 100_000

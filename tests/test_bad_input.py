@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chromatic import (
+from chromatic_learning import (
     ChromaticCompressor,
     ChromaticEncoder,
     FrequencyEncoder,
@@ -16,7 +16,7 @@ from chromatic import (
     SubmodularCompressor,
     _core,
 )
-from chromatic.streaming import fit_compressor_files, fit_files
+from chromatic_learning.streaming import fit_compressor_files, fit_files
 
 
 @pytest.fixture
@@ -224,8 +224,8 @@ def test_arbitrary_arrays_never_crash_the_engine(indptr, indices, values, n_feat
 
 
 def test_engine_errors_have_a_type(tmp_path):
-    from chromatic import ChromaticError
-    from chromatic.svmlight import SvmlightError, load_svmlight
+    from chromatic_learning import ChromaticError
+    from chromatic_learning.svmlight import SvmlightError, load_svmlight
 
     bad = tmp_path / "bad.svm"
     bad.write_text("1 1:1\n0 x:1\n")
@@ -332,7 +332,7 @@ def test_integer_ids_in_a_matrix_get_a_warning_not_a_silent_collapse():
 
     import pandas as pd
 
-    from chromatic import ChromaticCompressor, ChromaticEncoder
+    from chromatic_learning import ChromaticCompressor, ChromaticEncoder
 
     rng = np.random.default_rng(0)
     ids = pd.DataFrame(
@@ -358,7 +358,7 @@ def test_a_table_fitted_model_refuses_a_matrix_and_a_matrix_one_a_text_table():
     import pandas as pd
     import pyarrow as pa
 
-    from chromatic import ChromaticCompressor, ChromaticEncoder, FrequencyEncoder
+    from chromatic_learning import ChromaticCompressor, ChromaticEncoder, FrequencyEncoder
 
     frame = pd.DataFrame({"user_id": ["u1", "u2", "u1"], "clicks": [1, 0, 1]})
     for estimator in (ChromaticEncoder(), FrequencyEncoder(), ChromaticCompressor(budget=8)):

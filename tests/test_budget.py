@@ -11,7 +11,7 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
-from chromatic import (
+from chromatic_learning import (
     ChromaticCompressor,
     ChromaticEncoder,
     FrequencyEncoder,
@@ -401,7 +401,7 @@ def test_a_hashed_tail_round_trips_through_the_model_file(tmp_path):
 
 
 def test_the_hashed_tail_needs_clear_evidence_to_replace_the_buckets():
-    from chromatic._pipeline import clearly_lower, hashed_candidates
+    from chromatic_learning._pipeline import clearly_lower, hashed_candidates
 
     rng = np.random.default_rng(0)
     incumbent = rng.exponential(0.5, 20_000)
@@ -423,7 +423,7 @@ def test_a_fixed_split_takes_the_tail_it_is_given(tail):
 
 
 def test_on_movielens_at_4096_columns_the_hashed_tail_is_no_worse_than_hashing():
-    from chromatic._compare import logistic, row_log_loss
+    from chromatic_learning._compare import logistic, row_log_loss
 
     X, y, _ = load_dataset("movielens")
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=0)
@@ -465,7 +465,7 @@ def test_auto_split_on_rows_too_few_for_any_bucket(seed):
 
 
 def test_presence_of_clean_and_messy_matrices():
-    from chromatic._input import presence_csr
+    from chromatic_learning._input import presence_csr
 
     rng = np.random.default_rng(0)
     clean = sp.random(300, 50, density=0.1, format="csr", random_state=0, dtype=np.float32)

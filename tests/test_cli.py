@@ -1,7 +1,8 @@
-"""The ``chromatic`` console script, end to end on small files."""
+"""The ``chromatic-learning`` console script, end to end on small files."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -13,14 +14,14 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import dump_svmlight_file
 
-from chromatic import ChromaticCompressor, ChromaticEncoder, load_model, save_model
-from chromatic.svmlight import load_svmlight
+from chromatic_learning import ChromaticCompressor, ChromaticEncoder, load_model, save_model
+from chromatic_learning.svmlight import load_svmlight
 
 from conftest import load_dataset
 
 
 def chromatic(*args, check=True):
-    command = shutil.which("chromatic")
+    command = shutil.which("chromatic-learning")
     assert command, "the console script is installed with the package"
     result = subprocess.run([command, *map(str, args)], capture_output=True, text=True)
     if check:
@@ -131,7 +132,7 @@ def test_bad_input_exit_status_and_nothing_half_written(tmp_path):
     for args, message in [
         (("fit", tmp_path / "missing.svm", "-o", model), "no such file"),
         (("transform", tmp_path / "missing.npz", bad, "-o", out), "no such model file"),
-        (("transform", bad, bad, "-o", out), "not a chromatic model file"),
+        (("transform", bad, bad, "-o", out), "a svmlight file, not a model"),
         (("transform", model, bad, "-o", bad, "--skip-bad-lines"), "overwrite its input"),
     ]:
         result = chromatic(*args, check=False)
@@ -142,6 +143,30 @@ def test_bad_input_exit_status_and_nothing_half_written(tmp_path):
 @pytest.mark.parametrize("command", ["fit", "transform", "compress", "compare", "inspect"])
 def test_help_has_an_example(command):
     assert "example:" in chromatic(command, "--help").stdout
+
+
+def test_every_option_has_help_and_shows_its_default():
+    from chromatic_learning.cli._parser import build_parser
+
+    parser = build_parser()
+    (commands,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in commands.choices.items():
+        formatter = command._get_formatter()
+        for action in command._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, f"{name} {action.dest} has no help"
+            shown = formatter._get_help_string(action)
+            if action.default is not None and action.default is not False:
+                assert "default" in shown, f"{name} {action.dest}: {shown}"
+
+
+def test_version_is_the_package_version():
+    import chromatic_learning
+
+    out = chromatic("--version").stdout.strip()
+    assert out == f"chromatic-learning {chromatic_learning.__version__}"
+    assert chromatic_learning.__version__.count(".") == 2
 
 
 def test_compress_writes_train_test_and_model(files, tmp_path):
@@ -359,7 +384,7 @@ def test_compare_on_the_shipped_flights_cut_and_on_a_file(files):
 
 
 def test_the_flights_cut_is_shipped_with_the_package():
-    from chromatic.datasets import load_flights_cut
+    from chromatic_learning.datasets import load_flights_cut
 
     X, y = load_flights_cut()
     assert X.shape[0] == 100_000 and set(np.unique(y)) == {0, 1}
@@ -522,7 +547,7 @@ def test_output_names_say_what_the_files_hold(small):
 
 SIGNAL_DURING_WRITE = """
 import os, signal, sys
-from chromatic.cli import _sinks, main
+from chromatic_learning.cli import _sinks, main
 
 sink = _sinks.SINKS[{form!r}]
 write = sink.write
@@ -574,7 +599,7 @@ def test_outputs_that_are_not_regular_files_are_written_to_directly(small):
     reader.join(timeout=60)
     assert stat.S_ISFIFO(fifo.stat().st_mode), "the FIFO was replaced"
     streamed = subprocess.run(
-        [shutil.which("chromatic"), "transform", str(model), str(train), "-o", "-"],
+        [shutil.which("chromatic-learning"), "transform", str(model), str(train), "-o", "-"],
         capture_output=True,
     )
     assert streamed.returncode == 0
@@ -614,7 +639,7 @@ def test_outputs_are_checked_before_any_work(small):
 
 def chromatic_within(*args, timeout=120):
     """Run the command, failing rather than hanging (a FIFO without a writer blocks a reader)."""
-    command = shutil.which("chromatic")
+    command = shutil.which("chromatic-learning")
     return subprocess.run(
         [command, *map(str, args)], capture_output=True, text=True, timeout=timeout
     )
@@ -623,7 +648,7 @@ def chromatic_within(*args, timeout=120):
 def one_line_error(result, status: int = 1) -> str:
     assert result.returncode == status, result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("chromatic: "), result.stderr
+    assert len(lines) == 1 and lines[0].startswith("chromatic-learning: "), result.stderr
     return lines[0]
 
 
@@ -785,3 +810,11 @@ def test_inspect_and_transform_say_what_is_wrong_with_a_model(small):
     empty.write_bytes(b"")
     about = json.loads(chromatic("inspect", empty, "--json").stdout)
     assert about["rows"] == 0 and about["max_index"] is None and about["zero_based"] is None
+
+
+def test_counts_are_worded_for_one_and_many():
+    from chromatic_learning.cli._reports import counted
+
+    assert counted(1, "file") == "1 file"
+    assert counted(0, "file") == "0 files"
+    assert counted(1234, "file") == "1,234 files"

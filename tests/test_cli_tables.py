@@ -12,8 +12,8 @@ pd = pytest.importorskip("pandas")
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
-from chromatic import ChromaticCompressor, ChromaticEncoder, load_model  # noqa: E402
-from chromatic.cli import main  # noqa: E402
+from chromatic_learning import ChromaticCompressor, ChromaticEncoder, load_model  # noqa: E402
+from chromatic_learning.cli import main  # noqa: E402
 
 
 def clicks(n_rows=6_000, seed=0):
@@ -167,7 +167,7 @@ def row_features(model, features) -> list:
 
 
 def test_csv_tsv_and_parquet_of_the_same_rows_give_the_same_model(tmp_path):
-    from chromatic.streaming import TableReading, fit_files
+    from chromatic_learning.streaming import TableReading, fit_files
 
     frame = clicks()
     frame.loc[::7, "site"] = None
@@ -197,7 +197,7 @@ def test_csv_tsv_and_parquet_of_the_same_rows_give_the_same_model(tmp_path):
 
 
 def test_the_criteo_layout(tmp_path):
-    from chromatic.datasets import write_criteo_like
+    from chromatic_learning.datasets import write_criteo_like
 
     train, test = tmp_path / "train.txt", tmp_path / "test.txt"
     write_criteo_like(train, 4_000, seed=1)

@@ -10,7 +10,7 @@ import pytest
 pa = pytest.importorskip("pyarrow")
 pd = pytest.importorskip("pandas")
 
-from chromatic._columns import TableFeatures, arrow_table  # noqa: E402
+from chromatic_learning._columns import TableFeatures, arrow_table  # noqa: E402
 
 
 def clicks(n_rows=2_000, seed=0):
@@ -167,7 +167,7 @@ def test_table_encoder_in_a_pipeline_keeps_every_id():
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    from chromatic import ChromaticCompressor, ChromaticEncoder, TableEncoder
+    from chromatic_learning import ChromaticCompressor, ChromaticEncoder, TableEncoder
 
     # The example of a matrix collapsing ids: up to 300 users, 50 ads and 3 sites keep a
     # feature each when read as a table.
@@ -201,7 +201,7 @@ def test_table_encoder_in_a_pipeline_keeps_every_id():
 
 
 def test_table_encoder_refuses_what_is_not_a_table():
-    from chromatic import TableEncoder
+    from chromatic_learning import TableEncoder
 
     with pytest.raises(TypeError, match=r"reads tables .* not ndarray"):
         TableEncoder().fit(np.zeros((3, 2)))

@@ -16,8 +16,8 @@ pacsv = pytest.importorskip("pyarrow.csv")
 pc = pytest.importorskip("pyarrow.compute")
 pq = pytest.importorskip("pyarrow.parquet")
 
-from chromatic import _criteo_like  # noqa: E402
-from chromatic.datasets import write_criteo_like  # noqa: E402
+from chromatic_learning import _criteo_like  # noqa: E402
+from chromatic_learning.datasets import write_criteo_like  # noqa: E402
 
 INTS = [f"I{j}" for j in range(1, 14)]
 CATS = [f"C{j}" for j in range(1, 27)]
@@ -255,7 +255,7 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch, name, where
 
 SIGNALLED_WRITE = """
 import signal, sys
-from chromatic.datasets import write_criteo_like
+from chromatic_learning.datasets import write_criteo_like
 
 # A parent started in the background may have left SIGINT ignored; restore Python's handler.
 signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -267,7 +267,7 @@ write_criteo_like(
 
 def test_a_signal_while_writing_leaves_nothing_behind(tmp_path):
     # Ctrl-C raises KeyboardInterrupt, which the failures above cover; SIGTERM is turned into
-    # chromatic._output.Terminated for the time of the writing.
+    # chromatic_learning._output.Terminated for the time of the writing.
     path = tmp_path / "clicks.txt.gz"
     process = subprocess.Popen(
         [sys.executable, "-c", SIGNALLED_WRITE, str(path)],

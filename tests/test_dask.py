@@ -14,11 +14,11 @@ pytest.importorskip("distributed")
 import dask.array as da
 from distributed import Client, LocalCluster
 
-import chromatic.dask as cd
-from chromatic import ChromaticCompressor, ChromaticEncoder
-from chromatic.datasets import make_heavy_tailed
-from chromatic.streaming import fit_files
-from chromatic.svmlight import load_svmlight
+import chromatic_learning.dask as cd
+from chromatic_learning import ChromaticCompressor, ChromaticEncoder
+from chromatic_learning.datasets import make_heavy_tailed
+from chromatic_learning.streaming import fit_files
+from chromatic_learning.svmlight import load_svmlight
 
 from conftest import load_dataset, random_sparse
 
@@ -64,7 +64,7 @@ def test_fit_equals_the_in_memory_fit_whatever_the_partitioning(client, row_chun
 
 
 def test_pair_counts_are_merged_range_by_range(client, monkeypatch):
-    from chromatic import _core, _dask_rows
+    from chromatic_learning import _core, _dask_rows
 
     # Cut by source vertex, a partition's pair counts are whole again once the ranges are put
     # end to end, and each range is what the range alone counts.
@@ -134,7 +134,7 @@ def test_pair_counts_are_merged_range_by_range(client, monkeypatch):
 
 
 def test_workers_memory_limits_the_pairs_of_a_task(client, monkeypatch):
-    from chromatic import _dask_rows
+    from chromatic_learning import _dask_rows
 
     # The test cluster's workers have their share of the machine's memory.
     limit = min(w["memory_limit"] for w in client.scheduler_info()["workers"].values())
@@ -250,7 +250,7 @@ def test_svmlight_files_are_partitions(client, tmp_path):
 
 
 def test_files_that_fit_are_read_once(client, tmp_path, monkeypatch):
-    from chromatic import _dask_rows
+    from chromatic_learning import _dask_rows
 
     X = random_sparse(2000, 200, 8, seed=4)
     paths = write_parts(tmp_path, X, np.zeros(2000), [0, 700, 2000])

@@ -19,9 +19,9 @@ import dask  # noqa: E402
 import dask.array as da  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
-import chromatic.dask as cd  # noqa: E402
-from chromatic import ChromaticCompressor, ChromaticEncoder, TableEncoder  # noqa: E402
-from chromatic.streaming import TableReading, fit_files  # noqa: E402
+import chromatic_learning.dask as cd  # noqa: E402
+from chromatic_learning import ChromaticCompressor, ChromaticEncoder, TableEncoder  # noqa: E402
+from chromatic_learning.streaming import TableReading, fit_files  # noqa: E402
 
 #: Rows of a partition of ``clicks``.
 PART = 420

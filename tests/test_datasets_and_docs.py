@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chromatic import ChromaticEncoder, make_onehot_zipf
+from chromatic_learning import ChromaticEncoder, make_onehot_zipf
 
 
 def test_onehot_zipf_shape_and_optimum():
@@ -33,7 +33,7 @@ def test_onehot_zipf_is_reproducible_and_checks_its_arguments():
 
 
 def test_heavy_tailed_rows_are_reproducible_and_heavy_tailed():
-    from chromatic.datasets import make_heavy_tailed
+    from chromatic_learning.datasets import make_heavy_tailed
 
     X = make_heavy_tailed(5_000, 30_000, longest=2_000, random_state=3)
     assert X.shape == (5_000, 30_000) and X.has_sorted_indices

@@ -14,15 +14,15 @@ pa = pytest.importorskip("pyarrow")
 pcsv = pytest.importorskip("pyarrow.csv")
 pq = pytest.importorskip("pyarrow.parquet")
 
-from chromatic import _core  # noqa: E402
-from chromatic._delimited import (  # noqa: E402
+from chromatic_learning import _core  # noqa: E402
+from chromatic_learning._delimited import (  # noqa: E402
     CRITEO_NAMES,
     DelimitedError,
     criteo_format,
     iter_delimited_tables,
     sniff_table_kind,
 )
-from chromatic._gzip import GzipReader  # noqa: E402
+from chromatic_learning._gzip import GzipReader  # noqa: E402
 
 
 def write(tmp_path, name: str, text: str | bytes):
@@ -192,9 +192,9 @@ def test_any_chunk_size_reads_the_same_table(tmp_path):
 
 
 def test_a_file_is_read_ahead_unless_a_memory_limit_is_set(tmp_path):
-    from chromatic import ChromaticEncoder
-    from chromatic._table_files import TableReading
-    from chromatic.streaming import _row_source
+    from chromatic_learning import ChromaticEncoder
+    from chromatic_learning._table_files import TableReading
+    from chromatic_learning.streaming import _row_source
 
     path = write(tmp_path, "t.csv", generated_csv(50))
     reading = TableReading(label="id")

@@ -13,36 +13,36 @@ FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 # of the estimators, of the fits over files and clusters, of model files and of svmlight reading
 # must show at least one example.
 MODULES = [
-    "chromatic",
-    "chromatic._baselines",
-    "chromatic._compare",
-    "chromatic._compression",
-    "chromatic._criteo_like",
-    "chromatic._delimited",
-    "chromatic._encoder",
-    "chromatic._model",
-    "chromatic._submodular",
-    "chromatic._table_encoder",
-    "chromatic.dask",
-    "chromatic.datasets",
-    "chromatic.graph",
-    "chromatic.streaming",
-    "chromatic.svmlight",
-    "chromatic.torch",
+    "chromatic_learning",
+    "chromatic_learning._baselines",
+    "chromatic_learning._compare",
+    "chromatic_learning._compression",
+    "chromatic_learning._criteo_like",
+    "chromatic_learning._delimited",
+    "chromatic_learning._encoder",
+    "chromatic_learning._model",
+    "chromatic_learning._submodular",
+    "chromatic_learning._table_encoder",
+    "chromatic_learning.dask",
+    "chromatic_learning.datasets",
+    "chromatic_learning.graph",
+    "chromatic_learning.streaming",
+    "chromatic_learning.svmlight",
+    "chromatic_learning.torch",
 ]
 SHOWS_EXAMPLES = {
-    "chromatic._baselines",
-    "chromatic._table_encoder",
-    "chromatic._compression",
-    "chromatic._criteo_like",
-    "chromatic._delimited",
-    "chromatic._encoder",
-    "chromatic._model",
-    "chromatic._submodular",
-    "chromatic.dask",
-    "chromatic.streaming",
-    "chromatic.svmlight",
-    "chromatic.torch",
+    "chromatic_learning._baselines",
+    "chromatic_learning._table_encoder",
+    "chromatic_learning._compression",
+    "chromatic_learning._criteo_like",
+    "chromatic_learning._delimited",
+    "chromatic_learning._encoder",
+    "chromatic_learning._model",
+    "chromatic_learning._submodular",
+    "chromatic_learning.dask",
+    "chromatic_learning.streaming",
+    "chromatic_learning.svmlight",
+    "chromatic_learning.torch",
 }
 
 
@@ -58,9 +58,9 @@ def run_doctests(module) -> tuple[int, int, str]:
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
-    if name == "chromatic.dask":
+    if name == "chromatic_learning.dask":
         pytest.importorskip("dask")
-    if name == "chromatic.torch":
+    if name == "chromatic_learning.torch":
         pytest.importorskip("torch")
     module = importlib.import_module(name)
     failed, attempted, report = run_doctests(module)

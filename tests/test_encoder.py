@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chromatic import ChromaticEncoder, make_onehot_zipf
+from chromatic_learning import ChromaticEncoder, make_onehot_zipf
 
 from conftest import binarized, load_dataset, random_sparse
 

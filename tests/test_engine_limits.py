@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from chromatic import ChromaticEncoder, SubmodularCompressor, streaming
-from chromatic.svmlight import iter_chunks, load_svmlight
+from chromatic_learning import ChromaticEncoder, SubmodularCompressor, streaming
+from chromatic_learning.svmlight import iter_chunks, load_svmlight
 
 LIMIT = 4 << 30
 
@@ -63,7 +63,7 @@ def test_an_index_space_too_large_is_refused_up_front_in_memory():
     out = memory_error_of(
         """
         import numpy as np, scipy.sparse as sp
-        from chromatic import ChromaticEncoder
+        from chromatic_learning import ChromaticEncoder
         X = sp.csr_matrix((np.ones(2), np.array([0, 2**31 - 2]), np.array([0, 2])),
                           shape=(1, 2**31 - 1))
         ChromaticEncoder().fit(X)
@@ -79,7 +79,7 @@ def test_an_index_space_too_large_is_refused_up_front_from_files(tmp_path):
     path.write_text("1 1:1 2147483646:1\n")
     out = memory_error_of(
         f"""
-        from chromatic import ChromaticEncoder, streaming
+        from chromatic_learning import ChromaticEncoder, streaming
         streaming.fit_files(ChromaticEncoder(), [{str(path)!r}])
         """
     )
@@ -89,7 +89,7 @@ def test_an_index_space_too_large_is_refused_up_front_from_files(tmp_path):
 def test_the_command_says_in_one_line_that_the_index_space_is_too_large(tmp_path):
     path = tmp_path / "huge.svm"
     path.write_text("1 1:1 2147483647:1\n")
-    code = "from chromatic.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "from chromatic_learning.cli import main; sys.exit(main(sys.argv[1:]))"
     result = run_limited(code, "fit", str(path), "-o", str(tmp_path / "model.npz"))
     assert result.returncode == 1, result.stderr
     lines = result.stderr.strip().splitlines()
@@ -113,7 +113,7 @@ def test_one_long_row_is_a_memory_error_not_an_abort():
     out = memory_error_of(
         """
         import numpy as np, scipy.sparse as sp
-        from chromatic import ChromaticEncoder
+        from chromatic_learning import ChromaticEncoder
         X = sp.csr_matrix(np.ones((1, 50_000)))
         ChromaticEncoder(dense_threshold=None).fit(X)
         """
@@ -125,7 +125,7 @@ def test_the_graph_of_one_long_row_is_a_memory_error_not_an_abort():
     out = memory_error_of(
         """
         import numpy as np, scipy.sparse as sp
-        from chromatic.graph import cooccurrence_graph
+        from chromatic_learning.graph import cooccurrence_graph
         cooccurrence_graph(sp.csr_matrix(np.ones((1, 50_000))))
         """
     )
@@ -162,7 +162,7 @@ def test_a_billion_colors_on_300_features_allocates_nothing_per_color():
         """
         import warnings
         import numpy as np, scipy.sparse as sp
-        from chromatic import ChromaticEncoder
+        from chromatic_learning import ChromaticEncoder
         X = sp.random(500, 300, density=0.02, format="csr", random_state=0)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -190,7 +190,7 @@ def test_submodular_tables_follow_the_values_seen():
     result = run_limited(
         """
         import numpy as np
-        from chromatic import SubmodularCompressor
+        from chromatic_learning import SubmodularCompressor
         rng = np.random.default_rng(0)
         codes = rng.integers(0, 5, size=(400, 3)).astype(np.int64)
         codes[0, 1] = 2**31 - 1

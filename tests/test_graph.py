@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from chromatic import ChromaticEncoder, cooccurrence_graph
-from chromatic.graph import greedy_color
+from chromatic_learning import ChromaticEncoder, cooccurrence_graph
+from chromatic_learning.graph import greedy_color
 
 from conftest import binarized, load_dataset, random_sparse
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from chromatic.datasets import write_onehot_zipf
+from chromatic_learning.datasets import write_onehot_zipf
 
 MIB = 2**20
 
@@ -25,7 +25,7 @@ print(done.stdout)
 
 def peak_of(*args) -> tuple[int, str]:
     """Run ``chromatic ARGS`` in a child; return its peak resident bytes and its output."""
-    command = [sys.executable, "-m", "chromatic.cli", *map(str, args)]
+    command = [sys.executable, "-m", "chromatic_learning.cli", *map(str, args)]
     result = subprocess.run(
         [sys.executable, "-c", MEASURE, *command], capture_output=True, text=True
     )

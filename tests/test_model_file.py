@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import functools
+import gzip
 import io
 import json
 import os
+import re
 import struct
 import tracemalloc
 import zipfile
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import scipy.sparse as sp
 
-from chromatic import (
+from chromatic_learning import (
     ChromaticCompressor,
     ChromaticEncoder,
     ModelFileError,
@@ -68,7 +72,7 @@ def test_unreadable_files_get_clear_errors(tmp_path):
         load_model(tmp_path / "missing.npz")
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"not a zip")
-    with pytest.raises(ModelFileError, match="not a chromatic model file"):
+    with pytest.raises(ModelFileError, match="a text file, not a model"):
         load_model(junk)
     other = tmp_path / "other.npz"
     np.savez(other, a=np.arange(3))
@@ -102,7 +106,7 @@ def test_models_saved_by_the_first_format_load_and_encode_the_same(kind):
 
 
 def test_outputs_are_checked_against_inputs_by_path_and_by_file(tmp_path):
-    from chromatic._output import check_outputs
+    from chromatic_learning._output import check_outputs
 
     data = tmp_path / "data.svm"
     data.write_text("1 1:1\n")
@@ -238,8 +242,20 @@ def test_files_that_are_not_models_get_one_line(tmp_path):
     empty.write_bytes(b"")
     text = tmp_path / "train.svm"
     text.write_text("1 1:1 2:1\n0 3:1\n")
-    for path in (empty, text):
-        with pytest.raises(ModelFileError, match="not a chromatic model file") as caught:
+    table = tmp_path / "clicks.parquet"
+    pq.write_table(pa.table({"site": ["a", "b"]}), table)
+    packed = tmp_path / "train.svm.gz"
+    packed.write_bytes(gzip.compress(text.read_bytes()))
+    csv = tmp_path / "clicks.csv"
+    csv.write_text("site,click\na.com,1\n")
+    for path, kind in [
+        (empty, "not a chromatic model file"),
+        (text, "a svmlight file, not a model"),
+        (table, "a Parquet file, not a model"),
+        (packed, "a gzip-compressed file, not a model"),
+        (csv, "a text table (CSV or TSV), not a model"),
+    ]:
+        with pytest.raises(ModelFileError, match=re.escape(kind)) as caught:
             load_model(path)
         assert "allow_pickle" not in str(caught.value) and "\n" not in str(caught.value)
     with pytest.raises(ModelFileError, match="a folder, not a model file"):

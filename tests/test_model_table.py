@@ -10,7 +10,7 @@ import pytest
 pd = pytest.importorskip("pandas")
 pytest.importorskip("pyarrow")
 
-from chromatic import (  # noqa: E402
+from chromatic_learning import (  # noqa: E402
     ChromaticCompressor,
     ChromaticEncoder,
     ModelFileError,

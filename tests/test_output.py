@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chromatic._output import Outputs, named_format, output_name
+from chromatic_learning._output import Outputs, named_format, output_name
 
 NAMES = st.sampled_from(["a.svm", "b.svm", "a.npz", "c", "d.svm.gz"])
 # Where a path may point: the folder itself, a sub-folder, a link to the folder, a ".." detour.

@@ -14,12 +14,19 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chromatic import ChromaticCompressor, ChromaticEncoder, ModelFileError, load_model, save_model
-from chromatic._model import read_model
+from chromatic_learning import (
+    ChromaticCompressor,
+    ChromaticEncoder,
+    ModelFileError,
+    load_model,
+    save_model,
+)
+from chromatic_learning._model import read_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fuzz"))
 import targets
@@ -69,6 +76,8 @@ def fitted_models(draw):
 
 @settings(SETTINGS, max_examples=40)
 @given(data=st.data())
+# The drawn n_colors may exceed the features drawn: the fit says so, as it should.
+@pytest.mark.filterwarnings("ignore:n_colors=.* is more than the:UserWarning")
 def test_saved_models_load_and_transform_the_same(tmp_path_factory, data):
     model, n_features = data.draw(fitted_models())
     rows = data.draw(binary_rows(n_features))

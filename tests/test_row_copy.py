@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from sklearn.datasets import dump_svmlight_file
 
-from chromatic import ChromaticCompressor, ChromaticEncoder, _row_copy, streaming
-from chromatic._row_copy import CopiedRows
-from chromatic._sources import SvmlightFiles
-from chromatic.datasets import write_criteo_like
-from chromatic.streaming import TableReading, fit_compressor_files, fit_files
+from chromatic_learning import ChromaticCompressor, ChromaticEncoder, _row_copy, streaming
+from chromatic_learning._row_copy import CopiedRows
+from chromatic_learning._sources import SvmlightFiles
+from chromatic_learning.datasets import write_criteo_like
+from chromatic_learning.streaming import TableReading, fit_compressor_files, fit_files
 
 from conftest import random_sparse
 

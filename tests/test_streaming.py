@@ -13,19 +13,19 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import dump_svmlight_file
 
-from chromatic import ChromaticCompressor, ChromaticEncoder, _core
-from chromatic._encoder import coloring_params, set_coloring
-from chromatic._encoding import bucket_columns
-from chromatic._pipeline import finish_coloring
-from chromatic._submodular import fitted_buckets
-from chromatic.streaming import (
+from chromatic_learning import ChromaticCompressor, ChromaticEncoder, _core
+from chromatic_learning._encoder import coloring_params, set_coloring
+from chromatic_learning._encoding import bucket_columns
+from chromatic_learning._pipeline import finish_coloring
+from chromatic_learning._submodular import fitted_buckets
+from chromatic_learning.streaming import (
     fit_compressor_files,
     fit_files,
     iter_compressed,
     iter_encoded,
     row_folds,
 )
-from chromatic.svmlight import load_svmlight
+from chromatic_learning.svmlight import load_svmlight
 
 from conftest import load_dataset, random_sparse
 

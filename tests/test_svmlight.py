@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import dump_svmlight_file, load_svmlight_file
 
-from chromatic.svmlight import SvmlightError, iter_chunks, load_svmlight
+from chromatic_learning.svmlight import SvmlightError, iter_chunks, load_svmlight
 
 from conftest import binarized, load_dataset
 

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chromatic.svmlight import SvmlightError, iter_chunks, joined_chunks, load_svmlight
+from chromatic_learning.svmlight import SvmlightError, iter_chunks, joined_chunks, load_svmlight
 
 SETTINGS = settings(
     max_examples=40,

@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 
-from chromatic import (  # noqa: E402
+from chromatic_learning import (  # noqa: E402
     ChromaticCompressor,
     ChromaticEncoder,
     FrequencyEncoder,

@@ -15,9 +15,9 @@ from sklearn.feature_extraction import FeatureHasher
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import OneHotEncoder
 
-from chromatic import ChromaticCompressor, FrequencyEncoder
+from chromatic_learning import ChromaticCompressor, FrequencyEncoder
 
-from conftest import DATA_DIR
+from conftest import DATA_DIR, require_data
 
 pq = pytest.importorskip("pyarrow.parquet")
 
@@ -37,8 +37,8 @@ def _tokens(frame) -> list:
     return [list(row) for row in zip(*columns, strict=True)]
 
 
-@pytest.mark.skipif(not FLIGHTS.exists(), reason=f"{FLIGHTS} not found (../shared/data)")
 def test_compression_of_raw_columns_is_no_worse_than_the_peers_on_flights():
+    require_data(FLIGHTS)
     table = pq.read_table(FLIGHTS)
     rows = np.sort(np.random.default_rng(0).choice(table.num_rows, N_ROWS, replace=False))
     table = table.take(rows)

@@ -20,15 +20,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from chromatic import ChromaticEncoder
-from chromatic._input import available_cores, effective_n_jobs
-from chromatic.datasets import make_onehot_zipf
+from chromatic_learning import ChromaticEncoder
+from chromatic_learning._input import available_cores, effective_n_jobs
+from chromatic_learning.datasets import make_onehot_zipf
 
 LONG_FIT = """
 import signal
 import numpy as np
 import scipy.sparse as sp
-from chromatic import ChromaticEncoder
+from chromatic_learning import ChromaticEncoder
 
 # A parent started in the background may have left SIGINT ignored; restore Python's handler.
 signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -106,7 +106,7 @@ def test_python_threads_run_during_a_fit():
 
 
 def test_input_changed_by_another_thread_gives_an_error_not_a_crash():
-    from chromatic import make_onehot_zipf
+    from chromatic_learning import make_onehot_zipf
 
     X = make_onehot_zipf(200_000, 50_000, 11, random_state=0)
     original = X.indptr[100_000]
@@ -137,7 +137,7 @@ def test_input_changed_by_another_thread_gives_an_error_not_a_crash():
 def test_sigterm_ends_a_long_fit_as_ctrl_c_does():
     ended_by_signal = LONG_FIT.replace(
         "ChromaticEncoder(dense_threshold=None).fit(X)",
-        "from chromatic._output import Terminated, ending_on_signals\n"
+        "from chromatic_learning._output import Terminated, ending_on_signals\n"
         "try:\n"
         "    with ending_on_signals():\n"
         "        ChromaticEncoder(dense_threshold=None).fit(X)\n"
@@ -153,10 +153,10 @@ THREADS_OF_A_FIT = """
 import os
 import numpy as np
 import pyarrow as pa
-from chromatic import (
+from chromatic_learning import (
     ChromaticCompressor, ChromaticEncoder, FrequencyEncoder, HashingEncoder, TableEncoder
 )
-from chromatic.datasets import make_onehot_zipf
+from chromatic_learning.datasets import make_onehot_zipf
 
 def threads():
     return len(os.listdir("/proc/self/task"))

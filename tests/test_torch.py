@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
-from chromatic import (
+from chromatic_learning import (
     ChromaticCompressor,
     ChromaticEncoder,
     Fields,
@@ -19,11 +19,11 @@ from chromatic import (
     HashingEncoder,
     make_onehot_zipf,
 )
-from chromatic._fields import bag_fields, compressed_fields
+from chromatic_learning._fields import bag_fields, compressed_fields
 
 torch = pytest.importorskip("torch")
 
-from chromatic.torch import (  # noqa: E402
+from chromatic_learning.torch import (  # noqa: E402
     FieldBatch,
     FieldDataset,
     FieldStream,
@@ -33,7 +33,7 @@ from chromatic.torch import (  # noqa: E402
     stream_loader,
     train,
 )
-from chromatic.torch.models import (  # noqa: E402
+from chromatic_learning.torch.models import (  # noqa: E402
     DeepFM,
     FactorizationMachine,
     LogisticRegression,
@@ -229,7 +229,7 @@ def test_bad_input_is_named(data, compressor):
         ChromaticEncoder().to_fields(X)
     with pytest.raises(NotFittedError):
         ChromaticCompressor().to_fields(X)
-    with pytest.raises(TypeError, match=r"must be chromatic\.Fields"):
+    with pytest.raises(TypeError, match=r"must be chromatic_learning\.Fields"):
         FieldDataset(X, y)
     fields = compressor.to_fields(X)
     with pytest.raises(ValueError, match="y has 10 labels but the fields have 4000 rows"):
@@ -247,17 +247,17 @@ def test_bad_input_is_named(data, compressor):
 def test_the_package_needs_torch_only_for_chromatic_torch():
     script = (
         "import sys\n"
-        "import chromatic, chromatic.cli\n"
+        "import chromatic_learning, chromatic_learning.cli\n"
         "assert 'torch' not in sys.modules, 'chromatic imported torch'\n"
         "sys.modules['torch'] = None\n"
         "try:\n"
-        "    import chromatic.torch\n"
+        "    import chromatic_learning.torch\n"
         "except ImportError as err:\n"
         "    print(err)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert 'pip install "chromatic[torch]"' in done.stdout
+    assert 'pip install "chromatic-learning[torch]"' in done.stdout
 
 
 def write_svmlight(path, X, y):
@@ -302,7 +302,7 @@ def test_a_stream_of_files_yields_every_row_once(tmp_path, data, workers):
 
 
 def test_a_stream_of_training_rows_is_cross_fitted(tmp_path, data):
-    from chromatic.streaming import fit_compressor_files, iter_compressed
+    from chromatic_learning.streaming import fit_compressor_files, iter_compressed
 
     X, y = data
     path = write_svmlight(tmp_path / "train.svm", X, y)
@@ -324,7 +324,7 @@ def test_a_stream_of_training_rows_is_cross_fitted(tmp_path, data):
 def test_a_stream_of_parquet_files_and_its_errors(tmp_path):
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
-    from chromatic.streaming import TableFileError, TableReading, fit_files
+    from chromatic_learning.streaming import TableFileError, TableReading, fit_files
 
     rng = np.random.default_rng(0)
     n = 3000

@@ -10,7 +10,7 @@ import pickle
 import numpy as np
 import pytest
 
-from chromatic._core import ChromaticError, ValueVocabulary
+from chromatic_learning._core import ChromaticError, ValueVocabulary
 
 pa = pytest.importorskip("pyarrow")
 

@@ -15,10 +15,10 @@ pd = pytest.importorskip("pandas")
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
-from chromatic import ChromaticCompressor, ChromaticEncoder, TableEncoder, _core  # noqa: E402
-from chromatic._columns import TableFeatures  # noqa: E402
-from chromatic._vocabularies import fit_into, in_column_order  # noqa: E402
-from chromatic.streaming import TableReading, fit_compressor_files, fit_files  # noqa: E402
+from chromatic_learning import ChromaticCompressor, ChromaticEncoder, TableEncoder, _core  # noqa: E402
+from chromatic_learning._columns import TableFeatures  # noqa: E402
+from chromatic_learning._vocabularies import fit_into, in_column_order  # noqa: E402
+from chromatic_learning.streaming import TableReading, fit_compressor_files, fit_files  # noqa: E402
 
 
 def table(n_rows: int, seed: int):

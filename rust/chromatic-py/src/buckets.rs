@@ -67,7 +67,7 @@ pub(crate) fn buckets_dict(py: Python<'_>, buckets: core::Buckets) -> PyResult<B
 
 /// Rows and positive rows of every (column, value) of code columns, added chunk by chunk: the
 /// statistics of submodular compression for data streamed from files.
-#[pyclass(module = "chromatic._core")]
+#[pyclass(module = "chromatic_learning._core")]
 pub(crate) struct ValueCounts {
     stats: core::ValueStats,
 }

@@ -9,7 +9,7 @@ use pyo3::exceptions::{PyKeyboardInterrupt, PyMemoryError, PyValueError};
 use pyo3::prelude::*;
 
 create_exception!(
-    chromatic._core,
+    chromatic_learning._core,
     ChromaticError,
     PyValueError,
     "Input the chromatic engine refuses; the message names the row, column, file or line where \
@@ -17,7 +17,7 @@ create_exception!(
 );
 
 create_exception!(
-    chromatic._core,
+    chromatic_learning._core,
     SvmlightError,
     ChromaticError,
     "A malformed svmlight line: ``path`` (the file, or None) and ``line`` (1-based) say where, and \
@@ -25,7 +25,7 @@ create_exception!(
 );
 
 create_exception!(
-    chromatic._core,
+    chromatic_learning._core,
     DelimitedError,
     ChromaticError,
     "A malformed record of delimited text (CSV, TSV): ``path`` (the file, or None) and ``line`` \

@@ -70,7 +70,7 @@ pub(crate) fn fitted_dict(py: Python<'_>, fitted: core::Fitted) -> PyResult<Boun
 /// first pass adds every chunk to the statistics, then one pass per shard of the graph (one shard
 /// unless a memory limit asks for more: a pass of pair bounds plans them), then `finish` colors
 /// it.
-#[pyclass(module = "chromatic._core")]
+#[pyclass(module = "chromatic_learning._core")]
 pub(crate) struct StreamingFit {
     stream: core::FitStream,
 }
@@ -400,7 +400,7 @@ pub(crate) fn cooccurrence_graph<'py>(
 }
 
 /// A graph to color, read from a CSR adjacency matrix (its symmetric closure, weights ignored).
-#[pyclass(module = "chromatic._core")]
+#[pyclass(module = "chromatic_learning._core")]
 pub(crate) struct ColoringGraph {
     graph: core::Graph,
 }

@@ -34,7 +34,7 @@ fn valid_arg<'a>(valid: Option<&'a PyReadonlyArray1<'_, bool>>) -> PyResult<Opti
 /// whatever the number of threads. Values are strings or bytes (Arrow offsets and data), 64-bit
 /// integers or booleans; the same value in two columns, or as two kinds, is two features. A null
 /// (``valid`` False) holds no feature: its id is -1. Pickles through ``to_arrays``.
-#[pyclass(module = "chromatic._core")]
+#[pyclass(module = "chromatic_learning._core")]
 pub(crate) struct ValueVocabulary {
     inner: core::ValueVocabulary,
 }

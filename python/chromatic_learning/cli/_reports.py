@@ -1,0 +1,246 @@
+"""What the command prints: progress bars, reports, and the error a command ends with.
+
+Each command has a text or a JSON report; they share the description of a model. An error is
+one line.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from .._compression import ChromaticCompressor
+from .._encoder import ChromaticEncoder
+
+
+class CommandError(Exception):
+    """A problem to report in one line, with the exit status to use."""
+
+    def __init__(self, message: str, status: int = 1):
+        super().__init__(message)
+        self.status = status
+
+
+class Progress:
+    """One progress bar per stage (reading, counting, writing) on a terminal.
+
+    Nothing is shown otherwise, or with ``--quiet`` / ``--json``.
+    """
+
+    def __init__(self, args):
+        self.enabled = sys.stderr.isatty() and not (args.quiet or args.json)
+        self.bars: dict = {}
+
+    def __call__(self, stage: str, rows: int) -> None:
+        if not self.enabled:
+            return
+        if stage not in self.bars:
+            from tqdm import tqdm
+
+            for bar in self.bars.values():
+                bar.close()
+            self.bars[stage] = tqdm(desc=stage, unit=" rows", unit_scale=True, leave=False)
+        self.bars[stage].update(rows)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.bars.clear()
+
+
+def report(args, summary: dict, text: str) -> None:
+    # Output written to standard output keeps it to itself.
+    out = sys.stderr if getattr(args, "output", None) == "-" else sys.stdout
+    if args.json:
+        print(json.dumps(summary), file=out)
+    elif not args.quiet:
+        print(text, file=out)
+
+
+def describe(model) -> dict:
+    """Describe a fitted encoder or compressor, for summaries."""
+    encoder = model if isinstance(model, ChromaticEncoder) else model.encoder_
+    table = getattr(model, "table_encoder_", None)
+    about = {"features": model.n_features_in_}
+    if table is not None:
+        # A table's features are its column=value pairs.
+        about.update(table_columns=table.n_features_in_, features=table.n_features_out_)
+    if isinstance(model, ChromaticCompressor):
+        about.update(
+            budget=model.budget,
+            columns=model.n_features_out_,
+            frequent_features=model.n_frequent_,
+            tail=model.tail_,
+            stop_reason=model.stop_reason_,
+        )
+    if encoder is not None:
+        about.update(
+            colors=encoder.n_colors_, edges=encoder.n_edges_, max_degree=encoder.max_degree_
+        )
+    return about
+
+
+def describe_text(about: dict) -> str:
+    parts = []
+    if about.get("tail") != "hashed":
+        # A hashed tail colors nothing.
+        parts.append(f"{about.get('edges', 0):,} edges, {about.get('colors', 0)} colors")
+    if "budget" in about:
+        tail = "hashed columns" if about.get("tail") == "hashed" else "buckets"
+        parts.append(
+            f"{about['columns']:,} columns ({about['frequent_features']:,} frequent features, "
+            f"{about['columns'] - about['frequent_features']:,} {tail})"
+        )
+        if about["columns"] < about["budget"] and about.get("stop_reason") in STOPPED_BECAUSE:
+            parts[-1] += (
+                f" of a budget of {about['budget']:,}: {STOPPED_BECAUSE[about['stop_reason']]}"
+            )
+    return ", ".join(parts)
+
+
+#: What a compressor that leaves part of its budget unused says of why.
+STOPPED_BECAUSE = {
+    "penalty": "more buckets would gain less than the penalty (they would fit noise)",
+    "no gain": "no further cut separates two label rates",
+    "no cut": "every value has a bucket of its own",
+    "no more features": "every feature has a column of its own",
+}
+
+
+def written(summary: dict) -> str:
+    if "collisions" not in summary:
+        if summary.get("tail") == "hashed":
+            return f"{summary['columns']:,} columns, the hashed ones signed counts"
+        return f"{summary['columns']:,} one-hot columns"
+    rate = summary["collisions"] / max(summary["rows"], 1)
+    return (
+        f"{summary['columns']} code columns, {rate:.4f} collisions per row, "
+        f"{summary['unseen']:,} unseen features"
+    )
+
+
+def features_text(summary: dict) -> str:
+    """Say what the features are: a table's columns and values, or svmlight indices."""
+    if "table_columns" in summary:
+        return f"{summary['table_columns']} columns, {summary['features']:,} column=value features"
+    return f"{summary['features']:,} features ({'0' if summary['zero_based'] else '1'}-based)"
+
+
+def fit_text(summary: dict) -> str:
+    text = (
+        f"{summary['rows']:,} rows, {features_text(summary)}, {describe_text(summary)} -> "
+        f"{summary['model']}"
+    )
+    if summary["skipped_lines"]:
+        text += f"; skipped {summary['skipped_lines']} bad lines"
+    if summary.get("collision_forecast") is not None:
+        text += f"; forecast: {summary['collision_forecast']:.4f} collisions per new row"
+    return text
+
+
+def transform_text(summary: dict) -> str:
+    return f"{summary['rows']:,} rows -> {', '.join(summary['outputs'])}: {written(summary)}"
+
+
+def counted(n: int, thing: str) -> str:
+    """``n`` things, in the singular for one."""
+    return f"{n:,} {thing}" + ("" if n == 1 else "s")
+
+
+def compress_text(summary: dict, folder: str) -> str:
+    return (
+        f"{summary['training_rows']:,} training rows, {describe_text(summary)}; wrote "
+        f"{counted(len(summary['outputs']), 'file')} ({written(summary)}) and the model into "
+        f"{folder}"
+    )
+
+
+def model_text(model, summary: dict, on: str | None) -> str:
+    """Print the ``inspect`` report of a model file.
+
+    ``summary`` also holds the file's metadata, so what the text says of the model comes from
+    the model itself.
+    """
+    encoder = model.encoder_ if isinstance(model, ChromaticCompressor) else model
+    text = f"model: {summary['features']:,} features"
+    if encoder is not None:
+        text += (
+            f" ({summary['seen_features']:,} colored), largest colors "
+            f"{summary['largest_colors']}, max degree {encoder.max_degree_:,}; "
+            f"{describe_text(summary)}"
+        )
+        if "collision_forecast" in summary:
+            text += (
+                f", forecast {summary['collision_forecast']:.4f} collisions per new row (on "
+                f"{summary['forecast_rows']:,} held-out training rows)"
+            )
+    elif isinstance(model, ChromaticCompressor):
+        text += f"; {describe_text(summary)}"
+    if on is not None:
+        text += (
+            f"; on {on}: {summary['on']['collisions_per_row']:.4f} collisions and "
+            f"{summary['on']['unseen_per_row']:.4f} unseen features per row"
+        )
+    return text
+
+
+def table_text(path: str, summary: dict) -> str:
+    """``inspect`` of a table file: one line, then a line per column."""
+    lines = [
+        f"{path}: table of {summary['rows']:,} rows, {len(summary['columns'])} feature columns, "
+        f"{summary['features']:,} column=value features"
+    ]
+    if "label" in summary:
+        values = summary["label_values"]
+        shown = ", ".join(f"{v:g}" for v in values[:5]) + (", ..." if len(values) > 5 else "")
+        lines[0] += f"; label {summary['label']!r} ({len(values)} values: {shown})"
+    for column in summary["columns"]:
+        lines.append(
+            f"  {column['name']}: {column['read_as']}, {column['values']:,} values, "
+            f"{column['nulls']:,} nulls"
+        )
+    return "\n".join(lines)
+
+
+def svmlight_text(path: str, summary: dict) -> str:
+    """``inspect`` of an svmlight file."""
+    if summary["non_zeros"] == 0:
+        # No index to speak of: an empty file, only comments, or rows of labels alone.
+        skipped = summary["skipped_lines"]
+        return f"{path}: {summary['rows']:,} rows, no features" + (
+            f" ({skipped:,} malformed lines skipped)" if skipped else ""
+        )
+    return (
+        f"{path}: {summary['rows']:,} rows, indices up to {summary['max_index']:,} "
+        f"({'0' if summary['zero_based'] else '1'}-based), "
+        f"{summary['non_zeros_per_row']:.2f} non-zeros per row "
+        f"(longest {summary['longest_row']})"
+    )
+
+
+class CompareTable:
+    """The table of ``compare``, a row printed as each run ends (runs take minutes).
+
+    With ``--json``, only the summary at the end is printed.
+    """
+
+    def __init__(self, args):
+        self.text = not (args.quiet or args.json)
+        self.json = args.json
+
+    def start(self, source: str, n_features: int) -> None:
+        if self.text:
+            print(f"{source}, {n_features:,} features; 80/20 split; logistic regression")
+            print(f"{'budget':>7}  {'method':<10} {'log loss':>9} {'AUC':>7} {'encode':>8}")
+
+    def add(self, run: dict) -> None:
+        if self.text:
+            print(
+                f"{run['budget']:>7}  {run['method']:<10} {run['log_loss']:>9.4f} "
+                f"{run['auc']:>7.4f} {run['encode_seconds']:>7.1f}s",
+                flush=True,
+            )
+
+    def finish(self, summary: dict) -> None:
+        if self.json:
+            print(json.dumps(summary))
