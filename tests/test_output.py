@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -37,7 +38,7 @@ def test_outputs_never_replace_inputs_or_each_other(tmp_path_factory, inputs, ou
     for path in input_paths:
         with open(path, "wb") as file:
             file.write(b"input " + path.encode())
-    before = {path: open(path, "rb").read() for path in input_paths}
+    before = {path: Path(path).read_bytes() for path in input_paths}
     declared = Outputs(input_paths)
     seen = {os.path.realpath(path) for path in input_paths}
     accepted = []
@@ -66,7 +67,7 @@ def test_outputs_never_replace_inputs_or_each_other(tmp_path_factory, inputs, ou
     except Failure:
         pass
     # Inputs are untouched; outputs exist only after success; nothing temporary is left.
-    assert {path: open(path, "rb").read() for path in input_paths} == before
+    assert {path: Path(path).read_bytes() for path in input_paths} == before
     for path in accepted:
         assert os.path.exists(path) != fail
     leftovers = [name for _, _, names in os.walk(root) for name in names if ".chromatic-" in name]
