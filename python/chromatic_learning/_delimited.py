@@ -451,8 +451,26 @@ def _uncompressed_name(path: str | os.PathLike) -> str:
 #: How many bytes of a file's content are looked at to tell its kind.
 SNIFF_BYTES = 1 << 16
 
-_PARQUET_MAGIC = b"PAR1"
+PARQUET_MAGIC = b"PAR1"
 _SVMLIGHT_ENTRY = re.compile(rb"qid:\d+|\d+(:\S+)?")
+
+
+def is_svmlight_line(line: bytes) -> bool:
+    """Say whether a stripped line reads as an svmlight row.
+
+    That is a number (the label), then ``index[:value]`` entries, without a comma, tab,
+    semicolon or pipe.
+    """
+    if any(byte in line for byte in (b",", b"\t", b";", b"|")):
+        return False
+    tokens = line.split(b"#")[0].split()
+    if not tokens:
+        return False
+    try:
+        float(tokens[0])
+    except ValueError:
+        return False  # a header: svmlight rows start with a number (the label)
+    return all(_SVMLIGHT_ENTRY.fullmatch(entry) for entry in tokens[1:])
 
 
 def sniff_table_kind(path: str | os.PathLike) -> str:
@@ -489,15 +507,15 @@ def sniff_table_kind(path: str | os.PathLike) -> str:
     named_text = name.endswith((".csv", ".tsv", ".tab"))
     named_parquet = name.endswith((".parquet", ".pq"))
     with open(os.fspath(path), "rb") as raw:
-        start = raw.read(len(_PARQUET_MAGIC))
+        start = raw.read(len(PARQUET_MAGIC))
         end = None
-        if start == _PARQUET_MAGIC and raw.seekable():
+        if start == PARQUET_MAGIC and raw.seekable():
             raw.seek(0, os.SEEK_END)
-            if raw.tell() >= 2 * len(_PARQUET_MAGIC):
-                raw.seek(-len(_PARQUET_MAGIC), os.SEEK_END)
+            if raw.tell() >= 2 * len(PARQUET_MAGIC):
+                raw.seek(-len(PARQUET_MAGIC), os.SEEK_END)
                 end = raw.read()
-    if start == _PARQUET_MAGIC:
-        if end not in (None, _PARQUET_MAGIC):
+    if start == PARQUET_MAGIC:
+        if end not in (None, PARQUET_MAGIC):
             raise ValueError(
                 f"{shown}: starts as Parquet (PAR1) but does not end as it: cut short?"
             )
@@ -518,14 +536,5 @@ def _text_kind(path) -> str:
         line = line.strip()
         if not line or line.startswith(b"#"):
             continue  # svmlight comments and blank lines say nothing
-        if any(byte in line for byte in (b",", b"\t", b";", b"|")):
-            return "delimited"
-        tokens = line.split(b"#")[0].split()
-        try:
-            float(tokens[0])
-        except ValueError:
-            return "delimited"  # a header: svmlight rows start with a number (the label)
-        entries = tokens[1:]
-        svmlight = all(_SVMLIGHT_ENTRY.fullmatch(entry) for entry in entries)
-        return "svmlight" if svmlight else "delimited"
+        return "svmlight" if is_svmlight_line(line) else "delimited"
     return "svmlight"

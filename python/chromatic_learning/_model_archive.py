@@ -13,7 +13,6 @@ import ast
 import json
 import math
 import os
-import re
 import stat
 import struct
 import zipfile
@@ -22,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
+
+from ._delimited import PARQUET_MAGIC, is_svmlight_line
 
 # A feature name or a class label; a column name is rarely longer than a line.
 LABEL_CHARS = 1 << 12
@@ -88,16 +89,12 @@ def opened(name: str) -> Iterator[Archive]:
 
 # The first bytes of the files a model is most often confused with.
 MAGIC = {
-    b"PAR1": "a Parquet file",
+    PARQUET_MAGIC: "a Parquet file",
     b"\x1f\x8b": "a gzip-compressed file",
     b"BZh": "a bzip2-compressed file",
     b"\xfd7zXZ\x00": "an xz-compressed file",
     b"\x93NUMPY": "a numpy array file (.npy)",
 }
-# A svmlight line: a label, then index:value pairs, then perhaps a comment.
-SVMLIGHT_LINE = re.compile(
-    rb"[-+]?[0-9.eE+-]+(?:[ \t]+qid:[0-9]+)?(?:[ \t]+[0-9]+:\S+)+[ \t]*(?:#.*)?"
-)
 
 
 def kind_of_file(head: bytes) -> str | None:
@@ -111,7 +108,7 @@ def kind_of_file(head: bytes) -> str | None:
         first.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if SVMLIGHT_LINE.fullmatch(first):
+    if is_svmlight_line(first):
         return "a svmlight file"
     if first and (b"," in first or b"\t" in first):
         return "a text table (CSV or TSV)"
