@@ -555,7 +555,7 @@ def run_compare(args) -> dict:
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=args.seed)
     table = CompareTable(args)
     table.start(source, X.shape[1])
-    runs = compare(
+    comparison = compare(
         X_train,
         y_train,
         X_test,
@@ -565,7 +565,7 @@ def run_compare(args) -> dict:
         seed=args.seed,
         on_run=table.add,
     )
-    summary = {"command": "compare", "source": source, "runs": runs}
+    summary = {"command": "compare", "source": source, **comparison}
     table.finish(summary)
     return summary
 
