@@ -571,7 +571,7 @@ def run_compare(args) -> dict:
 
 
 def compared_table(args):
-    """Read the table ``compare`` runs on: a file's, or the flights shipped with chromatic.
+    """Read the table ``compare`` runs on: a file's, or the flights shipped with the package.
 
     Returns its ``column=value`` rows, their labels and a description of the source.
     """
@@ -584,7 +584,7 @@ def compared_table(args):
         labels = pc.greater(flights["delay"], 15).to_numpy(zero_copy_only=False)
         features = flights.drop_columns(["delay"])
         source = (
-            "flights table (100,000 rows shipped with chromatic; raw columns date, distance, "
+            "flights table (100,000 rows shipped with the package; raw columns date, distance, "
             "origin, destination; label: delay over 15 minutes)"
         )
     else:
