@@ -392,6 +392,6 @@ def test_a_memory_limit_too_small_for_the_vertices_fails_before_the_pair_passes(
         fit_files(
             ChromaticEncoder(memory_limit="2M", dense_threshold=None),
             path,
-            progress=lambda stage, rows: stages.append(stage),
+            progress=lambda phase, done, total: stages.append(phase),
         )
     assert set(stages) == {"counting features"}

@@ -92,6 +92,7 @@ def iter_delimited_tables(
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     n_jobs: int | None = None,
     read_ahead: bool = True,
+    with_bytes_read: bool = False,
 ) -> Iterator:
     r"""Read a delimited text file chunk by chunk, each chunk a ``pyarrow.Table``.
 
@@ -120,10 +121,13 @@ def iter_delimited_tables(
         Parse each chunk in a thread of its own while the caller works on the chunk before
         (which the engine's parser, releasing the GIL, lets run side by side); the file then
         holds two chunks at a time.
+    with_bytes_read : bool, default=False
+        Yield each table with the bytes of the file read once it was (compressed bytes for a
+        compressed file; the file's size for the last table), for progress.
 
     Yields
     ------
-    pyarrow.Table
+    pyarrow.Table, or (pyarrow.Table, int) with ``with_bytes_read``
         The rows of a chunk (one empty table for a file of a header only). Strings are
         ``large_string``; missing values are nulls.
 
@@ -216,30 +220,34 @@ def iter_delimited_tables(
         ThreadPoolExecutor(1) as parsing,
     ):
         ready = None
-        for text, first_line in blocks:
+        for text, first_line, bytes_read in blocks:
             if not read_ahead:
                 table = table_of(text, first_line)
                 if table is not None:
-                    yield table
+                    yield (table, bytes_read) if with_bytes_read else table
                 continue
             parsed_block = parsing.submit(table_of, text, first_line)
             if ready is not None:
                 yield ready
-            ready = parsed_block.result()
+            table = parsed_block.result()
+            ready = None if table is None else (table, bytes_read) if with_bytes_read else table
         if ready is not None:
             yield ready
+        file_read = stream.bytes_read
     if not read_any:
         raise ValueError(f"{shown}: the file is empty: no header and no records")
     if types is None:
         # A header and no rows: the columns, empty.
         kinds = [_arrow_type(wanted.get(name, "string")) for name in columns]
-        yield pa.Table.from_arrays([pa.array([], kind) for kind in kinds], names=columns)
+        empty = pa.Table.from_arrays([pa.array([], kind) for kind in kinds], names=columns)
+        yield (empty, file_read) if with_bytes_read else empty
 
 
 def _record_blocks(stream, path, chunk_bytes: int, delimiter: str, quote: str | None):
-    """Yield ``(records, first_line)``: the whole records of the stream, a block at a time.
+    """Yield ``(records, first_line, bytes_read)``: the stream's whole records, block by block.
 
-    The records are a block of ``text_blocks``, done with when the caller asks for the next.
+    The records are a block of ``text_blocks``, done with when the caller asks for the next;
+    ``bytes_read`` is the bytes of the file read once it was.
     The first line of a block counts every line end before it, those inside quoted fields
     included.
     """
@@ -249,8 +257,8 @@ def _record_blocks(stream, path, chunk_bytes: int, delimiter: str, quote: str | 
             stream, path, chunk_bytes, lambda data: _core.complete_records(data, delimiter, quote)
         )
     ) as blocks:
-        for records in blocks:
-            yield records, line
+        for records, bytes_read in blocks:
+            yield records, line, bytes_read
             line += _core.count_line_ends(records)
 
 

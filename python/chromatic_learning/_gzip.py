@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import zlib
+from typing import BinaryIO
 
 #: Compressed bytes read from the file at a time.
 READ_BYTES = 1 << 20
@@ -27,8 +28,12 @@ class GzipReader:
     ``OSError`` naming the file.
     """
 
-    def __init__(self, path: str | os.PathLike):
-        self._file = open(path, "rb")
+    def __init__(self, file: str | os.PathLike | BinaryIO):
+        # A path is opened here; an open file is read from where it stands, and closed with
+        # the reader.
+        self._file = file if hasattr(file, "read") else open(file, "rb")
+        #: Compressed bytes read from the file (which may be a stream, with no position).
+        self._read_bytes = 0
         self._inflate = zlib.decompressobj(GZIP_WBITS)
         self._out = memoryview(b"")
         #: Whether the file held any byte: an empty file is an empty stream, as for ``gzip``.
@@ -43,6 +48,12 @@ class GzipReader:
     def close(self) -> None:
         """Close the file."""
         self._file.close()
+
+    @property
+    def bytes_read(self) -> int:
+        """Compressed bytes consumed so far: those read from the file, less those not inflated."""
+        inflate = self._inflate
+        return self._read_bytes - len(inflate.unconsumed_tail) - len(inflate.unused_data)
 
     def readinto(self, view) -> int:
         """Fill ``view`` with the next decompressed bytes; return how many (0 at the end)."""
@@ -61,17 +72,23 @@ class GzipReader:
         if self._inflate.eof:
             rest = self._inflate.unused_data.lstrip(b"\0")
             while not rest:
-                more = self._file.read(READ_BYTES)
+                more = self._read()
                 if not more:
                     return None
                 rest = more.lstrip(b"\0")
             # Another member follows (or the bytes are no gzip member, which zlib refuses).
             self._inflate = zlib.decompressobj(GZIP_WBITS)
             return self._inflate.decompress(rest, size)
-        data = self._inflate.unconsumed_tail or self._file.read(READ_BYTES)
+        data = self._inflate.unconsumed_tail or self._read()
         if not data:
             if not self._started:
                 return None
             raise EOFError("Compressed file ended before the end-of-stream marker was reached")
         self._started = True
         return self._inflate.decompress(data, size)
+
+    def _read(self) -> bytes:
+        """Read the next compressed bytes of the file."""
+        data = self._file.read(READ_BYTES)
+        self._read_bytes += len(data)
+        return data

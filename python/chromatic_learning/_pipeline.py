@@ -30,7 +30,16 @@ import numpy as np
 
 from . import _core
 from ._encoding import compressed_rows
-from ._sources import ChunkedRows, Kept, MatrixRows, RowSample, RowSource, SplitRows
+from ._sources import (
+    CHOOSING_FEATURES,
+    ChunkedRows,
+    Kept,
+    MatrixRows,
+    Progress,
+    RowSample,
+    RowSource,
+    SplitRows,
+)
 from ._tables import (
     BucketParams,
     Buckets,
@@ -217,6 +226,8 @@ def color_graph(
     previous = _core.set_purge_delay(0) if limited else None
     try:
         passes = count_graph(rows, fit, kept, params)
+        # One call of the engine: named as it starts, with nothing to count.
+        rows.report("coloring", 0, None)
         return finish_coloring(fit, n_features, params), passes
     finally:
         if previous is not None:
@@ -237,7 +248,7 @@ def forecast_collisions(
     kept = Kept(0 if report.zero_based else 1, width=coloring.n_features)
     collisions = n_rows = 0
     held_out = SplitRows(rows, held_out=True, zero_based=zero_based, seed=params.seed)
-    for chunk in held_out.chunks():
+    for chunk in held_out.each_chunk("encoding held-out rows"):
         _, found, _ = coloring.encode_counted(*kept.entries(chunk), chunk.n_rows)
         collisions += found
         n_rows += chunk.n_rows
@@ -259,6 +270,7 @@ def fit_buckets(
     With ``n_folds`` > 1, also return the cross-fit table of each fold.
     """
     counts = count_values(rows, coloring, kept, classes[1], n_folds, seed)
+    rows.report("cutting buckets", 0, None)
     total = added_up(counts, params.n_jobs)
     buckets = cut_buckets(total, coloring.field_dims, params)
     tables = cross_fit_tables(counts, total, buckets, params) if n_folds > 1 else None
@@ -287,7 +299,7 @@ def fit_compression(
     scores = None
     if auto:
         (n_frequent, tail), scores = choose_split(
-            started.sample, started.classes, shift, n_features, params
+            started.sample, started.classes, shift, n_features, params, progress=rows.report
         )
     else:
         n_frequent = int(min(params.n_frequent, params.budget))
@@ -334,13 +346,24 @@ def fit_compression(
 
 
 def choose_split(
-    sample: RowSample, classes, shift: int, n_features: int, params: CompressionParams
+    sample: RowSample,
+    classes,
+    shift: int,
+    n_features: int,
+    params: CompressionParams,
+    *,
+    progress: Progress | None = None,
 ) -> tuple[tuple[int, str], dict | None]:
     """Step 2 with ``n_frequent="auto"``: choose the split of the budget on the sample.
 
     Each candidate ``(n_frequent, tail)`` is fitted on three quarters of the sample and scored
     by the log loss of a logistic regression on the other quarter (``split_candidates`` and
     ``hashed_candidates`` say which). Returns the best candidate and the scores.
+
+    ``progress`` is told of the candidates scored (a fit and a regression each) out of those
+    planned: the splits with buckets first; then the total grows by the hashed tails, when the
+    buckets' best calls for them, and by the two fits again on other rows that confirm a
+    hashed tail's win.
     """
     rng = np.random.default_rng(params.seed)
     # The rows are drawn before their columns are shifted: the sample of a matrix in memory is
@@ -360,8 +383,13 @@ def choose_split(
         return (0, first_tail), None
     budget = int(params.budget)
     parts = {}
+    scored = Scored(progress, len(split_candidates(budget)))
 
     def row_losses(n_frequent: int, tail: str, split: int) -> np.ndarray:
+        with scored:
+            return candidate_row_losses(n_frequent, tail, split)
+
+    def candidate_row_losses(n_frequent: int, tail: str, split: int) -> np.ndarray:
         fit, val = held_out[split]
         if split not in parts:
             folds = stratified_folds(y[fit], int(params.buckets.cv), True, params.seed)
@@ -378,6 +406,7 @@ def choose_split(
     best = min(losses, key=lambda k: (losses[k].mean(), k[0]))
     if params.tail == "auto":
         hashed = hashed_candidates(budget, best[0])
+        scored.plan(len(hashed))
         losses.update({(k, "hashed"): row_losses(k, "hashed", 0) for k in hashed})
         if hashed:
             challenger = min(
@@ -387,6 +416,7 @@ def choose_split(
             # broke: lower by a standard error on the held-out quarter and, with the two fitted
             # again on other rows, on that quarter and another one together.
             if clearly_lower(losses[challenger], losses[best]) and both_classes(y, *held_out[1]):
+                scored.plan(2)
                 again = [row_losses(*c, 1) for c in (challenger, best)]
                 if clearly_lower(
                     np.concatenate([losses[challenger], again[0]]),
@@ -394,6 +424,37 @@ def choose_split(
                 ):
                     best = challenger
     return best, {k: float(v.mean()) for k, v in losses.items()}
+
+
+class Scored:
+    """The candidates of ``choose_split`` scored, out of those planned, told to ``progress``.
+
+    Used as a context manager around the scoring of one candidate.
+    """
+
+    def __init__(self, progress: Progress | None, planned: int):
+        self.progress = progress
+        self.planned = planned
+        self.done = 0
+        self.tell()
+
+    def plan(self, more: int) -> None:
+        """Plan ``more`` candidates to score."""
+        if more:
+            self.planned += more
+            self.tell()
+
+    def __enter__(self) -> Scored:
+        return self
+
+    def __exit__(self, error_type, *rest) -> None:
+        if error_type is None:
+            self.done += 1
+            self.tell()
+
+    def tell(self) -> None:
+        if self.progress is not None:
+            self.progress(CHOOSING_FEATURES, self.done, self.planned)
 
 
 def both_classes(y: np.ndarray, fit: slice, val: slice) -> bool:

@@ -43,6 +43,9 @@ class _Chunk:
     min_index: int
     skipped_lines: int
     position: str
+    #: The source's ``bytes_read`` of the chunk: a pass over the copy reports the source's
+    #: progress.
+    bytes_read: int
 
     def arrays(self) -> list[tuple[np.dtype | None, int]]:
         """Return the type and length of each array in ``Rows`` order (None: no such array)."""
@@ -97,6 +100,10 @@ class CopiedRows(ChunkedRows):
     @property
     def position(self) -> str:
         return self._position
+
+    @property
+    def input_bytes(self) -> int:
+        return self.source.input_bytes
 
     @property
     def copied(self) -> bool:
@@ -198,7 +205,13 @@ class CopiedRows(ChunkedRows):
                     arrays.append(place.view(dtype))
                     at += _aligned(n_bytes)
                 self._position = chunk.position
-                yield Rows(*arrays, chunk.first_row, chunk.min_index, chunk.skipped_lines)
+                yield Rows(
+                    *arrays,
+                    chunk.first_row,
+                    chunk.min_index,
+                    chunk.skipped_lines,
+                    chunk.bytes_read,
+                )
 
 
 def _write(out, rows: Rows, position: str) -> _Chunk:
@@ -218,6 +231,7 @@ def _write(out, rows: Rows, position: str) -> _Chunk:
         min_index=rows.min_index,
         skipped_lines=rows.skipped_lines,
         position=position,
+        bytes_read=rows.bytes_read,
     )
     for array in (rows.indptr, rows.indices):
         np.ascontiguousarray(array, dtype=index_dtype).tofile(out)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,8 +24,46 @@ from ._text_files import check_input_path
 from ._validation import LabelError, check_index_base, check_label_classes
 from .svmlight import DEFAULT_CHUNK_BYTES, check_chunk_bytes, iter_chunks
 
-#: ``progress(stage, rows)``: called after each chunk of a pass with the rows it held.
-Progress = Callable[[str, int], None]
+#: ``progress(phase, done, total)``: how far a phase of a fit has come. ``done`` and ``total``
+#: are bytes of input in a pass over the rows, candidates scored in ``CHOOSING_FEATURES``; a
+#: phase done in one step (``total`` None) is reported once, as it starts.
+Progress = Callable[[str, int, "int | None"], None]
+
+#: The phase that scores the splits of a budget, ``n_frequent="auto"``: measured in candidates.
+CHOOSING_FEATURES = "choosing frequent features"
+
+
+def phase_unit(phase: str) -> str:
+    """Return what ``done`` and ``total`` of ``phase`` count: ``"candidates"`` or ``"bytes"``."""
+    return "candidates" if phase.endswith(CHOOSING_FEATURES) else "bytes"
+
+
+T = TypeVar("T")
+
+
+def reported(
+    chunks: Iterable[T], bytes_read: Callable[[T], int], progress: Progress, phase: str, total: int
+) -> Iterator[T]:
+    """Yield ``chunks``, reporting ``progress(phase, bytes_read(chunk), total)`` after each.
+
+    A chunk is reported once the caller is done with it (asks for the next). The pass starts
+    at 0 and, read to the end, ends at ``total``: the bytes after the last chunk (a Parquet
+    file without row groups, a text file ending where a read did) are read by then.
+    """
+    progress(phase, 0, total)
+    done = 0
+    for chunk in chunks:
+        yield chunk
+        done = bytes_read(chunk)
+        progress(phase, done, total)
+    if done != total:
+        progress(phase, total, total)
+
+
+def file_sizes(paths: Sequence[str]) -> int:
+    """Return the bytes of the files ``paths`` together."""
+    return sum(os.path.getsize(path) for path in paths)
+
 
 NO_INDEX = np.iinfo(np.int64).max
 
@@ -34,7 +73,8 @@ class Rows:
     """A chunk (or partition) of rows.
 
     It holds the CSR structure with indices as stored, optional values (explicit zeros are
-    absent) and labels, and the number of its first row in the source.
+    absent) and labels, and the number of its first row in the source. ``bytes_read`` is how
+    much of the source's input was read once the chunk was (for progress).
     """
 
     indptr: np.ndarray
@@ -44,6 +84,7 @@ class Rows:
     first_row: int = 0
     min_index: int = NO_INDEX
     skipped_lines: int = 0
+    bytes_read: int = 0
 
     @property
     def n_rows(self) -> int:
@@ -206,6 +247,12 @@ class RowSource(ABC):
     zero_based: bool | str = True
     n_features: int | None = None
     supports_shards: bool = True
+    progress: Progress | None = None
+
+    def report(self, phase: str, done: int, total: int | None) -> None:
+        """Tell ``progress``, if any, how far ``phase`` has come."""
+        if self.progress is not None:
+            self.progress(phase, done, total)
 
     @abstractmethod
     def count_features(
@@ -239,7 +286,6 @@ class RowSource(ABC):
 class ChunkedRows(RowSource):
     """Rows read in this process, chunk by chunk, each chunk counted by the engine."""
 
-    progress: Progress | None = None
     #: Where the chunk being read comes from (a file, a part of it), for messages; empty for
     #: rows in memory.
     position: str = ""
@@ -248,18 +294,27 @@ class ChunkedRows(RowSource):
     def chunks(self) -> Iterator[Rows]:
         """Yield the rows, in order, chunk by chunk."""
 
+    @property
+    def input_bytes(self) -> int:
+        """Bytes of input a pass reads: what the chunks' ``bytes_read`` come to."""
+        return 0
+
+    def each_chunk(self, phase: str) -> Iterator[Rows]:
+        """Yield the chunks of a pass named ``phase``, its progress reported in bytes."""
+        if self.progress is None:
+            return self.chunks()
+        return reported(
+            self.chunks(), lambda rows: rows.bytes_read, self.report, phase, self.input_bytes
+        )
+
     def folds(self, rows: Rows, n_folds: int, seed: int) -> np.ndarray:
         """Return the fold of each row of a chunk (a hash of its number: any chunking agrees)."""
         return row_folds(rows.first_row, rows.n_rows, n_folds, seed)
 
-    def passed(self, stage: str, rows: Rows) -> None:
-        if self.progress is not None:
-            self.progress(stage, rows.n_rows)
-
     def count_features(self, fit, *, labels, sample_size, seed, n_jobs) -> FirstPass:
         first = FirstPass(sample=None if sample_size is None else RowSample(sample_size))
         rng = np.random.default_rng(seed)
-        for rows in self.chunks():
+        for rows in self.each_chunk("counting features"):
             # A declared width is the matrix's: an index beyond it is an error of the engine's.
             width = rows.width if self.n_features is None else self.n_features
             fit.add_statistics(rows.indptr, rows.indices, width, data=rows.data, n_jobs=n_jobs)
@@ -279,28 +334,24 @@ class ChunkedRows(RowSource):
             first.non_zeros += len(rows.indices)
             first.skipped_lines += rows.skipped_lines
             first.min_index = min(first.min_index, rows.min_index)
-            self.passed("counting features", rows)
         return first
 
     def bound_pairs(self, fit, kept, n_jobs) -> None:
-        for rows in self.chunks():
+        for rows in self.each_chunk("bounding pairs"):
             indptr, indices, data = kept.entries(rows)
             fit.add_pair_bounds(indptr, indices, data=data, n_jobs=n_jobs)
-            self.passed("bounding pairs", rows)
 
     def count_pairs(self, fit, kept, stage, n_jobs) -> None:
-        for rows in self.chunks():
+        for rows in self.each_chunk(stage):
             indptr, indices, data = kept.entries(rows)
             fit.add_edges(indptr, indices, data=data, n_jobs=n_jobs)
-            self.passed(stage, rows)
 
     def count_values(self, encode, kept, positive_class, n_folds, seed, sizes, n_jobs) -> list:
         counts = [_core.ValueCounts(sizes) for _ in range(n_folds)]
-        for rows in self.chunks():
+        for rows in self.each_chunk("counting values"):
             codes = encode(*kept.entries(rows), rows.n_rows)
             folds = self.folds(rows, n_folds, seed) if n_folds > 1 else None
             add_value_counts(counts, codes, rows.labels == positive_class, folds, n_jobs)
-            self.passed("counting values", rows)
         return counts
 
 
@@ -315,6 +366,7 @@ def selected_rows(rows: Rows, keep: np.ndarray) -> Rows:
         None if rows.labels is None else rows.labels[keep],
         rows.first_row,
         rows.min_index,
+        bytes_read=rows.bytes_read,
     )
 
 
@@ -340,14 +392,17 @@ class SplitRows(ChunkedRows):
     def position(self) -> str:
         return self.source.position
 
+    @property
+    def input_bytes(self) -> int:
+        return self.source.input_bytes
+
     def chunks(self) -> Iterator[Rows]:
         for rows in self.source.chunks():
             held = row_folds(rows.first_row, rows.n_rows, self.n_parts, self.seed) == 0
             yield selected_rows(rows, held if self.held_out else ~held)
 
-    def passed(self, stage: str, rows: Rows) -> None:
-        if self.progress is not None:
-            self.progress(f"forecasting collisions: {stage}", rows.n_rows)
+    def report(self, phase: str, done: int, total: int | None) -> None:
+        super().report(f"forecasting collisions: {phase}", done, total)
 
 
 class MatrixRows(ChunkedRows):
@@ -435,8 +490,13 @@ class SvmlightFiles(ChunkedRows):
         self.progress = progress
         self.n_jobs = n_jobs
 
+    @property
+    def input_bytes(self) -> int:
+        return file_sizes(self.paths)
+
     def chunks(self) -> Iterator[Rows]:
         first_row = 0
+        files_before = 0
         for path in self.paths:
             for chunk in iter_chunks(
                 path,
@@ -453,5 +513,7 @@ class SvmlightFiles(ChunkedRows):
                     first_row,
                     chunk.min_index,
                     chunk.skipped_lines,
+                    files_before + chunk.bytes_read,
                 )
                 first_row += chunk.n_rows
+            files_before += os.path.getsize(path)

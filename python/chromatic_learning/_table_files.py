@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ._columns import TableFeatures
-from ._sources import ChunkedRows, FirstPass, Progress, Rows, rereadable_paths
+from ._sources import ChunkedRows, FirstPass, Progress, Rows, file_sizes, rereadable_paths
 from ._vocabularies import in_column_order
 from .svmlight import DEFAULT_CHUNK_BYTES, check_chunk_bytes
 
@@ -121,13 +121,23 @@ class TableReading:
         That is the place of the chunk in the file (for messages), its feature columns and its
         labels (float64, or None without a label column).
         """
+        for where, table, labels, _ in self.chunks_read(path):
+            yield where, table, labels
+
+    def chunks_read(self, path: str) -> Iterator[tuple[str, object, np.ndarray | None, int]]:
+        """Yield ``(where, table, labels, bytes_read)`` chunk by chunk, as ``tables`` does.
+
+        ``bytes_read`` is how much of the file was read once the chunk was: for Parquet, up
+        to the end of the chunk's row group; for text, the position in the file (compressed
+        bytes for a compressed file). It is the file's size after the last chunk.
+        """
         kind = self.file_kind(path)
         chunks = _parquet_chunks(path) if kind == "parquet" else self._delimited_chunks(path, kind)
         row = 0
-        for where, table in chunks:
+        for where, table, bytes_read in chunks:
             table, labels = self.prepared(table, path, where, row)
             row += table.num_rows
-            yield where, table, labels
+            yield where, table, labels, bytes_read
 
     def prepared(self, table, path: str, where: str, first_row: int):
         """Return the feature columns and the labels (or None) of a chunk read from ``path``.
@@ -160,16 +170,17 @@ class TableReading:
             chunk_bytes=self.chunk_bytes,
             n_jobs=self.n_jobs,
             read_ahead=self.read_ahead,
+            with_bytes_read=True,
             **options,
         )
         while True:
             try:
-                table = next(tables)
+                table, bytes_read = next(tables)
             except StopIteration:
                 return
             except ValueError as error:  # the reader's message names the file and line
                 raise TableFileError(str(error)) from None
-            yield f"{path}: rows {first_row + 1}-{first_row + table.num_rows}", table
+            yield f"{path}: rows {first_row + 1}-{first_row + table.num_rows}", table, bytes_read
             first_row += table.num_rows
 
     def _lists(self, table, path: str):
@@ -223,8 +234,24 @@ def row_group(file, path: str, group: int):
 
 def _parquet_chunks(path: str):
     file = parquet_file(path)
+    size = os.path.getsize(path)
     for group in range(file.num_row_groups):
-        yield row_group(file, path, group)
+        where, table = row_group(file, path, group)
+        # The last row group is followed by the footer, read when the file was opened.
+        last = group == file.num_row_groups - 1
+        yield where, table, size if last else row_group_end(file.metadata.row_group(group))
+
+
+def row_group_end(metadata) -> int:
+    """Return the offset in its file where a row group's column chunks end."""
+    ends = [0]
+    for column in range(metadata.num_columns):
+        chunk = metadata.column(column)
+        starts = [chunk.data_page_offset]
+        if chunk.has_dictionary_page:
+            starts.append(chunk.dictionary_page_offset)
+        ends.append(min(starts) + chunk.total_compressed_size)
+    return max(ends)
 
 
 def _labels(table, label: str, path: str, where: str, first_row: int) -> np.ndarray:
@@ -281,11 +308,16 @@ class TableFiles(ChunkedRows):
         self.progress = progress
         self.n_jobs = n_jobs
 
+    @property
+    def input_bytes(self) -> int:
+        return file_sizes(self.paths)
+
     def chunks(self) -> Iterator[Rows]:
         fitting = not self.features.fitted
         first_row = 0
+        files_before = 0
         for path in self.paths:
-            for where, table, labels in self.reading.tables(path):
+            for where, table, labels, bytes_read in self.reading.chunks_read(path):
                 try:
                     if fitting:
                         indptr, indices = self.features.fit_more_ids(table, n_jobs=self.n_jobs)
@@ -294,8 +326,10 @@ class TableFiles(ChunkedRows):
                 except ValueError as error:
                     raise TableFileError(f"{where}: {error}") from None
                 self.position = where
-                yield Rows(indptr, indices, None, labels, first_row, 0)
+                read = files_before + bytes_read
+                yield Rows(indptr, indices, None, labels, first_row, 0, bytes_read=read)
                 first_row += table.num_rows
+            files_before += os.path.getsize(path)
 
     def count_features(self, fit, *, labels, sample_size, seed, n_jobs) -> FirstPass:
         if self.features.fitted:

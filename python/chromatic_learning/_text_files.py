@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import os
 import stat
@@ -114,16 +115,92 @@ def corrupt_data_named(path: str | os.PathLike) -> Iterator[None]:
         raise OSError(f"{name}: truncated or corrupt {kind} file ({error})") from error
 
 
-def open_text(path):
+def open_text(path) -> TextInput:
     """Open ``path`` for ``readinto``, decompressing ``.gz``, ``.bz2`` and ``.xz``."""
-    return GzipReader(path) if compression_of(path) == "gzip" else open_binary(os.fspath(path))
+    return TextInput(path)
+
+
+class TextInput:
+    """A file read with ``readinto``, decompressed, that says how many of its bytes are read.
+
+    ``bytes_read`` is the position in the file itself: for a compressed file, the compressed
+    bytes consumed, which reach the file's size at its end as the decompressed text does.
+    """
+
+    def __init__(self, path):
+        name = os.fspath(path)
+        # Counted as read rather than asked for its position: a FIFO has none.
+        self._file = _CountedReads(open(name, "rb", buffering=0))
+        try:
+            kind = compression_of(name)
+            if kind == "gzip":
+                self._stream = GzipReader(self._file)
+            elif kind == "bzip2":
+                self._stream = bz2.BZ2File(self._file)
+            elif kind == "xz":
+                self._stream = lzma.LZMAFile(self._file)
+            else:
+                self._stream = self._file
+        except BaseException:
+            self._file.close()
+            raise
+
+    def __enter__(self) -> TextInput:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def readinto(self, view) -> int:
+        """Fill ``view`` with the next bytes of text; return how many (0 at the end)."""
+        return self._stream.readinto(view)
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes of the file read so far (compressed bytes for a compressed file)."""
+        if isinstance(self._stream, GzipReader):
+            # Those it has inflated: it reads the file a megabyte ahead.
+            return self._stream.bytes_read
+        return self._file.bytes_read
+
+    def close(self) -> None:
+        """Close the decompressor and the file."""
+        try:
+            self._stream.close()
+        finally:
+            self._file.close()
+
+
+class _CountedReads(io.RawIOBase):
+    """An unbuffered file that counts the bytes read from it."""
+
+    def __init__(self, file):
+        super().__init__()
+        self._file = file
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, view) -> int:
+        n = self._file.readinto(view)
+        self.bytes_read += n or 0
+        return n
+
+    def close(self) -> None:
+        try:
+            self._file.close()
+        finally:
+            super().close()
 
 
 def text_blocks(
-    stream, path, chunk_bytes: int, complete: Callable[[np.ndarray], int]
-) -> Iterator[np.ndarray]:
+    stream: TextInput, path, chunk_bytes: int, complete: Callable[[np.ndarray], int]
+) -> Iterator[tuple[np.ndarray, int]]:
     """Yield the whole lines (or records) of ``stream``, a block of about ``chunk_bytes`` at a time.
 
+    Each block comes with the bytes of the file read once it was (``stream.bytes_read``; at
+    most a partial line more than the block, or a read of compressed data), for progress.
     ``complete(data)`` says where the whole lines of ``data`` end (0 when none does); what
     follows them starts the next block, and the stream's last block is what is left at its
     end. Each block is a uint8 view of one of two buffers, which the block after next
@@ -133,26 +210,32 @@ def text_blocks(
     doubled, so that a long line is scanned a number of times logarithmic in its size.
     """
     buffer, spare = np.empty(chunk_bytes, np.uint8), np.empty(chunk_bytes, np.uint8)
-    filled = fill(stream, buffer, 0, path)
+    filled, bytes_read = _filled(stream, buffer, 0, path)
     with ThreadPoolExecutor(1) as background:
         while True:
             if filled < len(buffer):
                 # The stream has ended: what is left is its last lines.
                 if filled:
-                    yield buffer[:filled]
+                    yield buffer[:filled], bytes_read
                 return
             cut = complete(buffer[:filled])
             if cut == 0:
                 larger = np.empty(2 * len(buffer), np.uint8)
                 larger[:filled] = buffer
                 buffer, spare = larger, np.empty(len(larger), np.uint8)
-                filled = fill(stream, buffer, filled, path)
+                filled, bytes_read = _filled(stream, buffer, filled, path)
                 continue
             spare[: filled - cut] = buffer[cut:filled]
-            next_block = background.submit(fill, stream, spare, filled - cut, path)
-            yield buffer[:cut]
-            filled = next_block.result()
+            next_block = background.submit(_filled, stream, spare, filled - cut, path)
+            yield buffer[:cut], bytes_read
+            filled, bytes_read = next_block.result()
             buffer, spare = spare, buffer
+
+
+def _filled(stream: TextInput, buffer: np.ndarray, start: int, path) -> tuple[int, int]:
+    """``fill``, then the bytes of the file read: taken by the thread that read them."""
+    at = fill(stream, buffer, start, path)
+    return at, stream.bytes_read
 
 
 def fill(stream, buffer: np.ndarray, start: int, path) -> int:

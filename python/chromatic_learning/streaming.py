@@ -7,6 +7,23 @@ counts the labels of every code value, and the buckets are cut from those counts
 The fit is the same pipeline as the in-memory one, reading the files as its row source, so the
 fitted model is the same as that of ``fit`` on the loaded rows.
 
+Notes
+-----
+Progress: the functions that read files take ``progress``, a callable called as
+``progress(phase, done, total)`` as they go. ``phase`` names what is done: a pass over the
+rows (``"counting features"``, ``"bounding pairs"`` and ``"counting pairs (pass N)"`` under a
+memory limit, ``"counting pairs"``, ``"counting values"``, ``"encoding"``), the choice of the
+frequent features (``"choosing frequent features"``), or a step of one call (``"coloring"``,
+``"cutting buckets"``). Those of ``forecast_files`` start with ``"forecasting collisions: "``.
+In a pass, ``done`` and ``total`` are bytes of input: ``total`` the size of the files
+together, ``done`` the bytes read (the compressed bytes of a compressed file; up to the end of
+a Parquet file's row group); a pass that reads the fit's binary copy of the rows reports the
+bytes of the files the rows came from. A pass starts at 0 and ends with ``done == total``. In
+the choice of the frequent features, they count the candidate splits scored out of those
+planned (the total grows when the first scores call for more candidates). A step of one call
+is reported once, as it starts, with ``done`` 0 and ``total`` None. A phase ends where the
+next one starts.
+
 References
 ----------
 .. [1] V. Feinberg and P. Bailis, "Chromatic Learning for Sparse Datasets",
@@ -64,7 +81,15 @@ from ._encoding import compressed_rows
 from ._input import effective_n_jobs
 from ._pipeline import fit_coloring, fit_compression, forecast_collisions
 from ._row_copy import CopiedRows
-from ._sources import ChunkedRows, Kept, Progress, Rows, SvmlightFiles, row_folds
+from ._sources import (
+    ChunkedRows,
+    Kept,
+    Progress,
+    Rows,
+    SvmlightFiles,
+    reported,
+    row_folds,
+)
 from ._table_encoder import table_features
 from ._table_files import TableFileError, TableFiles, TableReading
 from ._table_input import set_table_features, table_template
@@ -121,7 +146,8 @@ def fit_files(
     skip_bad_lines : bool, default=False
         Skip malformed lines (counted in the report) rather than fail.
     progress : callable or None, default=None
-        Called as ``progress(stage, rows)`` after each chunk of a pass.
+        Called as ``progress(phase, done, total)`` as the fit goes: ``done`` and ``total`` in
+        bytes of the files in a pass over them (see Progress in the module's Notes).
     tables : TableReading or None, default=None
         Read ``paths`` as table files (Parquet, delimited text) this way: their columns are
         read as the model's ``table`` parameter says (``column=value`` features), and the
@@ -230,7 +256,8 @@ def fit_compressor_files(
     skip_bad_lines : bool, default=False
         Skip malformed lines (counted in the report) rather than fail.
     progress : callable or None, default=None
-        Called as ``progress(stage, rows)`` after each chunk of a pass.
+        Called as ``progress(phase, done, total)`` as the fit goes: ``done`` and ``total`` in
+        bytes of the files in a pass over them (see Progress in the module's Notes).
     tables : TableReading or None, default=None
         Read ``paths`` as table files (Parquet, delimited text) this way: their columns are
         read as the model's ``table`` parameter says (``column=value`` features), and the
@@ -314,8 +341,9 @@ def model_rows(
     Yields
     ------
     chunk : Rows
-        The chunk as parsed, labels included; chunks without rows (only blank, comment or
-        skipped lines) are left out.
+        The chunk as parsed, labels included, with the bytes of the file read once it was
+        (``bytes_read``); chunks without rows (only blank, comment or skipped lines) are left
+        out.
     X : scipy.sparse.csr_matrix of shape (n_rows, model.n_features_in_)
         Its binary rows over the model's features.
     unknown : int
@@ -339,7 +367,7 @@ def model_rows(
             resolve_zero_based(zero_based, chunk.min_index)
         except ValueError as error:
             raise ValueError(f"{os.fspath(path)}: {error}") from None
-        rows = Rows(chunk.indptr, chunk.indices, labels=chunk.labels)
+        rows = Rows(chunk.indptr, chunk.indices, labels=chunk.labels, bytes_read=chunk.bytes_read)
         X = kept.csr(rows, model.n_features_in_)
         yield rows, X, len(chunk.indices) - X.nnz
 
@@ -352,6 +380,7 @@ def iter_encoded(
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     skip_bad_lines: bool = False,
     tables: TableReading | None = None,
+    progress: Progress | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, int, int]]:
     """Encode an svmlight file chunk by chunk with a fitted encoder.
 
@@ -369,6 +398,10 @@ def iter_encoded(
         Skip malformed lines rather than fail.
     tables : TableReading or None, default=None
         Read ``path`` as a table file this way (the model must have been fitted on tables).
+    progress : callable or None, default=None
+        Called as ``progress("encoding", done, total)`` as the file is read: ``done`` bytes of
+        the file read (compressed bytes for a compressed file) of its ``total`` size, from 0
+        to ``total`` (see Progress in the module's Notes).
 
     Yields
     ------
@@ -383,9 +416,8 @@ def iter_encoded(
         ignored.
     """
     coloring = fitted_coloring(encoder)
-    for rows, X, unknown in model_rows(
-        encoder, path, zero_based, chunk_bytes, skip_bad_lines, tables
-    ):
+    chunks = model_rows(encoder, path, zero_based, chunk_bytes, skip_bad_lines, tables)
+    for rows, X, unknown in _encoding_progress(chunks, path, progress):
         codes, collisions, unseen = coloring.encode_counted(X.indptr, X.indices, None, X.shape[0])
         yield rows.labels, codes, collisions, unseen + unknown
 
@@ -400,6 +432,7 @@ def iter_compressed(
     cross_fit: CrossFitTables | None = None,
     first_row: int = 0,
     tables: TableReading | None = None,
+    progress: Progress | None = None,
 ) -> Iterator[tuple[np.ndarray, sp.csr_matrix]]:
     """Encode an svmlight file chunk by chunk with a fitted compressor.
 
@@ -423,6 +456,10 @@ def iter_compressed(
     first_row : int, default=0
         With ``cross_fit``, the number of the file's first row among the training rows (the
         fold of a row is a hash of that number).
+    progress : callable or None, default=None
+        Called as ``progress("encoding", done, total)`` as the file is read: ``done`` bytes of
+        the file read (compressed bytes for a compressed file) of its ``total`` size, from 0
+        to ``total`` (see Progress in the module's Notes).
 
     Yields
     ------
@@ -433,7 +470,8 @@ def iter_compressed(
     """
     row = first_row
     fitted = None if cross_fit is None else fitted_compression(compressor, cross_fit)
-    for rows, X, _ in model_rows(compressor, path, zero_based, chunk_bytes, skip_bad_lines, tables):
+    chunks = model_rows(compressor, path, zero_based, chunk_bytes, skip_bad_lines, tables)
+    for rows, X, _ in _encoding_progress(chunks, path, progress):
         if fitted is None or fitted.coloring is None:
             columns = compress_features(compressor, X)
         else:
@@ -441,6 +479,14 @@ def iter_compressed(
             columns = compressed_rows(fitted, X, folds)
         row += X.shape[0]
         yield rows.labels, columns
+
+
+def _encoding_progress(chunks, path, progress: Progress | None):
+    """Yield the chunks of ``model_rows``, reporting the bytes of ``path`` read as ``encoding``."""
+    if progress is None:
+        return chunks
+    size = os.path.getsize(path)
+    return reported(chunks, lambda chunk: chunk[0].bytes_read, progress, "encoding", size)
 
 
 def _row_source(
@@ -489,7 +535,7 @@ def _table_rows(model, path, tables: TableReading):
         raise ValueError(
             f"{os.fspath(path)}: is a table, but the model was fitted on svmlight rows"
         )
-    for where, table, labels in tables.tables(os.fspath(path)):
+    for where, table, labels, bytes_read in tables.chunks_read(os.fspath(path)):
         try:
             X, unseen = encoder.features_.transform(table, n_jobs=effective_n_jobs(model.n_jobs))
         except ValueError as error:
@@ -499,4 +545,4 @@ def _table_rows(model, path, tables: TableReading):
         if labels is None:
             labels = np.zeros(X.shape[0])
         X = sp.csr_matrix(X)
-        yield Rows(X.indptr, X.indices, labels=labels), X, unseen
+        yield Rows(X.indptr, X.indices, labels=labels, bytes_read=bytes_read), X, unseen

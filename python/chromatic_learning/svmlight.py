@@ -30,7 +30,11 @@ DEFAULT_CHUNK_BYTES = 64 << 20
 
 @dataclass(frozen=True)
 class SvmlightChunk:
-    """Rows of one chunk: labels and CSR structure, indices as written in the file."""
+    """Rows of one chunk: labels and CSR structure, indices as written in the file.
+
+    ``bytes_read`` is how much of the file was read once the chunk was (compressed bytes for a
+    compressed file): the file's size for its last chunk.
+    """
 
     labels: np.ndarray
     indptr: np.ndarray
@@ -38,6 +42,7 @@ class SvmlightChunk:
     first_line: int
     skipped_lines: int
     min_index: int
+    bytes_read: int = 0
 
     @property
     def n_rows(self) -> int:
@@ -100,12 +105,12 @@ def iter_chunks(
         open_text(name) as stream,
         closing(text_blocks(stream, name, chunk_bytes, _core.complete_svmlight_lines)) as blocks,
     ):
-        for text in blocks:
+        for text, bytes_read in blocks:
             # A malformed line raises SvmlightError ("FILE:LINE: what is wrong", a ValueError).
             labels, indptr, indices, skipped, min_index, line_ends = _core.parse_svmlight(
                 text, line, skip_bad_lines=skip_bad_lines, n_jobs=threads, path=shown
             )
-            yield SvmlightChunk(labels, indptr, indices, line, skipped, min_index)
+            yield SvmlightChunk(labels, indptr, indices, line, skipped, min_index, bytes_read)
             line += line_ends
 
 
@@ -210,4 +215,5 @@ def joined_chunks(chunks: Sequence[SvmlightChunk]) -> SvmlightChunk:
         first_line=chunks[0].first_line if chunks else 1,
         skipped_lines=sum(c.skipped_lines for c in chunks),
         min_index=min((c.min_index for c in chunks), default=np.iinfo(np.int64).max),
+        bytes_read=max((c.bytes_read for c in chunks), default=0),
     )

@@ -38,6 +38,7 @@ from ._reports import (
     describe,
     fit_text,
     model_text,
+    phase_named,
     report,
     svmlight_text,
     table_text,
@@ -288,17 +289,26 @@ def encode_files(args, model, reading, inputs, outputs, targets, format, cross_f
     progress = Progress(args)
     try:
         for path, target in zip(inputs, targets, strict=True):
+            # A bar per output, measuring the bytes of its input read.
+            writing = {"progress": phase_named(progress, f"writing {os.path.basename(target)}")}
             if one_hot:
                 chunks = (
                     (labels, output, None)
                     for labels, output in iter_compressed(
-                        model, path, **reading, cross_fit=cross_fit, first_row=totals["rows"]
+                        model,
+                        path,
+                        **reading,
+                        **writing,
+                        cross_fit=cross_fit,
+                        first_row=totals["rows"],
                     )
                 )
             else:
                 chunks = (
                     (labels, codes, (collisions, unseen))
-                    for labels, codes, collisions, unseen in iter_encoded(model, path, **reading)
+                    for labels, codes, collisions, unseen in iter_encoded(
+                        model, path, **reading, **writing
+                    )
                 )
             with outputs.open(target) as out:
                 sink = SINKS[format](
@@ -316,7 +326,6 @@ def encode_files(args, model, reading, inputs, outputs, targets, format, cross_f
                         if tally is not None:
                             totals["collisions"] += tally[0]
                             totals["unseen"] += tally[1]
-                        progress(f"writing {os.path.basename(target)}", len(labels))
                 finally:
                     sink.close()
     finally:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import math
 import sys
+import threading
 
 from .._compression import ChromaticCompressor
 from .._encoder import ChromaticEncoder
+from .._sources import phase_unit
 
 
 class CommandError(Exception):
@@ -23,30 +25,89 @@ class CommandError(Exception):
 
 
 class Progress:
-    """One progress bar per stage (reading, counting, writing) on a terminal.
+    """One progress bar per phase of a command, on a terminal.
 
-    Nothing is shown otherwise, or with ``--quiet`` / ``--json``.
+    Called as ``progress(phase, done, total)`` (the callback of ``chromatic_learning.streaming``):
+    a phase's bar shows ``done`` of ``total`` in its unit (bytes of input, or candidate
+    splits), with the percentage and the time left; a phase of one step (``total`` None)
+    shows its name and the time it has taken. A new phase closes the bar before it. Nothing
+    is shown when standard error is no terminal, or with ``--quiet`` / ``--json``.
     """
+
+    #: Seconds between redraws of the time a phase of one step has taken.
+    CLOCK_SECONDS = 1.0
 
     def __init__(self, args):
         self.enabled = sys.stderr.isatty() and not (args.quiet or args.json)
-        self.bars: dict = {}
+        self.phase: str | None = None
+        self.bar = None
+        self.clock: tuple[threading.Thread, threading.Event] | None = None
 
-    def __call__(self, stage: str, rows: int) -> None:
+    def __call__(self, phase: str, done: int, total: int | None) -> None:
         if not self.enabled:
             return
-        if stage not in self.bars:
-            from tqdm import tqdm
+        if phase != self.phase:
+            self.close()
+            self.bar = new_bar(phase, total)
+            self.phase = phase
+            if total is None:
+                self.start_clock()
+        bar = self.bar
+        if total is None:
+            return
+        if bar.total != total:
+            # The choice of the frequent features plans more candidates as it goes.
+            bar.total = total
+        bar.update(done - bar.n)
 
-            for bar in self.bars.values():
-                bar.close()
-            self.bars[stage] = tqdm(desc=stage, unit=" rows", unit_scale=True, leave=False)
-        self.bars[stage].update(rows)
+    def start_clock(self) -> None:
+        """Redraw the bar of a phase of one step now and then, its time going on.
+
+        tqdm redraws a bar as it is updated, which a phase of one step never is. The engine
+        lets go of the interpreter as it works, so a thread can redraw the time meanwhile.
+        """
+        stopped = threading.Event()
+        bar = self.bar
+
+        def tick() -> None:
+            while not stopped.wait(self.CLOCK_SECONDS):
+                bar.refresh()
+
+        thread = threading.Thread(target=tick, name="progress clock", daemon=True)
+        thread.start()
+        self.clock = (thread, stopped)
 
     def close(self) -> None:
-        for bar in self.bars.values():
-            bar.close()
-        self.bars.clear()
+        if self.clock is not None:
+            thread, stopped = self.clock
+            stopped.set()
+            thread.join()
+            self.clock = None
+        if self.bar is not None:
+            self.bar.close()
+        self.bar = self.phase = None
+
+
+def phase_named(progress: Progress, phase: str):
+    """Return a callback passing what it is told to ``progress`` as the progress of ``phase``."""
+
+    def renamed(_, done: int, total: int | None) -> None:
+        progress(phase, done, total)
+
+    return renamed
+
+
+def new_bar(phase: str, total: int | None):
+    """Return the tqdm bar of ``phase``: in its unit, or its name and time alone."""
+    from tqdm import tqdm
+
+    if total is None:
+        return tqdm(desc=phase, total=None, bar_format="{desc}: {elapsed}", leave=False)
+    if phase_unit(phase) == "candidates":
+        # A rate of candidates per second says little: a candidate takes seconds.
+        counted = "{desc}: {percentage:3.0f}%|{bar}| {n}/{total} candidates [{elapsed}<{remaining}]"
+        return tqdm(desc=phase, total=total, bar_format=counted, leave=False)
+    return tqdm(desc=phase, total=total, unit="B", unit_scale=True, unit_divisor=1024, leave=False)
 
 
 def report(args, summary: dict, text: str) -> None:
