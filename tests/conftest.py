@@ -85,6 +85,23 @@ def random_sparse(
     return X
 
 
+def labelled_sparse(
+    n_rows: int, n_features: int, max_per_row: int, seed: int, *, zipf: float = 1.0
+) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Zipf-like random binary rows (as `random_sparse`) with binary labels that depend on them.
+
+    Every feature gets a random weight; a row's label is drawn with the logistic of the sum of its
+    features' weights, so a model can learn from the rows, as from a real click log. Rare
+    features abound, so rows split off at the end hold features unseen in the first ones.
+    """
+    X = random_sparse(n_rows, n_features, max_per_row, seed, zipf=zipf)
+    rng = np.random.default_rng(seed + 1)
+    weights = rng.normal(0.0, 1.0, size=n_features)
+    margin = X @ weights - 0.5
+    y = (rng.random(n_rows) < 1.0 / (1.0 + np.exp(-margin))).astype(np.int64)
+    return X, y
+
+
 def binarized(X) -> sp.csr_matrix:
     """``X`` as a canonical binary CSR matrix (sorted, no duplicates, no explicit zeros)."""
     X = sp.csr_matrix(X, dtype=np.float64, copy=True)

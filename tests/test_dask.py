@@ -16,11 +16,11 @@ from distributed import Client, LocalCluster
 
 import chromatic_learning.dask as cd
 from chromatic_learning import ChromaticCompressor, ChromaticEncoder
-from chromatic_learning.datasets import make_heavy_tailed
+from chromatic_learning.datasets import load_flights_cut, make_heavy_tailed
 from chromatic_learning.streaming import fit_files
 from chromatic_learning.svmlight import load_svmlight
 
-from conftest import load_dataset, random_sparse
+from conftest import random_sparse
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +171,7 @@ def test_heavy_tailed_rows_fit_as_on_one_machine(client):
 
 
 def test_a_real_dataset_and_one_hot_output(client):
-    X, _, _ = load_dataset("flights_small")
+    X, _ = load_flights_cut()
     X = X[:60_000]
     expected = ChromaticEncoder(output="onehot", n_colors=40, random_state=0).fit(X)
     data = partitioned(X, (25_000, 20_000, 15_000))
@@ -183,7 +183,7 @@ def test_a_real_dataset_and_one_hot_output(client):
 
 
 def test_compressor_statistics_scale_out(client):
-    X, y, _ = load_dataset("flights_small")
+    X, y = load_flights_cut()
     X, y = X[:60_000], y[:60_000]
     params = {"budget": 256, "n_frequent": 32, "random_state": 4}
     expected = ChromaticCompressor(**params).fit(X, y)
@@ -202,7 +202,7 @@ def test_compressor_statistics_scale_out(client):
 
 
 def test_a_hashed_tail_scales_out(client):
-    X, y, _ = load_dataset("flights_small")
+    X, y = load_flights_cut()
     X, y = X[:30_000], y[:30_000]
     params = {"budget": 128, "n_frequent": 16, "tail": "hashed", "random_state": 4}
     expected = ChromaticCompressor(**params).fit(X, y)

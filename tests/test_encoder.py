@@ -126,6 +126,7 @@ def test_rows_built_to_collide():
     assert least.transform(X_new)[0, c] == max(encoder.codes_[2], encoder.codes_[3])
 
 
+@pytest.mark.slow
 def test_real_datasets_are_encoded_losslessly(real_dataset):
     _, X, _ = real_dataset
     encoder = ChromaticEncoder().fit(X)
@@ -138,6 +139,7 @@ def test_real_datasets_are_encoded_losslessly(real_dataset):
     np.testing.assert_array_equal(encoder.document_frequency_, df)
 
 
+@pytest.mark.slow
 def test_flights_small_needs_close_to_its_14_fields():
     X, _, meta = load_dataset("flights_small")
     assert len(np.unique(meta["field"])) == 14
@@ -154,7 +156,8 @@ def test_flights_small_needs_close_to_its_14_fields():
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_same_colors_for_any_thread_count_and_repeated_fits(strategy):
-    X, _, _ = load_dataset("wordnet")
+    # Enough rows and features that pair counting and coloring split work between threads.
+    X = random_sparse(40_000, 50_000, 20, seed=5, zipf=1.0)
     fits = [
         ChromaticEncoder(strategy=strategy, n_jobs=n_jobs, random_state=3).fit(X)
         for n_jobs in (1, 2, 2, None)
@@ -221,8 +224,7 @@ def test_explicit_zeros_unsorted_and_duplicate_indices():
 
 
 def test_onehot_output_is_a_permutation_of_seen_features():
-    X, _, _ = load_dataset("movielens")
-    X = X[:5000]
+    X = random_sparse(3000, 4000, 30, seed=6, zipf=1.0)
     encoder = ChromaticEncoder(output="onehot").fit(X)
     onehot = encoder.transform(X)
     assert sp.issparse(onehot) and onehot.format == "csr"
@@ -252,7 +254,7 @@ def test_pandas_output_and_feature_names():
 
 
 def test_fitted_state_is_plain_arrays_and_pickles():
-    X, _, _ = load_dataset("debian_packages")
+    X = random_sparse(5000, 20_000, 25, seed=8, zipf=1.0)
     encoder = ChromaticEncoder().fit(X)
     fitted = {k: v for k, v in vars(encoder).items() if k.endswith("_")}
     assert all(isinstance(v, (np.ndarray, int)) for v in fitted.values()), fitted.keys()

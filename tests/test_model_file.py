@@ -27,11 +27,11 @@ from chromatic_learning import (
     save_model,
 )
 
-from conftest import load_dataset, random_sparse
+from conftest import labelled_sparse, random_sparse
 
 
 def test_round_trip_transforms_the_same(tmp_path):
-    X, _, _ = load_dataset("wordnet")
+    X = random_sparse(30_000, 40_000, 24, seed=12, zipf=1.0)
     encoder = ChromaticEncoder(n_colors=300, random_state=1).fit(X[:20_000])
     path = tmp_path / "model.npz"
     save_model(encoder, path)
@@ -52,9 +52,7 @@ def test_round_trip_transforms_the_same(tmp_path):
     ("n_frequent", "tail"), [(0, "buckets"), (100, "buckets"), (512, "buckets"), (100, "hashed")]
 )
 def test_compressor_round_trip_transforms_the_same(tmp_path, n_frequent, tail):
-    X, y, _ = load_dataset("wordnet")
-    rows = np.random.default_rng(0).permutation(X.shape[0])[:30_000]
-    X, y = X[rows], y[rows]
+    X, y = labelled_sparse(30_000, 40_000, 24, seed=13)
     compressor = ChromaticCompressor(budget=512, n_frequent=n_frequent, tail=tail, random_state=0)
     compressor.fit(X[:20_000], y[:20_000])
     path = tmp_path / "compressor.npz"

@@ -12,21 +12,21 @@ from sklearn.datasets import dump_svmlight_file, load_svmlight_file
 
 from chromatic_learning.svmlight import SvmlightError, iter_chunks, load_svmlight
 
-from conftest import binarized, load_dataset
+from conftest import binarized, labelled_sparse
 
 
 @pytest.fixture(scope="module")
-def wordnet_file(tmp_path_factory):
-    X, y, _ = load_dataset("wordnet")
-    X, y = X[:20_000], y[:20_000]
-    path = tmp_path_factory.mktemp("svm") / "wordnet.svm"
+def rows_file(tmp_path_factory):
+    # Rows of 0 to 30 features, empty ones among them, over a long tail of rare ones.
+    X, y = labelled_sparse(20_000, 150_000, 30, seed=11)
+    path = tmp_path_factory.mktemp("svm") / "rows.svm"
     dump_svmlight_file(X, y, str(path), zero_based=False)
     return path, binarized(X), y
 
 
 @pytest.mark.parametrize("chunk_bytes", [1 << 26, 4096, 97])
-def test_matches_scikit_learn_for_any_chunk_size(wordnet_file, chunk_bytes):
-    path, X, y = wordnet_file
+def test_matches_scikit_learn_for_any_chunk_size(rows_file, chunk_bytes):
+    path, X, y = rows_file
     data = load_svmlight(path, chunk_bytes=chunk_bytes, n_features=X.shape[1])
     assert not data.zero_based and data.skipped_lines == 0
     np.testing.assert_array_equal(data.y, y)
@@ -38,8 +38,8 @@ def test_matches_scikit_learn_for_any_chunk_size(wordnet_file, chunk_bytes):
 @pytest.mark.parametrize(
     "opener, suffix", [(gzip.open, ".gz"), (bz2.open, ".bz2"), (lzma.open, ".xz")]
 )
-def test_compressed_files(wordnet_file, tmp_path, opener, suffix):
-    path, X, _ = wordnet_file
+def test_compressed_files(rows_file, tmp_path, opener, suffix):
+    path, X, _ = rows_file
     packed = tmp_path / ("rows.svm" + suffix)
     with opener(packed, "wb") as out:
         out.write(path.read_bytes())
