@@ -62,18 +62,34 @@ def draw_graph() -> None:
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
     for u, v, weight in zip(graph.row, graph.col, graph.data, strict=True):
         ax.plot(*xy[[u, v]].T, color="#888888", linewidth=1.2 * weight, zorder=1)
-        middle = xy[[u, v]].mean(axis=0)
+        # A third of the way from the smaller vertex: edges through the middle stay apart.
+        middle = xy[u] + (xy[v] - xy[u]) / 3
         if weight > 1:
-            ax.text(*middle, str(int(weight)), fontsize=8, ha="center", va="center",
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"})
+            ax.text(
+                *middle,
+                str(int(weight)),
+                fontsize=8,
+                ha="center",
+                va="center",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
+            )
     for feature in range(N_FEATURES):
         color = PALETTE[encoder.colors_[feature]]
         ax.scatter(*xy[feature], s=900, color=color, edgecolor="black", zorder=2)
-        ax.text(*xy[feature], f"x{feature}\n{encoder.codes_[feature]}", ha="center",
-                va="center", fontsize=9, color="white", fontweight="bold", zorder=3)
+        ax.text(
+            *xy[feature],
+            f"x{feature}\n{encoder.codes_[feature]}",
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="white",
+            fontweight="bold",
+            zorder=3,
+        )
     handles = [
-        plt.Line2D([], [], marker="o", linestyle="", markersize=10, color=PALETTE[c],
-                   label=f"color{c}")
+        plt.Line2D(
+            [], [], marker="o", linestyle="", markersize=10, color=PALETTE[c], label=f"color{c}"
+        )
         for c in range(encoder.n_colors_)
     ]
     ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
@@ -103,8 +119,11 @@ def draw_codes() -> None:
         color = PALETTE[encoder.colors_[feature]]
         for row in range(len(ROWS)):
             filled = dense[row, feature] != 0
-            left.add_patch(plt.Rectangle((column - 0.45, row - 0.45), 0.9, 0.9,
-                                         color=color if filled else "#f2f2f2"))
+            left.add_patch(
+                plt.Rectangle(
+                    (column - 0.45, row - 0.45), 0.9, 0.9, color=color if filled else "#f2f2f2"
+                )
+            )
     left.set_xticks(range(N_FEATURES), [f"x{f}" for f in order], fontsize=9)
     for label, feature in zip(left.get_xticklabels(), order, strict=True):
         label.set_color(PALETTE[encoder.colors_[feature]])
@@ -112,10 +131,23 @@ def draw_codes() -> None:
     for color in range(encoder.n_colors_):
         for row in range(len(ROWS)):
             code = codes[row, color]
-            right.add_patch(plt.Rectangle((color - 0.45, row - 0.45), 0.9, 0.9,
-                                          color=PALETTE[color] if code else NONE_GREY))
-            right.text(color, row, str(code), ha="center", va="center", fontsize=9,
-                       color="white" if code else "black")
+            right.add_patch(
+                plt.Rectangle(
+                    (color - 0.45, row - 0.45),
+                    0.9,
+                    0.9,
+                    color=PALETTE[color] if code else NONE_GREY,
+                )
+            )
+            right.text(
+                color,
+                row,
+                str(code),
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="white" if code else "black",
+            )
     right.set_xticks(range(encoder.n_colors_), encoder.get_feature_names_out(), fontsize=9)
     right.set_yticks([])
     right.set_title("codes", fontsize=10)
@@ -124,7 +156,7 @@ def draw_codes() -> None:
 
 def draw_buckets() -> None:
     """Draw each color's values by their rate of positives, filled by the column they go to."""
-    X, y, encoder, compressor = fitted()
+    X, y, _, compressor = fitted()
     inner = compressor.encoder_
     codes = inner.transform(X)
     names = compressor.get_feature_names_out()
