@@ -8,7 +8,8 @@ Two habits of the package's numpy-style docstrings mean something else to reStru
   the docstring; the Examples section, which is code, is left alone.
 * a module docstring's sections (``References``, ``Examples``) are section titles, which would
   give every module page the same labels. They become rubrics, as numpydoc renders the
-  sections of classes and functions.
+  sections of classes and functions, and the ``name : description`` lines of a See Also
+  section become a list.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ LITERAL = re.compile(r"(``.+?``|(?::[\w:.-]+:)?`[^`]+`_{0,2})")
 # A name ending with a single underscore: an attribute, not a citation ([1]_) or a link.
 TRAILING_UNDERSCORE = re.compile(r"(?<![\w\\])([A-Za-z][\w.]*[A-Za-z0-9])_(?![\w`])")
 UNDERLINE = re.compile(r"^\s*-{3,}\s*$")
+# One entry of a See Also section: ``name[, name] : description``.
+SEE_ALSO_ENTRY = re.compile(r"^(\S[^:]*?) : (.*)$")
 
 
 def escape_attribute_names(line: str) -> str:
@@ -43,10 +46,11 @@ def escape_docstring(app, what, name, obj, options, lines: list[str]) -> None:
 
 
 def module_sections_as_rubrics(app, what, name, obj, options, lines: list[str]) -> None:
-    """Turn the section titles of a module docstring into rubrics."""
+    """Turn the section titles of a module docstring into rubrics, See Also entries into a list."""
     if what != "module":
         return
     out: list[str] = []
+    section = ""
     i = 0
     while i < len(lines):
         title = lines[i]
@@ -56,10 +60,16 @@ def module_sections_as_rubrics(app, what, name, obj, options, lines: list[str]) 
             and UNDERLINE.match(underline)
             and len(underline.strip()) == len(title.strip())
         ):
-            out += [f".. rubric:: {title.strip()}", ""]
+            section = title.strip()
+            out += [f".. rubric:: {section}", ""]
             i += 2
             continue
-        out.append(title)
+        entry = SEE_ALSO_ENTRY.match(title) if section == "See Also" else None
+        if entry:
+            names = ", ".join(f"``{name.strip()}``" for name in entry[1].split(","))
+            out.append(f"* {names}: {entry[2]}")
+        else:
+            out.append(title)
         i += 1
     lines[:] = out
 
