@@ -41,7 +41,6 @@ source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 exclude_patterns = ["_build"]
 root_doc = "index"
 
-myst_enable_extensions = ["colon_fence"]
 myst_heading_anchors = 3
 
 # Members are listed by autodoc's ``:members:``; numpydoc renders the sections.
