@@ -90,7 +90,8 @@ def run_dataset(name, budgets, seed, mlp):
         )
 
     for budget in budgets:
-        for run in compare(X_train, y_train, X_test, y_test, [budget], seed=seed, on_run=show):
+        comparison = compare(X_train, y_train, X_test, y_test, [budget], seed=seed, on_run=show)
+        for run in comparison["runs"]:
             paired = run.pop("paired", None)
             if paired:
                 out["paired"].append({"budget": budget, **paired})

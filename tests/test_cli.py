@@ -15,9 +15,10 @@ import scipy.sparse as sp
 from sklearn.datasets import dump_svmlight_file
 
 from chromatic_learning import ChromaticCompressor, ChromaticEncoder, load_model, save_model
+from chromatic_learning.cli._reports import winner_text
 from chromatic_learning.svmlight import load_svmlight
 
-from conftest import load_dataset
+from conftest import load_dataset, random_sparse
 
 
 def chromatic(*args, check=True):
@@ -381,6 +382,75 @@ def test_compare_on_the_shipped_flights_cut_and_on_a_file(files):
     _, train, _ = files
     on_file = json.loads(chromatic("compare", train, "--budgets", "32", "--json").stdout)
     assert on_file["runs"][0]["columns"] <= 32
+
+
+def test_compare_shows_the_columns_each_method_used_and_who_won(tmp_path):
+    from sklearn.model_selection import train_test_split
+
+    from chromatic_learning._compare import encode
+
+    # 40 features and a budget of 64: hashing and frequency truncation write 64 columns, some of
+    # them empty, and CL+SFC stops below its budget. The label follows the features past the 8
+    # most frequent: those frequency truncation drops at a budget of 8, while CL+SFC buckets them.
+    X = random_sparse(3_000, 40, 6, seed=3, zipf=1.0)
+    rng = np.random.default_rng(3)
+    weights = np.where(np.arange(40) >= 8, rng.choice([-2.0, 2.0], size=40), 0.0)
+    y = (rng.random(X.shape[0]) < 1 / (1 + np.exp(-(X @ weights)))).astype(float)
+    data = tmp_path / "small.svm"
+    dump_svmlight_file(X, y, str(data), zero_based=True)
+
+    summary = json.loads(chromatic("compare", data, "--budgets", "8", "64", "--json").stdout)
+    runs = {(run["budget"], run["method"]): run for run in summary["runs"]}
+    assert set(runs) == {(b, m) for b in (8, 64) for m in ("CL+SFC", "hashing", "frequency")}
+    # The columns shown are the widths of the encoded rows, and the non-empty ones among them.
+    loaded = load_svmlight(data)
+    X_train, X_test, y_train, _ = train_test_split(
+        loaded.X, loaded.y.astype(np.int64), test_size=0.2, random_state=0
+    )
+    for (budget, method), run in runs.items():
+        Z_train, _, Z_test, _ = encode(method, budget, X_train, y_train, X_test, seed=0)
+        assert run["columns"] == Z_train.shape[1] == Z_test.shape[1], (budget, method)
+        assert run["nonempty_columns"] == np.unique(Z_train.nonzero()[1]).size, (budget, method)
+    assert runs[64, "CL+SFC"]["columns"] < 64
+    assert runs[64, "hashing"]["columns"] == 64 > runs[64, "hashing"]["nonempty_columns"]
+    assert runs[64, "frequency"]["columns"] == 64 > runs[64, "frequency"]["nonempty_columns"]
+
+    winners = summary["winners"]
+    assert [verdict["budget"] for verdict in winners] == [8, 64]
+    for verdict in winners:
+        losses = {
+            m: runs[verdict["budget"], m]["log_loss"] for m in ("CL+SFC", "hashing", "frequency")
+        }
+        ranked = sorted(losses, key=losses.get)
+        assert [verdict["winner"], verdict["runner_up"]] == ranked[:2]
+        assert verdict["difference"] == pytest.approx(losses[ranked[1]] - losses[ranked[0]])
+        assert verdict["low"] <= verdict["difference"] <= verdict["high"]
+        assert verdict["distinguishable"] is (verdict["low"] > 0)
+
+    lines = chromatic("compare", data, "--budgets", "8", "64").stdout.splitlines()
+    assert lines[1].split() == [
+        "budget",
+        "method",
+        "columns",
+        "non-empty",
+        "log",
+        "loss",
+        "AUC",
+        "encode",
+    ]
+    for line in lines[2:8]:
+        budget, method, columns, nonempty = line.split()[:4]
+        assert (int(columns), int(nonempty)) == (
+            runs[int(budget), method]["columns"],
+            runs[int(budget), method]["nonempty_columns"],
+        )
+    assert winners[0]["winner"] == "CL+SFC" and winners[0]["distinguishable"] is True
+    assert winners[1]["distinguishable"] is False  # frequency keeps all 40 features at 64
+    assert lines[8:] == [winner_text(verdict) for verdict in winners]
+    assert lines[8].startswith(f"budget 8: CL+SFC wins, by {winners[0]['difference']:.4f} ")
+    assert lines[9].startswith(
+        f"budget 64: {winners[1]['winner']} and {winners[1]['runner_up']} are not distinguishable"
+    )
 
 
 def test_the_flights_cut_is_shipped_with_the_package():

@@ -1,17 +1,18 @@
 """Chromatic Learning against the hashing trick and frequency truncation at equal budgets.
 
 The comparison behind ``chromatic-learning compare`` and ``benches/quality.py``: every method
-encodes the
-same training rows to the same number of columns, one logistic regression learns from each, and
-the test rows are scored by log loss and ROC AUC.
+encodes the same training rows to at most the same number of columns, one logistic regression
+learns from each, and the test rows are scored by log loss and ROC AUC. At every budget the
+method with the lowest test log loss is set against the runner-up on the same test rows.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
@@ -153,7 +154,9 @@ def paired_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     Returns
     -------
     mean, low, high : float
-        The mean difference and the bounds of its 95% interval (``1.96`` standard errors).
+        The mean difference and the bounds of its 95% interval from the normal approximation:
+        ``mean ± 1.96 * sd / sqrt(n)``, ``sd`` the sample standard deviation of the ``n``
+        differences.
 
     Examples
     --------
@@ -167,6 +170,93 @@ def paired_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
 
 
+def nonempty_columns(Z) -> int:
+    """Count the columns holding a non-zero value in at least one row.
+
+    A hashing or frequency encoder writes a column for every slot of its budget, used or not,
+    and signed hashes can cancel to stored zeros, so the width of ``Z`` can overstate what the
+    model learns from.
+
+    Parameters
+    ----------
+    Z : {ndarray, sparse matrix} of shape (n_rows, n_columns)
+        Encoded rows.
+
+    Returns
+    -------
+    n_nonempty : int
+        Columns of ``Z`` with a non-zero value in some row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chromatic_learning._compare import nonempty_columns
+    >>> nonempty_columns(np.array([[1, 0, 0], [0, 0, 2]]))
+    2
+    """
+    Z = sp.csr_array(Z)
+    return int(np.unique(Z.indices[Z.data != 0]).size)
+
+
+def paired_winner(losses: Mapping[str, np.ndarray]) -> dict:
+    """Find the method with the lowest mean row loss, and its lead over the runner-up.
+
+    The lead is measured on the same rows: the mean of the runner-up's row loss less the
+    winner's, with the 95% interval of that mean from the normal approximation (mean
+    ± 1.96 standard deviations of the paired differences over the square root of their number;
+    see `paired_interval`). Pairing removes what the rows have in common (a hard row costs both
+    methods), so the interval is far narrower than one from the two means apart. A lead whose
+    interval reaches zero does not tell the two apart.
+
+    Parameters
+    ----------
+    losses : mapping of str to ndarray of shape (n_rows,)
+        Row losses of each method on the same rows (in the same order), at least two methods
+        and two rows.
+
+    Returns
+    -------
+    verdict : dict
+        ``winner`` and ``runner_up`` (the lowest and second-lowest mean loss; on equal means the
+        method named first wins), ``difference`` (mean of the runner-up's row loss less the
+        winner's, never below zero up to rounding), ``low`` and ``high`` (the bounds of its 95%
+        interval) and ``distinguishable`` (``low > 0``: the interval excludes zero).
+
+    Raises
+    ------
+    ValueError
+        If fewer than two methods or two rows are given, or the methods' rows differ in number.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chromatic_learning._compare import paired_winner
+    >>> verdict = paired_winner({"a": np.array([0.5, 0.7, 0.6]), "b": np.array([0.4, 0.5, 0.6])})
+    >>> verdict["winner"], verdict["runner_up"], round(verdict["difference"], 4)
+    ('b', 'a', 0.1)
+    >>> verdict["distinguishable"]
+    False
+    """
+    if len(losses) < 2:
+        raise ValueError(f"a winner needs two methods' losses, got {list(losses)}")
+    lengths = {len(loss) for loss in losses.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"paired losses must cover the same rows, got {sorted(lengths)} rows")
+    if min(lengths) < 2:
+        raise ValueError("a paired interval needs at least two rows")
+    # sorted is stable: on equal means the method named first stays first.
+    winner, runner_up = sorted(losses, key=lambda method: losses[method].mean())[:2]
+    difference, low, high = paired_interval(losses[runner_up], losses[winner])
+    return {
+        "winner": winner,
+        "runner_up": runner_up,
+        "difference": difference,
+        "low": low,
+        "high": high,
+        "distinguishable": low > 0,
+    }
+
+
 def compare(
     X_train,
     y_train,
@@ -177,11 +267,15 @@ def compare(
     methods: Sequence[str] = METHODS,
     seed: int = 0,
     on_run: Callable[[dict], None] | None = None,
-) -> list[dict]:
+) -> dict:
     """Compare every method at every budget on the same rows.
 
-    Each method encodes the training rows to ``budget`` columns (see `encode`), a
-    ``LogisticRegression`` learns from them, and the test rows are scored.
+    Each method encodes the training rows to at most ``budget`` columns (see `encode`), a
+    ``LogisticRegression`` learns from them, and the test rows are scored. Once every method has
+    run at a budget, the one with the lowest test log loss is set against the runner-up on the
+    same test rows (`paired_winner`: the paired per-row differences, with a 95% interval from the
+    normal approximation). A method's encoded rows and test predictions are kept only until it
+    is scored, its test row losses only until its budget's verdict is drawn.
 
     Parameters
     ----------
@@ -190,7 +284,7 @@ def compare(
     y_train : ndarray of shape (n_train,)
         Their binary labels.
     X_test : {array-like, sparse matrix} of shape (n_test, n_features)
-        Test rows.
+        Test rows, at least two.
     y_test : ndarray of shape (n_test,)
         Their binary labels.
     budgets : sequence of int
@@ -204,12 +298,17 @@ def compare(
 
     Returns
     -------
-    runs : list of dict
-        One record per (budget, method): ``budget``, ``method``, ``columns`` (the width
-        actually used), ``log_loss``, ``auc`` and ``encode_seconds``. The last method's record of
-        each budget also holds ``paired`` when ``"CL+SFC"`` and a baseline ran: the better
-        baseline and the paired difference of ``"CL+SFC"``'s row log losses to it (mean and 95%
-        interval; negative means ``"CL+SFC"`` is better).
+    comparison : dict
+        ``runs``: one record per (budget, method): ``budget``, ``method``, ``columns`` (the width
+        of the encoded rows, which `ChromaticCompressor` can leave below the budget; see its
+        ``stop_reason_``), ``nonempty_columns`` (those of them non-zero in some row the model
+        learned from; see `nonempty_columns`), ``log_loss``, ``auc`` and ``encode_seconds``.
+        The last method's record of each budget also holds ``paired`` when ``"CL+SFC"`` and a
+        baseline ran: the better baseline and the paired difference of ``"CL+SFC"``'s row log
+        losses to it (mean and 95% interval; negative means ``"CL+SFC"`` is better).
+        ``winners``: with two methods or more, one record per budget: ``budget`` and the
+        `paired_winner` verdict on the test row log losses (``winner``, ``runner_up``,
+        ``difference``, ``low``, ``high``, ``distinguishable``).
 
     See Also
     --------
@@ -230,29 +329,25 @@ def compare(
     >>> from chromatic_learning._compare import compare
     >>> X = make_onehot_zipf(400, 200, 4, random_state=0)
     >>> y = (X[:, :10].sum(axis=1) > 0).astype(int)
-    >>> runs = compare(X[:300], y[:300], X[300:], y[300:], [8], methods=["CL+SFC", "hashing"])
+    >>> comparison = compare(
+    ...     X[:300], y[:300], X[300:], y[300:], [8], methods=["CL+SFC", "hashing"]
+    ... )
+    >>> runs = comparison["runs"]
     >>> [(run["method"], run["columns"]) for run in runs]
     [('CL+SFC', 8), ('hashing', 8)]
     >>> runs[-1]["paired"]["baseline"]
     'hashing'
     >>> runs[0]["log_loss"] < runs[1]["log_loss"]
     True
+    >>> verdict = comparison["winners"][0]
+    >>> verdict["budget"], verdict["winner"], verdict["runner_up"]
+    (8, 'CL+SFC', 'hashing')
     """
-    runs = []
+    runs, winners = [], []
     for budget in budgets:
         losses = {}
         for method in methods:
-            Z_train, y_fit, Z_test, seconds = encode(method, budget, X_train, y_train, X_test, seed)
-            p = logistic(Z_train, y_fit, Z_test)
-            losses[method] = row_log_loss(y_test, p)
-            run = {
-                "budget": int(budget),
-                "method": method,
-                "columns": int(Z_train.shape[1]),
-                "log_loss": float(losses[method].mean()),
-                "auc": float(roc_auc_score(y_test, p)),
-                "encode_seconds": seconds,
-            }
+            run, losses[method] = scored_run(method, budget, X_train, y_train, X_test, y_test, seed)
             baselines = [m for m in ("hashing", "frequency") if m in losses]
             if method == methods[-1] and "CL+SFC" in losses and baselines:
                 best = min(baselines, key=lambda m: losses[m].mean())
@@ -263,4 +358,41 @@ def compare(
             runs.append(run)
             if on_run:
                 on_run(run)
-    return runs
+        if len(losses) >= 2:
+            winners.append({"budget": int(budget), **paired_winner(losses)})
+    return {"runs": runs, "winners": winners}
+
+
+def scored_run(method, budget, X_train, y_train, X_test, y_test, seed) -> tuple[dict, np.ndarray]:
+    """Encode, learn and score one method at one budget.
+
+    The encoded rows and the predictions go out of scope on return, before the next method
+    encodes.
+
+    Parameters
+    ----------
+    method, budget, X_train, y_train, X_test, seed
+        As in `encode`.
+    y_test : ndarray of shape (n_test,)
+        Binary labels of the test rows.
+
+    Returns
+    -------
+    run : dict
+        The record `compare` describes, without ``paired``.
+    losses : ndarray of shape (n_test,)
+        Row log loss of every test row.
+    """
+    Z_train, y_fit, Z_test, seconds = encode(method, budget, X_train, y_train, X_test, seed)
+    p = logistic(Z_train, y_fit, Z_test)
+    losses = row_log_loss(y_test, p)
+    run = {
+        "budget": int(budget),
+        "method": method,
+        "columns": int(Z_train.shape[1]),
+        "nonempty_columns": nonempty_columns(Z_train),
+        "log_loss": float(losses.mean()),
+        "auc": float(roc_auc_score(y_test, p)),
+        "encode_seconds": seconds,
+    }
+    return run, losses

@@ -555,7 +555,7 @@ def run_compare(args) -> dict:
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=args.seed)
     table = CompareTable(args)
     table.start(source, X.shape[1])
-    runs = compare(
+    comparison = compare(
         X_train,
         y_train,
         X_test,
@@ -565,13 +565,13 @@ def run_compare(args) -> dict:
         seed=args.seed,
         on_run=table.add,
     )
-    summary = {"command": "compare", "source": source, "runs": runs}
+    summary = {"command": "compare", "source": source, **comparison}
     table.finish(summary)
     return summary
 
 
 def compared_table(args):
-    """Read the table ``compare`` runs on: a file's, or the flights shipped with chromatic.
+    """Read the table ``compare`` runs on: a file's, or the flights shipped with the package.
 
     Returns its ``column=value`` rows, their labels and a description of the source.
     """
@@ -584,7 +584,7 @@ def compared_table(args):
         labels = pc.greater(flights["delay"], 15).to_numpy(zero_copy_only=False)
         features = flights.drop_columns(["delay"])
         source = (
-            "flights table (100,000 rows shipped with chromatic; raw columns date, distance, "
+            "flights table (100,000 rows shipped with the package; raw columns date, distance, "
             "origin, destination; label: delay over 15 minutes)"
         )
     else:

@@ -35,7 +35,7 @@ EPILOG_COMPRESS = """example:
   chromatic-learning compress --train train.csv.gz --test test.csv.gz --label click --out small/
 """
 EPILOG_COMPARE = """example:
-  chromatic-learning compare                      # the flights table shipped with chromatic
+  chromatic-learning compare                      # the flights table shipped with the package
   chromatic-learning compare clicks.svm --budgets 256 1024
   chromatic-learning compare flights.parquet --label delay --label-above 15
 """

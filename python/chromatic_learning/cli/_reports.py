@@ -7,6 +7,7 @@ one line.
 from __future__ import annotations
 
 import json
+import math
 import sys
 
 from .._compression import ChromaticCompressor
@@ -221,7 +222,11 @@ def svmlight_text(path: str, summary: dict) -> str:
 class CompareTable:
     """The table of ``compare``, a row printed as each run ends (runs take minutes).
 
-    With ``--json``, only the summary at the end is printed.
+    Each row shows the columns a method really used: the width of its encoded rows (below the
+    budget where `ChromaticCompressor` stopped early) and those non-empty in the rows its model
+    learned from. The table ends with one line per budget naming the method with the lowest test
+    log loss and its lead over the runner-up (`winner_text`). With ``--json``, only the summary
+    at the end is printed.
     """
 
     def __init__(self, args):
@@ -231,16 +236,46 @@ class CompareTable:
     def start(self, source: str, n_features: int) -> None:
         if self.text:
             print(f"{source}, {n_features:,} features; 80/20 split; logistic regression")
-            print(f"{'budget':>7}  {'method':<10} {'log loss':>9} {'AUC':>7} {'encode':>8}")
+            print(
+                f"{'budget':>7}  {'method':<10} {'columns':>7} {'non-empty':>9} {'log loss':>9} "
+                f"{'AUC':>7} {'encode':>8}"
+            )
 
     def add(self, run: dict) -> None:
         if self.text:
             print(
-                f"{run['budget']:>7}  {run['method']:<10} {run['log_loss']:>9.4f} "
-                f"{run['auc']:>7.4f} {run['encode_seconds']:>7.1f}s",
+                f"{run['budget']:>7}  {run['method']:<10} {run['columns']:>7} "
+                f"{run['nonempty_columns']:>9} {run['log_loss']:>9.4f} {run['auc']:>7.4f} "
+                f"{run['encode_seconds']:>7.1f}s",
                 flush=True,
             )
 
     def finish(self, summary: dict) -> None:
         if self.json:
             print(json.dumps(summary))
+        elif self.text:
+            for verdict in summary["winners"]:
+                print(winner_text(verdict))
+
+
+def winner_text(verdict: dict) -> str:
+    """Say which method won at a budget, by how much, and whether the lead is told apart from 0.
+
+    ``verdict`` is a record of ``compare``'s ``winners``: the lead is the mean of the runner-up's
+    test row log loss less the winner's, with its paired 95% interval. The figures get the
+    decimals that show the interval's half width to two significant digits (four at least), so
+    that a narrow interval that excludes zero is not printed as ``0.0000 to 0.0000``.
+    """
+    winner, runner_up = verdict["winner"], verdict["runner_up"]
+    half_width = (verdict["high"] - verdict["low"]) / 2
+    decimals = 4 if half_width <= 0 else min(8, max(4, 1 - math.floor(math.log10(half_width))))
+    lead = f"{verdict['difference']:.{decimals}f} log loss per test row"
+    interval = (
+        f"paired 95% interval {verdict['low']:.{decimals}f} to {verdict['high']:.{decimals}f}"
+    )
+    if verdict["distinguishable"]:
+        return f"budget {verdict['budget']}: {winner} wins, by {lead} over {runner_up} ({interval})"
+    return (
+        f"budget {verdict['budget']}: {winner} and {runner_up} are not distinguishable "
+        f"({winner} lower by {lead}, {interval})"
+    )
