@@ -60,6 +60,13 @@ def command_help(name: str | None) -> str:
         return commands[name].format_help()
 
 
+def parser_modules() -> list[str]:
+    """Return the files of the modules that build the parser (options, examples, formats)."""
+    from chromatic_learning.cli import _inputs, _parser, _sinks
+
+    return [module.__file__ for module in (_parser, _inputs, _sinks) if module.__file__]
+
+
 class CommandHelp(SphinxDirective):
     """Insert the ``--help`` text of the command or of the subcommand given as argument."""
 
@@ -68,6 +75,9 @@ class CommandHelp(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         """Render the help as a literal block."""
         name = self.arguments[0] if self.arguments else None
+        # The page is read again when the parser's modules change, not only when it does.
+        for module in parser_modules():
+            self.env.note_dependency(module)
         try:
             text = command_help(name)
         except ValueError as error:
