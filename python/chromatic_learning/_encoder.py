@@ -74,7 +74,7 @@ class ChromaticEncoder(TransformerMixin, BaseEstimator):
     glauber_steps : int or None, default=None
         Glauber updates with ``n_colors``; ``None`` for ``2 |V| ln |V|``. Updates run in sweeps
         over the color classes (a class is updated in parallel, its members being pairwise
-        non-adjacent), so the count is rounded up to whole sweeps over the |V| graph vertices.
+        non-adjacent), so the count is rounded up to whole sweeps over the ``|V|`` graph vertices.
     memory_limit : int, str or None, default=None
         Bytes the graph build may use beyond the input rows (an int, or a string such as
         ``"16G"`` or ``"512M"``). When the graph's counts would not fit, the build is sharded by

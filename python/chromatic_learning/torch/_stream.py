@@ -27,7 +27,7 @@ from ._data import FieldBatch, batch_of
 
 
 class FieldStream(IterableDataset):
-    """The rows of svmlight or table files, encoded by a fitted model, as ``FieldBatch``es.
+    """The rows of svmlight or table files, encoded by a fitted model, as ``FieldBatch`` batches.
 
     The files are read a chunk at a time (as ``chromatic_learning.streaming`` reads them), each
     chunk's
