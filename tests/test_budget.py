@@ -33,6 +33,7 @@ def flights_split():
 # --- a fixed number of colors ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_more_colors_spread_features_and_cut_test_collisions(flights_split):
     X_train, X_test, _, _ = flights_split
     collisions = {}
@@ -46,6 +47,7 @@ def test_more_colors_spread_features_and_cut_test_collisions(flights_split):
     assert collisions[4096] * 10 < collisions[None]
 
 
+@pytest.mark.slow
 def test_fewer_colors_than_needed_conflict_as_little_as_counted(flights_split):
     X_train, _, _, _ = flights_split
     greedy = ChromaticEncoder(dense_threshold=None).fit(X_train)
@@ -221,6 +223,7 @@ def test_no_tail_when_only_kept_features_were_seen():
 # --- the whole method and the baselines ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_chromatic_compressor_beats_the_baselines_at_256_columns(flights_split):
     X_train, X_test, y_train, y_test = flights_split
 
@@ -234,6 +237,7 @@ def test_chromatic_compressor_beats_the_baselines_at_256_columns(flights_split):
     assert ours < loss(FrequencyEncoder(n_features=256)) - 0.02
 
 
+@pytest.mark.slow
 def test_chromatic_compressor_is_a_plain_estimator(flights_split):
     X_train, X_test, y_train, _ = flights_split
     comp = clone(ChromaticCompressor(budget=128, random_state=0))
@@ -269,6 +273,7 @@ def test_frequency_encoder():
         enc.transform(sp.csr_matrix(np.array([[np.nan, 0, 0, 1.0]])))
 
 
+@pytest.mark.slow
 def test_frequent_features_keep_their_own_columns(flights_split):
     X_train, X_test, y_train, _ = flights_split
     comp = ChromaticCompressor(budget=200, n_frequent=50, random_state=0)
@@ -288,6 +293,7 @@ def test_frequent_features_keep_their_own_columns(flights_split):
     assert only_frequent.compressor_ is None and only_frequent.n_features_out_ == 10
 
 
+@pytest.mark.slow
 def test_auto_split_scores_its_candidates(flights_split):
     X_train, _, y_train, _ = flights_split
     comp = ChromaticCompressor(budget=64, selection_rows=20_000, random_state=0)
@@ -422,6 +428,7 @@ def test_a_fixed_split_takes_the_tail_it_is_given(tail):
     assert {t for _, t in scored.selection_scores_} == {tail}
 
 
+@pytest.mark.slow
 def test_on_movielens_at_4096_columns_the_hashed_tail_is_no_worse_than_hashing():
     from chromatic_learning._compare import logistic, row_log_loss
 

@@ -82,6 +82,7 @@ def test_fit_and_transform_match_the_python_api(files):
     np.testing.assert_array_equal(encoded.X.toarray() > 0, codes > 0)
 
 
+@pytest.mark.slow
 def test_several_inputs_go_into_a_folder(files):
     folder, train, test = files
     model = folder / "model2.npz"
@@ -101,6 +102,7 @@ def test_several_inputs_go_into_a_folder(files):
     assert [p.name for p in (folder / "one").iterdir()] == ["test.svm"]
 
 
+@pytest.mark.slow
 def test_inspect_model_and_file(files):
     folder, train, _ = files
     model = folder / "model3.npz"
@@ -140,9 +142,15 @@ def test_bad_input_exit_status_and_nothing_half_written(tmp_path):
         assert message in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("command", ["fit", "transform", "compress", "compare", "inspect"])
-def test_help_has_an_example(command):
-    assert "example:" in chromatic(command, "--help").stdout
+def test_help_has_an_example():
+    from chromatic_learning.cli._parser import build_parser
+
+    (commands,) = (a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(commands.choices) == {"fit", "transform", "compress", "compare", "inspect"}
+    for name, command in commands.choices.items():
+        assert "example:" in command.format_help(), name
+    # The console script prints it.
+    assert "example:" in chromatic("compress", "--help").stdout
 
 
 def test_every_option_has_help_and_shows_its_default():
@@ -185,6 +193,7 @@ def test_compress_writes_train_test_and_model(files, tmp_path):
     np.testing.assert_array_equal(encoded.X.getnnz(axis=1), load_svmlight(train).X.getnnz(axis=1))
 
 
+@pytest.mark.slow
 def test_fit_with_a_budget_matches_the_python_api(files, tmp_path):
     _, train, test = files
     model = tmp_path / "model.npz"
@@ -216,6 +225,7 @@ def test_fit_with_a_budget_matches_the_python_api(files, tmp_path):
     assert about["on"]["unseen_per_row"] == pytest.approx(unseen / raw_test.shape[0])
 
 
+@pytest.mark.slow
 def test_compress_with_a_budget_cross_fits_the_training_rows(files, tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
     _, train, test = files
@@ -271,6 +281,7 @@ def test_compress_with_a_budget_cross_fits_the_training_rows(files, tmp_path):
     assert lists == [sorted(row.indices.tolist()) for row in test_written.X]
 
 
+@pytest.mark.slow
 def test_compress_writes_a_hashed_tail_with_its_signed_counts(small, tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
     _, train, _ = small
@@ -316,6 +327,7 @@ def test_compress_writes_a_hashed_tail_with_its_signed_counts(small, tmp_path):
     assert "8 frequent features, 56 hashed columns" in about
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("option", [("--n-frequent", "8"), ("--tail", "hashed")])
 def test_a_split_of_the_budget_needs_a_budget(small, tmp_path, option):
     _, train, _ = small
@@ -337,6 +349,7 @@ def test_a_budget_needs_binary_labels(tmp_path):
     assert not (tmp_path / "m.npz").exists()
 
 
+@pytest.mark.slow
 def test_a_memory_limit_shards_the_fit_with_the_same_model(files, tmp_path):
     _, train, _ = files
     whole, sharded = tmp_path / "whole.npz", tmp_path / "sharded.npz"
@@ -354,6 +367,7 @@ def test_a_memory_limit_shards_the_fit_with_the_same_model(files, tmp_path):
     assert result.returncode == 1 and "not a size" in result.stderr
 
 
+@pytest.mark.slow
 def test_parquet_output(files, tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
     _, train, test = files
@@ -373,6 +387,7 @@ def test_parquet_output(files, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_compare_on_the_shipped_flights_cut_and_on_a_file(files):
     summary = json.loads(chromatic("compare", "--budgets", "64", "--json").stdout)
     losses = {run["method"]: run["log_loss"] for run in summary["runs"]}
@@ -460,6 +475,7 @@ def test_the_flights_cut_is_shipped_with_the_package():
     np.testing.assert_array_equal(X.getnnz(axis=1), 14)
 
 
+@pytest.mark.slow
 def test_no_output_replaces_an_input_or_another_output(files, tmp_path):
     _, train, test = files
     data = tmp_path / "a.svm"
@@ -518,6 +534,7 @@ def small(tmp_path):
     return tmp_path, train, model
 
 
+@pytest.mark.slow
 def test_a_model_that_loses_training_features_to_collisions_is_reported(small, tmp_path):
     _, train, _ = small
     clean = json.loads(chromatic("fit", train, "-o", tmp_path / "a.npz", "--json").stdout)
@@ -538,6 +555,7 @@ def test_a_model_that_loses_training_features_to_collisions_is_reported(small, t
     assert "--n-colors 2 is fewer colors than the graph needs" in result.stderr
 
 
+@pytest.mark.slow
 def test_fit_forecasts_collisions_as_the_python_api_does(small, tmp_path):
     _, train, _ = small
     model = tmp_path / "model.npz"
@@ -560,6 +578,7 @@ def test_fit_forecasts_collisions_as_the_python_api_does(small, tmp_path):
     assert not (tmp_path / "b.npz").exists()
 
 
+@pytest.mark.slow
 def test_a_budget_left_unused_is_explained(small, tmp_path):
     _, train, _ = small
     model = tmp_path / "model.npz"
@@ -571,6 +590,7 @@ def test_a_budget_left_unused_is_explained(small, tmp_path):
     assert "of a budget of 4,096: more buckets would gain less than the penalty" in shown
 
 
+@pytest.mark.slow
 def test_output_names_say_what_the_files_hold(small):
     import gzip
 
@@ -630,6 +650,7 @@ sys.exit(main({argv!r}))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
 def test_a_termination_signal_leaves_no_partial_file(small, name):
     import signal
@@ -655,6 +676,7 @@ def test_a_termination_signal_leaves_no_partial_file(small, name):
     assert previous.read_bytes() == b"what the user had"
 
 
+@pytest.mark.slow
 def test_outputs_that_are_not_regular_files_are_written_to_directly(small):
     import threading
 
@@ -687,6 +709,7 @@ def test_outputs_that_are_not_regular_files_are_written_to_directly(small):
     assert stat.S_ISCHR(null.stat().st_mode), "the device was replaced"
 
 
+@pytest.mark.slow
 def test_outputs_are_checked_before_any_work(small):
     folder, train, model = small
     # A training file that fails on its last line: an output error must come first.
@@ -731,6 +754,7 @@ def small_model(tmp_path):
     return train, model
 
 
+@pytest.mark.slow
 def test_inputs_that_are_not_files_are_named_with_what_they_are(small_model, tmp_path):
     train, model = small_model
     fifo = tmp_path / "rows.fifo"
@@ -751,6 +775,7 @@ def test_inputs_that_are_not_files_are_named_with_what_they_are(small_model, tmp
     assert not out.exists() and not (tmp_path / "m.npz").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "option, value, message",
     [
@@ -775,6 +800,7 @@ def test_bad_option_values_are_refused_naming_the_option(tmp_path, option, value
     assert "Traceback" not in result.stderr and not (tmp_path / "m.npz").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "value, message",
     [("inf", "memory_limit 'inf' is not a size"), ("1e30G", "is more than 2**64 - 1 bytes")],
@@ -787,6 +813,7 @@ def test_memory_limits_out_of_range_are_one_line(tmp_path, value, message):
     assert message in one_line_error(result)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix, opener", [(".gz", "gzip"), (".bz2", "bz2"), (".xz", "lzma")])
 def test_truncated_or_corrupt_compressed_inputs_are_named(tmp_path, suffix, opener):
     module = __import__(opener)
@@ -804,6 +831,7 @@ def test_truncated_or_corrupt_compressed_inputs_are_named(tmp_path, suffix, open
             assert f"{path}: truncated or corrupt" in line, line
 
 
+@pytest.mark.slow
 def test_chunks_of_only_comments_in_every_command(small_model, tmp_path):
     train, model = small_model
     lines = train.read_text().splitlines()
@@ -832,6 +860,7 @@ def test_chunks_of_only_comments_in_every_command(small_model, tmp_path):
         assert load_svmlight(out / name, zero_based=True).X.shape[0] == 300
 
 
+@pytest.mark.slow
 def test_inspect_a_file_without_rows(tmp_path):
     empty = tmp_path / "empty.svm"
     empty.write_text("# only a comment\n\n   \n")
@@ -841,6 +870,7 @@ def test_inspect_a_file_without_rows(tmp_path):
     assert summary["rows"] == 0 and summary["non_zeros"] == 0
 
 
+@pytest.mark.slow
 def test_transform_reads_a_fifo_in_its_one_pass(small):
     import threading
 
@@ -858,6 +888,7 @@ def test_transform_reads_a_fifo_in_its_one_pass(small):
     assert refused.returncode == 1 and "FIFO" in refused.stderr
 
 
+@pytest.mark.slow
 def test_inspect_and_transform_say_what_is_wrong_with_a_model(small):
     folder, train, model = small
     fitted = load_model(model)

@@ -291,6 +291,7 @@ def test_n_jobs_minus_one_is_all_cores():
     np.testing.assert_array_equal(a, c)
 
 
+@pytest.mark.slow
 def test_a_memory_limit_shards_the_in_memory_build_with_the_same_result():
     X = make_onehot_zipf(200_000, 200_000, 11, random_state=4)
     unlimited = ChromaticEncoder(random_state=0).fit(X)

@@ -59,6 +59,7 @@ def memory_error_of(code: str) -> str:
 # Item: a huge index asks for per-column tables the machine does not have
 
 
+@pytest.mark.slow
 def test_an_index_space_too_large_is_refused_up_front_in_memory():
     out = memory_error_of(
         """
@@ -74,6 +75,7 @@ def test_an_index_space_too_large_is_refused_up_front_in_memory():
     assert out.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_an_index_space_too_large_is_refused_up_front_from_files(tmp_path):
     path = tmp_path / "huge.svm"
     path.write_text("1 1:1 2147483646:1\n")
@@ -86,6 +88,7 @@ def test_an_index_space_too_large_is_refused_up_front_from_files(tmp_path):
     assert out.startswith("MemoryError:") and "re-index" in out, out
 
 
+@pytest.mark.slow
 def test_the_command_says_in_one_line_that_the_index_space_is_too_large(tmp_path):
     path = tmp_path / "huge.svm"
     path.write_text("1 1:1 2147483647:1\n")
@@ -109,6 +112,7 @@ def test_indices_beyond_the_engine_limit_are_a_clear_error(tmp_path, index):
 # Item: failed allocations are MemoryError, not an abort
 
 
+@pytest.mark.slow
 def test_one_long_row_is_a_memory_error_not_an_abort():
     out = memory_error_of(
         """
@@ -121,6 +125,7 @@ def test_one_long_row_is_a_memory_error_not_an_abort():
     assert out.startswith("MemoryError: cannot allocate") and "pair counts" in out, out
 
 
+@pytest.mark.slow
 def test_the_graph_of_one_long_row_is_a_memory_error_not_an_abort():
     out = memory_error_of(
         """
@@ -157,6 +162,7 @@ def test_more_colors_than_features_say_so_and_use_at_most_one_each(n_colors):
     assert codes.shape == (2_000, encoder.n_colors_)
 
 
+@pytest.mark.slow
 def test_a_billion_colors_on_300_features_allocates_nothing_per_color():
     result = run_limited(
         """
@@ -186,6 +192,7 @@ def test_colors_the_features_can_use_give_no_warning():
 # Item: SubmodularCompressor follows the values seen, not the largest
 
 
+@pytest.mark.slow
 def test_submodular_tables_follow_the_values_seen():
     result = run_limited(
         """

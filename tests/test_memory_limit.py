@@ -10,6 +10,9 @@ import pytest
 
 from chromatic_learning.datasets import write_onehot_zipf
 
+# Slow: a fit at a size where the memory limit matters.
+pytestmark = pytest.mark.slow
+
 MIB = 2**20
 
 #: Runs a command, then prints its peak resident memory (KiB on Linux) and what it printed.

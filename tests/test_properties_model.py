@@ -77,6 +77,7 @@ def fitted_models(draw):
 @settings(SETTINGS, max_examples=40)
 @given(data=st.data())
 # The drawn n_colors may exceed the features drawn: the fit says so, as it should.
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:n_colors=.* is more than the:UserWarning")
 def test_saved_models_load_and_transform_the_same(tmp_path_factory, data):
     model, n_features = data.draw(fitted_models())

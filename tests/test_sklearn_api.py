@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -102,6 +103,7 @@ def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
 
+@pytest.mark.slow
 def test_pipeline_with_logistic_regression():
     X, y, _ = load_dataset("flights_small")
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=0)

@@ -8,12 +8,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# Slow: a pytest run inside the test.
+pytestmark = pytest.mark.slow
+
 TESTS = Path(__file__).resolve().parent
 
 
-def run_svmlight_tests(data_dir: Path, **env: str) -> subprocess.CompletedProcess:
-    """The svmlight tests (some need a real dataset) with the datasets looked for in
-    ``data_dir``, run from outside the checkout so that nothing lands in it."""
+def run_graph_tests(data_dir: Path, **env: str) -> subprocess.CompletedProcess:
+    """The graph tests (some on generated rows, some on the real datasets), slow ones included,
+    with the datasets looked for in ``data_dir``, run from outside the checkout so that nothing
+    lands in it."""
     environment = {k: v for k, v in os.environ.items() if k != "CHROMATIC_REQUIRE_DATA"}
     environment.update(CHROMATIC_DATA_DIR=str(data_dir), **env)
     # The run starts elsewhere: a relative PYTHONPATH (a checkout's python/) must still point here.
@@ -28,7 +34,9 @@ def run_svmlight_tests(data_dir: Path, **env: str) -> subprocess.CompletedProces
             "-rs",
             "-p",
             "no:cacheprovider",
-            TESTS / "test_svmlight.py",
+            "-m",
+            "slow or not slow",
+            TESTS / "test_graph.py",
         ],
         capture_output=True,
         text=True,
@@ -39,7 +47,7 @@ def run_svmlight_tests(data_dir: Path, **env: str) -> subprocess.CompletedProces
 
 def test_missing_datasets_skip_with_the_reason(tmp_path):
     missing = tmp_path / "no-data"
-    done = run_svmlight_tests(missing)
+    done = run_graph_tests(missing)
     assert done.returncode == 0, done.stdout[-2000:]
     assert "skipped" in done.stdout and "passed" in done.stdout
     assert f"{missing / 'load.py'} not found" in done.stdout
@@ -47,6 +55,6 @@ def test_missing_datasets_skip_with_the_reason(tmp_path):
 
 def test_missing_datasets_fail_when_required(tmp_path):
     missing = tmp_path / "no-data"
-    done = run_svmlight_tests(missing, CHROMATIC_REQUIRE_DATA="1")
+    done = run_graph_tests(missing, CHROMATIC_REQUIRE_DATA="1")
     assert done.returncode == 1, done.stdout[-2000:]
     assert "CHROMATIC_REQUIRE_DATA is set" in done.stdout

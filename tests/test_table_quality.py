@@ -19,6 +19,9 @@ from chromatic_learning import ChromaticCompressor, FrequencyEncoder
 
 from conftest import DATA_DIR, require_data
 
+# Slow: a model trained on the flights table for each method.
+pytestmark = pytest.mark.slow
+
 pq = pytest.importorskip("pyarrow.parquet")
 
 FLIGHTS = DATA_DIR / "flights" / "flights-3m.parquet"

@@ -24,6 +24,9 @@ from chromatic_learning import ChromaticEncoder
 from chromatic_learning._input import available_cores, effective_n_jobs
 from chromatic_learning.datasets import make_onehot_zipf
 
+# Slow: subprocesses that fit long enough to be interrupted.
+pytestmark = pytest.mark.slow
+
 LONG_FIT = """
 import signal
 import numpy as np

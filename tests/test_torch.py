@@ -176,6 +176,7 @@ def test_loader_yields_every_row_once(data, compressor, workers):
     assert not np.array_equal(ours, theirs)  # shuffled
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model_class", MODELS)
 def test_every_model_learns_on_fields_and_on_a_bag(data, compressor, model_class):
     X, y = data
@@ -280,6 +281,7 @@ def sorted_rows(values, labels):
     return rows[np.lexsort(rows.T[::-1])]
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:This DataLoader will create 3 worker processes")
 @pytest.mark.parametrize("workers", [0, 1, 2, 3])
 def test_a_stream_of_files_yields_every_row_once(tmp_path, data, workers):

@@ -258,6 +258,7 @@ def random_table(n_rows, seed):
     )
 
 
+@pytest.mark.slow
 def test_fit_rows_gives_the_ids_of_one_fit_per_column_whatever_the_threads():
     # Rows enough for several chunks, so that values new to several chunks meet in the merge.
     n_rows = 150_000
