@@ -118,6 +118,7 @@ def test_inspect_model_and_file(files):
     assert about_file["rows"] == 30_000 and about_file["zero_based"] is False
 
 
+@pytest.mark.slow
 def test_bad_input_exit_status_and_nothing_half_written(tmp_path):
     bad = tmp_path / "bad.svm"
     bad.write_text("1 1:1\n0 2:1\n1 3:x\n")

@@ -265,6 +265,7 @@ write_criteo_like(
 """
 
 
+@pytest.mark.slow
 def test_a_signal_while_writing_leaves_nothing_behind(tmp_path):
     # Ctrl-C raises KeyboardInterrupt, which the failures above cover; SIGTERM is turned into
     # chromatic_learning._output.Terminated for the time of the writing.

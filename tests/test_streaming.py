@@ -175,6 +175,7 @@ def test_row_folds_do_not_depend_on_chunking():
     assert not np.array_equal(whole, row_folds(0, 1000, 5, seed=10))
 
 
+@pytest.mark.slow
 def test_a_memory_limit_shards_the_graph_with_the_same_result(two_files):
     unlimited = ChromaticEncoder(random_state=3, min_cooccurrence=2)
     fit_files(unlimited, two_files, chunk_bytes=500_000)
