@@ -25,6 +25,7 @@ from chromatic_learning.streaming import (
     iter_compressed,
     iter_encoded,
 )
+from chromatic_learning.svmlight import iter_chunks
 
 from conftest import random_sparse
 
@@ -201,6 +202,61 @@ def test_encoding_a_file_reports_its_bytes(tmp_path):
     assert_read_through(recorded, "encoding", os.path.getsize(path))
 
 
+def test_a_gzip_file_with_padding_never_counts_back(tmp_path):
+    # gzip pads some files with zeros after the last member: zlib leaves them in two places.
+    text = svmlight_file(tmp_path / "a.svm")
+    path = gzipped(text)
+    with open(path, "ab") as padded:
+        padded.write(bytes(4_000))
+    size = os.path.getsize(path)
+    read = [chunk.bytes_read for chunk in iter_chunks(path, chunk_bytes=8_192)]
+    assert len(read) > 2
+    assert (np.diff(read) >= 0).all() and 0 < read[0] and read[-1] <= size
+    encoder = ChromaticEncoder(random_state=0)
+    recorded = Recorder()
+    fit_files(encoder, [path], chunk_bytes=8_192, progress=recorded)
+    assert_read_through(recorded, "counting features", size)
+
+
+def test_a_stream_is_encoded_with_its_bytes_counted_and_no_total(tmp_path):
+    path = svmlight_file(tmp_path / "a.svm")
+    encoder = ChromaticEncoder(random_state=0)
+    fit_files(encoder, [path])
+    fifo = tmp_path / "rows.fifo"
+    os.mkfifo(fifo)
+    data = path.read_bytes()
+
+    def write():
+        with open(fifo, "wb") as stream:
+            stream.write(data)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    recorded = Recorder()
+    try:
+        rows = sum(
+            len(labels)
+            for labels, *_ in iter_encoded(
+                encoder, fifo, zero_based=True, chunk_bytes=8_192, progress=recorded
+            )
+        )
+    finally:
+        writer.join()
+    assert rows == 3_000
+    calls = recorded.of("encoding")
+    assert {total for _, total in calls} == {None}
+    done = [d for d, _ in calls]
+    assert done[0] == 0 and done[-1] == len(data) and (np.diff(done) >= 0).all()
+
+
+def test_a_missing_input_is_named_when_progress_is_asked_for(tmp_path):
+    encoder = ChromaticEncoder(random_state=0)
+    fit_files(encoder, [svmlight_file(tmp_path / "a.svm")])
+    missing = tmp_path / "missing.svm"
+    with pytest.raises(FileNotFoundError, match=r"missing\.svm: no such file"):
+        next(iter_encoded(encoder, missing, zero_based=True, progress=Recorder()))
+
+
 class Terminal(io.StringIO):
     """Standard error as a terminal."""
 
@@ -239,13 +295,16 @@ def test_bars_have_a_total_in_bytes_or_only_a_name(monkeypatch):
     progress("choosing frequent features", 0, 6)
     progress("choosing frequent features", 6, 8)
     progress("coloring", 0, None)
+    progress("encoding", 0, None)
+    progress("encoding", 5_000, None)
     progress.close()
     assert [options["desc"] for options, _ in bars.made] == [
         "counting features",
         "choosing frequent features",
         "coloring",
+        "encoding",
     ]
-    (counting, read), (choosing, scored), (coloring, _) = bars.made
+    (counting, read), (choosing, scored), (coloring, _), (_, streamed) = bars.made
     assert counting["total"] == 2_048 and counting["unit"] == "B"
     assert counting["unit_scale"] and counting["unit_divisor"] == 1024
     assert read.n == 2_048
@@ -253,6 +312,8 @@ def test_bars_have_a_total_in_bytes_or_only_a_name(monkeypatch):
     assert (scored.n, scored.total) == (6, 8)
     # The coloring is one call: its bar shows the time it takes, no count.
     assert coloring["total"] is None and "{n" not in coloring["bar_format"]
+    # A stream of no known size: the bytes read, once there are some.
+    assert streamed.n == 5_000 and "{n_fmt}B read" in streamed.bar_format
     assert all(bar.disable for _, bar in bars.made), "every bar is closed"
 
 

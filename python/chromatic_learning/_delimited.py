@@ -123,7 +123,7 @@ def iter_delimited_tables(
         holds two chunks at a time.
     with_bytes_read : bool, default=False
         Yield each table with the bytes of the file read once it was (compressed bytes for a
-        compressed file; the file's size for the last table), for progress.
+        compressed file; at most the file's size), for progress.
 
     Yields
     ------

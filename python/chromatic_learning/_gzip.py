@@ -53,7 +53,10 @@ class GzipReader:
     def bytes_read(self) -> int:
         """Compressed bytes consumed so far: those read from the file, less those not inflated."""
         inflate = self._inflate
-        return self._read_bytes - len(inflate.unconsumed_tail) - len(inflate.unused_data)
+        # At the end of a member, zlib leaves what follows it in both ``unused_data`` and
+        # ``unconsumed_tail``: count it once.
+        left = inflate.unused_data if inflate.eof else inflate.unconsumed_tail
+        return self._read_bytes - len(left)
 
     def readinto(self, view) -> int:
         """Fill ``view`` with the next decompressed bytes; return how many (0 at the end)."""

@@ -11,6 +11,7 @@ the third (Dask partitions, in ``_dask_rows``) counts on the workers of a cluste
 from __future__ import annotations
 
 import os
+import stat
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,8 @@ from .svmlight import DEFAULT_CHUNK_BYTES, check_chunk_bytes, iter_chunks
 
 #: ``progress(phase, done, total)``: how far a phase of a fit has come. ``done`` and ``total``
 #: are bytes of input in a pass over the rows, candidates scored in ``CHOOSING_FEATURES``; a
-#: phase done in one step (``total`` None) is reported once, as it starts.
+#: phase done in one step (``total`` None) is reported once, as it starts, and a pass over a
+#: stream of no known size (``total`` None too) counts its bytes in ``done``.
 Progress = Callable[[str, int, "int | None"], None]
 
 #: The phase that scores the splits of a budget, ``n_frequent="auto"``: measured in candidates.
@@ -42,13 +44,18 @@ T = TypeVar("T")
 
 
 def reported(
-    chunks: Iterable[T], bytes_read: Callable[[T], int], progress: Progress, phase: str, total: int
+    chunks: Iterable[T],
+    bytes_read: Callable[[T], int],
+    progress: Progress,
+    phase: str,
+    total: int | None,
 ) -> Iterator[T]:
     """Yield ``chunks``, reporting ``progress(phase, bytes_read(chunk), total)`` after each.
 
     A chunk is reported once the caller is done with it (asks for the next). The pass starts
     at 0 and, read to the end, ends at ``total``: the bytes after the last chunk (a Parquet
-    file without row groups, a text file ending where a read did) are read by then.
+    file without row groups, a text file ending where a read did) are read by then. A
+    ``total`` of None is a stream's: its size is known only at its end.
     """
     progress(phase, 0, total)
     done = 0
@@ -56,13 +63,23 @@ def reported(
         yield chunk
         done = bytes_read(chunk)
         progress(phase, done, total)
-    if done != total:
+    if total is not None and done != total:
         progress(phase, total, total)
 
 
 def file_sizes(paths: Sequence[str]) -> int:
     """Return the bytes of the files ``paths`` together."""
     return sum(os.path.getsize(path) for path in paths)
+
+
+def input_size(path) -> int | None:
+    """Return the bytes of the input ``path``, or None for a stream (a FIFO, a device).
+
+    The path is checked first, so that a missing one is named as the reading would name it.
+    """
+    check_input_path(path)
+    status = os.stat(path)
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
 
 
 NO_INDEX = np.iinfo(np.int64).max

@@ -129,7 +129,7 @@ class TableReading:
 
         ``bytes_read`` is how much of the file was read once the chunk was: for Parquet, up
         to the end of the chunk's row group; for text, the position in the file (compressed
-        bytes for a compressed file). It is the file's size after the last chunk.
+        bytes for a compressed file), at most the file's size.
         """
         kind = self.file_kind(path)
         chunks = _parquet_chunks(path) if kind == "parquet" else self._delimited_chunks(path, kind)

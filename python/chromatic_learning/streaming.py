@@ -14,11 +14,14 @@ Progress: the functions that read files take ``progress``, a callable called as
 rows (``"counting features"``, ``"bounding pairs"`` and ``"counting pairs (pass N)"`` under a
 memory limit, ``"counting pairs"``, ``"counting values"``, ``"encoding"``), the choice of the
 frequent features (``"choosing frequent features"``), or a step of one call (``"coloring"``,
-``"cutting buckets"``). Those of ``forecast_files`` start with ``"forecasting collisions: "``.
+``"cutting buckets"``). Those of ``forecast_files`` start with ``"forecasting collisions: "``
+(its last pass is ``"encoding held-out rows"``).
 In a pass, ``done`` and ``total`` are bytes of input: ``total`` the size of the files
 together, ``done`` the bytes read (the compressed bytes of a compressed file; up to the end of
 a Parquet file's row group); a pass that reads the fit's binary copy of the rows reports the
-bytes of the files the rows came from. A pass starts at 0 and ends with ``done == total``. In
+bytes of the files the rows came from. A pass starts at 0 and ends with ``done == total``,
+except over a stream (a FIFO given to ``iter_encoded`` or ``iter_compressed``), whose size is
+unknown: its ``total`` is None and ``done`` counts the bytes read. In
 the choice of the frequent features, they count the candidate splits scored out of those
 planned (the total grows when the first scores call for more candidates). A step of one call
 is reported once, as it starts, with ``done`` 0 and ``total`` None. A phase ends where the
@@ -87,6 +90,7 @@ from ._sources import (
     Progress,
     Rows,
     SvmlightFiles,
+    input_size,
     reported,
     row_folds,
 )
@@ -485,8 +489,9 @@ def _encoding_progress(chunks, path, progress: Progress | None):
     """Yield the chunks of ``model_rows``, reporting the bytes of ``path`` read as ``encoding``."""
     if progress is None:
         return chunks
-    size = os.path.getsize(path)
-    return reported(chunks, lambda chunk: chunk[0].bytes_read, progress, "encoding", size)
+    return reported(
+        chunks, lambda chunk: chunk[0].bytes_read, progress, "encoding", input_size(path)
+    )
 
 
 def _row_source(

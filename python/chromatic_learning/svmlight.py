@@ -33,7 +33,8 @@ class SvmlightChunk:
     """Rows of one chunk: labels and CSR structure, indices as written in the file.
 
     ``bytes_read`` is how much of the file was read once the chunk was (compressed bytes for a
-    compressed file): the file's size for its last chunk.
+    compressed file), at most the file's size: a compressed file's last bytes (its trailer,
+    padding after it) may be left unread after its last chunk.
     """
 
     labels: np.ndarray

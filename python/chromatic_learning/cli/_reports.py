@@ -30,7 +30,9 @@ class Progress:
     Called as ``progress(phase, done, total)`` (the callback of ``chromatic_learning.streaming``):
     a phase's bar shows ``done`` of ``total`` in its unit (bytes of input, or candidate
     splits), with the percentage and the time left; a phase of one step (``total`` None)
-    shows its name and the time it has taken. A new phase closes the bar before it. Nothing
+    shows its name and the time it has taken, and a pass over a stream of no known size
+    (``total`` None, ``done`` growing) the bytes read and their rate. A new phase closes the
+    bar before it. Nothing
     is shown when standard error is no terminal, or with ``--quiet`` / ``--json``.
     """
 
@@ -54,6 +56,10 @@ class Progress:
                 self.start_clock()
         bar = self.bar
         if total is None:
+            if done > bar.n:
+                # A stream's pass: no total to measure against, but the bytes read so far.
+                bar.bar_format = STREAM_FORMAT
+                bar.update(done - bar.n)
             return
         if bar.total != total:
             # The choice of the frequent features plans more candidates as it goes.
@@ -97,12 +103,26 @@ def phase_named(progress: Progress, phase: str):
     return renamed
 
 
+#: A phase of one step: its name and the time it has taken.
+ONE_STEP_FORMAT = "{desc}: {elapsed}"
+#: A pass over a stream (a FIFO), whose size is unknown until its end.
+STREAM_FORMAT = "{desc}: {n_fmt}B read [{elapsed}, {rate_fmt}]"
+
+
 def new_bar(phase: str, total: int | None):
     """Return the tqdm bar of ``phase``: in its unit, or its name and time alone."""
     from tqdm import tqdm
 
     if total is None:
-        return tqdm(desc=phase, total=None, bar_format="{desc}: {elapsed}", leave=False)
+        return tqdm(
+            desc=phase,
+            total=None,
+            bar_format=ONE_STEP_FORMAT,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            leave=False,
+        )
     if phase_unit(phase) == "candidates":
         # A rate of candidates per second says little: a candidate takes seconds.
         counted = "{desc}: {percentage:3.0f}%|{bar}| {n}/{total} candidates [{elapsed}<{remaining}]"
