@@ -386,10 +386,6 @@ def choose_split(
     scored = Scored(progress, len(split_candidates(budget)))
 
     def row_losses(n_frequent: int, tail: str, split: int) -> np.ndarray:
-        with scored:
-            return candidate_row_losses(n_frequent, tail, split)
-
-    def candidate_row_losses(n_frequent: int, tail: str, split: int) -> np.ndarray:
         fit, val = held_out[split]
         if split not in parts:
             folds = stratified_folds(y[fit], int(params.buckets.cv), True, params.seed)
@@ -399,7 +395,10 @@ def choose_split(
         rows = MatrixRows.of_matrix(B_fit, y_fit, fold_of_rows=folds)
         compression, _ = fit_compression(rows, candidate, cross_fit=True)
         Z_fit = compressed_rows(compression, B_fit, folds)
-        return validation_row_losses(Z_fit, y_fit, compressed_rows(compression, B_val), y_val)
+        Z_val = compressed_rows(compression, B_val)
+        candidate_losses = validation_row_losses(Z_fit, y_fit, Z_val, y_val)
+        scored.one_more()
+        return candidate_losses
 
     losses = {(k, first_tail): row_losses(k, first_tail, 0) for k in split_candidates(budget)}
     # Ties go to fewer features kept apart.
@@ -427,10 +426,7 @@ def choose_split(
 
 
 class Scored:
-    """The candidates of ``choose_split`` scored, out of those planned, told to ``progress``.
-
-    Used as a context manager around the scoring of one candidate.
-    """
+    """The candidates of ``choose_split`` scored, out of those planned, told to ``progress``."""
 
     def __init__(self, progress: Progress | None, planned: int):
         self.progress = progress
@@ -444,13 +440,10 @@ class Scored:
             self.planned += more
             self.tell()
 
-    def __enter__(self) -> Scored:
-        return self
-
-    def __exit__(self, error_type, *rest) -> None:
-        if error_type is None:
-            self.done += 1
-            self.tell()
+    def one_more(self) -> None:
+        """Count one more candidate scored."""
+        self.done += 1
+        self.tell()
 
     def tell(self) -> None:
         if self.progress is not None:

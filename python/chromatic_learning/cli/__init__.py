@@ -1,7 +1,8 @@
 """The ``chromatic-learning`` command: fit, transform and inspect svmlight files larger than memory.
 
-The command is split by step: ``_parser`` reads the command line, ``_commands`` runs each
-command, ``_sinks`` writes the output formats and ``_reports`` prints what happened.
+The command is split by step: ``_parser`` reads the command line, ``_commands`` runs fit,
+transform and compress (``_inspect`` and ``_compare`` the two others), ``_sinks`` writes the
+output formats and ``_reports`` prints what happened.
 """
 
 from __future__ import annotations

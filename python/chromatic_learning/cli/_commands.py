@@ -1,6 +1,8 @@
-"""Run each command (fit, transform, compress, inspect, compare) from its parsed arguments.
+"""Run the commands that fit and encode (fit, transform, compress) from their parsed arguments.
 
-Each checks its inputs, then calls the fit pipeline, the sinks and the reports.
+Each checks its inputs, then calls the fit pipeline, the sinks and the reports; the input
+checks and the model's reading of files are shared with ``inspect`` (``_inspect``).
+``compare`` is in ``_compare``.
 """
 
 from __future__ import annotations
@@ -10,15 +12,11 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 
-import numpy as np
-
 from .._compression import ChromaticCompressor
 from .._encoder import ChromaticEncoder, fitted_coloring
 from .._input import effective_n_jobs
-from .._model import ModelFileError, json_params, read_model, write_model
+from .._model import ModelFileError, read_model, write_model
 from .._output import Outputs, format_of_name, output_name
-from .._table_encoder import TableEncoder, table_features
-from .._table_files import TableFileError
 from .._text_files import check_input_path
 from ..streaming import (
     fit_compressor_files,
@@ -28,20 +26,15 @@ from ..streaming import (
     iter_encoded,
     model_rows,
 )
-from ..svmlight import iter_chunks
 from ._inputs import chunk_bytes, input_kind, table_reading, table_template
 from ._reports import (
     CommandError,
-    CompareTable,
     Progress,
     compress_text,
     describe,
     fit_text,
-    model_text,
     phase_named,
     report,
-    svmlight_text,
-    table_text,
     transform_text,
 )
 from ._sinks import SINKS
@@ -398,212 +391,3 @@ def model_zero_based(args, metadata: dict) -> bool:
             )
         return zero_based
     return bool(args.zero_based)
-
-
-def collision_rate(args, model, metadata) -> dict:
-    """Measure how the model encodes the rows of ``args.on``.
-
-    That is collisions and unseen features (those without a place in the model) per row; for a
-    compressor, collisions among the features that are not kept apart.
-    """
-    check_inputs([args.on])
-    zero_based = model_zero_based(args, metadata)
-    tables = model_tables(args, model, metadata, [args.on])
-    compressor = isinstance(model, ChromaticCompressor)
-    encoder = model.encoder_ if compressor else model
-    rows = collisions = unseen = 0
-    for chunk, X, unknown in model_rows(
-        model, args.on, zero_based, chunk_bytes(args), args.skip_bad_lines, tables
-    ):
-        rows += chunk.n_rows
-        unseen += unknown
-        kept_apart = X[:, model.frequent_features_].nnz if compressor else 0
-        if encoder is not None:
-            chunk_collisions, chunk_unseen = feature_collisions(encoder, X)
-            collisions += chunk_collisions
-            # Features kept apart are unseen to the encoder, not to the model.
-            unseen += chunk_unseen - kept_apart
-        else:
-            unseen += X.nnz - kept_apart
-    return {
-        "file": args.on,
-        "rows": rows,
-        "collisions_per_row": collisions / max(rows, 1),
-        "unseen_per_row": unseen / max(rows, 1),
-    }
-
-
-def run_inspect(args) -> dict:
-    check_inputs([args.path])
-    try:
-        model, metadata = read_model(args.path)
-    except ModelFileError as error:
-        with open(args.path, "rb") as file:
-            # A zip archive is meant as a model: say what is wrong with it, rather than read
-            # it as text.
-            if file.read(4) == b"PK\x03\x04":
-                raise CommandError(str(error)) from None
-        if input_kind(args, [args.path]) == "table":
-            return inspect_table(args)
-        return inspect_file(args)
-    encoder = model.encoder_ if isinstance(model, ChromaticCompressor) else model
-    summary = {"command": "inspect", "kind": "model", "model": type(model).__name__}
-    summary.update(describe(model))
-    if encoder is not None:
-        summary.update(
-            seen_features=int((encoder.colors_ >= 0).sum()),
-            largest_colors=encoder.color_sizes_[:10].tolist(),
-            dense_features=len(encoder.dense_features_),
-        )
-        if hasattr(encoder, "collision_forecast_"):
-            summary.update(
-                collision_forecast=encoder.collision_forecast_,
-                forecast_rows=encoder.forecast_rows_,
-            )
-    # The metadata is free-form: kept apart, so that it cannot replace what the model says.
-    summary.update(params=json_params(model), metadata=metadata)
-    if isinstance(metadata.get("zero_based"), bool):
-        summary["zero_based"] = metadata["zero_based"]
-    if args.on is not None:
-        summary["on"] = collision_rate(args, model, metadata)
-    report(args, summary, model_text(model, summary, args.on))
-    return summary
-
-
-def inspect_file(args) -> dict:
-    """Statistics of an svmlight file, read chunk by chunk."""
-    rows = non_zeros = skipped = 0
-    longest, width = 0, 0
-    min_index = np.iinfo(np.int64).max
-    for chunk in iter_chunks(
-        args.path, chunk_bytes=chunk_bytes(args), skip_bad_lines=args.skip_bad_lines
-    ):
-        lengths = np.diff(chunk.indptr)
-        rows += chunk.n_rows
-        non_zeros += len(chunk.indices)
-        skipped += chunk.skipped_lines
-        longest = max(longest, int(lengths.max()) if len(lengths) else 0)
-        width = max(width, int(chunk.indices.max()) + 1 if len(chunk.indices) else 0)
-        min_index = min(min_index, chunk.min_index)
-    summary = {
-        "command": "inspect",
-        "kind": "svmlight",
-        "rows": rows,
-        # Without an index, neither the largest nor the base can be told.
-        "max_index": width - 1 if non_zeros else None,
-        "zero_based": bool(min_index == 0) if non_zeros else None,
-        "non_zeros": non_zeros,
-        "non_zeros_per_row": non_zeros / max(rows, 1),
-        "longest_row": longest,
-        "skipped_lines": skipped,
-    }
-    report(args, summary, svmlight_text(args.path, summary))
-    return summary
-
-
-def inspect_table(args) -> dict:
-    """Statistics of a table file, read chunk by chunk: its columns, their values and nulls."""
-    reading = table_reading(args, {}, require_label=args.label is not None)
-    features = table_features(TableEncoder())
-    rows, nulls, labels = 0, None, []
-    for where, table, chunk_labels in reading.tables(args.path):
-        try:
-            features.fit_more_ids(table)
-        except ValueError as error:
-            raise TableFileError(f"{where}: {error}") from None
-        counts = np.array([table.column(c.name).null_count for c in features.fitted])
-        nulls = counts if nulls is None else nulls + counts
-        rows += table.num_rows
-        if chunk_labels is not None:
-            labels.append(np.unique(chunk_labels))
-    distinct = np.bincount(features.column_of_feature(), minlength=len(features.fitted))
-    columns = [
-        {
-            "name": c.name,
-            "read_as": c.kind + (" list" if c.is_list else ""),
-            "values": int(v),
-            "nulls": int(n),
-        }
-        for c, v, n in zip(features.fitted, distinct, nulls, strict=True)
-    ]
-    summary = {
-        "command": "inspect",
-        "kind": "table",
-        "rows": rows,
-        "features": int(distinct.sum()),
-        "columns": columns,
-    }
-    if reading.label is not None:
-        summary["label"] = reading.label
-        summary["label_values"] = np.unique(np.concatenate(labels)).tolist() if labels else []
-    report(args, summary, table_text(args.path, summary))
-    return summary
-
-
-def run_compare(args) -> dict:
-    from sklearn.model_selection import train_test_split
-
-    from .._compare import compare
-    from .._validation import binary_labels
-    from ..svmlight import load_svmlight
-
-    if args.file is None or input_kind(args, [args.file]) == "table":
-        X, y, source = compared_table(args)
-    else:
-        check_inputs([args.file])
-        data = load_svmlight(
-            args.file,
-            zero_based=args.zero_based,
-            chunk_bytes=chunk_bytes(args),
-            skip_bad_lines=args.skip_bad_lines,
-        )
-        X, y = data.X, data.y
-        source = f"{args.file} ({X.shape[0]:,} rows)"
-    _, positive = binary_labels(y)
-    y = positive.astype(np.int64)
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=args.seed)
-    table = CompareTable(args)
-    table.start(source, X.shape[1])
-    comparison = compare(
-        X_train,
-        y_train,
-        X_test,
-        y_test,
-        args.budgets,
-        methods=("CL+SFC", "hashing", "frequency"),
-        seed=args.seed,
-        on_run=table.add,
-    )
-    summary = {"command": "compare", "source": source, **comparison}
-    table.finish(summary)
-    return summary
-
-
-def compared_table(args):
-    """Read the table ``compare`` runs on: a file's, or the flights shipped with the package.
-
-    Returns its ``column=value`` rows, their labels and a description of the source.
-    """
-    if args.file is None:
-        import pyarrow.compute as pc
-
-        from ..datasets import load_flights_table
-
-        flights = load_flights_table()
-        labels = pc.greater(flights["delay"], 15).to_numpy(zero_copy_only=False)
-        features = flights.drop_columns(["delay"])
-        source = (
-            "flights table (100,000 rows shipped with the package; raw columns date, distance, "
-            "origin, destination; label: delay over 15 minutes)"
-        )
-    else:
-        import pyarrow as pa
-
-        check_inputs([args.file])
-        reading = table_reading(args, {}, require_label=True)
-        chunks = list(reading.tables(args.file))
-        features = pa.concat_tables([table for _, table, _ in chunks])
-        labels = np.concatenate([labels for _, _, labels in chunks])
-        source = f"{args.file} ({features.num_rows:,} rows, columns {features.column_names})"
-    template = table_template(args)
-    return template.fit_transform(features), labels.astype(np.float64), source

@@ -14,8 +14,10 @@ from .._compression import ChromaticCompressor
 from .._core import __version__
 from .._encoder import STRATEGIES, ChromaticEncoder
 from ..svmlight import DEFAULT_CHUNK_BYTES
-from ._commands import run_compare, run_compress, run_fit, run_inspect, run_transform
+from ._commands import run_compress, run_fit, run_transform
+from ._compare import run_compare
 from ._inputs import add_table_options
+from ._inspect import run_inspect
 from ._sinks import SINKS
 
 EPILOG_FIT = """example:
